@@ -1,0 +1,75 @@
+"""Incident categories: the police.uk crime types and the partners' categories.
+
+police.uk has published 14 street-level crime types since May 2017; older files use a few
+retired names, which :data:`LEGACY_CRIME_TYPES` maps onto the current ones so a long series
+reads as one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from rc_dashboard.config import ConfigError, config_dir, read_yaml
+
+POLICE_CRIME_TYPES: tuple[str, ...] = (
+    "Anti-social behaviour",
+    "Bicycle theft",
+    "Burglary",
+    "Criminal damage and arson",
+    "Drugs",
+    "Other crime",
+    "Other theft",
+    "Possession of weapons",
+    "Public order",
+    "Robbery",
+    "Shoplifting",
+    "Theft from the person",
+    "Vehicle crime",
+    "Violence and sexual offences",
+)
+ASB = "Anti-social behaviour"
+
+# Names used by police.uk before the 2013 and 2017 reclassifications.
+LEGACY_CRIME_TYPES: dict[str, str] = {
+    "Violent crime": "Violence and sexual offences",
+    "Violence and sexual offences": "Violence and sexual offences",
+    "Public disorder and weapons": "Public order",
+    "Burglary": "Burglary",
+}
+
+
+@dataclass(frozen=True)
+class Category:
+    name: str
+    group: str
+    sensitive: bool
+
+
+@lru_cache(maxsize=8)
+def _load_categories(path: Path) -> tuple[Category, ...]:
+    raw = read_yaml(path)
+    try:
+        return tuple(
+            Category(name=str(c["name"]), group=str(c.get("group", "Other")), sensitive=bool(c.get("sensitive", False)))
+            for c in raw["categories"]
+        )
+    except (KeyError, TypeError) as exc:
+        raise ConfigError(f"Configuration file {path} needs a list 'categories' of entries with a 'name'.") from exc
+
+
+def categories() -> tuple[Category, ...]:
+    """The configured categories, police.uk types first."""
+    return _load_categories(config_dir() / "categories.yaml")
+
+
+def sensitive_categories() -> frozenset[str]:
+    return frozenset(c.name for c in categories() if c.sensitive)
+
+
+def normalise_crime_type(value: str) -> str | None:
+    """The current police.uk name for a crime type, or None when it is not one."""
+    if value in POLICE_CRIME_TYPES:
+        return value
+    return LEGACY_CRIME_TYPES.get(value)

@@ -1,0 +1,99 @@
+"""The command line: ``python -m rc_dashboard COMMAND ...``.
+
+Every command takes ``--db URL`` (default: ``RC_DATABASE_URL`` or the embedded SQLite file).
+User mistakes print one sentence to stderr and exit 2; no tracebacks.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Sequence
+
+from rc_dashboard import config
+from rc_dashboard.db import DatabaseError, connect
+from rc_dashboard.export import to_csv_text
+from rc_dashboard.ingest.validation import ImportRejected
+from rc_dashboard.queries import IncidentFilter, incident_counts
+
+EXIT_USER_ERROR = 2
+
+
+class CliError(Exception):
+    """A user mistake: printed as one sentence, exit status 2."""
+
+
+def _progress_line(fraction: float, message: str) -> None:
+    """A single updating progress line on stderr (a terminal sees it redraw in place)."""
+    end = "\n" if fraction >= 1.0 else ""
+    sys.stderr.write(f"\r[{fraction * 100:5.1f}%] {message:<60}{end}")
+    sys.stderr.flush()
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from rc_dashboard.ingest.demo import build_demo_database
+
+    engine = connect(args.db)
+    from rc_dashboard.db import has_incidents
+
+    if has_incidents(engine) and not args.force:
+        raise CliError(
+            "The database already holds incidents; pass --force to add the demo borough anyway, or use an empty --db."
+        )
+    started = time.perf_counter()
+    results = build_demo_database(engine, config.data_dir(), scale=args.scale, progress=_progress_line)
+    for result in results:
+        print(result.sentence())
+    print(f"Demo borough built in {time.perf_counter() - started:.1f} s; planted truth saved in {config.data_dir()}.")
+    return 0
+
+
+def cmd_counts(args: argparse.Namespace) -> int:
+    by = [part.strip() for part in args.by.split(",") if part.strip()]
+    try:
+        flt = IncidentFilter(month_from=args.month_from, month_to=args.month_to)
+        frame = incident_counts(connect(args.db), by, flt)
+    except ValueError as exc:
+        raise CliError(str(exc)) from exc
+    if args.format == "json":
+        print(json.dumps(frame.to_dict("records"), indent=1))
+    else:
+        sys.stdout.write(to_csv_text(frame))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m rc_dashboard", description="RC Dashboard command line.")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--db", help="SQLAlchemy database URL (default: RC_DATABASE_URL or data/rc_dashboard.sqlite)")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    demo = commands.add_parser("demo", parents=[common], help="build the demo borough database")
+    demo.add_argument("--scale", type=float, default=1.0, help="volume multiplier (10 gives about a million incidents)")
+    demo.add_argument("--force", action="store_true", help="build even if the database already holds incidents")
+    demo.set_defaults(handler=cmd_demo)
+
+    counts = commands.add_parser(
+        "counts", parents=[common], help="incident counts grouped by ward, month, category ..."
+    )
+    counts.add_argument(
+        "--by", default="ward,month,category", help="comma-separated: ward, locality, month, category, source, force"
+    )
+    counts.add_argument("--from", dest="month_from", help="first month, YYYY-MM")
+    counts.add_argument("--to", dest="month_to", help="last month, YYYY-MM")
+    counts.add_argument("--format", choices=["csv", "json"], default="csv")
+    counts.set_defaults(handler=cmd_counts)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.handler(args)
+    except (CliError, DatabaseError, ImportRejected, config.ConfigError) as exc:
+        print(f"Error: {exc}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except BrokenPipeError:
+        return 0

@@ -1,0 +1,116 @@
+"""Settings: where the database lives and which configuration files describe the area.
+
+Everything that differs between councils (area name, sources, categories, roles) lives in
+YAML files under ``config/`` so a partnership changes files under version control, not code.
+Environment variables override the defaults so one image can serve several deployments:
+
+- ``RC_DATABASE_URL``: any SQLAlchemy URL (default: SQLite file ``data/rc_dashboard.sqlite``)
+- ``RC_DATA_DIR``: folder for the embedded database and demo files (default ``data/``)
+- ``RC_CONFIG_DIR``: folder holding ``area.yaml`` and ``categories.yaml`` (default ``config/``)
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_DATA_DIR = PROJECT_ROOT / "data"
+DEFAULT_CONFIG_DIR = PROJECT_ROOT / "config"
+SQLITE_FILE_NAME = "rc_dashboard.sqlite"
+
+
+class ConfigError(ValueError):
+    """A configuration file is missing or malformed; the message names the file and the key."""
+
+
+@dataclass(frozen=True)
+class SourceConfig:
+    """One data source of the partnership (police, council, fire, housing, ...)."""
+
+    key: str
+    label: str
+    kind: str  # "points" (incident records) or "counts" (aggregated only)
+
+
+@dataclass(frozen=True)
+class AreaConfig:
+    """Facts about the partnership area that are not data: its name and its sources."""
+
+    area_name: str
+    sources: tuple[SourceConfig, ...]
+    suppression_threshold: int = 4
+    extra: dict = field(default_factory=dict)
+
+    def source_label(self, key: str) -> str:
+        for source in self.sources:
+            if source.key == key:
+                return source.label
+        return key.title()
+
+
+def data_dir() -> Path:
+    return Path(os.environ.get("RC_DATA_DIR", DEFAULT_DATA_DIR))
+
+
+def config_dir() -> Path:
+    return Path(os.environ.get("RC_CONFIG_DIR", DEFAULT_CONFIG_DIR))
+
+
+def default_sqlite_path() -> Path:
+    return data_dir() / SQLITE_FILE_NAME
+
+
+def database_url_default() -> str:
+    """The embedded SQLite database under the data folder."""
+    return f"sqlite:///{default_sqlite_path()}"
+
+
+def database_url(explicit: str | None = None) -> str:
+    """The database to use: an explicit ``--db`` URL, else ``RC_DATABASE_URL``, else embedded SQLite."""
+    if explicit:
+        return explicit
+    from_env = os.environ.get("RC_DATABASE_URL")
+    if from_env:
+        return from_env
+    return database_url_default()
+
+
+def read_yaml(path: Path) -> dict:
+    """Read a YAML mapping, turning parser errors into one clear sentence."""
+    try:
+        with path.open(encoding="utf-8") as handle:
+            loaded = yaml.safe_load(handle)
+    except FileNotFoundError as exc:
+        raise ConfigError(f"Configuration file {path} does not exist.") from exc
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"Configuration file {path} is not valid YAML: {exc}") from exc
+    if not isinstance(loaded, dict):
+        raise ConfigError(f"Configuration file {path} must hold a mapping of keys to values.")
+    return loaded
+
+
+@lru_cache(maxsize=8)
+def _load_area_config(path: Path) -> AreaConfig:
+    raw = read_yaml(path)
+    try:
+        sources = tuple(
+            SourceConfig(key=str(s["key"]), label=str(s["label"]), kind=str(s.get("kind", "points")))
+            for s in raw.get("sources", [])
+        )
+        return AreaConfig(
+            area_name=str(raw["area_name"]),
+            sources=sources,
+            suppression_threshold=int(raw.get("suppression_threshold", 4)),
+            extra={k: v for k, v in raw.items() if k not in {"area_name", "sources", "suppression_threshold"}},
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ConfigError(f"Configuration file {path} is missing or has a bad value for {exc}.") from exc
+
+
+def area_config() -> AreaConfig:
+    return _load_area_config(config_dir() / "area.yaml")

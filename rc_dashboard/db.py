@@ -1,0 +1,185 @@
+"""Database engines, migrations and the shared data version.
+
+SQLite is tuned for a dashboard that is read by many sessions while an analyst imports:
+WAL journal (readers never wait for the writer), a busy timeout instead of instant
+"database is locked" errors, and NORMAL synchronous mode (safe with WAL).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+from sqlalchemy import Connection, Engine, create_engine, event, inspect, select, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
+
+from rc_dashboard import schema
+
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+DATA_VERSION_KEY = "data_version"
+
+
+class DatabaseError(RuntimeError):
+    """The database cannot be used; the message is one sentence a user can act on."""
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+    dbapi_connection.isolation_level = None
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for ``url``; creates the folder of a SQLite file. Raises DatabaseError on a bad URL."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise DatabaseError(f"'{url}' is not a database URL (try sqlite:///path/file.sqlite).") from exc
+    if parsed.get_backend_name() == "sqlite":
+        database = parsed.database
+        if database and database != ":memory:":
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url)
+        event.listen(engine, "connect", _sqlite_pragmas)
+        # Let SQLAlchemy, not the sqlite3 module, decide where transactions begin, so DDL and
+        # bulk writes of one import share one transaction (the documented pysqlite recipe).
+        event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN"))
+        return engine
+    if parsed.get_backend_name() == "postgresql" and parsed.get_driver_name() in ("", "psycopg2"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return create_engine(parsed, pool_pre_ping=True)
+
+
+def is_sqlite(engine_or_conn: Engine | Connection) -> bool:
+    return engine_or_conn.dialect.name == "sqlite"
+
+
+def current_schema_version(engine: Engine) -> int:
+    """0 for an empty database."""
+    if not inspect(engine).has_table(schema.schema_version.name):
+        return 0
+    with engine.connect() as conn:
+        value = conn.execute(
+            select(schema.schema_version.c.version).order_by(schema.schema_version.c.version.desc())
+        ).first()
+    return int(value[0]) if value else 0
+
+
+def migrate(engine: Engine) -> int:
+    """Bring the database to :data:`schema.SCHEMA_VERSION`; returns the version it is at.
+
+    Version 1 creates every table. Later versions append steps here, each run once, so old
+    database files upgrade in place.
+    """
+    try:
+        found = current_schema_version(engine)
+        if found > schema.SCHEMA_VERSION:
+            raise DatabaseError(
+                f"The database is at schema version {found}, newer than this app ({schema.SCHEMA_VERSION}); upgrade the app."
+            )
+        if found < 1:
+            with engine.begin() as conn:
+                schema.metadata.create_all(conn)
+                conn.execute(schema.schema_version.insert().values(version=1, applied_at=datetime.now(UTC)))
+                conn.execute(schema.meta.insert().values(key=DATA_VERSION_KEY, value="0"))
+    except OperationalError as exc:
+        raise DatabaseError(f"Cannot open the database: {exc.orig}.") from exc
+    return schema.SCHEMA_VERSION
+
+
+def connect(url: str | None = None) -> Engine:
+    """Engine for the configured database, migrated and ready."""
+    from rc_dashboard.config import database_url
+
+    engine = make_engine(database_url(url))
+    migrate(engine)
+    return engine
+
+
+def data_version(engine: Engine) -> int:
+    """A counter bumped by every change to the data; caches key on it so imports show at once."""
+    with engine.connect() as conn:
+        value = conn.execute(select(schema.meta.c.value).where(schema.meta.c.key == DATA_VERSION_KEY)).scalar()
+    return int(value or 0)
+
+
+def bump_data_version(conn: Connection) -> None:
+    """Increment the data version inside the caller's transaction (atomic on both engines)."""
+    conn.execute(
+        text("UPDATE meta SET value = CAST(CAST(value AS INTEGER) + 1 AS TEXT) WHERE key = :key").bindparams(
+            key=DATA_VERSION_KEY
+        )
+    )
+
+
+def get_meta(engine: Engine, key: str) -> str | None:
+    with engine.connect() as conn:
+        return conn.execute(select(schema.meta.c.value).where(schema.meta.c.key == key)).scalar()
+
+
+def set_meta(engine: Engine, key: str, value: str) -> None:
+    with engine.begin() as conn:
+        conn.execute(schema.meta.delete().where(schema.meta.c.key == key))
+        conn.execute(schema.meta.insert().values(key=key, value=value))
+
+
+def has_incidents(engine: Engine) -> bool:
+    with engine.connect() as conn:
+        return conn.execute(text("SELECT 1 FROM incidents LIMIT 1")).first() is not None
+
+
+def _column_lists(frame: pd.DataFrame) -> list[list[Any]]:
+    """Python lists per column, with None for missing values, built through Arrow.
+
+    Building row tuples from pandas string columns element by element is the slow step of a
+    bulk insert (seconds per million rows); Arrow's ``to_pylist`` does it in C.
+    """
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    return [table.column(i).to_pylist() for i in range(table.num_columns)]
+
+
+def bulk_insert(conn: Connection, table_name: str, frame: pd.DataFrame) -> int:
+    """Insert every row of ``frame`` (columns named as the table's) inside the caller's transaction.
+
+    SQLite: one prepared statement through the driver's ``executemany``. PostgreSQL: ``COPY``,
+    the server's bulk path, an order of magnitude faster than INSERT for a million rows.
+    """
+    if frame.empty:
+        return 0
+    columns = list(frame.columns)
+    column_sql = ", ".join(f'"{c}"' for c in columns)
+    rows = zip(*_column_lists(frame), strict=True)
+    raw = conn.connection.dbapi_connection
+    if conn.dialect.name == "postgresql":
+        with raw.cursor() as cursor, cursor.copy(f'COPY "{table_name}" ({column_sql}) FROM STDIN') as copy:
+            for row in rows:
+                copy.write_row(row)
+        return len(frame)
+    placeholders = ", ".join("?" for _ in columns)
+    cursor = raw.cursor()
+    try:
+        cursor.executemany(f'INSERT INTO "{table_name}" ({column_sql}) VALUES ({placeholders})', rows)
+    finally:
+        cursor.close()
+    return len(frame)
+
+
+def read_frame(engine_or_conn: Engine | Connection, sql: str, params: dict | None = None) -> pd.DataFrame:
+    """Run a SELECT and return a DataFrame; wraps driver errors in one clear sentence."""
+    try:
+        if isinstance(engine_or_conn, Engine):
+            with engine_or_conn.connect() as conn:
+                result = conn.execute(text(sql), params or {})
+                return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+        result = engine_or_conn.execute(text(sql), params or {})
+        return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+    except SQLAlchemyError as exc:
+        raise DatabaseError(f"The database could not answer a query: {getattr(exc, 'orig', exc)}.") from exc

@@ -1,0 +1,94 @@
+"""Coordinate systems and ward assignment.
+
+Analysis runs in British National Grid (EPSG:27700) because distances and areas there are
+metres; maps are drawn in WGS84 (EPSG:4326). Ward assignment is point-in-polygon in BNG.
+
+police.uk snaps every crime to one of a fixed set of anonymous map points, so a million rows
+hold only tens of thousands of distinct coordinates: transforming and assigning the distinct
+points once, then mapping back, is what makes a million-row import fast.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from pyproj import Transformer
+from sqlalchemy import Engine
+
+from rc_dashboard.db import read_frame
+
+BNG = "EPSG:27700"
+WGS84 = "EPSG:4326"
+
+# Rough bounds of Great Britain and Northern Ireland in WGS84 degrees; points outside are errors.
+UK_LON_RANGE = (-8.75, 1.8)
+UK_LAT_RANGE = (49.8, 60.95)
+# Bounds of the British National Grid in metres.
+BNG_EASTING_RANGE = (0.0, 700_000.0)
+BNG_NORTHING_RANGE = (0.0, 1_300_000.0)
+
+
+@lru_cache(maxsize=4)
+def _transformer(source: str, target: str) -> Transformer:
+    return Transformer.from_crs(source, target, always_xy=True)
+
+
+def lonlat_to_bng(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """WGS84 degrees -> BNG metres (NaN in, NaN out)."""
+    easting, northing = _transformer(WGS84, BNG).transform(np.asarray(lon, float), np.asarray(lat, float))
+    return np.asarray(easting), np.asarray(northing)
+
+
+def bng_to_lonlat(easting: np.ndarray, northing: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """BNG metres -> WGS84 degrees (NaN in, NaN out)."""
+    lon, lat = _transformer(BNG, WGS84).transform(np.asarray(easting, float), np.asarray(northing, float))
+    return np.asarray(lon), np.asarray(lat)
+
+
+def assign_wards(easting: np.ndarray, northing: np.ndarray, wards: gpd.GeoDataFrame) -> np.ndarray:
+    """Ward code for each point (object array; None for no location or outside every ward).
+
+    ``wards`` is in BNG with a ``ward_code`` column. Distinct points are assigned once (an
+    STRtree query with the ``intersects`` predicate); a point on a shared boundary goes to
+    the ward listed first, so the answer is deterministic.
+    """
+    easting = np.asarray(easting, float)
+    northing = np.asarray(northing, float)
+    result = np.full(len(easting), None, dtype=object)
+    located = ~(np.isnan(easting) | np.isnan(northing))
+    if wards.empty or not located.any():
+        return result
+    coords = np.column_stack([easting[located], northing[located]])
+    unique_coords, inverse = np.unique(coords, axis=0, return_inverse=True)
+    points = shapely.points(unique_coords)
+    geometries = wards.to_crs(BNG).geometry.values if wards.crs and wards.crs != BNG else wards.geometry.values
+    tree = shapely.STRtree(geometries)
+    point_index, ward_index = tree.query(points, predicate="intersects")
+    # Keep the first ward per point: sort by point then ward position, take first occurrences.
+    order = np.lexsort((ward_index, point_index))
+    point_index, ward_index = point_index[order], ward_index[order]
+    first = np.unique(point_index, return_index=True)[1]
+    codes_for_unique = np.full(len(unique_coords), None, dtype=object)
+    codes_for_unique[point_index[first]] = wards["ward_code"].to_numpy(dtype=object)[ward_index[first]]
+    result[located] = codes_for_unique[inverse.ravel()]
+    return result
+
+
+def wards_from_db(engine: Engine) -> gpd.GeoDataFrame:
+    """The stored wards as a GeoDataFrame in BNG (empty, with the right columns, if none)."""
+    frame = read_frame(
+        engine,
+        "SELECT ward_code, ward_name, locality, lad_code, lad_name, population, area_sq_m, geometry_wkb "
+        "FROM areas ORDER BY ward_code",
+    )
+    geometry = shapely.from_wkb(frame.pop("geometry_wkb").to_numpy()) if len(frame) else []
+    return gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geometry, crs=BNG), crs=BNG)
+
+
+def in_uk(lon: pd.Series, lat: pd.Series) -> pd.Series:
+    """True where a WGS84 point lies in the UK's bounding box (a cheap sanity check, not a border)."""
+    return lon.between(*UK_LON_RANGE) & lat.between(*UK_LAT_RANGE)

@@ -1,0 +1,193 @@
+"""Police street-level crime in the data.police.uk CSV format.
+
+Header: ``Crime ID,Month,Reported by,Falls within,Longitude,Latitude,Location,LSOA code,
+LSOA name,Crime type,Last outcome category,Context``. Quirks handled here: ASB rows have a
+blank Crime ID; rows with no location have blank coordinates and "No location"; one area's
+files hold several forces (British Transport Police); a UTF-8 byte order mark, CRLF line
+ends and quoted commas. Files are read with Arrow's CSV reader (all columns as text, so
+nothing is guessed) and validated with vectorised rules.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
+from rc_dashboard.categories import LEGACY_CRIME_TYPES, POLICE_CRIME_TYPES
+from rc_dashboard.geography import UK_LAT_RANGE, UK_LON_RANGE
+from rc_dashboard.ingest.validation import ValidationReport
+from rc_dashboard.periods import MONTH_PATTERN
+
+POLICE_COLUMNS: tuple[str, ...] = (
+    "Crime ID",
+    "Month",
+    "Reported by",
+    "Falls within",
+    "Longitude",
+    "Latitude",
+    "Location",
+    "LSOA code",
+    "LSOA name",
+    "Crime type",
+    "Last outcome category",
+    "Context",
+)
+REQUIRED_COLUMNS = ("Crime ID", "Month", "Reported by", "Longitude", "Latitude", "Location", "Crime type")
+FILE_MONTH_PATTERN = re.compile(r"(\d{4}-\d{2})-[a-z0-9-]+-street\.csv$", re.IGNORECASE)
+SOURCE = "police"
+# Column widths in the incidents table; longer text is cut with a note rather than failing the import.
+TEXT_LIMITS = {"source_ref": 128, "force": 64, "location": 255, "outcome": 128, "lsoa_code": 9}
+ALL_TYPES = frozenset(POLICE_CRIME_TYPES) | frozenset(LEGACY_CRIME_TYPES)
+
+
+def month_from_file_name(file_name: str) -> str | None:
+    """``2024-01-city-of-london-street.csv`` -> ``"2024-01"`` (None if the name has no month)."""
+    match = FILE_MONTH_PATTERN.search(file_name)
+    return match.group(1) if match else None
+
+
+def _first_bad_utf8_line(data: bytes) -> int | None:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return data.count(b"\n", 0, exc.start) + 1
+    return None
+
+
+def read_police_csv(data: bytes, file_name: str, report: ValidationReport) -> pd.DataFrame | None:
+    """Parse the bytes of one police.uk CSV into a frame of text columns (None if rejected)."""
+    if not data.strip():
+        report.reject(file_name, "the file is empty.")
+        return None
+    bad_line = _first_bad_utf8_line(data)
+    if bad_line is not None:
+        report.reject(
+            file_name, "the file is not UTF-8 text (police.uk files are); re-save it as 'CSV UTF-8'.", row=bad_line
+        )
+        return None
+    try:
+        header = pacsv.read_csv(io.BytesIO(data), read_options=pacsv.ReadOptions(block_size=1 << 16)).schema.names
+    except pa.ArrowInvalid as exc:
+        report.reject(file_name, f"the file cannot be read as CSV ({exc}).")
+        return None
+    missing = [c for c in REQUIRED_COLUMNS if c not in header]
+    if missing:
+        report.reject(
+            file_name,
+            f"missing column(s) {', '.join(repr(c) for c in missing)}; found {', '.join(repr(c) for c in header)}. "
+            "Is this a data.police.uk street-level file?",
+        )
+        return None
+    try:
+        table = pacsv.read_csv(
+            io.BytesIO(data),
+            convert_options=pacsv.ConvertOptions(
+                column_types={name: pa.string() for name in header}, strings_can_be_null=False
+            ),
+        )
+    except pa.ArrowInvalid as exc:
+        report.reject(file_name, f"the file cannot be read as CSV ({exc}).")
+        return None
+    frame = table.to_pandas()
+    for column in POLICE_COLUMNS:
+        if column not in frame.columns:
+            frame[column] = ""
+    if frame.empty:
+        report.reject(file_name, "the file has a header but no rows.")
+        return None
+    return frame
+
+
+def normalise_police(raw: pd.DataFrame, file_name: str, report: ValidationReport) -> pd.DataFrame:
+    """Validate police.uk rows and return them in the incidents layout (without BNG or ward).
+
+    Rules: rows whose Month does not match the file name reject the file (it is the wrong
+    file); Longitude/Latitude that look swapped reject the file; non-numeric or non-UK
+    coordinates, unknown crime types, bad months and repeated Crime IDs drop the row.
+    """
+    text = {c: raw[c].astype("str").str.strip() for c in POLICE_COLUMNS}
+    keep = np.ones(len(raw), dtype=bool)
+
+    month = text["Month"]
+    bad_month = ~month.str.match(MONTH_PATTERN.pattern).to_numpy(dtype=bool)
+    report.add_rows(file_name, np.flatnonzero(bad_month), "Month", "month is not in the form YYYY-MM", "drop")
+    keep &= ~bad_month
+    expected = month_from_file_name(file_name)
+    if expected is not None:
+        wrong = np.flatnonzero(keep & (month != expected).to_numpy(dtype=bool))
+        if wrong.size:
+            report.add_rows(file_name, wrong, "Month", f"month does not match the file name's {expected}", "reject")
+
+    lon_text, lat_text = text["Longitude"], text["Latitude"]
+    lon = pd.to_numeric(lon_text.replace("", None), errors="coerce").to_numpy(dtype=float)
+    lat = pd.to_numeric(lat_text.replace("", None), errors="coerce").to_numpy(dtype=float)
+    lon_blank = (lon_text == "").to_numpy(dtype=bool)
+    lat_blank = (lat_text == "").to_numpy(dtype=bool)
+    for values, blank, column in ((lon, lon_blank, "Longitude"), (lat, lat_blank, "Latitude")):
+        not_number = np.flatnonzero(keep & ~blank & np.isnan(values))
+        report.add_rows(file_name, not_number, column, "coordinate is not a number", "drop")
+        keep[not_number] = False
+    half = keep & (lon_blank ^ lat_blank)
+    report.add_rows(file_name, np.flatnonzero(half), "Latitude", "only one of Longitude and Latitude is given", "drop")
+    keep &= ~half
+    located = keep & ~np.isnan(lon) & ~np.isnan(lat)
+    in_lon = (lon >= UK_LON_RANGE[0]) & (lon <= UK_LON_RANGE[1])
+    in_lat = (lat >= UK_LAT_RANGE[0]) & (lat <= UK_LAT_RANGE[1])
+    swapped = (
+        located
+        & (lat >= UK_LON_RANGE[0])
+        & (lat <= UK_LON_RANGE[1])
+        & (lon >= UK_LAT_RANGE[0])
+        & (lon <= UK_LAT_RANGE[1])
+    )
+    if located.any() and swapped.sum() > 0.5 * located.sum():
+        report.reject(
+            file_name, "Longitude and Latitude look swapped (longitudes near 52, latitudes near -2).", "Longitude"
+        )
+    outside = located & ~(in_lon & in_lat)
+    report.add_rows(file_name, np.flatnonzero(outside), "Longitude", "coordinates are outside the UK", "drop")
+    keep &= ~outside
+
+    crime_type = text["Crime type"]
+    unknown = keep & ~crime_type.isin(ALL_TYPES).to_numpy(dtype=bool)
+    report.add_rows(file_name, np.flatnonzero(unknown), "Crime type", "not a police.uk crime type", "drop")
+    keep &= ~unknown
+
+    crime_id = text["Crime ID"]
+    has_id = (crime_id != "").to_numpy(dtype=bool)
+    repeated = keep & has_id & crime_id.where(keep & has_id).duplicated(keep="first").to_numpy(dtype=bool)
+    report.add_rows(
+        file_name, np.flatnonzero(repeated), "Crime ID", "repeats an earlier Crime ID in this file (first kept)", "drop"
+    )
+    keep &= ~repeated
+
+    category = crime_type.map(lambda value: LEGACY_CRIME_TYPES.get(value, value))
+    frame = pd.DataFrame(
+        {
+            "source": SOURCE,
+            "source_ref": crime_id.where(crime_id != "", None),
+            "force": text["Reported by"],
+            "month": month,
+            "occurred_on": None,
+            "category": category,
+            "source_category": crime_type,
+            "lon": lon,
+            "lat": lat,
+            "lsoa_code": text["LSOA code"].where(text["LSOA code"] != "", None),
+            "location": text["Location"].where(text["Location"] != "", None),
+            "outcome": text["Last outcome category"].where(text["Last outcome category"] != "", None),
+        }
+    )
+    for column, limit in TEXT_LIMITS.items():
+        too_long = keep & (frame[column].str.len().fillna(0).to_numpy() > limit)
+        if too_long.any():
+            report.add_rows(
+                file_name, np.flatnonzero(too_long), column, f"text longer than {limit} characters was cut", "note"
+            )
+            frame[column] = frame[column].str.slice(0, limit)
+    return frame.loc[keep].reset_index(drop=True)

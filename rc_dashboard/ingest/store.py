@@ -1,0 +1,358 @@
+"""The one writer: validated incident frames and ward boundaries into the database.
+
+Each call is one transaction, so a failure or a kill midway leaves the database as it was.
+Idempotence comes from two keys:
+
+- rows with a reference (the police Crime ID, a partner's case number) are upserted on
+  ``(source, source_ref)``: a re-published police month updates outcomes, never duplicates;
+- rows without one (police.uk ASB) replace their ``(source, force, month)`` partition as a
+  whole, and a fingerprint of the partition's content recognises an identical re-import.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from sqlalchemy import Connection, Engine, text
+
+from rc_dashboard import schema
+from rc_dashboard.db import bulk_insert, bump_data_version, read_frame
+from rc_dashboard.geography import BNG, assign_wards, bng_to_lonlat, lonlat_to_bng
+from rc_dashboard.ingest.validation import ValidationReport
+
+INCIDENT_COLUMNS: tuple[str, ...] = (
+    "source",
+    "source_ref",
+    "force",
+    "month",
+    "occurred_on",
+    "category",
+    "source_category",
+    "lon",
+    "lat",
+    "easting",
+    "northing",
+    "ward_code",
+    "lsoa_code",
+    "location",
+    "outcome",
+)
+# Columns whose change on a re-import counts as an update (the reference and source are the key).
+MUTABLE_COLUMNS = tuple(c for c in INCIDENT_COLUMNS if c not in ("source", "source_ref"))
+FINGERPRINT_COLUMNS = (
+    "source",
+    "force",
+    "month",
+    "occurred_on",
+    "category",
+    "source_category",
+    "lon",
+    "lat",
+    "location",
+    "outcome",
+)
+STAGE_TABLE = "stage_incidents"
+
+
+@dataclass
+class ImportResult:
+    """What an import did, for the user and for the provenance table."""
+
+    import_id: int
+    file_name: str
+    rows_read: int
+    rows_inserted: int = 0
+    rows_updated: int = 0
+    rows_unchanged: int = 0
+    rows_dropped: int = 0
+    outside_area: int = 0
+    without_location: int = 0
+    dropped_by_reason: dict[str, int] = field(default_factory=dict)
+
+    def sentence(self) -> str:
+        parts = [
+            f"{self.rows_read:,} rows read",
+            f"{self.rows_inserted:,} new",
+            f"{self.rows_updated:,} updated",
+            f"{self.rows_unchanged:,} unchanged",
+            f"{self.rows_dropped:,} dropped",
+        ]
+        text_ = f"{self.file_name}: " + ", ".join(parts) + "."
+        if self.without_location or self.outside_area:
+            text_ += f" {self.without_location:,} have no location; {self.outside_area:,} lie outside every ward."
+        return text_
+
+
+def locate(frame: pd.DataFrame, wards: gpd.GeoDataFrame) -> pd.DataFrame:
+    """Fill whichever of lon/lat (WGS84) and easting/northing (BNG metres) is missing, then the ward.
+
+    Distinct coordinates are transformed once: police.uk's snap points repeat heavily.
+    """
+    frame = frame.copy()
+    for column in ("lon", "lat", "easting", "northing"):
+        if column not in frame.columns:
+            frame[column] = np.nan
+        frame[column] = frame[column].astype(float)
+    need_bng = frame["easting"].isna() & frame["lon"].notna() & frame["lat"].notna()
+    if need_bng.any():
+        pairs = frame.loc[need_bng, ["lon", "lat"]].to_numpy()
+        unique, inverse = np.unique(pairs, axis=0, return_inverse=True)
+        easting, northing = lonlat_to_bng(unique[:, 0], unique[:, 1])
+        frame.loc[need_bng, "easting"] = easting[inverse.ravel()]
+        frame.loc[need_bng, "northing"] = northing[inverse.ravel()]
+    need_wgs = frame["lon"].isna() & frame["easting"].notna() & frame["northing"].notna()
+    if need_wgs.any():
+        pairs = frame.loc[need_wgs, ["easting", "northing"]].to_numpy()
+        unique, inverse = np.unique(pairs, axis=0, return_inverse=True)
+        lon, lat = bng_to_lonlat(unique[:, 0], unique[:, 1])
+        frame.loc[need_wgs, "lon"] = np.round(lon[inverse.ravel()], 6)
+        frame.loc[need_wgs, "lat"] = np.round(lat[inverse.ravel()], 6)
+    frame["ward_code"] = assign_wards(frame["easting"].to_numpy(), frame["northing"].to_numpy(), wards)
+    return frame
+
+
+def _partition_fingerprints(frame: pd.DataFrame) -> pd.DataFrame:
+    """One row per (source, force, month): row count and an order-independent content hash."""
+    row_hash = pd.util.hash_pandas_object(frame[list(FINGERPRINT_COLUMNS)].astype("str"), index=False).to_numpy()
+    keyed = pd.DataFrame({"source": frame["source"], "force": frame["force"], "month": frame["month"], "h": row_hash})
+    records = []
+    for (source, force, month), group in keyed.groupby(["source", "force", "month"], sort=True):
+        digest = hashlib.sha256(np.sort(group["h"].to_numpy()).tobytes()).hexdigest()
+        records.append((source, force, month, len(group), digest))
+    return pd.DataFrame(records, columns=["source", "force", "month", "row_count", "fingerprint"])
+
+
+def _for_database(frame: pd.DataFrame) -> pd.DataFrame:
+    """Columns in table order, dates as ISO text (portable to both drivers), NaN as None."""
+    out = frame.reindex(columns=list(INCIDENT_COLUMNS))
+    occurred = pd.to_datetime(out["occurred_on"], errors="coerce")
+    out["occurred_on"] = occurred.dt.strftime("%Y-%m-%d").where(occurred.notna(), None)
+    out["force"] = out["force"].fillna("")
+    return out
+
+
+def _null_safe_differs(columns: tuple[str, ...]) -> str:
+    return " OR ".join(f"i.{c} IS DISTINCT FROM s.{c}" for c in columns)
+
+
+def _upsert_referenced(conn: Connection, rows: pd.DataFrame, import_id: int) -> tuple[int, int, int]:
+    """Upsert rows that carry a reference; returns (inserted, updated, unchanged)."""
+    if rows.empty:
+        return 0, 0, 0
+    sources = sorted(rows["source"].unique())
+    placeholders = ", ".join(f":s{i}" for i in range(len(sources)))
+    existing_any = conn.execute(
+        text(f"SELECT 1 FROM incidents WHERE source_ref IS NOT NULL AND source IN ({placeholders}) LIMIT 1"),
+        {f"s{i}": s for i, s in enumerate(sources)},
+    ).first()
+    payload = rows.assign(import_id=import_id)
+    if existing_any is None:  # first import of this source: nothing to match against
+        bulk_insert(conn, "incidents", payload)
+        return len(rows), 0, 0
+    columns = ", ".join(payload.columns)
+    conn.exec_driver_sql(f"DROP TABLE IF EXISTS {STAGE_TABLE}")
+    conn.exec_driver_sql(f"CREATE TEMPORARY TABLE {STAGE_TABLE} AS SELECT {columns} FROM incidents WHERE 1 = 0")
+    bulk_insert(conn, STAGE_TABLE, payload)
+    join = "i.source = s.source AND i.source_ref = s.source_ref"
+    matched = conn.exec_driver_sql(f"SELECT COUNT(*) FROM {STAGE_TABLE} s JOIN incidents i ON {join}").scalar_one()
+    assignments = ", ".join(f"{c} = s.{c}" for c in (*MUTABLE_COLUMNS, "import_id"))
+    updated = conn.exec_driver_sql(
+        f"UPDATE incidents AS i SET {assignments} FROM {STAGE_TABLE} AS s WHERE {join} AND ({_null_safe_differs(MUTABLE_COLUMNS)})"
+    ).rowcount
+    inserted = conn.exec_driver_sql(
+        f"INSERT INTO incidents ({columns}) SELECT {columns} FROM {STAGE_TABLE} AS s "
+        f"WHERE NOT EXISTS (SELECT 1 FROM incidents AS i WHERE {join})"
+    ).rowcount
+    conn.exec_driver_sql(f"DROP TABLE {STAGE_TABLE}")
+    return int(inserted), int(updated), int(matched) - int(updated)
+
+
+def _replace_partitions(conn: Connection, rows: pd.DataFrame, import_id: int) -> tuple[int, int]:
+    """Replace (source, force, month) partitions of reference-less rows; returns (inserted, unchanged)."""
+    if rows.empty:
+        return 0, 0
+    fingerprints = _partition_fingerprints(rows)
+    stored = read_frame(conn, "SELECT source, force, month, fingerprint AS stored FROM partitions")
+    merged = fingerprints.merge(stored, on=["source", "force", "month"], how="left")
+    same = merged["stored"] == merged["fingerprint"]
+    changed = merged.loc[~same]
+    inserted = 0
+    if not changed.empty:
+        keys = changed[["source", "force", "month"]]
+        for source, force, month in keys.itertuples(index=False):
+            params = {"source": source, "force": force, "month": month}
+            conn.execute(
+                text(
+                    "DELETE FROM incidents WHERE source_ref IS NULL AND source = :source AND force = :force AND month = :month"
+                ),
+                params,
+            )
+            conn.execute(
+                text("DELETE FROM partitions WHERE source = :source AND force = :force AND month = :month"), params
+            )
+        to_insert = rows.merge(keys, on=["source", "force", "month"], how="inner")
+        inserted = bulk_insert(conn, "incidents", to_insert.assign(import_id=import_id))
+        bulk_insert(conn, "partitions", changed.drop(columns="stored").assign(import_id=import_id))
+    unchanged = int(merged.loc[same, "row_count"].sum())
+    return inserted, unchanged
+
+
+def record_import(
+    conn: Connection,
+    *,
+    kind: str,
+    source: str | None,
+    file_name: str,
+    sha256: str,
+    rows_read: int,
+    imported_by: str | None,
+) -> int:
+    result = conn.execute(
+        schema.imports.insert().values(
+            kind=kind,
+            source=source,
+            file_name=file_name[:512],
+            sha256=sha256,
+            rows_read=rows_read,
+            imported_by=imported_by,
+            imported_at=datetime.now(UTC),
+        )
+    )
+    return int(result.inserted_primary_key[0])
+
+
+def store_incidents(
+    engine: Engine,
+    frame: pd.DataFrame,
+    *,
+    kind: str,
+    file_name: str,
+    sha256: str,
+    rows_read: int,
+    report: ValidationReport | None = None,
+    imported_by: str | None = None,
+) -> ImportResult:
+    """Write located incidents (see :func:`locate`) in one transaction; returns what happened."""
+    report = report or ValidationReport()
+    rows = _for_database(frame)
+    with_ref = rows["source_ref"].notna().to_numpy()
+    referenced = rows.loc[with_ref]
+    repeated = referenced.duplicated(["source", "source_ref"], keep="last")
+    if repeated.any():  # the same reference in two files of one batch: the later file wins
+        report.add_rows(
+            file_name,
+            np.flatnonzero(repeated.to_numpy()),
+            "source_ref",
+            "reference repeated in a later file of this import (later kept)",
+            "drop",
+            header_rows=0,
+        )
+        referenced = referenced.loc[~repeated]
+    sources = sorted(rows["source"].unique()) if len(rows) else []
+    with engine.begin() as conn:
+        import_id = record_import(
+            conn,
+            kind=kind,
+            source=",".join(sources) or None,
+            file_name=file_name,
+            sha256=sha256,
+            rows_read=rows_read,
+            imported_by=imported_by,
+        )
+        inserted, updated, unchanged = _upsert_referenced(conn, referenced, import_id)
+        part_inserted, part_unchanged = _replace_partitions(conn, rows.loc[~with_ref], import_id)
+        result = ImportResult(
+            import_id=import_id,
+            file_name=file_name,
+            rows_read=rows_read,
+            rows_inserted=inserted + part_inserted,
+            rows_updated=updated,
+            rows_unchanged=unchanged + part_unchanged,
+            rows_dropped=report.rows_dropped,
+            outside_area=int((rows["ward_code"].isna() & rows["easting"].notna()).sum()),
+            without_location=int(rows["easting"].isna().sum()),
+            dropped_by_reason=report.dropped_by_reason(),
+        )
+        conn.execute(
+            schema.imports.update()
+            .where(schema.imports.c.id == import_id)
+            .values(
+                rows_inserted=result.rows_inserted,
+                rows_updated=result.rows_updated,
+                rows_unchanged=result.rows_unchanged,
+                rows_dropped=result.rows_dropped,
+                details=json.dumps({"dropped": result.dropped_by_reason, "outside_area": result.outside_area}),
+            )
+        )
+        if result.rows_inserted or result.rows_updated:
+            bump_data_version(conn)
+    return result
+
+
+def store_wards(
+    engine: Engine, wards: gpd.GeoDataFrame, *, file_name: str, sha256: str, imported_by: str | None = None
+) -> ImportResult:
+    """Replace the ward boundaries, keeping locality and population already known for a code,
+    then re-assign every located incident to the new wards, all in one transaction."""
+    wards = wards.to_crs(BNG)
+    current = read_frame(engine, "SELECT ward_code, locality, population, lad_code, lad_name FROM areas")
+    merged = pd.DataFrame({"ward_code": wards["ward_code"].to_numpy(), "ward_name": wards["ward_name"].to_numpy()})
+    for column in ("locality", "population", "lad_code", "lad_name"):
+        incoming = wards[column].to_numpy() if column in wards.columns else np.full(len(wards), None, dtype=object)
+        known = (
+            merged["ward_code"].map(current.set_index("ward_code")[column])
+            if len(current)
+            else pd.Series(None, index=merged.index)
+        )
+        merged[column] = pd.Series(incoming, index=merged.index).where(pd.notna(incoming), known)
+    merged["population"] = merged["population"].astype("Int64").astype(object).where(merged["population"].notna(), None)
+    merged["area_sq_m"] = wards.geometry.area.to_numpy()
+    merged["geometry_wkb"] = shapely.to_wkb(wards.geometry.values)
+    with engine.begin() as conn:
+        import_id = record_import(
+            conn,
+            kind="wards",
+            source=None,
+            file_name=file_name,
+            sha256=sha256,
+            rows_read=len(wards),
+            imported_by=imported_by,
+        )
+        conn.execute(schema.areas.delete())
+        conn.execute(schema.areas.insert(), merged.to_dict("records"))
+        reassigned = reassign_incident_wards(conn, wards)
+        conn.execute(
+            schema.imports.update()
+            .where(schema.imports.c.id == import_id)
+            .values(rows_inserted=len(wards), details=json.dumps({"incidents_reassigned": reassigned}))
+        )
+        bump_data_version(conn)
+    return ImportResult(import_id=import_id, file_name=file_name, rows_read=len(wards), rows_inserted=len(wards))
+
+
+def reassign_incident_wards(conn: Connection, wards: gpd.GeoDataFrame) -> int:
+    """Point-in-polygon again for every located incident after boundaries change; returns rows changed."""
+    points = read_frame(conn, "SELECT DISTINCT easting, northing FROM incidents WHERE easting IS NOT NULL")
+    if points.empty:
+        return 0
+    points["ward_code"] = assign_wards(points["easting"].to_numpy(), points["northing"].to_numpy(), wards)
+    conn.exec_driver_sql("DROP TABLE IF EXISTS stage_wards")
+    conn.exec_driver_sql("CREATE TEMPORARY TABLE stage_wards (easting FLOAT, northing FLOAT, ward_code VARCHAR(9))")
+    bulk_insert(conn, "stage_wards", points)
+    changed = conn.exec_driver_sql(
+        "UPDATE incidents AS i SET ward_code = s.ward_code FROM stage_wards AS s "
+        "WHERE i.easting = s.easting AND i.northing = s.northing AND i.ward_code IS DISTINCT FROM s.ward_code"
+    ).rowcount
+    conn.exec_driver_sql("DROP TABLE stage_wards")
+    return int(changed)
+
+
+def file_sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()

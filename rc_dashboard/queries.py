@@ -1,0 +1,133 @@
+"""Read-side data access: the filters every page shares, and grouped counts done in SQL.
+
+Counting happens in the database (GROUP BY on indexed columns), so a page never pulls a
+million rows to count them. Every query takes an :class:`IncidentFilter`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+from sqlalchemy import Engine
+
+from rc_dashboard.db import read_frame
+from rc_dashboard.periods import MONTH_PATTERN
+
+GROUPABLE = {
+    "ward": "i.ward_code",
+    "month": "i.month",
+    "category": "i.category",
+    "source": "i.source",
+    "locality": "a.locality",
+    "force": "i.force",
+}
+OUTPUT_NAMES = {
+    "ward": "ward_code",
+    "locality": "locality",
+    "month": "month",
+    "category": "category",
+    "source": "source",
+    "force": "force",
+}
+
+
+@dataclass(frozen=True)
+class IncidentFilter:
+    """The shared filter bar: months inclusive ("YYYY-MM"), and optional allow-lists (empty = all)."""
+
+    month_from: str | None = None
+    month_to: str | None = None
+    categories: tuple[str, ...] = field(default_factory=tuple)
+    sources: tuple[str, ...] = field(default_factory=tuple)
+    localities: tuple[str, ...] = field(default_factory=tuple)
+
+    def __post_init__(self) -> None:
+        for value in (self.month_from, self.month_to):
+            if value is not None and not MONTH_PATTERN.match(value):
+                raise ValueError(f"'{value}' is not a month in the form YYYY-MM.")
+
+    def where(self) -> tuple[str, dict]:
+        """SQL condition on incidents ``i`` joined to areas ``a``, with bound parameters."""
+        clauses, params = ["1 = 1"], {}
+        if self.month_from:
+            clauses.append("i.month >= :month_from")
+            params["month_from"] = self.month_from
+        if self.month_to:
+            clauses.append("i.month <= :month_to")
+            params["month_to"] = self.month_to
+        for name, column, values in (
+            ("cat", "i.category", self.categories),
+            ("src", "i.source", self.sources),
+            ("loc", "a.locality", self.localities),
+        ):
+            if values:
+                keys = [f"{name}{n}" for n in range(len(values))]
+                clauses.append(f"{column} IN ({', '.join(':' + k for k in keys)})")
+                params.update(dict(zip(keys, values, strict=True)))
+        return " AND ".join(clauses), params
+
+
+def incident_counts(engine: Engine, by: list[str], flt: IncidentFilter | None = None) -> pd.DataFrame:
+    """Incidents counted by the named dimensions (ward, locality, month, category, source, force).
+
+    One row per non-zero group, with a ``count`` column; incidents with no ward (no
+    location, or outside every ward) have ``ward_code`` "" so they stay in totals.
+    """
+    unknown = [b for b in by if b not in GROUPABLE]
+    if unknown:
+        raise ValueError(f"Cannot count by {', '.join(unknown)}; choose from {', '.join(GROUPABLE)}.")
+    flt = flt or IncidentFilter()
+    where, params = flt.where()
+    select = [f"COALESCE({GROUPABLE[b]}, '') AS {OUTPUT_NAMES[b]}" for b in by]
+    group = ", ".join(str(n + 1) for n in range(len(by)))
+    sql = f"SELECT {', '.join([*select, 'COUNT(*) AS count'])} FROM incidents i LEFT JOIN areas a ON a.ward_code = i.ward_code WHERE {where}"
+    if by:
+        sql += f" GROUP BY {group}"
+    frame = read_frame(engine, sql, params)
+    frame["count"] = frame["count"].astype("int64")
+    # Sorted here, not in SQL: PostgreSQL collations order text differently from SQLite's bytes.
+    names = [OUTPUT_NAMES[b] for b in by]
+    return frame.sort_values(names, kind="stable").reset_index(drop=True) if names else frame
+
+
+def months_available(engine: Engine) -> list[str]:
+    return read_frame(engine, "SELECT DISTINCT month FROM incidents ORDER BY month")["month"].tolist()
+
+
+def distinct_values(engine: Engine, column: str) -> list[str]:
+    """Distinct non-empty values of an incidents column (category, source) or of areas.locality."""
+    sql = {
+        "category": "SELECT DISTINCT category AS v FROM incidents ORDER BY 1",
+        "source": "SELECT DISTINCT source AS v FROM incidents ORDER BY 1",
+        "locality": "SELECT DISTINCT locality AS v FROM areas WHERE locality IS NOT NULL ORDER BY 1",
+    }[column]
+    return [v for v in read_frame(engine, sql)["v"].tolist() if v]
+
+
+def import_history(engine: Engine, limit: int = 200) -> pd.DataFrame:
+    return read_frame(
+        engine,
+        "SELECT id, imported_at, kind, source, file_name, rows_read, rows_inserted, rows_updated, rows_unchanged, "
+        f"rows_dropped, imported_by, sha256 FROM imports ORDER BY id DESC LIMIT {int(limit)}",
+    )
+
+
+def data_summary(engine: Engine) -> dict[str, int | str | None]:
+    """Headline facts about what is loaded (for the home page and the CLI)."""
+    row = read_frame(
+        engine,
+        "SELECT COUNT(*) AS incidents, MIN(month) AS first_month, MAX(month) AS last_month, "
+        "SUM(CASE WHEN easting IS NULL THEN 1 ELSE 0 END) AS without_location, "
+        "SUM(CASE WHEN easting IS NOT NULL AND ward_code IS NULL THEN 1 ELSE 0 END) AS outside_area FROM incidents",
+    ).iloc[0]
+    wards = read_frame(engine, "SELECT COUNT(*) AS n, COUNT(DISTINCT locality) AS l FROM areas").iloc[0]
+    return {
+        "incidents": int(row["incidents"]),
+        "first_month": row["first_month"],
+        "last_month": row["last_month"],
+        "without_location": int(row["without_location"] or 0),
+        "outside_area": int(row["outside_area"] or 0),
+        "wards": int(wards["n"]),
+        "localities": int(wards["l"]),
+    }

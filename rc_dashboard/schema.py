@@ -1,0 +1,141 @@
+"""The database schema (SQLAlchemy Core) and its versioned migrations.
+
+One schema serves SQLite (the embedded default) and PostgreSQL (a council that runs several
+app replicas). Months are stored as ``"YYYY-MM"`` text (police.uk's form; sorts and range-filters
+as text on both engines). Geometry is stored as WKB in British National Grid (EPSG:27700), so
+no spatial extension is required; analysis happens in geopandas.
+
+``schema_version`` records which migrations have run, so an old database file is upgraded in
+place by :func:`rc_dashboard.db.migrate` instead of breaking when the code moves on.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    text,
+)
+
+SCHEMA_VERSION = 1
+
+metadata = MetaData()
+
+schema_version = Table(
+    "schema_version",
+    metadata,
+    Column("version", Integer, primary_key=True),
+    Column("applied_at", DateTime(timezone=True), nullable=False),
+)
+
+# Small key/value facts that every app replica must share, such as the data version the caches key on.
+meta = Table(
+    "meta",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+areas = Table(
+    "areas",
+    metadata,
+    Column("ward_code", String(9), primary_key=True, comment="ONS GSS ward code, e.g. E05001301"),
+    Column("ward_name", String(128), nullable=False),
+    Column("locality", String(64), nullable=True, comment="Locality / district the ward belongs to"),
+    Column("lad_code", String(9), nullable=True),
+    Column("lad_name", String(128), nullable=True),
+    Column("population", Integer, nullable=True, comment="Usual residents"),
+    Column("area_sq_m", Float, nullable=True, comment="Square metres, from the BNG geometry"),
+    Column("geometry_wkb", LargeBinary, nullable=True, comment="WKB, EPSG:27700"),
+)
+
+imports = Table(
+    "imports",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column(
+        "kind", String(32), nullable=False, comment="police, incidents, counts, wards, localities, population, demo"
+    ),
+    Column("source", String(32), nullable=True),
+    Column("file_name", String(512), nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("rows_read", Integer, nullable=False, server_default=text("0")),
+    Column("rows_inserted", Integer, nullable=False, server_default=text("0")),
+    Column("rows_updated", Integer, nullable=False, server_default=text("0")),
+    Column("rows_unchanged", Integer, nullable=False, server_default=text("0")),
+    Column("rows_dropped", Integer, nullable=False, server_default=text("0")),
+    Column("details", Text, nullable=True, comment="JSON: dropped-row reasons and other notes"),
+    Column("imported_by", String(128), nullable=True),
+    Column("imported_at", DateTime(timezone=True), nullable=False),
+)
+
+incidents = Table(
+    "incidents",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("source", String(32), nullable=False, comment="police, council, fire, housing, ..."),
+    Column("source_ref", String(128), nullable=True, comment="Police Crime ID or partner reference"),
+    Column("force", String(64), nullable=True, comment="police.uk 'Reported by'; partner name otherwise"),
+    Column("month", String(7), nullable=False, comment="YYYY-MM"),
+    Column("occurred_on", Date, nullable=True),
+    Column("category", String(64), nullable=False, comment="police.uk crime type or harmonised partner category"),
+    Column("source_category", String(128), nullable=True, comment="the category as the source wrote it"),
+    Column("lon", Float, nullable=True, comment="WGS84 degrees"),
+    Column("lat", Float, nullable=True, comment="WGS84 degrees"),
+    Column("easting", Float, nullable=True, comment="British National Grid metres"),
+    Column("northing", Float, nullable=True, comment="British National Grid metres"),
+    Column("ward_code", String(9), nullable=True, comment="null: no location, or outside every ward"),
+    Column("lsoa_code", String(9), nullable=True),
+    Column("location", String(255), nullable=True, comment="free text, e.g. 'On or near Mill Lane'"),
+    Column("outcome", String(128), nullable=True),
+    Column("import_id", Integer, ForeignKey("imports.id"), nullable=True),
+    Index("ix_incidents_month", "month"),
+    Index("ix_incidents_ward_month", "ward_code", "month"),
+    Index("ix_incidents_category_month", "category", "month"),
+    Index("ix_incidents_source_month", "source", "month"),
+    Index(
+        "ux_incidents_source_ref",
+        "source",
+        "source_ref",
+        unique=True,
+        sqlite_where=text("source_ref IS NOT NULL"),
+        postgresql_where=text("source_ref IS NOT NULL"),
+    ),
+)
+
+# Rows without a reference (police.uk ASB has no Crime ID) cannot be upserted one by one; they are
+# replaced as a whole per (source, force, month). The fingerprint lets a re-import of the same rows
+# be recognised as "unchanged" instead of delete-and-insert.
+partitions = Table(
+    "partitions",
+    metadata,
+    Column("source", String(32), primary_key=True),
+    Column("force", String(64), primary_key=True),
+    Column("month", String(7), primary_key=True),
+    Column("row_count", Integer, nullable=False),
+    Column("fingerprint", String(64), nullable=False),
+    Column("import_id", Integer, ForeignKey("imports.id"), nullable=True),
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("user_name", String(128), nullable=True),
+    Column("role", String(32), nullable=True),
+    Column("action", String(64), nullable=False, comment="import, export, view_points, ..."),
+    Column("detail", Text, nullable=True),
+    Index("ix_audit_log_at", "at"),
+)

@@ -1,0 +1,49 @@
+"""Cache wrappers around core calls, keyed on their inputs and the data version.
+
+The data version lives in the database and is bumped by every import, so every replica of
+the app sees new data at once and no cache ever serves stale figures.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+from sqlalchemy import Engine
+
+from rc_dashboard import config, db, queries
+from rc_dashboard.queries import IncidentFilter
+
+
+@st.cache_resource(show_spinner=False)
+def engine() -> Engine:
+    """One engine (connection pool) per process, migrated on first use."""
+    return db.connect(config.database_url())
+
+
+def data_version() -> int:
+    return db.data_version(engine())
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def incident_counts(by: tuple[str, ...], flt: IncidentFilter, version: int) -> pd.DataFrame:
+    return queries.incident_counts(engine(), list(by), flt)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def months_available(version: int) -> list[str]:
+    return queries.months_available(engine())
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def distinct_values(column: str, version: int) -> list[str]:
+    return queries.distinct_values(engine(), column)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def data_summary(version: int) -> dict:
+    return queries.data_summary(engine())
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def is_demo(version: int) -> bool:
+    return db.get_meta(engine(), "demo") == "1"

@@ -1,0 +1,25 @@
+"""AppTest set-up shared by the page tests.
+
+Streamlit's AppTest (1.67) resets ``PagesManager.uses_pages_directory`` before every run, so
+in a project that has a ``pages/`` folder (this one, as the layout asks) every rerun after the
+first executes the page script alone, skipping ``app.py`` and its filter bar, unlike the real
+server, where ``st.navigation`` turns the legacy pages-folder mode off for good. The fixture
+points AppTest at a subclass, so its reset lands on the subclass while the flag the script
+runner reads stays off, as it is in the server.
+"""
+
+from __future__ import annotations
+
+import pytest
+from streamlit.runtime.pages_manager import PagesManager
+from streamlit.testing.v1 import app_test
+
+
+class _NavigationPagesManager(PagesManager):
+    """Same behaviour; exists only so AppTest's per-run reset does not touch the base flag."""
+
+
+@pytest.fixture(autouse=True)
+def navigation_only_pages(monkeypatch):
+    monkeypatch.setattr(app_test, "PagesManager", _NavigationPagesManager)
+    monkeypatch.setattr(PagesManager, "uses_pages_directory", False)

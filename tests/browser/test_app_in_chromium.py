@@ -1,0 +1,105 @@
+"""Start the real app with ``streamlit run`` and visit every page in headless Chromium.
+
+The app starts on an empty data folder, so this also checks the first-start demo build.
+Screenshots go to ``screenshots/`` (git-ignored) for a person to look at.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+SCREENSHOTS = ROOT / "screenshots"
+PAGES = {
+    "": "Overview",
+    "map": "Map",
+    "hotspots": "Hotspots",
+    "measures": "Performance measures",
+    "ward_summary": "Ward summary",
+    "locality_pack": "Locality pack",
+    "data": "Data",
+}
+STARTUP_TIMEOUT_S = 90
+PAGE_TIMEOUT_MS = 60_000
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+
+pytestmark = pytest.mark.browser
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def chromium_path() -> str:
+    path = shutil.which("chromium")
+    if not path:
+        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
+    return path
+
+
+@pytest.fixture(scope="module")
+def app_url(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("browserdata")
+    port = _free_port()
+    env = {
+        **os.environ,
+        "RC_DATA_DIR": str(folder),
+        "RC_DATABASE_URL": f"sqlite:///{folder / 'app.sqlite'}",
+        "RC_DEMO": "1",
+    }
+    log = (folder / "streamlit.log").open("w")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port), "--server.headless", "true"],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + STARTUP_TIMEOUT_S
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+                if response.status == 200:
+                    break
+        except OSError:
+            time.sleep(0.5)
+    else:
+        process.kill()
+        pytest.fail(f"streamlit did not start within {STARTUP_TIMEOUT_S} s; see {folder / 'streamlit.log'}")
+    yield url
+    process.terminate()
+    process.wait(timeout=20)
+
+
+def test_every_page_loads_without_exception(app_url, chromium_path):
+    from playwright.sync_api import sync_playwright
+
+    SCREENSHOTS.mkdir(exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium_path, args=CHROMIUM_FLAGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        for path, title in PAGES.items():
+            page.goto(f"{app_url}/{path}", timeout=PAGE_TIMEOUT_MS)
+            # The first visit builds the demo; wait until the page's own title is drawn.
+            page.get_by_role("heading", name=title, exact=True).first.wait_for(timeout=PAGE_TIMEOUT_MS * 2)
+            page.wait_for_function(
+                "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=PAGE_TIMEOUT_MS
+            )
+            page.screenshot(path=str(SCREENSHOTS / f"{path or 'overview'}.png"), full_page=True)
+            exceptions = page.locator('[data-testid="stException"]')
+            assert exceptions.count() == 0, f"page /{path} shows an exception: {exceptions.first.inner_text()}"
+            assert page.get_by_text("Demo data.").count() > 0, f"page /{path} does not label demo data"
+        browser.close()

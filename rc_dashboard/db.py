@@ -7,12 +7,15 @@ WAL journal (readers never wait for the writer), a busy timeout instead of insta
 
 from __future__ import annotations
 
+import io
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.csv as pacsv
 from sqlalchemy import Connection, Engine, create_engine, event, inspect, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
@@ -21,6 +24,9 @@ from rc_dashboard import schema
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 DATA_VERSION_KEY = "data_version"
+# Text columns whose first rows are mostly repeats are dictionary-encoded before a bulk insert.
+DICTIONARY_SAMPLE_ROWS = 10_000
+DICTIONARY_MAX_SHARE = 0.5
 
 
 class DatabaseError(RuntimeError):
@@ -136,14 +142,29 @@ def has_incidents(engine: Engine) -> bool:
         return conn.execute(text("SELECT 1 FROM incidents LIMIT 1")).first() is not None
 
 
-def _column_lists(frame: pd.DataFrame) -> list[list[Any]]:
-    """Python lists per column, with None for missing values, built through Arrow.
+def _python_values(column: pd.Series) -> list[Any]:
+    """One column as a list of Python values (None for missing), built in C where possible.
 
-    Building row tuples from pandas string columns element by element is the slow step of a
-    bulk insert (seconds per million rows); Arrow's ``to_pylist`` does it in C.
+    Element-by-element conversion of pandas string columns is the slow step of a bulk insert.
+    Numbers go through NumPy's ``tolist``; text is dictionary-encoded first, so each distinct
+    string becomes one Python object shared by every row that holds it (fast, and light on
+    memory: a million rows of a few thousand street names hold a few thousand strings).
     """
-    table = pa.Table.from_pandas(frame, preserve_index=False)
-    return [table.column(i).to_pylist() for i in range(table.num_columns)]
+    if pd.api.types.is_float_dtype(column.dtype):
+        values = column.to_numpy(dtype=float)
+        as_list = values.tolist()
+        if np.isnan(values).any():
+            return [None if v != v else v for v in as_list]
+        return as_list
+    if pd.api.types.is_integer_dtype(column.dtype) and not column.hasnans:
+        return column.to_numpy().tolist()
+    sample = column.iloc[:DICTIONARY_SAMPLE_ROWS]
+    if sample.nunique() > DICTIONARY_MAX_SHARE * len(sample):  # nearly unique (e.g. Crime IDs)
+        return pa.array(column, from_pandas=True).to_pylist()
+    codes, uniques = pd.factorize(column, use_na_sentinel=True)
+    lookup = np.empty(len(uniques) + 1, dtype=object)  # the extra last slot answers code -1 (missing)
+    lookup[: len(uniques)] = [None if pd.isna(v) else (v.item() if hasattr(v, "item") else v) for v in uniques]
+    return lookup[codes].tolist()
 
 
 def bulk_insert(conn: Connection, table_name: str, frame: pd.DataFrame) -> int:
@@ -156,13 +177,23 @@ def bulk_insert(conn: Connection, table_name: str, frame: pd.DataFrame) -> int:
         return 0
     columns = list(frame.columns)
     column_sql = ", ".join(f'"{c}"' for c in columns)
-    rows = zip(*_column_lists(frame), strict=True)
     raw = conn.connection.dbapi_connection
     if conn.dialect.name == "postgresql":
-        with raw.cursor() as cursor, cursor.copy(f'COPY "{table_name}" ({column_sql}) FROM STDIN') as copy:
-            for row in rows:
-                copy.write_row(row)
+        # Arrow writes the CSV in C; every valid value is quoted, so "" is an empty string and an
+        # unquoted empty field is NULL, exactly as COPY's CSV format reads them.
+        buffer = io.BytesIO()
+        pacsv.write_csv(
+            pa.Table.from_pandas(frame, preserve_index=False),
+            buffer,
+            write_options=pacsv.WriteOptions(include_header=False, quoting_style="all_valid"),
+        )
+        with (
+            raw.cursor() as cursor,
+            cursor.copy(f'COPY "{table_name}" ({column_sql}) FROM STDIN WITH (FORMAT csv)') as copy,
+        ):
+            copy.write(buffer.getvalue())
         return len(frame)
+    rows = zip(*(_python_values(frame[c]) for c in columns), strict=True)
     placeholders = ", ".join("?" for _ in columns)
     cursor = raw.cursor()
     try:

@@ -10,12 +10,14 @@ nothing is guessed) and validated with vectorised rules.
 
 from __future__ import annotations
 
+import csv
 import io
 import re
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from rc_dashboard.categories import LEGACY_CRIME_TYPES, POLICE_CRIME_TYPES
@@ -43,6 +45,7 @@ SOURCE = "police"
 # Column widths in the incidents table; longer text is cut with a note rather than failing the import.
 TEXT_LIMITS = {"source_ref": 128, "force": 64, "location": 255, "outcome": 128, "lsoa_code": 9}
 ALL_TYPES = frozenset(POLICE_CRIME_TYPES) | frozenset(LEGACY_CRIME_TYPES)
+STRIPPED_COLUMNS = ("Crime ID", "Month", "Reported by", "Longitude", "Latitude", "LSOA code", "Crime type")
 
 
 def month_from_file_name(file_name: str) -> str | None:
@@ -59,6 +62,20 @@ def _first_bad_utf8_line(data: bytes) -> int | None:
     return None
 
 
+def read_header(data: bytes) -> list[str]:
+    """Column names from the first line (BOM and surrounding spaces removed), without parsing the rest."""
+    first_line = data[: data.find(b"\n") if b"\n" in data else len(data)].decode("utf-8-sig").rstrip("\r")
+    return [name.strip() for name in next(csv.reader([first_line]))]
+
+
+def _to_float(values: pd.Series) -> np.ndarray:
+    """Text to float, NaN where blank or not a number; Arrow's cast first (fast), pandas if it objects."""
+    try:
+        return pc.cast(pa.array(values.replace("", None)), pa.float64()).to_numpy(zero_copy_only=False)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return pd.to_numeric(values.replace("", None), errors="coerce").to_numpy(dtype=float)
+
+
 def read_police_csv(data: bytes, file_name: str, report: ValidationReport) -> pd.DataFrame | None:
     """Parse the bytes of one police.uk CSV into a frame of text columns (None if rejected)."""
     if not data.strip():
@@ -70,11 +87,7 @@ def read_police_csv(data: bytes, file_name: str, report: ValidationReport) -> pd
             file_name, "the file is not UTF-8 text (police.uk files are); re-save it as 'CSV UTF-8'.", row=bad_line
         )
         return None
-    try:
-        header = pacsv.read_csv(io.BytesIO(data), read_options=pacsv.ReadOptions(block_size=1 << 16)).schema.names
-    except pa.ArrowInvalid as exc:
-        report.reject(file_name, f"the file cannot be read as CSV ({exc}).")
-        return None
+    header = read_header(data)
     missing = [c for c in REQUIRED_COLUMNS if c not in header]
     if missing:
         report.reject(
@@ -110,7 +123,10 @@ def normalise_police(raw: pd.DataFrame, file_name: str, report: ValidationReport
     file); Longitude/Latitude that look swapped reject the file; non-numeric or non-UK
     coordinates, unknown crime types, bad months and repeated Crime IDs drop the row.
     """
-    text = {c: raw[c].astype("str").str.strip() for c in POLICE_COLUMNS}
+    # Keys and numbers are stripped of stray spaces; free text is kept exactly as published.
+    text = {c: raw[c].astype("str") for c in POLICE_COLUMNS}
+    for column in STRIPPED_COLUMNS:
+        text[column] = text[column].str.strip()
     keep = np.ones(len(raw), dtype=bool)
 
     month = text["Month"]
@@ -124,8 +140,7 @@ def normalise_police(raw: pd.DataFrame, file_name: str, report: ValidationReport
             report.add_rows(file_name, wrong, "Month", f"month does not match the file name's {expected}", "reject")
 
     lon_text, lat_text = text["Longitude"], text["Latitude"]
-    lon = pd.to_numeric(lon_text.replace("", None), errors="coerce").to_numpy(dtype=float)
-    lat = pd.to_numeric(lat_text.replace("", None), errors="coerce").to_numpy(dtype=float)
+    lon, lat = _to_float(lon_text), _to_float(lat_text)
     lon_blank = (lon_text == "").to_numpy(dtype=bool)
     lat_blank = (lat_text == "").to_numpy(dtype=bool)
     for values, blank, column in ((lon, lon_blank, "Longitude"), (lat, lat_blank, "Latitude")):
@@ -166,7 +181,8 @@ def normalise_police(raw: pd.DataFrame, file_name: str, report: ValidationReport
     )
     keep &= ~repeated
 
-    category = crime_type.map(lambda value: LEGACY_CRIME_TYPES.get(value, value))
+    retired = {old: new for old, new in LEGACY_CRIME_TYPES.items() if old != new}
+    category = crime_type.replace(retired) if crime_type.isin(list(retired)).any() else crime_type
     frame = pd.DataFrame(
         {
             "source": SOURCE,

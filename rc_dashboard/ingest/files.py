@@ -1,0 +1,127 @@
+"""Finding the files to import: single files, folders and zip archives, read safely.
+
+data.police.uk's download page produces a zip of ``YYYY-MM/YYYY-MM-<force>-street.csv``
+files; analysts also keep folders of them. Archives are opened in memory and checked before
+anything is read: no member may climb out of the archive (``../x``, absolute paths), and
+the uncompressed total and compression ratio are capped so a "zip bomb" cannot exhaust the
+machine. Nothing in an archive is ever executed or written to disk.
+"""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from rc_dashboard.ingest.validation import ValidationReport
+
+MAX_FILE_BYTES = 512 * 1024**2  # one input file, 512 MiB
+MAX_ARCHIVE_UNCOMPRESSED_BYTES = 4 * 1024**3  # all members of one zip together, 4 GiB
+MAX_COMPRESSION_RATIO = 200  # bigger ratios are typical of decompression bombs, not CSV
+MAX_ARCHIVE_MEMBERS = 5_000
+
+
+@dataclass(frozen=True)
+class InputFile:
+    """One file's name (as the user knows it, e.g. ``archive.zip/2024-01/...csv``) and bytes."""
+
+    name: str
+    data: bytes
+
+
+def _unsafe_member(name: str) -> bool:
+    path = PurePosixPath(name.replace("\\", "/"))
+    return path.is_absolute() or ".." in path.parts or (len(name) > 1 and name[1] == ":")
+
+
+def read_zip(data: bytes, archive_name: str, report: ValidationReport, suffixes: tuple[str, ...]) -> list[InputFile]:
+    """Members of a zip archive whose names end with ``suffixes``, after the safety checks."""
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+    except zipfile.BadZipFile:
+        report.reject(archive_name, "the file is not a valid zip archive.")
+        return []
+    members = [m for m in archive.infolist() if not m.is_dir()]
+    if len(members) > MAX_ARCHIVE_MEMBERS:
+        report.reject(
+            archive_name, f"the archive holds {len(members):,} files; at most {MAX_ARCHIVE_MEMBERS:,} are accepted."
+        )
+        return []
+    unsafe = [m.filename for m in members if _unsafe_member(m.filename)]
+    if unsafe:
+        report.reject(
+            archive_name, f"the archive contains a path that leaves the archive ({unsafe[0]}); it was not opened."
+        )
+        return []
+    total = sum(m.file_size for m in members)
+    if total > MAX_ARCHIVE_UNCOMPRESSED_BYTES:
+        report.reject(
+            archive_name,
+            f"the archive would expand to {total / 1024**3:.1f} GiB, over the {MAX_ARCHIVE_UNCOMPRESSED_BYTES / 1024**3:.0f} GiB limit.",
+        )
+        return []
+    for member in members:
+        if (
+            member.compress_size
+            and member.file_size / member.compress_size > MAX_COMPRESSION_RATIO
+            and member.file_size > 1024**2
+        ):
+            report.reject(
+                archive_name,
+                f"{member.filename} is compressed {member.file_size / member.compress_size:,.0f} to 1, which looks like a decompression bomb.",
+            )
+            return []
+    files = []
+    for member in sorted(members, key=lambda m: m.filename):
+        if not member.filename.lower().endswith(suffixes) or PurePosixPath(member.filename).name.startswith("."):
+            continue
+        with archive.open(member) as handle:
+            content = handle.read(member.file_size + 1)
+        if len(content) != member.file_size:  # the header lied about the size
+            report.reject(archive_name, f"{member.filename} is not the size its archive header states.")
+            return []
+        files.append(InputFile(f"{archive_name}/{member.filename}", content))
+    return files
+
+
+def expand_inputs(inputs: Iterable[InputFile], report: ValidationReport, suffixes: tuple[str, ...]) -> list[InputFile]:
+    """Open zip archives among ``inputs``; enforce the per-file size limit."""
+    expanded: list[InputFile] = []
+    for item in inputs:
+        if len(item.data) > MAX_FILE_BYTES:
+            report.reject(
+                item.name,
+                f"the file is {len(item.data) / 1024**2:,.0f} MiB, over the {MAX_FILE_BYTES / 1024**2:,.0f} MiB limit.",
+            )
+        elif item.name.lower().endswith(".zip"):
+            expanded.extend(read_zip(item.data, item.name, report, suffixes))
+        else:
+            expanded.append(item)
+    return expanded
+
+
+def files_from_paths(
+    paths: Iterable[str | Path], report: ValidationReport, suffixes: tuple[str, ...]
+) -> list[InputFile]:
+    """Files named on the command line: files, folders (searched recursively for ``suffixes``) and zips."""
+    found: list[InputFile] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            for child in sorted(path.rglob("*")):
+                if (
+                    child.is_file()
+                    and child.name.lower().endswith((*suffixes, ".zip"))
+                    and not child.name.startswith(".")
+                ):
+                    found.append(InputFile(str(child), child.read_bytes()))
+        elif path.is_file():
+            if path.stat().st_size > MAX_FILE_BYTES:
+                report.reject(str(path), f"the file is over the {MAX_FILE_BYTES / 1024**2:,.0f} MiB limit.")
+                continue
+            found.append(InputFile(str(path), path.read_bytes()))
+        else:
+            report.reject(str(path), "no such file or folder.")
+    return expand_inputs(found, report, suffixes)

@@ -64,6 +64,68 @@ def cmd_counts(args: argparse.Namespace) -> int:
     return 0
 
 
+IMPORT_KINDS = ("police", "incidents", "counts", "wards", "localities", "population", "lookup")
+MAX_PROBLEMS_PRINTED = 30
+
+
+def _print_result(result) -> None:
+    print(result.sentence())
+    for reason, number in sorted(result.dropped_by_reason.items()):
+        print(f"  dropped {number:,}: {reason}")
+    for note in result.notes:
+        print(f"  note: {note}")
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from rc_dashboard.ingest import importers
+    from rc_dashboard.ingest.files import files_from_paths
+    from rc_dashboard.ingest.partner import MappingError, PartnerMapping
+    from rc_dashboard.ingest.validation import ValidationReport
+
+    engine = connect(args.db)
+    report = ValidationReport()
+    suffixes = {"police": (".csv",), "wards": (".geojson", ".json", ".gpkg", ".zip", ".shp")}.get(args.kind, (".csv", ".xlsx"))
+    if args.kind == "wards":
+        from pathlib import Path
+
+        from rc_dashboard.ingest.files import InputFile
+
+        inputs = [InputFile(str(p), Path(p).read_bytes()) for p in args.paths if Path(p).is_file()]
+        if len(inputs) != len(args.paths):
+            raise CliError(f"No such file: {next(p for p in args.paths if not Path(p).is_file())}.")
+    else:
+        inputs = files_from_paths(args.paths, report, suffixes)
+    if report.rejected:
+        raise ImportRejected(report)
+    if args.kind == "population" and args.lookup:
+        _print_result(importers.import_lsoa_lookup(engine, files_from_paths([args.lookup], report, (".csv",))[0]))
+    mapping = None
+    if args.kind in ("incidents", "counts"):
+        if not args.mapping:
+            raise CliError(f"'import {args.kind}' needs --mapping FILE.yaml (see config/mappings/ for examples).")
+        try:
+            with open(args.mapping, encoding="utf-8") as handle:
+                mapping = PartnerMapping.from_yaml(handle.read())
+        except OSError as exc:
+            raise CliError(f"Cannot read the mapping file {args.mapping}: {exc.strerror}.") from exc
+        except MappingError as exc:
+            raise CliError(f"{args.mapping}: {exc}") from exc
+    if args.kind == "police":
+        results = [importers.import_police(engine, inputs, progress=_progress_line)]
+    elif args.kind == "incidents":
+        results = [importers.import_partner(engine, inputs, mapping, progress=_progress_line)]
+    elif args.kind == "counts":
+        results = [importers.import_counts(engine, item, mapping) for item in inputs]
+    elif args.kind == "wards":
+        results = [importers.import_wards(engine, inputs[0], code_field=args.code_field, name_field=args.name_field)]
+    else:
+        function = {"localities": importers.import_localities, "population": importers.import_population, "lookup": importers.import_lsoa_lookup}[args.kind]
+        results = [function(engine, item) for item in inputs]
+    for result in results:
+        _print_result(result)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m rc_dashboard", description="RC Dashboard command line.")
     common = argparse.ArgumentParser(add_help=False)
@@ -74,6 +136,15 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--scale", type=float, default=1.0, help="volume multiplier (10 gives about a million incidents)")
     demo.add_argument("--force", action="store_true", help="build even if the database already holds incidents")
     demo.set_defaults(handler=cmd_demo)
+
+    importing = commands.add_parser("import", parents=[common], help="import police.uk files, partner logs, boundaries, lookups")
+    importing.add_argument("kind", choices=IMPORT_KINDS)
+    importing.add_argument("paths", nargs="+", help="files, folders or zip archives")
+    importing.add_argument("--mapping", help="YAML column mapping for partner incidents or counts")
+    importing.add_argument("--code-field", help="ward code field in the boundaries (default: detected, e.g. WD25CD)")
+    importing.add_argument("--name-field", help="ward name field in the boundaries (default: detected, e.g. WD25NM)")
+    importing.add_argument("--lookup", help="LSOA to ward lookup CSV to import first (population by LSOA)")
+    importing.set_defaults(handler=cmd_import)
 
     counts = commands.add_parser(
         "counts", parents=[common], help="incident counts grouped by ward, month, category ..."
@@ -92,7 +163,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.handler(args)
-    except (CliError, DatabaseError, ImportRejected, config.ConfigError) as exc:
+    except ImportRejected as exc:
+        problems = [p for p in exc.report.problems if p.action != "note"]
+        print(f"Error: nothing was imported; {len(problems)} problem(s) found:", file=sys.stderr)
+        for problem in problems[:MAX_PROBLEMS_PRINTED]:
+            print(f"  {problem.sentence()}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except (CliError, DatabaseError, config.ConfigError) as exc:
         print(f"Error: {exc}", file=sys.stderr)
         return EXIT_USER_ERROR
     except BrokenPipeError:

@@ -128,6 +128,28 @@ partitions = Table(
     Column("import_id", Integer, ForeignKey("imports.id"), nullable=True),
 )
 
+# LSOA -> ward best-fit lookup (ONS publishes these per boundary vintage); used to place
+# partner rows that carry only an LSOA code, and to sum LSOA populations to wards.
+lsoa_wards = Table(
+    "lsoa_wards",
+    metadata,
+    Column("lsoa_code", String(9), primary_key=True),
+    Column("ward_code", String(9), nullable=False),
+    Column("lsoa_name", String(128), nullable=True),
+)
+
+# Partners who share only aggregated counts: they join measures and ward summaries, never point maps.
+area_counts = Table(
+    "area_counts",
+    metadata,
+    Column("source", String(32), primary_key=True),
+    Column("month", String(7), primary_key=True, comment="YYYY-MM"),
+    Column("ward_code", String(9), primary_key=True, comment="'' when the area is outside every ward"),
+    Column("category", String(64), primary_key=True),
+    Column("count", Integer, nullable=False),
+    Column("import_id", Integer, ForeignKey("imports.id"), nullable=True),
+)
+
 audit_log = Table(
     "audit_log",
     metadata,

@@ -13,13 +13,26 @@ import pandas as pd
 from sqlalchemy import Engine
 
 from rc_dashboard.geography import wards_from_db
+from rc_dashboard.ingest.areas import (
+    lsoa_lookup,
+    read_localities,
+    read_lsoa_lookup,
+    read_population,
+    read_wards,
+    store_area_attribute,
+    store_area_counts,
+    store_lsoa_lookup,
+)
 from rc_dashboard.ingest.files import InputFile, expand_inputs
+from rc_dashboard.ingest.partner import PartnerMapping, normalise_counts, normalise_partner
 from rc_dashboard.ingest.police_uk import normalise_police, read_police_csv
-from rc_dashboard.ingest.store import ImportResult, file_sha256, locate, store_incidents
+from rc_dashboard.ingest.store import ImportResult, file_sha256, locate, store_incidents, store_wards
+from rc_dashboard.ingest.tables import read_table
 from rc_dashboard.ingest.validation import ImportRejected, Problem, ValidationReport
 
 Progress = Callable[[float, str], None]
 CSV_SUFFIXES = (".csv",)
+TABLE_SUFFIXES = (".csv", ".xlsx", ".xlsm")
 
 
 def _silent(_fraction: float, _message: str) -> None:
@@ -82,3 +95,97 @@ def import_police(
     )
     progress(1.0, result.sentence())
     return result
+
+
+def import_partner(
+    engine: Engine,
+    inputs: list[InputFile],
+    mapping: PartnerMapping,
+    *,
+    progress: Progress = _silent,
+    imported_by: str | None = None,
+) -> ImportResult:
+    """Import partner incident logs (CSV or XLSX) read through ``mapping``, as one batch."""
+    report = ValidationReport()
+    files = unique_files(expand_inputs(inputs, report, TABLE_SUFFIXES), report)
+    lookup = lsoa_lookup(engine)
+    frames, rows_read = [], 0
+    for position, item in enumerate(files):
+        progress(0.6 * position / max(1, len(files)), f"Reading {item.name}")
+        table = read_table(item.data, item.name, report, mapping.sheet)
+        if table is None:
+            continue
+        rows_read += len(table)
+        rows = normalise_partner(table, mapping, item.name, report, lookup)
+        if rows is not None:
+            frames.append(rows)
+    if not files and not report.rejected:
+        report.reject("(nothing)", "no CSV or XLSX files were given.")
+    if report.rejected:
+        raise ImportRejected(report)
+    progress(0.6, "Placing incidents in wards")
+    combined = pd.concat(frames, ignore_index=True)
+    by_area = combined["ward_code"].copy()
+    located = locate(combined, wards_from_db(engine))
+    located["ward_code"] = by_area.where(by_area.notna(), located["ward_code"])  # an area code wins over no point
+    progress(0.75, f"Writing {len(located):,} rows in one transaction")
+    result = store_incidents(
+        engine,
+        located,
+        kind="incidents",
+        file_name=batch_name(files),
+        sha256=file_sha256(b"".join(file_sha256(f.data).encode() for f in files)),
+        rows_read=rows_read,
+        report=report,
+        imported_by=imported_by,
+        files=[{"name": f.name, "sha256": file_sha256(f.data)} for f in files],
+    )
+    progress(1.0, result.sentence())
+    return result
+
+
+def import_counts(engine: Engine, item: InputFile, mapping: PartnerMapping, *, imported_by: str | None = None) -> ImportResult:
+    """Import a partner's aggregated counts (month x area x category x count)."""
+    report = ValidationReport()
+    table = read_table(item.data, item.name, report, mapping.sheet)
+    counts = normalise_counts(table, mapping, item.name, report, lsoa_lookup(engine)) if table is not None else None
+    if report.rejected or counts is None:
+        raise ImportRejected(report)
+    return store_area_counts(engine, counts, item, report, len(table), imported_by)
+
+
+def import_wards(
+    engine: Engine, item: InputFile, *, code_field: str | None = None, name_field: str | None = None, imported_by: str | None = None
+) -> ImportResult:
+    """Import ward boundaries and re-assign every located incident to them."""
+    report = ValidationReport()
+    wards = read_wards(item, report, code_field, name_field)
+    if report.rejected or wards is None:
+        raise ImportRejected(report)
+    result = store_wards(engine, wards, file_name=item.name, sha256=file_sha256(item.data), imported_by=imported_by)
+    result.notes = [p.sentence() for p in report.problems if p.action == "note"]
+    return result
+
+
+def import_localities(engine: Engine, item: InputFile, *, imported_by: str | None = None) -> ImportResult:
+    report = ValidationReport()
+    frame = read_localities(item, report)
+    if report.rejected or frame is None:
+        raise ImportRejected(report)
+    return store_area_attribute(engine, frame, "locality", item, report, frame.attrs["rows_read"], imported_by)
+
+
+def import_population(engine: Engine, item: InputFile, *, imported_by: str | None = None) -> ImportResult:
+    report = ValidationReport()
+    frame = read_population(item, report, lsoa_lookup(engine))
+    if report.rejected or frame is None:
+        raise ImportRejected(report)
+    return store_area_attribute(engine, frame, "population", item, report, frame.attrs["rows_read"], imported_by)
+
+
+def import_lsoa_lookup(engine: Engine, item: InputFile, *, imported_by: str | None = None) -> ImportResult:
+    report = ValidationReport()
+    frame = read_lsoa_lookup(item, report)
+    if report.rejected or frame is None:
+        raise ImportRejected(report)
+    return store_lsoa_lookup(engine, frame, item, frame.attrs["rows_read"], imported_by)

@@ -76,6 +76,7 @@ class ImportResult:
     outside_area: int = 0
     without_location: int = 0
     dropped_by_reason: dict[str, int] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
 
     def sentence(self) -> str:
         parts = [

@@ -1,0 +1,288 @@
+"""Ward boundaries, ward-to-locality lookups, population and LSOA-to-ward lookups.
+
+Boundaries come as GeoJSON, GeoPackage or a zipped Shapefile in any CRS; they are reprojected
+to British National Grid. ONS names its fields by vintage (``WD25CD``/``WD25NM``,
+``WD13CD``/``WD13NM``, ...): the newest pair present is used unless the user names fields.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import tempfile
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from sqlalchemy import Engine, text
+
+from rc_dashboard import schema
+from rc_dashboard.db import bulk_insert, bump_data_version, read_frame
+from rc_dashboard.geography import BNG, BNG_EASTING_RANGE, BNG_NORTHING_RANGE, WGS84
+from rc_dashboard.ingest.files import InputFile, read_zip
+from rc_dashboard.ingest.store import ImportResult, file_sha256, record_import
+from rc_dashboard.ingest.tables import find_column, read_table
+from rc_dashboard.ingest.validation import ImportRejected, Problem, ValidationReport
+
+WARD_CODE_FIELD = re.compile(r"^WD(\d{2})CD$", re.IGNORECASE)
+LAD_CODE_FIELD = re.compile(r"^LAD(\d{2})CD$", re.IGNORECASE)
+GSS_CODE = re.compile(r"^[EWSNK]\d{8}$")
+SHAPEFILE_PARTS = (".shp", ".shx", ".dbf", ".prj", ".cpg")
+
+
+def _vintage_fields(columns: list[str], pattern: re.Pattern) -> tuple[str | None, str | None]:
+    """The newest ``XXnnCD`` field and its ``XXnnNM`` partner (years compared as 19xx/20xx)."""
+    found = []
+    for column in columns:
+        match = pattern.match(column)
+        if match:
+            year = int(match.group(1))
+            found.append((year + (1900 if year > 70 else 2000), column))
+    if not found:
+        return None, None
+    code = max(found)[1]
+    name = code[:-2] + code[-2:].replace("CD", "NM").replace("cd", "nm")
+    return code, next((c for c in columns if c.lower() == name.lower()), None)
+
+
+def _read_geodata(item: InputFile, report: ValidationReport) -> gpd.GeoDataFrame | None:
+    try:
+        if item.name.lower().endswith(".zip"):
+            members = read_zip(item.data, item.name, report, (*SHAPEFILE_PARTS, ".geojson", ".gpkg", ".json"))
+            if report.rejected:
+                return None
+            with tempfile.TemporaryDirectory() as folder:
+                for member in members:  # names were checked for traversal; keep only the base name
+                    (Path(folder) / Path(member.name).name).write_bytes(member.data)
+                shapefiles = sorted(Path(folder).glob("*.shp")) or sorted(Path(folder).glob("*.gpkg")) or sorted(Path(folder).glob("*json"))
+                if not shapefiles:
+                    report.reject(item.name, "the archive holds no .shp, .gpkg or .geojson file.")
+                    return None
+                return gpd.read_file(shapefiles[0])
+        return gpd.read_file(io.BytesIO(item.data))
+    except Exception as exc:  # pyogrio/GDAL raise several types for unreadable data
+        report.reject(item.name, f"the boundaries cannot be read as GeoJSON, GeoPackage or a zipped Shapefile ({exc}).")
+        return None
+
+
+def read_wards(item: InputFile, report: ValidationReport, code_field: str | None = None, name_field: str | None = None) -> gpd.GeoDataFrame | None:
+    """Ward polygons in BNG with ward_code, ward_name (and lad_code/lad_name when present)."""
+    data = _read_geodata(item, report)
+    if data is None:
+        return None
+    if data.empty:
+        report.reject(item.name, "the file holds no features.")
+        return None
+    columns = [c for c in data.columns if c != data.geometry.name]
+    detected_code, detected_name = _vintage_fields(columns, WARD_CODE_FIELD)
+    code_field = code_field or detected_code or find_column(columns, ("ward_code", "code", "wd_code"))
+    name_field = name_field or detected_name or find_column(columns, ("ward_name", "name", "wd_name"))
+    for given, what in ((code_field, "ward code"), (name_field, "ward name")):
+        if not given or given not in data.columns:
+            report.reject(item.name, f"cannot find the {what} field; found {', '.join(columns)}. Name it with --code-field / --name-field.")
+            return None
+    if data.crs is None:
+        minx, miny, maxx, maxy = data.total_bounds
+        if minx >= -180 and maxx <= 180 and miny >= -90 and maxy <= 90:
+            data = data.set_crs(WGS84)
+        elif BNG_EASTING_RANGE[0] <= minx and maxx <= BNG_EASTING_RANGE[1] and BNG_NORTHING_RANGE[0] <= miny and maxy <= BNG_NORTHING_RANGE[1]:
+            data = data.set_crs(BNG)
+        else:
+            report.reject(item.name, "the file has no coordinate reference system and its coordinates are neither degrees nor British National Grid metres.")
+            return None
+        report.add(Problem(item.name, None, None, f"no CRS in the file; assumed {data.crs.to_string()} from the coordinates", "note"))
+    data = data.to_crs(BNG)
+    codes = data[code_field].astype(str).str.strip()
+    names = data[name_field].astype(str).str.strip()
+    blank = np.flatnonzero((codes == "").to_numpy() | (codes == "None").to_numpy())
+    report.add_rows(item.name, blank, code_field, "ward code is blank", "reject", header_rows=0)
+    repeated = np.flatnonzero(codes.duplicated().to_numpy())
+    report.add_rows(item.name, repeated, code_field, "ward code appears twice", "reject", header_rows=0)
+    not_gss = np.flatnonzero(~codes.str.match(GSS_CODE.pattern).to_numpy(dtype=bool))
+    report.add_rows(item.name, not_gss, code_field, "not an ONS GSS code (letter and 8 digits); kept as given", "note", header_rows=0)
+    polygonal = data.geometry.geom_type.isin(["Polygon", "MultiPolygon"]).to_numpy()
+    report.add_rows(item.name, np.flatnonzero(~polygonal), "geometry", "not a polygon", "reject", header_rows=0)
+    if report.rejected:
+        return None
+    geometry = data.geometry.values
+    invalid = ~shapely.is_valid(geometry)
+    if invalid.any():
+        report.add_rows(item.name, np.flatnonzero(invalid), "geometry", "invalid polygon repaired (make_valid)", "note", header_rows=0)
+        geometry = shapely.make_valid(geometry)
+    lad_code, lad_name = _vintage_fields(columns, LAD_CODE_FIELD)
+    wards = gpd.GeoDataFrame(
+        {
+            "ward_code": codes.to_numpy(),
+            "ward_name": names.to_numpy(),
+            "lad_code": data[lad_code].astype(str).to_numpy() if lad_code else None,
+            "lad_name": data[lad_name].astype(str).to_numpy() if lad_name else None,
+        },
+        geometry=gpd.GeoSeries(geometry, crs=BNG),
+        crs=BNG,
+    )
+    return wards
+
+
+def _code_column(frame: pd.DataFrame, pattern: str, names: tuple[str, ...]) -> str | None:
+    return find_column(list(frame.columns), names, pattern)
+
+
+def read_localities(item: InputFile, report: ValidationReport) -> pd.DataFrame | None:
+    """ward_code -> locality (and optional ward_name); ONS-style ``WDnnCD`` headers accepted."""
+    frame = read_table(item.data, item.name, report)
+    if frame is None:
+        return None
+    code = _code_column(frame, r"WD\d{2}CD", ("ward_code", "ward code", "wardcode"))
+    locality = find_column(list(frame.columns), ("locality", "district", "locality_name", "area"))
+    if not code or not locality:
+        report.reject(item.name, f"needs columns 'ward_code' (or WDnnCD) and 'locality'; found {', '.join(frame.columns)}.")
+        return None
+    name = find_column(list(frame.columns), ("ward_name",), r"WD\d{2}NM")
+    out = pd.DataFrame({"ward_code": frame[code].str.strip(), "locality": frame[locality].str.strip()})
+    out["ward_name"] = frame[name].str.strip() if name else None
+    blank = (out["ward_code"] == "") | (out["locality"] == "")
+    report.add_rows(item.name, np.flatnonzero(blank.to_numpy()), locality, "ward code or locality is blank", "drop")
+    repeated = out["ward_code"].duplicated() & ~blank
+    report.add_rows(item.name, np.flatnonzero(repeated.to_numpy()), code, "ward appears twice (first kept)", "drop")
+    out = out.loc[~blank & ~repeated].reset_index(drop=True)
+    out.attrs["rows_read"] = len(frame)
+    return out
+
+
+def read_lsoa_lookup(item: InputFile, report: ValidationReport) -> pd.DataFrame | None:
+    """lsoa_code -> ward_code from an ONS-style lookup (``LSOAnnCD`` and ``WDnnCD`` columns)."""
+    frame = read_table(item.data, item.name, report)
+    if frame is None:
+        return None
+    lsoa = _code_column(frame, r"LSOA\d{2}CD", ("lsoa_code", "lsoa code"))
+    ward = _code_column(frame, r"WD\d{2}CD", ("ward_code", "ward code"))
+    if not lsoa or not ward:
+        report.reject(item.name, f"needs an LSOA code column (LSOAnnCD) and a ward code column (WDnnCD); found {', '.join(frame.columns)}.")
+        return None
+    name = _code_column(frame, r"LSOA\d{2}NM", ("lsoa_name",))
+    out = pd.DataFrame({"lsoa_code": frame[lsoa].str.strip(), "ward_code": frame[ward].str.strip()})
+    out["lsoa_name"] = frame[name].str.strip() if name else None
+    repeated = out["lsoa_code"].duplicated()
+    report.add_rows(item.name, np.flatnonzero(repeated.to_numpy()), lsoa, "LSOA appears twice (first kept)", "drop")
+    out = out.loc[~repeated].reset_index(drop=True)
+    out.attrs["rows_read"] = len(frame)
+    return out
+
+
+def read_population(item: InputFile, report: ValidationReport, lsoa_to_ward: dict[str, str]) -> pd.DataFrame | None:
+    """ward_code -> population; by ward directly, or by LSOA summed to wards through the lookup."""
+    frame = read_table(item.data, item.name, report)
+    if frame is None:
+        return None
+    columns = list(frame.columns)
+    ward = _code_column(frame, r"WD\d{2}CD", ("ward_code", "ward code"))
+    lsoa = None if ward else _code_column(frame, r"LSOA\d{2}CD", ("lsoa_code", "lsoa21_code", "lsoa11_code", "lsoa code"))
+    population = find_column(columns, ("population", "usual_residents", "usual_residents_total", "residents", "count", "value"), r"(usual_residents.*|population.*|all_persons)")
+    if not (ward or lsoa) or not population:
+        report.reject(item.name, f"needs a ward (or LSOA) code column and a 'population' column; found {', '.join(columns)}.")
+        return None
+    values = pd.to_numeric(frame[population].str.replace(",", "").str.strip(), errors="coerce")
+    bad = values.isna() | (values < 0)
+    report.add_rows(item.name, np.flatnonzero(bad.to_numpy()), population, "population is not a number of zero or more", "drop")
+    codes = frame[ward or lsoa].str.strip()
+    if lsoa:
+        if not lsoa_to_ward:
+            report.reject(item.name, "population by LSOA needs an LSOA to ward lookup: import one first (import lookup) or pass --lookup.")
+            return None
+        mapped = codes.map(lsoa_to_ward)
+        unknown = mapped.isna() & ~bad
+        report.add_rows(item.name, np.flatnonzero(unknown.to_numpy()), lsoa, "LSOA is not in the lookup", "drop")
+        codes, bad = mapped, bad | unknown
+    out = pd.DataFrame({"ward_code": codes[~bad], "population": values[~bad].round().astype("int64")})
+    summed = out.groupby("ward_code", as_index=False)["population"].sum()
+    summed.attrs["rows_read"] = len(frame)
+    return summed
+
+
+def lsoa_lookup(engine: Engine) -> dict[str, str]:
+    frame = read_frame(engine, "SELECT lsoa_code, ward_code FROM lsoa_wards")
+    return dict(zip(frame["lsoa_code"], frame["ward_code"], strict=True))
+
+
+def _provenance(conn, kind: str, item: InputFile, rows_read: int, imported_by: str | None) -> int:
+    return record_import(conn, kind=kind, source=None, file_name=item.name, sha256=file_sha256(item.data), rows_read=rows_read, imported_by=imported_by)
+
+
+def _finish(conn, import_id: int, result: ImportResult, details: dict) -> None:
+    conn.execute(
+        schema.imports.update()
+        .where(schema.imports.c.id == import_id)
+        .values(rows_inserted=result.rows_inserted, rows_updated=result.rows_updated, rows_unchanged=result.rows_unchanged, rows_dropped=result.rows_dropped, details=json.dumps(details))
+    )
+    if result.rows_inserted or result.rows_updated:
+        bump_data_version(conn)
+
+
+def store_area_attribute(engine: Engine, frame: pd.DataFrame, column: str, item: InputFile, report: ValidationReport, rows_read: int, imported_by: str | None = None) -> ImportResult:
+    """Set ``areas.<column>`` (locality or population) for the wards in ``frame``, in one transaction.
+
+    Codes not among the loaded wards are reported and dropped; wards missing from the file keep
+    their value (a partial file never blanks what is known).
+    """
+    known = read_frame(engine, f"SELECT ward_code, {column} AS current FROM areas")
+    if known.empty:
+        report.reject(item.name, "no wards are loaded yet: import ward boundaries first.")
+        raise ImportRejected(report)
+    unknown = ~frame["ward_code"].isin(known["ward_code"])
+    report.add_rows(item.name, np.flatnonzero(unknown.to_numpy()), "ward_code", "ward code is not among the loaded wards", "drop")
+    frame = frame.loc[~unknown].merge(known, on="ward_code")
+    changed = frame.loc[frame[column].astype(str) != frame["current"].astype(str)]
+    result = ImportResult(import_id=0, file_name=item.name, rows_read=rows_read, rows_updated=len(changed), rows_unchanged=len(frame) - len(changed), rows_dropped=report.rows_dropped, dropped_by_reason=report.dropped_by_reason())
+    with engine.begin() as conn:
+        result.import_id = _provenance(conn, column, item, rows_read, imported_by)
+        for row in changed.itertuples(index=False):
+            value = getattr(row, column)
+            conn.execute(text(f"UPDATE areas SET {column} = :value WHERE ward_code = :code"), {"value": value.item() if hasattr(value, "item") else value, "code": row.ward_code})
+        _finish(conn, result.import_id, result, {"dropped": result.dropped_by_reason})
+    return result
+
+
+def store_lsoa_lookup(engine: Engine, frame: pd.DataFrame, item: InputFile, rows_read: int, imported_by: str | None = None) -> ImportResult:
+    """Replace the LSOA to ward lookup for the LSOAs in ``frame`` (others are kept)."""
+    current = read_frame(engine, "SELECT lsoa_code, ward_code AS current FROM lsoa_wards")
+    merged = frame.merge(current, on="lsoa_code", how="left")
+    new = merged["current"].isna()
+    changed = ~new & (merged["current"] != merged["ward_code"])
+    result = ImportResult(import_id=0, file_name=item.name, rows_read=rows_read, rows_inserted=int(new.sum()), rows_updated=int(changed.sum()), rows_unchanged=int((~new & ~changed).sum()))
+    with engine.begin() as conn:
+        result.import_id = _provenance(conn, "lookup", item, rows_read, imported_by)
+        replace = merged.loc[new | changed, ["lsoa_code", "ward_code", "lsoa_name"]]
+        for code in replace.loc[~new[new | changed].to_numpy(), "lsoa_code"]:
+            conn.execute(text("DELETE FROM lsoa_wards WHERE lsoa_code = :code"), {"code": code})
+        bulk_insert(conn, "lsoa_wards", replace)
+        _finish(conn, result.import_id, result, {})
+    return result
+
+
+def store_area_counts(engine: Engine, frame: pd.DataFrame, item: InputFile, report: ValidationReport, rows_read: int, imported_by: str | None = None) -> ImportResult:
+    """Replace the (source, month) partitions of aggregated counts present in ``frame``."""
+    keys = frame[["source", "month"]].drop_duplicates()
+    current = read_frame(engine, "SELECT source, month, ward_code, category, count AS current FROM area_counts")
+    current = current.merge(keys, on=["source", "month"])
+    merged = frame.merge(current, on=["source", "month", "ward_code", "category"], how="outer")
+    unchanged = int((merged["count"] == merged["current"]).sum())
+    inserted = int(merged["current"].isna().sum())
+    updated = int((merged["count"].notna() & merged["current"].notna() & (merged["count"] != merged["current"])).sum())
+    result = ImportResult(import_id=0, file_name=item.name, rows_read=rows_read, rows_inserted=inserted, rows_updated=updated, rows_unchanged=unchanged, rows_dropped=report.rows_dropped, dropped_by_reason=report.dropped_by_reason())
+    if inserted == 0 and updated == 0 and len(current) == len(frame):
+        with engine.begin() as conn:
+            result.import_id = _provenance(conn, "counts", item, rows_read, imported_by)
+            _finish(conn, result.import_id, result, {"dropped": result.dropped_by_reason})
+        return result
+    with engine.begin() as conn:
+        result.import_id = _provenance(conn, "counts", item, rows_read, imported_by)
+        for source, month in keys.itertuples(index=False):
+            conn.execute(text("DELETE FROM area_counts WHERE source = :s AND month = :m"), {"s": source, "m": month})
+        bulk_insert(conn, "area_counts", frame.assign(import_id=result.import_id)[["source", "month", "ward_code", "category", "count", "import_id"]])
+        if not result.rows_updated and not result.rows_inserted:
+            result.rows_updated = len(current) - len(frame)  # rows removed from a re-published month
+        _finish(conn, result.import_id, result, {"dropped": result.dropped_by_reason})
+    return result

@@ -1,27 +1,75 @@
-"""Data: what is loaded and where it came from."""
+"""Data: import files, check coverage, see where every row came from."""
 
 import streamlit as st
 
-from rc_dashboard import queries
-from rc_dashboard.ui import cached, layout
+from rc_dashboard import charts
+from rc_dashboard.coverage import coverage_gaps
+from rc_dashboard.ingest import importers
+from rc_dashboard.ingest.preview import KINDS, dry_run
+from rc_dashboard.ingest.validation import ImportRejected
+from rc_dashboard.ui import cached, importing, layout
 
 version = cached.data_version()
 st.title("Data")
 layout.demo_banner(cached.is_demo(version))
+import_tab, coverage_tab, history_tab = st.tabs(["Import", "Coverage", "Import history"])
 
-summary = cached.data_summary(version)
-first, second, third = st.columns(3)
-first.metric("Incidents", f"{summary['incidents']:,}")
-second.metric("Without location", f"{summary['without_location']:,}")
-third.metric("Outside every ward", f"{summary['outside_area']:,}")
+with import_tab:
+    kind = st.selectbox("What are you importing?", list(KINDS), format_func=KINDS.get, key="import_kind")
+    files = importing.uploaded_files(kind)
+    mapping = importing.mapping_editor(files) if kind in ("incidents", "counts") else None
+    if files and (mapping is not None or kind not in ("incidents", "counts")):
+        with st.spinner("Reading and validating…"):
+            preview, report, rows_read = dry_run(cached.engine(), kind, files, mapping)
+        st.subheader("First rows as they will be stored")
+        st.dataframe(preview, hide_index=True, width="stretch")
+        st.subheader("Validation")
+        importing.validation_report(report, rows_read)
+        if not report.rejected and st.button("Import", type="primary"):
+            with st.status("Importing…", expanded=True) as status:
+                bar = st.progress(0.0, text="Starting")
+                run = {
+                    "police": lambda: importers.import_police(
+                        cached.engine(), files, progress=lambda f, m: bar.progress(f, text=m)
+                    ),
+                    "incidents": lambda: importers.import_partner(
+                        cached.engine(), files, mapping, progress=lambda f, m: bar.progress(f, text=m)
+                    ),
+                    "counts": lambda: importers.import_counts(cached.engine(), files[0], mapping),
+                    "wards": lambda: importers.import_wards(cached.engine(), files[0]),
+                    "localities": lambda: importers.import_localities(cached.engine(), files[0]),
+                    "population": lambda: importers.import_population(cached.engine(), files[0]),
+                    "lookup": lambda: importers.import_lsoa_lookup(cached.engine(), files[0]),
+                }[kind]
+                try:
+                    result = run()
+                except ImportRejected as exc:
+                    status.update(label="Nothing was imported", state="error")
+                    importing.validation_report(exc.report, rows_read)
+                else:
+                    bar.progress(1.0, text="Done")
+                    status.update(label="Import complete", state="complete")
+                    importing.import_outcome(result)
 
-st.subheader("Import history")
-history = queries.import_history(cached.engine())
-if history.empty:
-    st.info("Nothing has been imported yet.")
-else:
-    st.dataframe(history, hide_index=True, width="stretch")
-layout.coming_notice(
-    "Upload of police.uk files, partner logs, boundaries and lookups, with validation and a coverage grid.", "issue 3"
-)
+with coverage_tab:
+    grid = cached.coverage_grid(version)
+    if grid.empty:
+        st.info("No data yet: the coverage grid appears after the first import.")
+    else:
+        st.caption(
+            "Rows per month from each feed. A red cross marks a month with no data: check it before reading a trend."
+        )
+        st.plotly_chart(charts.coverage_heatmap(grid), width="stretch")
+        for sentence in coverage_gaps(grid):
+            st.warning(sentence)
+        st.subheader("Location completeness")
+        st.dataframe(cached.location_completeness(version), hide_index=True, width="stretch")
+
+with history_tab:
+    history = cached.import_history(version)
+    if history.empty:
+        st.info("Nothing has been imported yet.")
+    else:
+        st.dataframe(history, hide_index=True, width="stretch")
+
 layout.licence_footer()

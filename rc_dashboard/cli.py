@@ -84,7 +84,9 @@ def cmd_import(args: argparse.Namespace) -> int:
 
     engine = connect(args.db)
     report = ValidationReport()
-    suffixes = {"police": (".csv",), "wards": (".geojson", ".json", ".gpkg", ".zip", ".shp")}.get(args.kind, (".csv", ".xlsx"))
+    suffixes = {"police": (".csv",), "wards": (".geojson", ".json", ".gpkg", ".zip", ".shp")}.get(
+        args.kind, (".csv", ".xlsx")
+    )
     if args.kind == "wards":
         from pathlib import Path
 
@@ -119,7 +121,11 @@ def cmd_import(args: argparse.Namespace) -> int:
     elif args.kind == "wards":
         results = [importers.import_wards(engine, inputs[0], code_field=args.code_field, name_field=args.name_field)]
     else:
-        function = {"localities": importers.import_localities, "population": importers.import_population, "lookup": importers.import_lsoa_lookup}[args.kind]
+        function = {
+            "localities": importers.import_localities,
+            "population": importers.import_population,
+            "lookup": importers.import_lsoa_lookup,
+        }[args.kind]
         results = [function(engine, item) for item in inputs]
     for result in results:
         _print_result(result)
@@ -137,7 +143,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--force", action="store_true", help="build even if the database already holds incidents")
     demo.set_defaults(handler=cmd_demo)
 
-    importing = commands.add_parser("import", parents=[common], help="import police.uk files, partner logs, boundaries, lookups")
+    importing = commands.add_parser(
+        "import", parents=[common], help="import police.uk files, partner logs, boundaries, lookups"
+    )
     importing.add_argument("kind", choices=IMPORT_KINDS)
     importing.add_argument("paths", nargs="+", help="files, folders or zip archives")
     importing.add_argument("--mapping", help="YAML column mapping for partner incidents or counts")

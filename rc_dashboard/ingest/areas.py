@@ -57,7 +57,11 @@ def _read_geodata(item: InputFile, report: ValidationReport) -> gpd.GeoDataFrame
             with tempfile.TemporaryDirectory() as folder:
                 for member in members:  # names were checked for traversal; keep only the base name
                     (Path(folder) / Path(member.name).name).write_bytes(member.data)
-                shapefiles = sorted(Path(folder).glob("*.shp")) or sorted(Path(folder).glob("*.gpkg")) or sorted(Path(folder).glob("*json"))
+                shapefiles = (
+                    sorted(Path(folder).glob("*.shp"))
+                    or sorted(Path(folder).glob("*.gpkg"))
+                    or sorted(Path(folder).glob("*json"))
+                )
                 if not shapefiles:
                     report.reject(item.name, "the archive holds no .shp, .gpkg or .geojson file.")
                     return None
@@ -68,7 +72,9 @@ def _read_geodata(item: InputFile, report: ValidationReport) -> gpd.GeoDataFrame
         return None
 
 
-def read_wards(item: InputFile, report: ValidationReport, code_field: str | None = None, name_field: str | None = None) -> gpd.GeoDataFrame | None:
+def read_wards(
+    item: InputFile, report: ValidationReport, code_field: str | None = None, name_field: str | None = None
+) -> gpd.GeoDataFrame | None:
     """Ward polygons in BNG with ward_code, ward_name (and lad_code/lad_name when present)."""
     data = _read_geodata(item, report)
     if data is None:
@@ -82,18 +88,37 @@ def read_wards(item: InputFile, report: ValidationReport, code_field: str | None
     name_field = name_field or detected_name or find_column(columns, ("ward_name", "name", "wd_name"))
     for given, what in ((code_field, "ward code"), (name_field, "ward name")):
         if not given or given not in data.columns:
-            report.reject(item.name, f"cannot find the {what} field; found {', '.join(columns)}. Name it with --code-field / --name-field.")
+            report.reject(
+                item.name,
+                f"cannot find the {what} field; found {', '.join(columns)}. Name it with --code-field / --name-field.",
+            )
             return None
     if data.crs is None:
         minx, miny, maxx, maxy = data.total_bounds
         if minx >= -180 and maxx <= 180 and miny >= -90 and maxy <= 90:
             data = data.set_crs(WGS84)
-        elif BNG_EASTING_RANGE[0] <= minx and maxx <= BNG_EASTING_RANGE[1] and BNG_NORTHING_RANGE[0] <= miny and maxy <= BNG_NORTHING_RANGE[1]:
+        elif (
+            BNG_EASTING_RANGE[0] <= minx
+            and maxx <= BNG_EASTING_RANGE[1]
+            and BNG_NORTHING_RANGE[0] <= miny
+            and maxy <= BNG_NORTHING_RANGE[1]
+        ):
             data = data.set_crs(BNG)
         else:
-            report.reject(item.name, "the file has no coordinate reference system and its coordinates are neither degrees nor British National Grid metres.")
+            report.reject(
+                item.name,
+                "the file has no coordinate reference system and its coordinates are neither degrees nor British National Grid metres.",
+            )
             return None
-        report.add(Problem(item.name, None, None, f"no CRS in the file; assumed {data.crs.to_string()} from the coordinates", "note"))
+        report.add(
+            Problem(
+                item.name,
+                None,
+                None,
+                f"no CRS in the file; assumed {data.crs.to_string()} from the coordinates",
+                "note",
+            )
+        )
     data = data.to_crs(BNG)
     codes = data[code_field].astype(str).str.strip()
     names = data[name_field].astype(str).str.strip()
@@ -102,7 +127,14 @@ def read_wards(item: InputFile, report: ValidationReport, code_field: str | None
     repeated = np.flatnonzero(codes.duplicated().to_numpy())
     report.add_rows(item.name, repeated, code_field, "ward code appears twice", "reject", header_rows=0)
     not_gss = np.flatnonzero(~codes.str.match(GSS_CODE.pattern).to_numpy(dtype=bool))
-    report.add_rows(item.name, not_gss, code_field, "not an ONS GSS code (letter and 8 digits); kept as given", "note", header_rows=0)
+    report.add_rows(
+        item.name,
+        not_gss,
+        code_field,
+        "not an ONS GSS code (letter and 8 digits); kept as given",
+        "note",
+        header_rows=0,
+    )
     polygonal = data.geometry.geom_type.isin(["Polygon", "MultiPolygon"]).to_numpy()
     report.add_rows(item.name, np.flatnonzero(~polygonal), "geometry", "not a polygon", "reject", header_rows=0)
     if report.rejected:
@@ -110,7 +142,14 @@ def read_wards(item: InputFile, report: ValidationReport, code_field: str | None
     geometry = data.geometry.values
     invalid = ~shapely.is_valid(geometry)
     if invalid.any():
-        report.add_rows(item.name, np.flatnonzero(invalid), "geometry", "invalid polygon repaired (make_valid)", "note", header_rows=0)
+        report.add_rows(
+            item.name,
+            np.flatnonzero(invalid),
+            "geometry",
+            "invalid polygon repaired (make_valid)",
+            "note",
+            header_rows=0,
+        )
         geometry = shapely.make_valid(geometry)
     lad_code, lad_name = _vintage_fields(columns, LAD_CODE_FIELD)
     wards = gpd.GeoDataFrame(
@@ -138,7 +177,9 @@ def read_localities(item: InputFile, report: ValidationReport) -> pd.DataFrame |
     code = _code_column(frame, r"WD\d{2}CD", ("ward_code", "ward code", "wardcode"))
     locality = find_column(list(frame.columns), ("locality", "district", "locality_name", "area"))
     if not code or not locality:
-        report.reject(item.name, f"needs columns 'ward_code' (or WDnnCD) and 'locality'; found {', '.join(frame.columns)}.")
+        report.reject(
+            item.name, f"needs columns 'ward_code' (or WDnnCD) and 'locality'; found {', '.join(frame.columns)}."
+        )
         return None
     name = find_column(list(frame.columns), ("ward_name",), r"WD\d{2}NM")
     out = pd.DataFrame({"ward_code": frame[code].str.strip(), "locality": frame[locality].str.strip()})
@@ -160,7 +201,10 @@ def read_lsoa_lookup(item: InputFile, report: ValidationReport) -> pd.DataFrame 
     lsoa = _code_column(frame, r"LSOA\d{2}CD", ("lsoa_code", "lsoa code"))
     ward = _code_column(frame, r"WD\d{2}CD", ("ward_code", "ward code"))
     if not lsoa or not ward:
-        report.reject(item.name, f"needs an LSOA code column (LSOAnnCD) and a ward code column (WDnnCD); found {', '.join(frame.columns)}.")
+        report.reject(
+            item.name,
+            f"needs an LSOA code column (LSOAnnCD) and a ward code column (WDnnCD); found {', '.join(frame.columns)}.",
+        )
         return None
     name = _code_column(frame, r"LSOA\d{2}NM", ("lsoa_name",))
     out = pd.DataFrame({"lsoa_code": frame[lsoa].str.strip(), "ward_code": frame[ward].str.strip()})
@@ -179,18 +223,31 @@ def read_population(item: InputFile, report: ValidationReport, lsoa_to_ward: dic
         return None
     columns = list(frame.columns)
     ward = _code_column(frame, r"WD\d{2}CD", ("ward_code", "ward code"))
-    lsoa = None if ward else _code_column(frame, r"LSOA\d{2}CD", ("lsoa_code", "lsoa21_code", "lsoa11_code", "lsoa code"))
-    population = find_column(columns, ("population", "usual_residents", "usual_residents_total", "residents", "count", "value"), r"(usual_residents.*|population.*|all_persons)")
+    lsoa = (
+        None if ward else _code_column(frame, r"LSOA\d{2}CD", ("lsoa_code", "lsoa21_code", "lsoa11_code", "lsoa code"))
+    )
+    population = find_column(
+        columns,
+        ("population", "usual_residents", "usual_residents_total", "residents", "count", "value"),
+        r"(usual_residents.*|population.*|all_persons)",
+    )
     if not (ward or lsoa) or not population:
-        report.reject(item.name, f"needs a ward (or LSOA) code column and a 'population' column; found {', '.join(columns)}.")
+        report.reject(
+            item.name, f"needs a ward (or LSOA) code column and a 'population' column; found {', '.join(columns)}."
+        )
         return None
     values = pd.to_numeric(frame[population].str.replace(",", "").str.strip(), errors="coerce")
     bad = values.isna() | (values < 0)
-    report.add_rows(item.name, np.flatnonzero(bad.to_numpy()), population, "population is not a number of zero or more", "drop")
+    report.add_rows(
+        item.name, np.flatnonzero(bad.to_numpy()), population, "population is not a number of zero or more", "drop"
+    )
     codes = frame[ward or lsoa].str.strip()
     if lsoa:
         if not lsoa_to_ward:
-            report.reject(item.name, "population by LSOA needs an LSOA to ward lookup: import one first (import lookup) or pass --lookup.")
+            report.reject(
+                item.name,
+                "population by LSOA needs an LSOA to ward lookup: import one first (import lookup) or pass --lookup.",
+            )
             return None
         mapped = codes.map(lsoa_to_ward)
         unknown = mapped.isna() & ~bad
@@ -208,20 +265,42 @@ def lsoa_lookup(engine: Engine) -> dict[str, str]:
 
 
 def _provenance(conn, kind: str, item: InputFile, rows_read: int, imported_by: str | None) -> int:
-    return record_import(conn, kind=kind, source=None, file_name=item.name, sha256=file_sha256(item.data), rows_read=rows_read, imported_by=imported_by)
+    return record_import(
+        conn,
+        kind=kind,
+        source=None,
+        file_name=item.name,
+        sha256=file_sha256(item.data),
+        rows_read=rows_read,
+        imported_by=imported_by,
+    )
 
 
 def _finish(conn, import_id: int, result: ImportResult, details: dict) -> None:
     conn.execute(
         schema.imports.update()
         .where(schema.imports.c.id == import_id)
-        .values(rows_inserted=result.rows_inserted, rows_updated=result.rows_updated, rows_unchanged=result.rows_unchanged, rows_dropped=result.rows_dropped, details=json.dumps(details))
+        .values(
+            rows_inserted=result.rows_inserted,
+            rows_updated=result.rows_updated,
+            rows_unchanged=result.rows_unchanged,
+            rows_dropped=result.rows_dropped,
+            details=json.dumps(details),
+        )
     )
     if result.rows_inserted or result.rows_updated:
         bump_data_version(conn)
 
 
-def store_area_attribute(engine: Engine, frame: pd.DataFrame, column: str, item: InputFile, report: ValidationReport, rows_read: int, imported_by: str | None = None) -> ImportResult:
+def store_area_attribute(
+    engine: Engine,
+    frame: pd.DataFrame,
+    column: str,
+    item: InputFile,
+    report: ValidationReport,
+    rows_read: int,
+    imported_by: str | None = None,
+) -> ImportResult:
     """Set ``areas.<column>`` (locality or population) for the wards in ``frame``, in one transaction.
 
     Codes not among the loaded wards are reported and dropped; wards missing from the file keep
@@ -232,26 +311,48 @@ def store_area_attribute(engine: Engine, frame: pd.DataFrame, column: str, item:
         report.reject(item.name, "no wards are loaded yet: import ward boundaries first.")
         raise ImportRejected(report)
     unknown = ~frame["ward_code"].isin(known["ward_code"])
-    report.add_rows(item.name, np.flatnonzero(unknown.to_numpy()), "ward_code", "ward code is not among the loaded wards", "drop")
+    report.add_rows(
+        item.name, np.flatnonzero(unknown.to_numpy()), "ward_code", "ward code is not among the loaded wards", "drop"
+    )
     frame = frame.loc[~unknown].merge(known, on="ward_code")
     changed = frame.loc[frame[column].astype(str) != frame["current"].astype(str)]
-    result = ImportResult(import_id=0, file_name=item.name, rows_read=rows_read, rows_updated=len(changed), rows_unchanged=len(frame) - len(changed), rows_dropped=report.rows_dropped, dropped_by_reason=report.dropped_by_reason())
+    result = ImportResult(
+        import_id=0,
+        file_name=item.name,
+        rows_read=rows_read,
+        rows_updated=len(changed),
+        rows_unchanged=len(frame) - len(changed),
+        rows_dropped=report.rows_dropped,
+        dropped_by_reason=report.dropped_by_reason(),
+    )
     with engine.begin() as conn:
         result.import_id = _provenance(conn, column, item, rows_read, imported_by)
         for row in changed.itertuples(index=False):
             value = getattr(row, column)
-            conn.execute(text(f"UPDATE areas SET {column} = :value WHERE ward_code = :code"), {"value": value.item() if hasattr(value, "item") else value, "code": row.ward_code})
+            conn.execute(
+                text(f"UPDATE areas SET {column} = :value WHERE ward_code = :code"),
+                {"value": value.item() if hasattr(value, "item") else value, "code": row.ward_code},
+            )
         _finish(conn, result.import_id, result, {"dropped": result.dropped_by_reason})
     return result
 
 
-def store_lsoa_lookup(engine: Engine, frame: pd.DataFrame, item: InputFile, rows_read: int, imported_by: str | None = None) -> ImportResult:
+def store_lsoa_lookup(
+    engine: Engine, frame: pd.DataFrame, item: InputFile, rows_read: int, imported_by: str | None = None
+) -> ImportResult:
     """Replace the LSOA to ward lookup for the LSOAs in ``frame`` (others are kept)."""
     current = read_frame(engine, "SELECT lsoa_code, ward_code AS current FROM lsoa_wards")
     merged = frame.merge(current, on="lsoa_code", how="left")
     new = merged["current"].isna()
     changed = ~new & (merged["current"] != merged["ward_code"])
-    result = ImportResult(import_id=0, file_name=item.name, rows_read=rows_read, rows_inserted=int(new.sum()), rows_updated=int(changed.sum()), rows_unchanged=int((~new & ~changed).sum()))
+    result = ImportResult(
+        import_id=0,
+        file_name=item.name,
+        rows_read=rows_read,
+        rows_inserted=int(new.sum()),
+        rows_updated=int(changed.sum()),
+        rows_unchanged=int((~new & ~changed).sum()),
+    )
     with engine.begin() as conn:
         result.import_id = _provenance(conn, "lookup", item, rows_read, imported_by)
         replace = merged.loc[new | changed, ["lsoa_code", "ward_code", "lsoa_name"]]
@@ -262,7 +363,14 @@ def store_lsoa_lookup(engine: Engine, frame: pd.DataFrame, item: InputFile, rows
     return result
 
 
-def store_area_counts(engine: Engine, frame: pd.DataFrame, item: InputFile, report: ValidationReport, rows_read: int, imported_by: str | None = None) -> ImportResult:
+def store_area_counts(
+    engine: Engine,
+    frame: pd.DataFrame,
+    item: InputFile,
+    report: ValidationReport,
+    rows_read: int,
+    imported_by: str | None = None,
+) -> ImportResult:
     """Replace the (source, month) partitions of aggregated counts present in ``frame``."""
     keys = frame[["source", "month"]].drop_duplicates()
     current = read_frame(engine, "SELECT source, month, ward_code, category, count AS current FROM area_counts")
@@ -271,7 +379,16 @@ def store_area_counts(engine: Engine, frame: pd.DataFrame, item: InputFile, repo
     unchanged = int((merged["count"] == merged["current"]).sum())
     inserted = int(merged["current"].isna().sum())
     updated = int((merged["count"].notna() & merged["current"].notna() & (merged["count"] != merged["current"])).sum())
-    result = ImportResult(import_id=0, file_name=item.name, rows_read=rows_read, rows_inserted=inserted, rows_updated=updated, rows_unchanged=unchanged, rows_dropped=report.rows_dropped, dropped_by_reason=report.dropped_by_reason())
+    result = ImportResult(
+        import_id=0,
+        file_name=item.name,
+        rows_read=rows_read,
+        rows_inserted=inserted,
+        rows_updated=updated,
+        rows_unchanged=unchanged,
+        rows_dropped=report.rows_dropped,
+        dropped_by_reason=report.dropped_by_reason(),
+    )
     if inserted == 0 and updated == 0 and len(current) == len(frame):
         with engine.begin() as conn:
             result.import_id = _provenance(conn, "counts", item, rows_read, imported_by)
@@ -281,7 +398,13 @@ def store_area_counts(engine: Engine, frame: pd.DataFrame, item: InputFile, repo
         result.import_id = _provenance(conn, "counts", item, rows_read, imported_by)
         for source, month in keys.itertuples(index=False):
             conn.execute(text("DELETE FROM area_counts WHERE source = :s AND month = :m"), {"s": source, "m": month})
-        bulk_insert(conn, "area_counts", frame.assign(import_id=result.import_id)[["source", "month", "ward_code", "category", "count", "import_id"]])
+        bulk_insert(
+            conn,
+            "area_counts",
+            frame.assign(import_id=result.import_id)[
+                ["source", "month", "ward_code", "category", "count", "import_id"]
+            ],
+        )
         if not result.rows_updated and not result.rows_inserted:
             result.rows_updated = len(current) - len(frame)  # rows removed from a re-published month
         _finish(conn, result.import_id, result, {"dropped": result.dropped_by_reason})

@@ -144,7 +144,9 @@ def import_partner(
     return result
 
 
-def import_counts(engine: Engine, item: InputFile, mapping: PartnerMapping, *, imported_by: str | None = None) -> ImportResult:
+def import_counts(
+    engine: Engine, item: InputFile, mapping: PartnerMapping, *, imported_by: str | None = None
+) -> ImportResult:
     """Import a partner's aggregated counts (month x area x category x count)."""
     report = ValidationReport()
     table = read_table(item.data, item.name, report, mapping.sheet)
@@ -155,7 +157,12 @@ def import_counts(engine: Engine, item: InputFile, mapping: PartnerMapping, *, i
 
 
 def import_wards(
-    engine: Engine, item: InputFile, *, code_field: str | None = None, name_field: str | None = None, imported_by: str | None = None
+    engine: Engine,
+    item: InputFile,
+    *,
+    code_field: str | None = None,
+    name_field: str | None = None,
+    imported_by: str | None = None,
 ) -> ImportResult:
     """Import ward boundaries and re-assign every located incident to them."""
     report = ValidationReport()

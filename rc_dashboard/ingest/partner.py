@@ -127,9 +127,17 @@ class PartnerMapping:
 
     def columns_used(self) -> list[str]:
         names = [
-            self.category_column, self.reference_column, self.date_column, self.month_column, self.lon_column,
-            self.lat_column, self.easting_column, self.northing_column, self.area_code_column,
-            self.location_text_column, self.count_column,
+            self.category_column,
+            self.reference_column,
+            self.date_column,
+            self.month_column,
+            self.lon_column,
+            self.lat_column,
+            self.easting_column,
+            self.northing_column,
+            self.area_code_column,
+            self.location_text_column,
+            self.count_column,
         ]
         return [n for n in names if n]
 
@@ -158,12 +166,20 @@ def _months(frame: pd.DataFrame, mapping: PartnerMapping, file_name: str, report
     text = frame[mapping.month_column].str.strip()
     parsed = pd.to_datetime(text, format=mapping.month_format, errors="coerce")
     bad = keep & parsed.isna().to_numpy()
-    report.add_rows(file_name, np.flatnonzero(bad), mapping.month_column, f"month cannot be read (expected {mapping.month_format})", "drop")
+    report.add_rows(
+        file_name,
+        np.flatnonzero(bad),
+        mapping.month_column,
+        f"month cannot be read (expected {mapping.month_format})",
+        "drop",
+    )
     keep &= ~bad
     return parsed.dt.strftime("%Y-%m").fillna(""), pd.Series(pd.NaT, index=frame.index)
 
 
-def _categories(frame: pd.DataFrame, mapping: PartnerMapping, file_name: str, report: ValidationReport, keep: np.ndarray):
+def _categories(
+    frame: pd.DataFrame, mapping: PartnerMapping, file_name: str, report: ValidationReport, keep: np.ndarray
+):
     labels = frame[mapping.category_column].str.strip()
     if mapping.category_values:
         category = labels.map(mapping.category_values)
@@ -217,7 +233,9 @@ def normalise_counts(
         return None
     counts = pd.to_numeric(frame[mapping.count_column].str.strip(), errors="coerce").to_numpy(dtype=float)
     bad = np.isnan(counts) | (counts < 0) | (counts != np.round(counts))
-    report.add_rows(file_name, np.flatnonzero(bad), mapping.count_column, "count is not a whole number of zero or more", "drop")
+    report.add_rows(
+        file_name, np.flatnonzero(bad), mapping.count_column, "count is not a whole number of zero or more", "drop"
+    )
     rows = _normalise(frame, mapping, file_name, report, lsoa_to_ward, ~bad)
     rows["count"] = counts[rows["row_position"].to_numpy()].astype("int64")
     grouped = (
@@ -247,21 +265,55 @@ def _normalise(
         given = (frame[mapping.lon_column].str.strip() != "").to_numpy()
         bad = keep & given & (np.isnan(lon) | np.isnan(lat))
         report.add_rows(file_name, np.flatnonzero(bad), mapping.lon_column, "coordinate is not a number", "drop")
-        swapped = keep & ~bad & given & (lat >= UK_LON_RANGE[0]) & (lat <= UK_LON_RANGE[1]) & (lon >= UK_LAT_RANGE[0]) & (lon <= UK_LAT_RANGE[1])
+        swapped = (
+            keep
+            & ~bad
+            & given
+            & (lat >= UK_LON_RANGE[0])
+            & (lat <= UK_LON_RANGE[1])
+            & (lon >= UK_LAT_RANGE[0])
+            & (lon <= UK_LAT_RANGE[1])
+        )
         if swapped.sum() > 0.5 * max(1, (keep & given).sum()):
             report.reject(file_name, "longitude and latitude look swapped.", mapping.lon_column)
-        outside = keep & ~bad & given & ~((lon >= UK_LON_RANGE[0]) & (lon <= UK_LON_RANGE[1]) & (lat >= UK_LAT_RANGE[0]) & (lat <= UK_LAT_RANGE[1]))
-        report.add_rows(file_name, np.flatnonzero(outside), mapping.lon_column, "coordinates are outside the UK", "drop")
+        outside = (
+            keep
+            & ~bad
+            & given
+            & ~(
+                (lon >= UK_LON_RANGE[0])
+                & (lon <= UK_LON_RANGE[1])
+                & (lat >= UK_LAT_RANGE[0])
+                & (lat <= UK_LAT_RANGE[1])
+            )
+        )
+        report.add_rows(
+            file_name, np.flatnonzero(outside), mapping.lon_column, "coordinates are outside the UK", "drop"
+        )
         keep &= ~(bad | outside)
     elif mapping.easting_column:
         easting, northing = _numbers(frame[mapping.easting_column]), _numbers(frame[mapping.northing_column])
         given = (frame[mapping.easting_column].str.strip() != "").to_numpy()
         bad = keep & given & (np.isnan(easting) | np.isnan(northing))
         report.add_rows(file_name, np.flatnonzero(bad), mapping.easting_column, "coordinate is not a number", "drop")
-        outside = keep & ~bad & given & ~(
-            (easting >= BNG_EASTING_RANGE[0]) & (easting <= BNG_EASTING_RANGE[1]) & (northing >= BNG_NORTHING_RANGE[0]) & (northing <= BNG_NORTHING_RANGE[1])
+        outside = (
+            keep
+            & ~bad
+            & given
+            & ~(
+                (easting >= BNG_EASTING_RANGE[0])
+                & (easting <= BNG_EASTING_RANGE[1])
+                & (northing >= BNG_NORTHING_RANGE[0])
+                & (northing <= BNG_NORTHING_RANGE[1])
+            )
         )
-        report.add_rows(file_name, np.flatnonzero(outside), mapping.easting_column, "easting/northing are outside the British National Grid", "drop")
+        report.add_rows(
+            file_name,
+            np.flatnonzero(outside),
+            mapping.easting_column,
+            "easting/northing are outside the British National Grid",
+            "drop",
+        )
         keep &= ~(bad | outside)
 
     ward_code = pd.Series(None, index=frame.index, dtype=object)
@@ -271,15 +323,35 @@ def _normalise(
         is_lsoa = codes.str.match(GSS_LSOA.pattern).to_numpy(dtype=bool)
         ward_code = codes.where(is_ward, codes.map(lsoa_to_ward).where(is_lsoa, None))
         unknown_lsoa = keep & is_lsoa & ward_code.isna().to_numpy()
-        report.add_rows(file_name, np.flatnonzero(unknown_lsoa), mapping.area_code_column, "LSOA code is not in the LSOA to ward lookup (import one); counted as outside the area", "note")
+        report.add_rows(
+            file_name,
+            np.flatnonzero(unknown_lsoa),
+            mapping.area_code_column,
+            "LSOA code is not in the LSOA to ward lookup (import one); counted as outside the area",
+            "note",
+        )
         not_code = keep & ~is_ward & ~is_lsoa & (codes != "").to_numpy()
-        report.add_rows(file_name, np.flatnonzero(not_code), mapping.area_code_column, "not a ward (E05...) or LSOA (E01...) code", "drop")
+        report.add_rows(
+            file_name,
+            np.flatnonzero(not_code),
+            mapping.area_code_column,
+            "not a ward (E05...) or LSOA (E01...) code",
+            "drop",
+        )
         keep &= ~not_code
 
-    reference = frame[mapping.reference_column].str.strip() if mapping.reference_column else pd.Series("", index=frame.index)
+    reference = (
+        frame[mapping.reference_column].str.strip() if mapping.reference_column else pd.Series("", index=frame.index)
+    )
     has_ref = (reference != "").to_numpy()
     repeated = keep & has_ref & reference.where(keep & has_ref).duplicated(keep="first").to_numpy(dtype=bool)
-    report.add_rows(file_name, np.flatnonzero(repeated), mapping.reference_column, "repeats an earlier reference in this file (first kept)", "drop")
+    report.add_rows(
+        file_name,
+        np.flatnonzero(repeated),
+        mapping.reference_column,
+        "repeats an earlier reference in this file (first kept)",
+        "drop",
+    )
     keep &= ~repeated
 
     out = pd.DataFrame(
@@ -305,6 +377,8 @@ def _normalise(
     for column, limit in TEXT_LIMITS.items():
         if out[column].notna().any():
             too_long = keep & (out[column].astype(str).str.len().to_numpy() > limit) & out[column].notna().to_numpy()
-            report.add_rows(file_name, np.flatnonzero(too_long), column, f"text longer than {limit} characters was cut", "note")
+            report.add_rows(
+                file_name, np.flatnonzero(too_long), column, f"text longer than {limit} characters was cut", "note"
+            )
             out[column] = out[column].where(out[column].isna(), out[column].astype(str).str.slice(0, limit))
     return out.loc[keep].reset_index(drop=True)

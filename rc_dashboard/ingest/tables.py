@@ -17,7 +17,9 @@ from rc_dashboard.ingest.validation import Problem, ValidationReport
 XLSX_MAGIC = b"PK\x03\x04"
 
 
-def read_table(data: bytes, file_name: str, report: ValidationReport, sheet: str | int | None = None) -> pd.DataFrame | None:
+def read_table(
+    data: bytes, file_name: str, report: ValidationReport, sheet: str | int | None = None
+) -> pd.DataFrame | None:
     """The file as a frame of strings ("" for blanks), or None if it cannot be read."""
     if not data.strip():
         report.reject(file_name, "the file is empty.")
@@ -33,7 +35,15 @@ def read_table(data: bytes, file_name: str, report: ValidationReport, sheet: str
             text = data.decode("utf-8-sig")
         except UnicodeDecodeError:
             text = data.decode("cp1252", errors="replace")
-            report.add(Problem(file_name, None, None, "the file is not UTF-8; it was read as Windows-1252 (check accented letters)", "note"))
+            report.add(
+                Problem(
+                    file_name,
+                    None,
+                    None,
+                    "the file is not UTF-8; it was read as Windows-1252 (check accented letters)",
+                    "note",
+                )
+            )
         try:
             frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, skipinitialspace=False)
         except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:

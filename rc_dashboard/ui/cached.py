@@ -47,3 +47,22 @@ def data_summary(version: int) -> dict:
 @st.cache_data(show_spinner=False, max_entries=16)
 def is_demo(version: int) -> bool:
     return db.get_meta(engine(), "demo") == "1"
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def coverage_grid(version: int) -> pd.DataFrame:
+    from rc_dashboard.coverage import coverage_grid as build
+
+    return build(engine())
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def location_completeness(version: int) -> pd.DataFrame:
+    from rc_dashboard.coverage import location_completeness as build
+
+    return build(engine())
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def import_history(version: int) -> pd.DataFrame:
+    return queries.import_history(engine())

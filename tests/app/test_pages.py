@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from rc_dashboard import db
@@ -32,6 +33,7 @@ def demo_database(tmp_path_factory):
     monkey = pytest.MonkeyPatch()
     monkey.setenv("RC_DATABASE_URL", url)
     monkey.setenv("RC_DATA_DIR", str(folder))
+    st.cache_resource.clear()  # the engine is cached per process; point it at this database
     build_demo_database(db.connect(url), folder, scale=0.2)
     yield folder
     monkey.undo()

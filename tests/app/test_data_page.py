@@ -1,0 +1,106 @@
+"""The Data page as an analyst uses it: upload, preview, validate, import, see coverage and history."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from rc_dashboard import db
+from rc_dashboard.ingest.store import store_wards
+
+ROOT = Path(__file__).resolve().parents[2]
+TIMEOUT_S = 60
+HEADER = "Crime ID,Month,Reported by,Falls within,Longitude,Latitude,Location,LSOA code,LSOA name,Crime type,Last outcome category,Context"
+ROWS = [
+    "id1,2024-01,Test Police,Test Police,-1.992,52.590,On or near Mill Lane,,,Burglary,Under investigation,",
+    "id2,2024-01,Test Police,Test Police,-1.992,52.590,On or near Mill Lane,,,Robbery,Under investigation,",
+    ",2024-01,Test Police,Test Police,,,No location,,,Anti-social behaviour,,",
+]
+
+
+@pytest.fixture()
+def database(tmp_path, monkeypatch, two_wards):
+    url = f"sqlite:///{tmp_path / 'data.sqlite'}"
+    monkeypatch.setenv("RC_DATABASE_URL", url)
+    monkeypatch.setenv("RC_DATA_DIR", str(tmp_path))
+    st.cache_resource.clear()
+    engine = db.connect(url)
+    store_wards(engine, two_wards, file_name="wards", sha256="0" * 64)
+    return engine
+
+
+def open_data_page() -> AppTest:
+    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT_S)
+    app.run()
+    app.switch_page("pages/data.py")
+    app.run()
+    assert not app.exception, [e.value for e in app.exception]
+    return app
+
+
+def incident_count(engine) -> int:
+    return int(db.read_frame(engine, "SELECT COUNT(*) AS n FROM incidents")["n"].iloc[0])
+
+
+def test_upload_preview_and_import_police_file(database):
+    app = open_data_page()
+    assert app.selectbox(key="import_kind").value == "police"
+    content = ("\n".join([HEADER, *ROWS]) + "\n").encode()
+    app.get("file_uploader")[0].upload("2024-01-test-street.csv", content, "text/csv").run()
+    assert not app.exception, [e.value for e in app.exception]
+    preview = app.dataframe[0].value
+    assert len(preview) == 3 and list(preview["category"]) == ["Burglary", "Robbery", "Anti-social behaviour"]
+    assert any("No problems found" in s.value for s in app.success)
+    app.button[0].click().run()
+    assert not app.exception, [e.value for e in app.exception]
+    assert any("3 rows read, 3 new" in s.value for s in app.success)
+    assert incident_count(database) == 3
+
+
+def test_a_bad_file_shows_rows_and_columns_and_writes_nothing(database):
+    app = open_data_page()
+    bad = ("\n".join([HEADER, ROWS[0], ROWS[1].replace("2024-01", "2024-02", 1)]) + "\n").encode()
+    app.get("file_uploader")[0].upload("2024-01-test-street.csv", bad, "text/csv").run()
+    assert not app.exception
+    assert any("rejected" in e.value for e in app.error)
+    problems = next(d.value for d in app.dataframe if "row" in d.value.columns)
+    assert (problems["row"] == 3).any() and (problems["column"] == "Month").any()
+    assert not app.button, "there must be no Import button for a rejected file"
+    assert incident_count(database) == 0
+
+
+def test_partner_file_with_the_example_mapping(database):
+    app = open_data_page()
+    app.selectbox(key="import_kind").set_value("incidents").run()
+    app.selectbox(key="mapping_example").set_value("council asb export").run()
+    csv = (
+        "Case Reference,Date Reported,Incident Type,Easting,Northing,Street\n"
+        "ENV-1,03/01/2024,Fly Tipping - Household waste,400500,298500,Mill Lane\n"
+        "ENV-2,04/01/2024,Abandoned trolley,400600,298500,Mill Lane\n"
+    ).encode()
+    app.get("file_uploader")[0].upload("council.csv", csv, "text/csv").run()
+    assert not app.exception, [e.value for e in app.exception]
+    values = app.dataframe[0].value
+    assert set(values["label"]) == {"Fly Tipping - Household waste", "Abandoned trolley"}
+    app.button[0].click().run()
+    assert not app.exception, [e.value for e in app.exception]
+    assert any("2 rows read, 1 new" in s.value for s in app.success)
+    stored = db.read_frame(database, "SELECT source, category, ward_code, month FROM incidents")
+    assert stored.to_dict("records") == [{"source": "council", "category": "Fly-tipping", "ward_code": "E05000001", "month": "2024-01"}]
+
+
+def test_coverage_names_a_missing_month(database):
+    from rc_dashboard.ingest.files import InputFile
+    from rc_dashboard.ingest.importers import import_police
+
+    files = [
+        InputFile(f"{month}-test-street.csv", ("\n".join([HEADER, ROWS[0].replace("2024-01", month).replace("id1", f"id{month}")]) + "\n").encode())
+        for month in ("2024-01", "2024-02", "2024-04")
+    ]
+    import_police(database, files)
+    app = open_data_page()
+    assert any("no data for 2024-03" in w.value for w in app.warning)
+    assert app.get("plotly_chart"), "the coverage grid is drawn"

@@ -207,6 +207,33 @@ def _replace_partitions(conn: Connection, rows: pd.DataFrame, import_id: int) ->
     return inserted, unchanged
 
 
+def _first_load(conn: Connection, sources: list[str]) -> bool:
+    """True when no incident of these sources is stored yet: nothing to match, update or replace."""
+    if not sources:
+        return False
+    placeholders = ", ".join(f":s{i}" for i in range(len(sources)))
+    found = conn.execute(
+        text(f"SELECT 1 FROM incidents WHERE source IN ({placeholders}) LIMIT 1"),
+        {f"s{i}": s for i, s in enumerate(sources)},
+    ).first()
+    return found is None
+
+
+def _insert_first_load(
+    conn: Connection, rows: pd.DataFrame, with_ref: np.ndarray, repeated: pd.Series, import_id: int
+) -> int:
+    """The first import of a source: one bulk insert of every row, plus the partition fingerprints."""
+    keep = np.ones(len(rows), dtype=bool)
+    if repeated.any():
+        keep[np.flatnonzero(with_ref)[repeated.to_numpy()]] = False
+    payload = rows if keep.all() else rows.loc[keep]
+    inserted = bulk_insert(conn, "incidents", payload.assign(import_id=import_id))
+    if not with_ref.all():
+        fingerprints = _partition_fingerprints(rows.loc[~with_ref, list(FINGERPRINT_COLUMNS)])
+        bulk_insert(conn, "partitions", fingerprints.assign(import_id=import_id))
+    return inserted
+
+
 def _drop_indexes_for_bulk_load(conn: Connection, incoming_rows: int) -> bool:
     """On SQLite, drop the incidents indexes when a load at least doubles the table; True if dropped.
 
@@ -292,9 +319,18 @@ def store_incidents(
             imported_by=imported_by,
         )
         rebuild_indexes = _drop_indexes_for_bulk_load(conn, len(rows))
-        inserted, updated, unchanged = _upsert_referenced(conn, referenced, import_id)
-        without_ref = rows.loc[~with_ref] if with_ref.any() else rows
-        part_inserted, part_unchanged = _replace_partitions(conn, without_ref, import_id)
+        if _first_load(conn, sources):
+            inserted, updated, unchanged, part_unchanged = (
+                _insert_first_load(conn, rows, with_ref, repeated, import_id),
+                0,
+                0,
+                0,
+            )
+            part_inserted = 0
+        else:
+            inserted, updated, unchanged = _upsert_referenced(conn, referenced, import_id)
+            without_ref = rows.loc[~with_ref] if with_ref.any() else rows
+            part_inserted, part_unchanged = _replace_partitions(conn, without_ref, import_id)
         if rebuild_indexes:
             for index in schema.incidents.indexes:
                 index.create(conn)

@@ -77,10 +77,10 @@ def test_partner_file_with_the_example_mapping(database):
     app.selectbox(key="import_kind").set_value("incidents").run()
     app.selectbox(key="mapping_example").set_value("council asb export").run()
     csv = (
-        "Case Reference,Date Reported,Incident Type,Easting,Northing,Street\n"
-        "ENV-1,03/01/2024,Fly Tipping - Household waste,400500,298500,Mill Lane\n"
-        "ENV-2,04/01/2024,Abandoned trolley,400600,298500,Mill Lane\n"
-    ).encode()
+        b"Case Reference,Date Reported,Incident Type,Easting,Northing,Street\n"
+        b"ENV-1,03/01/2024,Fly Tipping - Household waste,400500,298500,Mill Lane\n"
+        b"ENV-2,04/01/2024,Abandoned trolley,400600,298500,Mill Lane\n"
+    )
     app.get("file_uploader")[0].upload("council.csv", csv, "text/csv").run()
     assert not app.exception, [e.value for e in app.exception]
     values = app.dataframe[0].value

@@ -73,3 +73,20 @@ def normalise_crime_type(value: str) -> str | None:
     if value in POLICE_CRIME_TYPES:
         return value
     return LEGACY_CRIME_TYPES.get(value)
+
+
+@lru_cache(maxsize=8)
+def _load_harm_weights(path: Path) -> dict[str, float]:
+    raw = read_yaml(path)
+    weights = raw.get("weights")
+    if not isinstance(weights, dict):
+        raise ConfigError(f"Configuration file {path} needs a mapping 'weights' of category to days.")
+    try:
+        return {str(name): float(days) for name, days in weights.items()}
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"Configuration file {path}: every harm weight must be a number of days ({exc}).") from exc
+
+
+def harm_weights() -> dict[str, float]:
+    """Days-of-imprisonment weight per category (config/harm.yaml); unknown categories weigh 0."""
+    return _load_harm_weights(config_dir() / "harm.yaml")

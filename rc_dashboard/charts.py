@@ -41,3 +41,85 @@ def coverage_heatmap(grid: pd.DataFrame) -> go.Figure:
         legend={"orientation": "h", "y": 1.1},
     )
     return figure
+
+
+THIS_PERIOD_COLOUR = "#1f5f8b"
+YEAR_BEFORE_COLOUR = "#9aa5b1"
+MAX_CATEGORY_LINES = 8
+
+
+def trend_chart(trend: pd.DataFrame, value_label: str) -> go.Figure:
+    """Monthly totals with the same months a year earlier as a dashed line, for seasonality at a glance."""
+    figure = go.Figure()
+    figure.add_trace(
+        go.Scatter(
+            x=trend["month"],
+            y=trend["year_before"],
+            name="Same month a year earlier",
+            mode="lines",
+            line={"dash": "dash", "color": YEAR_BEFORE_COLOUR},
+        )
+    )
+    figure.add_trace(
+        go.Scatter(
+            x=trend["month"],
+            y=trend["this_period"],
+            name="Selected months",
+            mode="lines+markers",
+            line={"color": THIS_PERIOD_COLOUR},
+        )
+    )
+    figure.update_layout(
+        height=340,
+        margin={"l": 10, "r": 10, "t": 30, "b": 10},
+        yaxis_title=value_label,
+        xaxis={"type": "category"},
+        legend={"orientation": "h", "y": 1.12},
+        hovermode="x unified",
+    )
+    figure.update_yaxes(rangemode="tozero")
+    return figure
+
+
+def category_trend_chart(long: pd.DataFrame, value: str, value_label: str) -> go.Figure:
+    """Monthly values per category: the largest categories each get a line, the rest are summed as "Other"."""
+    totals = long.groupby("category")[value].sum().sort_values(ascending=False)
+    top = list(totals.index[:MAX_CATEGORY_LINES])
+    grouped = long.assign(category=long["category"].where(long["category"].isin(top), "Other"))
+    grouped = grouped.groupby(["month", "category"], as_index=False)[value].sum()
+    figure = go.Figure()
+    for category in [*top, "Other"]:
+        part = grouped[grouped["category"] == category]
+        if not part.empty:
+            figure.add_trace(
+                go.Scatter(x=part["month"], y=part[value], name=str(category), mode="lines", stackgroup="one")
+            )
+    figure.update_layout(
+        height=380,
+        margin={"l": 10, "r": 10, "t": 30, "b": 10},
+        yaxis_title=value_label,
+        xaxis={"type": "category"},
+        hovermode="x unified",
+    )
+    return figure
+
+
+def breakdown_chart(table: pd.DataFrame, column: str, value_label: str, max_rows: int = 25) -> go.Figure:
+    """Horizontal bars, largest at the top."""
+    shown = table.dropna(subset=[column]).sort_values(column, ascending=False).head(max_rows).iloc[::-1]
+    figure = go.Figure(
+        go.Bar(
+            x=shown[column],
+            y=shown["name"].astype(str),
+            orientation="h",
+            marker_color=THIS_PERIOD_COLOUR,
+            hovertemplate="%{y}: %{x:,.1f}<extra></extra>",
+        )
+    )
+    figure.update_layout(
+        height=max(220, 26 * len(shown) + 60),
+        margin={"l": 10, "r": 10, "t": 10, "b": 10},
+        xaxis_title=value_label,
+        yaxis={"type": "category"},
+    )
+    return figure

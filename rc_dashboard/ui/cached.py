@@ -66,3 +66,17 @@ def location_completeness(version: int) -> pd.DataFrame:
 @st.cache_data(show_spinner=False, max_entries=8)
 def import_history(version: int) -> pd.DataFrame:
     return queries.import_history(engine())
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def cube(version: int) -> pd.DataFrame:
+    """Incident counts by month x ward x category x source, with harm (one SQL scan per data version)."""
+    from rc_dashboard import categories, explore
+
+    return explore.with_harm(explore.load_cube(engine()), categories.harm_weights())
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def wards_table(version: int) -> pd.DataFrame:
+    """Ward code, name, locality and population (no geometry)."""
+    return db.read_frame(engine(), "SELECT ward_code, ward_name, locality, population FROM areas ORDER BY ward_code")

@@ -6,6 +6,8 @@ mirrored into the URL query string so a view can be shared by copying the link.
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 import streamlit as st
 
 from rc_dashboard.queries import IncidentFilter
@@ -19,6 +21,8 @@ KEY_MONTHS, KEY_CATEGORIES, KEY_SOURCES, KEY_LOCALITIES = (
     "flt_sources",
     "flt_localities",
 )
+KEY_WEIGHTING, PARAM_WEIGHTING = "flt_weighting", "w"
+WEIGHTINGS = {"count": "Incidents", "harm": "Harm-weighted (days)"}
 DEFAULT_MONTHS_SHOWN = 36
 
 
@@ -44,6 +48,9 @@ def _initialise(months: list[str], categories: list[str], sources: list[str], lo
             st.session_state[key] = _from_query(param, allowed)
         else:  # after an import the choices may change; keep only what still exists
             st.session_state[key] = [v for v in st.session_state[key] if v in allowed]
+    if KEY_WEIGHTING not in st.session_state:
+        requested = st.query_params.get(PARAM_WEIGHTING)
+        st.session_state[KEY_WEIGHTING] = requested if requested in WEIGHTINGS else "count"
 
 
 def filter_bar() -> IncidentFilter:
@@ -69,6 +76,14 @@ def filter_bar() -> IncidentFilter:
         chosen_categories = st.multiselect("Categories", categories, key=KEY_CATEGORIES, placeholder="All categories")
         chosen_sources = st.multiselect("Sources", sources, key=KEY_SOURCES, placeholder="All sources")
         chosen_localities = st.multiselect("Localities", localities, key=KEY_LOCALITIES, placeholder="All localities")
+        weighting = st.radio(
+            "Count as",
+            list(WEIGHTINGS),
+            format_func=WEIGHTINGS.get,
+            key=KEY_WEIGHTING,
+            horizontal=True,
+            help="Harm weights each category by days of imprisonment (config/harm.yaml, after the Cambridge Crime Harm Index).",
+        )
 
     st.query_params.from_dict(
         {
@@ -77,6 +92,7 @@ def filter_bar() -> IncidentFilter:
             PARAM_CATEGORIES: chosen_categories,
             PARAM_SOURCES: chosen_sources,
             PARAM_LOCALITIES: chosen_localities,
+            PARAM_WEIGHTING: weighting,
         }
     )
     return IncidentFilter(
@@ -86,6 +102,19 @@ def filter_bar() -> IncidentFilter:
         sources=tuple(chosen_sources),
         localities=tuple(chosen_localities),
     )
+
+
+def weighting() -> str:
+    """ "count" or "harm": how every count on the page is measured."""
+    return st.session_state.get(KEY_WEIGHTING, "count")
+
+
+def share_link() -> None:
+    """The address of this exact view (filters included), ready to copy."""
+    url = st.context.url
+    if url:
+        query = urlencode({key: st.query_params.get_all(key) for key in st.query_params}, doseq=True)
+        st.code(f"{url.split('?')[0]}?{query}" if query else url, language=None)
 
 
 def current_filter() -> IncidentFilter:

@@ -30,6 +30,7 @@ PAGES = {
 }
 STARTUP_TIMEOUT_S = 90
 PAGE_TIMEOUT_MS = 60_000
+CHART_SETTLE_MS = 2_500
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
 pytestmark = pytest.mark.browser
@@ -90,7 +91,7 @@ def test_every_page_loads_without_exception(app_url, chromium_path):
     SCREENSHOTS.mkdir(exist_ok=True)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=chromium_path, args=CHROMIUM_FLAGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page = browser.new_page(viewport={"width": 1400, "height": 2600})
         for path, title in PAGES.items():
             page.goto(f"{app_url}/{path}", timeout=PAGE_TIMEOUT_MS)
             # The first visit builds the demo; wait until the page's own title is drawn.
@@ -98,6 +99,7 @@ def test_every_page_loads_without_exception(app_url, chromium_path):
             page.wait_for_function(
                 "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=PAGE_TIMEOUT_MS
             )
+            page.wait_for_timeout(CHART_SETTLE_MS)  # plotly and deck.gl draw after the script ends
             page.screenshot(path=str(SCREENSHOTS / f"{path or 'overview'}.png"), full_page=True)
             exceptions = page.locator('[data-testid="stException"]')
             assert exceptions.count() == 0, f"page /{path} shows an exception: {exceptions.first.inner_text()}"

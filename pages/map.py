@@ -1,13 +1,80 @@
-"""Map."""
+"""Map: where incidents concentrate, as ward shading, hexagons or a heatmap, month by month."""
+
+from dataclasses import replace
 
 import streamlit as st
 
-from rc_dashboard.ui import cached, layout
+from rc_dashboard import categories, explore, maps
+from rc_dashboard.periods import month_range
+from rc_dashboard.ui import cached, filters, layout
 
+ALL_MONTHS = "All selected months"
+VIEWS = {"choropleth": "Wards", "hexagon": "Hexagons (250 m)", "heatmap": "Heatmap"}
+SHADES = {"count": "Incidents", "rate": "Per 1,000 residents", "harm": "Harm (days)"}
+
+version = cached.data_version()
+flt = filters.current_filter()
+weighting = filters.weighting()
 st.title("Map")
-layout.demo_banner(cached.is_demo(cached.data_version()))
-layout.coming_notice(
-    "Incident density map: hexagons, heatmap and a ward choropleth of counts, rates per 1,000 residents or harm, with a month slider.",
-    "issue 4",
+layout.demo_banner(cached.is_demo(version))
+wards_wgs, localities_wgs = cached.display_boundaries(version)
+if wards_wgs.empty:
+    st.info("No ward boundaries are loaded yet. Import them on the Data page to draw maps.")
+    st.stop()
+
+months = month_range(flt.month_from, flt.month_to)
+left, middle, right = st.columns([2, 3, 2])
+view = left.radio("Show", list(VIEWS), format_func=VIEWS.get, horizontal=True, key="map_view")
+chosen = middle.select_slider("Month", options=[ALL_MONTHS, *months], value=ALL_MONTHS, key="map_month")
+month = None if chosen == ALL_MONTHS else chosen
+shade = right.radio(
+    "Shade by",
+    list(SHADES),
+    format_func=SHADES.get,
+    index=2 if weighting == "harm" else 0,
+    horizontal=True,
+    key="map_shade",
+    disabled=view != "choropleth",
 )
+
+cube = cached.cube(version)
+wards = cached.wards_table(version)
+ward_locality = dict(zip(wards["ward_code"], wards["locality"], strict=True))
+period = flt if month is None else replace(flt, month_from=month, month_to=month)
+selected = explore.filter_cube(cube, period, ward_locality)
+
+if view == "choropleth":
+    table = explore.breakdown(selected, "ward", wards, 1 if month else len(months))
+    column = {"count": "count", "rate": "rate_per_1000", "harm": "harm"}[shade]
+    deck = maps.choropleth_deck(wards_wgs, localities_wgs, table.rename(columns={column: "value"}), SHADES[shade])
+    shown = table.loc[table["ward_code"].isin(wards["ward_code"]), column]
+    if shown.notna().any():
+        st.caption(
+            f"Shading: pale yellow = 0 up to dark red = {shown.max():,.1f} ({SHADES[shade].lower()}); grey = no data."
+        )
+else:
+    points = cached.snap_point_counts(flt, month, version)
+    weights = categories.harm_weights() if weighting == "harm" else None
+    deck = maps.density_deck(
+        wards_wgs, localities_wgs, maps.point_weights(points, weights), view, filters.WEIGHTINGS[weighting]
+    )
+st.pydeck_chart(deck, height=620)
+
+located = int(selected.loc[selected["ward_code"] != "", "count"].sum())
+st.caption(
+    f"{'All selected months' if month is None else explore.month_label(month)}: {int(selected['count'].sum()):,} incidents, "
+    f"{located:,} of them in a ward. Incidents with no location are counted in totals but never mapped. "
+    "Thick lines are locality boundaries; thin lines are wards."
+)
+
+with st.expander("Month by month (animated ward map)"):
+    monthly = selected if month is None else explore.filter_cube(cube, flt, ward_locality)
+    value_column = "harm" if weighting == "harm" else "count"
+    per_ward = monthly[monthly["ward_code"] != ""].groupby(["ward_code", "month"], as_index=False)[value_column].sum()
+    st.plotly_chart(
+        maps.animated_choropleth(
+            wards_wgs, per_ward.rename(columns={value_column: "value"}), filters.WEIGHTINGS[weighting]
+        ),
+        width="stretch",
+    )
 layout.licence_footer()

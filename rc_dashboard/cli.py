@@ -25,9 +25,19 @@ class CliError(Exception):
     """A user mistake: printed as one sentence, exit status 2."""
 
 
+_progress_open = {"line": False}
+
+
+def _end_progress_line() -> None:
+    if _progress_open["line"]:
+        sys.stderr.write("\n")
+        _progress_open["line"] = False
+
+
 def _progress_line(fraction: float, message: str) -> None:
     """A single updating progress line on stderr (a terminal sees it redraw in place)."""
     end = "\n" if fraction >= 1.0 else ""
+    _progress_open["line"] = fraction < 1.0
     sys.stderr.write(f"\r[{fraction * 100:5.1f}%] {message:<60}{end}")
     sys.stderr.flush()
 
@@ -172,12 +182,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return args.handler(args)
     except ImportRejected as exc:
+        _end_progress_line()
         problems = [p for p in exc.report.problems if p.action != "note"]
         print(f"Error: nothing was imported; {len(problems)} problem(s) found:", file=sys.stderr)
         for problem in problems[:MAX_PROBLEMS_PRINTED]:
             print(f"  {problem.sentence()}", file=sys.stderr)
         return EXIT_USER_ERROR
     except (CliError, DatabaseError, config.ConfigError) as exc:
+        _end_progress_line()
         print(f"Error: {exc}", file=sys.stderr)
         return EXIT_USER_ERROR
     except BrokenPipeError:

@@ -47,10 +47,12 @@ def test_bad_rows_are_dropped_and_counted_with_row_numbers():
         "abc1,2024-01,Test Police,Test Police,-1.99,52.59,Again,,,Burglary,,",  # row 6: repeated Crime ID
     ]
     frame, report = parse(police_csv(*rows))
-    assert len(frame) == 1 and not report.rejected
-    found = {(p.row, p.column) for p in report.problems}
-    assert found == {(3, "Longitude"), (4, "Crime type"), (5, "Longitude"), (6, "Crime ID")}
-    assert report.rows_dropped == 4
+    assert len(frame) == 2 and not report.rejected
+    dropped = {(p.row, p.column) for p in report.problems if p.action == "drop"}
+    assert dropped == {(3, "Longitude"), (4, "Crime type"), (5, "Longitude")}
+    assert report.rows_dropped == 3
+    assert [(p.row, p.column) for p in report.problems if p.action == "note"] == [(6, "Crime ID")]
+    assert list(frame["source_ref"]) == ["abc1", "abc1#2"], "a repeated ID with other details is a separate row"
 
 
 def test_file_level_rejections():

@@ -93,6 +93,20 @@ def read_wards(
                 f"cannot find the {what} field; found {', '.join(columns)}. Name it with --code-field / --name-field.",
             )
             return None
+    if data.crs is not None and data.crs.is_geographic:
+        minx, miny, maxx, maxy = data.total_bounds
+        if maxx > 180 or maxy > 90 or minx < -180 or miny < -90:
+            # GeoJSON readers report WGS84 for a file with no CRS; metres say it is really BNG.
+            data = data.set_crs(BNG, allow_override=True)
+            report.add(
+                Problem(
+                    item.name,
+                    None,
+                    None,
+                    "no CRS in the file; assumed EPSG:27700 from the coordinates",
+                    "note",
+                )
+            )
     if data.crs is None:
         minx, miny, maxx, maxy = data.total_bounds
         if minx >= -180 and maxx <= 180 and miny >= -90 and maxy <= 90:
@@ -315,7 +329,13 @@ def store_area_attribute(
         item.name, np.flatnonzero(unknown.to_numpy()), "ward_code", "ward code is not among the loaded wards", "drop"
     )
     frame = frame.loc[~unknown].merge(known, on="ward_code")
-    changed = frame.loc[frame[column].astype(str) != frame["current"].astype(str)]
+    if column == "population":  # compare as numbers: a column with gaps reads back as float
+        new_values = pd.to_numeric(frame[column], errors="coerce").astype("Int64")
+        old_values = pd.to_numeric(frame["current"], errors="coerce").astype("Int64")
+        differs = (new_values != old_values).fillna(True).to_numpy(dtype=bool)
+    else:
+        differs = (frame[column].astype(str) != frame["current"].astype(str)).to_numpy()
+    changed = frame.loc[differs]
     result = ImportResult(
         import_id=0,
         file_name=item.name,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import zipfile
+import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -63,6 +64,12 @@ def read_zip(data: bytes, archive_name: str, report: ValidationReport, suffixes:
         )
         return []
     for member in members:
+        if member.file_size > MAX_FILE_BYTES:
+            report.reject(
+                archive_name,
+                f"{member.filename} would be {member.file_size / 1024**2:,.0f} MiB, over the {MAX_FILE_BYTES / 1024**2:,.0f} MiB limit for one file.",
+            )
+            return []
         if (
             member.compress_size
             and member.file_size / member.compress_size > MAX_COMPRESSION_RATIO
@@ -77,8 +84,14 @@ def read_zip(data: bytes, archive_name: str, report: ValidationReport, suffixes:
     for member in sorted(members, key=lambda m: m.filename):
         if not member.filename.lower().endswith(suffixes) or PurePosixPath(member.filename).name.startswith("."):
             continue
-        with archive.open(member) as handle:
-            content = handle.read(member.file_size + 1)
+        try:
+            with archive.open(member) as handle:
+                content = handle.read(member.file_size + 1)
+        except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError) as exc:
+            report.reject(
+                archive_name, f"{member.filename} cannot be extracted: the archive is damaged or encrypted ({exc})."
+            )
+            return []
         if len(content) != member.file_size:  # the header lied about the size
             report.reject(archive_name, f"{member.filename} is not the size its archive header states.")
             return []

@@ -60,6 +60,23 @@ def unique_files(files: list[InputFile], report: ValidationReport) -> list[Input
     return kept
 
 
+def _drop_repeats_across_files(combined: pd.DataFrame, names: list[str], report: ValidationReport) -> pd.DataFrame:
+    """A reference in two files of one batch (a re-published month given twice): the later file wins."""
+    with_ref = combined["source_ref"].notna()
+    repeated = with_ref & combined["source_ref"].where(with_ref).duplicated(keep="last")
+    if not repeated.any():
+        return combined
+    for file_index, rows in combined.loc[repeated].groupby("file_index")["row_position"]:
+        report.add_rows(
+            names[file_index],
+            rows.to_numpy(),
+            "Crime ID",
+            "also in a later file of this import (the later file's row is kept)",
+            "drop",
+        )
+    return combined.loc[~repeated].reset_index(drop=True)
+
+
 def import_police(
     engine: Engine, inputs: list[InputFile], *, progress: Progress = _silent, imported_by: str | None = None
 ) -> ImportResult:
@@ -68,7 +85,7 @@ def import_police(
     files = unique_files(expand_inputs(inputs, report, CSV_SUFFIXES), report)
     if not files and not report.rejected:
         report.reject(", ".join(i.name for i in inputs) or "(nothing)", "no police.uk CSV files were found.")
-    frames, rows_read = [], 0
+    frames, named, rows_read = [], [], 0
     for position, item in enumerate(files):
         progress(0.6 * position / max(1, len(files)), f"Reading {item.name}")
         raw = read_police_csv(item.data, item.name, report)
@@ -76,10 +93,12 @@ def import_police(
             continue
         rows_read += len(raw)
         frames.append(normalise_police(raw, item.name, report))
+        named.append(item.name)
     if report.rejected:
         raise ImportRejected(report)
     progress(0.6, "Placing incidents in wards")
-    combined = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    combined = pd.concat([f.assign(file_index=i) for i, f in enumerate(frames)], ignore_index=True)
+    combined = _drop_repeats_across_files(combined, named, report)
     located = locate(combined, wards_from_db(engine))
     progress(0.75, f"Writing {len(located):,} rows in one transaction")
     result = store_incidents(
@@ -125,8 +144,21 @@ def import_partner(
         raise ImportRejected(report)
     progress(0.6, "Placing incidents in wards")
     combined = pd.concat(frames, ignore_index=True)
+    wards = wards_from_db(engine)
     by_area = combined["ward_code"].copy()
-    located = locate(combined, wards_from_db(engine))
+    unknown = by_area.notna() & ~by_area.isin(wards["ward_code"])
+    if unknown.any():
+        report.add(
+            Problem(
+                batch_name(files),
+                None,
+                mapping.area_code_column,
+                f"{int(unknown.sum()):,} rows name a ward code that is not among the loaded wards; counted as outside the area",
+                "note",
+            )
+        )
+        by_area = by_area.where(~unknown, None)
+    located = locate(combined, wards)
     located["ward_code"] = by_area.where(by_area.notna(), located["ward_code"])  # an area code wins over no point
     progress(0.75, f"Writing {len(located):,} rows in one transaction")
     result = store_incidents(

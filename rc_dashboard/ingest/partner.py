@@ -35,6 +35,7 @@ from rc_dashboard.ingest.validation import ValidationReport
 
 GSS_WARD = re.compile(r"^[EWSN]05\d{6}$")
 GSS_LSOA = re.compile(r"^[EW]01\d{6}$")
+ISO_DATE_PATTERN = r"^\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2})?)?$"
 TEXT_LIMITS = {"source_ref": 128, "location": 255, "source_category": 128}
 
 
@@ -152,6 +153,9 @@ def _months(frame: pd.DataFrame, mapping: PartnerMapping, file_name: str, report
         text = frame[mapping.date_column].str.strip()
         if mapping.date_format:
             days = pd.to_datetime(text, format=mapping.date_format, errors="coerce")
+            # A real date cell in a workbook arrives as ISO text ("2025-07-03 00:00:00") whatever its display format.
+            iso = text.where(text.str.match(ISO_DATE_PATTERN) & days.isna())
+            days = days.fillna(pd.to_datetime(iso, format="ISO8601", errors="coerce"))
         else:  # ISO first; otherwise UK day-first, as UK partners write dates
             days = pd.to_datetime(text, format="ISO8601", errors="coerce")
             days = days.fillna(pd.to_datetime(text, dayfirst=True, errors="coerce", format="mixed"))

@@ -175,11 +175,27 @@ def normalise_police(raw: pd.DataFrame, file_name: str, report: ValidationReport
 
     crime_id = text["Crime ID"]
     has_id = (crime_id != "").to_numpy(dtype=bool)
-    repeated = keep & has_id & crime_id.where(keep & has_id).duplicated(keep="first").to_numpy(dtype=bool)
+    # police.uk itself publishes some Crime IDs twice in a month with different places or outcomes
+    # (273 of the City of London's 18,867 rows in 2024-25). They are separate published rows, so
+    # they are kept, the later ones keyed "<Crime ID>#2", "#3"; only an exact repeat is dropped.
+    candidates = keep & has_id
+    exact = candidates & raw.duplicated(keep="first").to_numpy(dtype=bool)
+    report.add_rows(file_name, np.flatnonzero(exact), "Crime ID", "exact repeat of an earlier row (dropped)", "drop")
+    keep &= ~exact
+    occurrence = np.zeros(len(raw), dtype=np.int64)
+    kept_ids = keep & has_id
+    occurrence[kept_ids] = crime_id[kept_ids].groupby(crime_id[kept_ids]).cumcount().to_numpy()
+    later = keep & has_id & (occurrence > 0)
     report.add_rows(
-        file_name, np.flatnonzero(repeated), "Crime ID", "repeats an earlier Crime ID in this file (first kept)", "drop"
+        file_name,
+        np.flatnonzero(later),
+        "Crime ID",
+        "Crime ID repeated with different details; kept as a separate row",
+        "note",
     )
-    keep &= ~repeated
+    if later.any():
+        suffix = pd.Series(occurrence + 1, index=crime_id.index).astype(str)
+        crime_id = crime_id.where(~later, crime_id + "#" + suffix)
 
     retired = {old: new for old, new in LEGACY_CRIME_TYPES.items() if old != new}
     category = crime_type.replace(retired) if crime_type.isin(list(retired)).any() else crime_type
@@ -197,6 +213,7 @@ def normalise_police(raw: pd.DataFrame, file_name: str, report: ValidationReport
             "lsoa_code": text["LSOA code"].where(text["LSOA code"] != "", None),
             "location": text["Location"].where(text["Location"] != "", None),
             "outcome": text["Last outcome category"].where(text["Last outcome category"] != "", None),
+            "row_position": np.arange(len(raw)),
         }
     )
     for column, limit in TEXT_LIMITS.items():

@@ -80,3 +80,19 @@ def cube(version: int) -> pd.DataFrame:
 def wards_table(version: int) -> pd.DataFrame:
     """Ward code, name, locality and population (no geometry)."""
     return db.read_frame(engine(), "SELECT ward_code, ward_name, locality, population FROM areas ORDER BY ward_code")
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def display_boundaries(version: int):
+    """(wards, localities) in WGS84, simplified for drawing."""
+    from rc_dashboard import geography, maps
+
+    wards = geography.wards_from_db(engine())
+    if wards.empty:
+        return wards, wards
+    return maps.display_boundaries(wards)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def snap_point_counts(flt: IncidentFilter, month: str | None, version: int) -> pd.DataFrame:
+    return queries.snap_point_counts(engine(), flt, month)

@@ -15,7 +15,11 @@ def headline_cards(overall: pd.Series, by_category: pd.DataFrame) -> None:
     for column, card in zip(columns, cards, strict=True):
         delta = None if pd.isna(card["pct"]) else f"{card['pct']:+.0f}%"
         column.metric(
-            str(card["label"]), f"{card['latest']:,.0f}", delta=delta, delta_color="inverse", border=True,
+            str(card["label"]),
+            f"{card['latest']:,.0f}",
+            delta=delta,
+            delta_color="inverse",
+            border=True,
             help="Latest 12 months against the 12 months before them (a rise shows red: more incidents is worse).",
         )
         column.caption(card["sentence"])

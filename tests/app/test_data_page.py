@@ -89,7 +89,9 @@ def test_partner_file_with_the_example_mapping(database):
     assert not app.exception, [e.value for e in app.exception]
     assert any("2 rows read, 1 new" in s.value for s in app.success)
     stored = db.read_frame(database, "SELECT source, category, ward_code, month FROM incidents")
-    assert stored.to_dict("records") == [{"source": "council", "category": "Fly-tipping", "ward_code": "E05000001", "month": "2024-01"}]
+    assert stored.to_dict("records") == [
+        {"source": "council", "category": "Fly-tipping", "ward_code": "E05000001", "month": "2024-01"}
+    ]
 
 
 def test_coverage_names_a_missing_month(database):
@@ -97,7 +99,10 @@ def test_coverage_names_a_missing_month(database):
     from rc_dashboard.ingest.importers import import_police
 
     files = [
-        InputFile(f"{month}-test-street.csv", ("\n".join([HEADER, ROWS[0].replace("2024-01", month).replace("id1", f"id{month}")]) + "\n").encode())
+        InputFile(
+            f"{month}-test-street.csv",
+            ("\n".join([HEADER, ROWS[0].replace("2024-01", month).replace("id1", f"id{month}")]) + "\n").encode(),
+        )
         for month in ("2024-01", "2024-02", "2024-04")
     ]
     import_police(database, files)

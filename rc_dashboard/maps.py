@@ -1,0 +1,208 @@
+"""Map builders (pydeck and plotly): data in, figure out.
+
+No map tiles load offline, so every map draws the ward and locality boundaries itself and
+reads without a basemap. Tooltips use deck.gl's text mode, which never interprets HTML, so
+ward names and other user-supplied text cannot inject markup.
+"""
+
+from __future__ import annotations
+
+import json
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+import pydeck as pdk
+
+from rc_dashboard.geography import WGS84
+
+DISPLAY_SIMPLIFY_M = 10  # boundary simplification for display, metres
+HEX_RADIUS_M = 250
+HEAT_RADIUS_PX = 40
+# Sequential colour ramp (light yellow to dark red), as RGB.
+RAMP = np.array(
+    [
+        [255, 255, 204],
+        [255, 237, 160],
+        [254, 217, 118],
+        [254, 178, 76],
+        [253, 141, 60],
+        [252, 78, 42],
+        [227, 26, 28],
+        [177, 0, 38],
+    ]
+)
+NO_DATA_RGB = [220, 220, 220]
+WARD_LINE_RGB = [80, 80, 80]
+LOCALITY_LINE_RGB = [20, 20, 20]
+
+
+def display_boundaries(wards_bng: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """(wards, localities) simplified and in WGS84 for drawing."""
+    wards = wards_bng.copy()
+    wards["geometry"] = wards.geometry.simplify(DISPLAY_SIMPLIFY_M, preserve_topology=True)
+    localities = wards.dropna(subset=["locality"]).dissolve(by="locality", as_index=False)[["locality", "geometry"]]
+    return wards.to_crs(WGS84), localities.to_crs(WGS84)
+
+
+def ramp_colours(values: pd.Series) -> list[list[int]]:
+    """RGB per value on the ramp, scaled from 0 to the maximum; grey for missing."""
+    numeric = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
+    top = np.nanmax(numeric) if np.isfinite(numeric).any() else 0.0
+    colours = []
+    for value in numeric:
+        if not np.isfinite(value) or top <= 0:
+            colours.append(NO_DATA_RGB)
+        else:
+            colours.append(RAMP[min(len(RAMP) - 1, int(value / top * (len(RAMP) - 1) + 0.5))].tolist())
+    return colours
+
+
+def view_state(wards_wgs: gpd.GeoDataFrame) -> pdk.ViewState:
+    minx, miny, maxx, maxy = wards_wgs.total_bounds
+    span = max(maxx - minx, (maxy - miny) * 1.6, 1e-3)
+    zoom = float(np.clip(np.log2(360 / span) + 0.4, 3, 16))
+    return pdk.ViewState(longitude=(minx + maxx) / 2, latitude=(miny + maxy) / 2, zoom=zoom, pitch=0)
+
+
+def boundary_layers(wards_wgs: gpd.GeoDataFrame, localities_wgs: gpd.GeoDataFrame) -> list[pdk.Layer]:
+    return [
+        pdk.Layer(
+            "GeoJsonLayer",
+            json.loads(wards_wgs[["ward_name", "geometry"]].to_json()),
+            stroked=True,
+            filled=False,
+            get_line_color=WARD_LINE_RGB,
+            line_width_min_pixels=1,
+        ),
+        pdk.Layer(
+            "GeoJsonLayer",
+            json.loads(localities_wgs.to_json()),
+            stroked=True,
+            filled=False,
+            get_line_color=LOCALITY_LINE_RGB,
+            line_width_min_pixels=3,
+        ),
+    ]
+
+
+def choropleth_deck(
+    wards_wgs: gpd.GeoDataFrame, localities_wgs: gpd.GeoDataFrame, values: pd.DataFrame, value_label: str
+) -> pdk.Deck:
+    """Wards filled by ``values`` (columns ward_code, value), boundaries on top."""
+    shaded = wards_wgs.merge(values[["ward_code", "value"]], on="ward_code", how="left")
+    shaded["fill"] = ramp_colours(shaded["value"])
+    shaded["shown"] = shaded["value"].map(lambda v: "no data" if pd.isna(v) else f"{v:,.1f}")
+    data = json.loads(shaded[["ward_code", "ward_name", "locality", "shown", "fill", "geometry"]].to_json())
+    fill = pdk.Layer(
+        "GeoJsonLayer", data, filled=True, stroked=False, get_fill_color="properties.fill", opacity=0.75, pickable=True
+    )
+    return pdk.Deck(
+        layers=[fill, *boundary_layers(wards_wgs, localities_wgs)],
+        initial_view_state=view_state(wards_wgs),
+        map_style=None,
+        tooltip={"text": "{ward_name} ({locality})\n" + value_label + ": {shown}"},
+    )
+
+
+def density_deck(
+    wards_wgs: gpd.GeoDataFrame, localities_wgs: gpd.GeoDataFrame, points: pd.DataFrame, kind: str, value_label: str
+) -> pdk.Deck:
+    """Hexagons (``kind="hexagon"``) or a heatmap of point weights (columns lon, lat, weight)."""
+    if kind == "hexagon":
+        layer = pdk.Layer(
+            "HexagonLayer",
+            points,
+            get_position=["lon", "lat"],
+            get_color_weight="weight",
+            color_aggregation="SUM",
+            get_elevation_weight="weight",
+            elevation_aggregation="SUM",
+            radius=HEX_RADIUS_M,
+            extruded=False,
+            coverage=0.9,
+            opacity=0.7,
+            pickable=True,
+            color_range=RAMP.tolist()[1:],
+        )
+        tooltip = {"text": value_label + " in this 250 m hexagon: {colorValue}"}
+    else:
+        layer = pdk.Layer(
+            "HeatmapLayer",
+            points,
+            get_position=["lon", "lat"],
+            get_weight="weight",
+            radius_pixels=HEAT_RADIUS_PX,
+            opacity=0.8,
+        )
+        tooltip = None
+    return pdk.Deck(
+        layers=[layer, *boundary_layers(wards_wgs, localities_wgs)],
+        initial_view_state=view_state(wards_wgs),
+        map_style=None,
+        tooltip=tooltip,
+    )
+
+
+def point_weights(points: pd.DataFrame, weights: dict[str, float] | None) -> pd.DataFrame:
+    """Collapse per-category point counts to one weight per map point (count, or harm when weights given)."""
+    value = points["count"] * (points["category"].map(weights).fillna(0.0) if weights else 1)
+    collapsed = points.assign(weight=value).groupby(["lon", "lat"], as_index=False)["weight"].sum()
+    return collapsed.loc[collapsed["weight"] > 0]
+
+
+def animated_choropleth(wards_wgs: gpd.GeoDataFrame, monthly: pd.DataFrame, value_label: str) -> go.Figure:
+    """Plotly choropleth of wards with a month slider and play button (columns ward_code, month, value)."""
+    geojson = json.loads(wards_wgs[["ward_code", "ward_name", "geometry"]].to_json())
+    months = sorted(monthly["month"].unique())
+    top = float(monthly["value"].max()) if len(monthly) else 1.0
+    names = dict(zip(wards_wgs["ward_code"], wards_wgs["ward_name"], strict=True))
+
+    def trace(month: str) -> go.Choropleth:
+        part = monthly[monthly["month"] == month].set_index("ward_code")["value"].reindex(list(names), fill_value=0)
+        return go.Choropleth(
+            geojson=geojson,
+            featureidkey="properties.ward_code",
+            locations=list(part.index),
+            z=part.to_numpy(),
+            text=[names[c] for c in part.index],
+            zmin=0,
+            zmax=top,
+            colorscale="YlOrRd",
+            marker_line_color="rgb(60,60,60)",
+            colorbar={"title": value_label},
+            hovertemplate="%{text}: %{z:,.1f}<extra></extra>",
+        )
+
+    figure = go.Figure(data=[trace(months[-1])], frames=[go.Frame(data=[trace(m)], name=m) for m in months])
+    figure.update_geos(fitbounds="locations", visible=False)
+    figure.update_layout(
+        height=620,
+        margin={"l": 0, "r": 0, "t": 10, "b": 0},
+        sliders=[
+            {
+                "active": len(months) - 1,
+                "steps": [
+                    {"label": m, "method": "animate", "args": [[m], {"mode": "immediate", "frame": {"duration": 0}}]}
+                    for m in months
+                ],
+            }
+        ],
+        updatemenus=[
+            {
+                "type": "buttons",
+                "showactive": False,
+                "x": 0,
+                "y": 0,
+                "buttons": [
+                    {
+                        "label": "Play",
+                        "method": "animate",
+                        "args": [None, {"frame": {"duration": 600}, "fromcurrent": True}],
+                    }
+                ],
+            }
+        ],
+    )
+    return figure

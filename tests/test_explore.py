@@ -1,0 +1,139 @@
+"""Overview aggregations against hand-computed answers and the demo borough's planted truth."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from rc_dashboard import explore
+from rc_dashboard.demo import generate_demo
+from rc_dashboard.periods import month_range
+from rc_dashboard.queries import IncidentFilter
+
+
+def cube_from(records):
+    return pd.DataFrame(records, columns=["month", "ward_code", "category", "source", "count"])
+
+
+def test_rolling_change_sums_the_right_months_and_counts_missing_months_as_zero():
+    months = month_range("2023-01", "2024-12")
+    monthly = pd.Series(range(1, 25), index=months)  # 1..24
+    monthly = monthly.drop("2024-06")  # a month with nothing recorded counts zero, not "missing"
+    change = explore.rolling_change(monthly, "2024-12", "2023-01", label="All")
+    assert change.latest == sum(range(13, 25)) - 18  # 2024-06 held 18
+    assert change.previous == sum(range(1, 13))
+    assert change.pct == pytest.approx(100 * (222 - 18 - 78) / 78)
+
+
+def test_rolling_change_refuses_a_comparison_the_data_cannot_support():
+    monthly = pd.Series([5] * 18, index=month_range("2024-01", "2025-06"))
+    change = explore.rolling_change(monthly, "2025-06", "2024-01")
+    assert change.latest == 60 and change.previous is None and change.pct is None
+    assert "does not reach back far enough" in explore.describe_change(change)
+
+
+@pytest.mark.parametrize(
+    ("latest", "previous", "expected"),
+    [
+        (
+            123,
+            100,
+            "Robbery: 123 incidents in the 12 months to September 2026, up 23% (23 more) on the 12 months before.",
+        ),
+        (
+            80,
+            100,
+            "Robbery: 80 incidents in the 12 months to September 2026, down 20% (20 fewer) on the 12 months before.",
+        ),
+        (
+            101,
+            100,
+            "Robbery: 101 incidents in the 12 months to September 2026, about the same as the 12 months before (+1%).",
+        ),
+        (5, 0, "Robbery: 5 incidents in the 12 months to September 2026, against none in the 12 months before."),
+    ],
+)
+def test_sentences_agree_with_the_numbers(latest, previous, expected):
+    change = explore.Change("Robbery", "2026-09", 12, latest, previous)
+    assert explore.describe_change(change) == expected
+
+
+def test_breakdown_rates_and_harm_by_hand():
+    cube = cube_from(
+        [
+            ("2025-01", "W1", "Robbery", "police", 3),
+            ("2025-01", "W2", "Shoplifting", "police", 10),
+            ("2025-02", "W2", "Robbery", "police", 1),
+            ("2025-02", "", "Robbery", "police", 2),
+        ]
+    )
+    cube = explore.with_harm(cube, {"Robbery": 365.0, "Shoplifting": 1.0})
+    wards = pd.DataFrame(
+        {
+            "ward_code": ["W1", "W2"],
+            "ward_name": ["One", "Two"],
+            "locality": ["North", "North"],
+            "population": [2000, 5500],
+        }
+    )
+    by_ward = explore.breakdown(cube, "ward", wards, 2).set_index("ward_code")
+    assert by_ward.loc["W2", "count"] == 11 and by_ward.loc["W2", "harm"] == 10 + 365
+    assert by_ward.loc["W1", "rate_per_1000"] == 1.5
+    assert by_ward.loc["W2", "rate_per_1000"] == 2.0
+    assert np.isnan(by_ward.loc["", "rate_per_1000"])
+    by_locality = explore.breakdown(cube, "locality", wards, 2).set_index("locality")
+    assert by_locality.loc["North", "count"] == 14 and by_locality.loc["North", "rate_per_1000"] == 1.87  # 14 / 7.5
+    assert by_locality.loc[explore.NO_AREA, "count"] == 2
+    harm_total = explore.breakdown(cube, "category", wards, 2)["harm"].sum()
+    assert harm_total == 6 * 365 + 10
+
+
+def test_filter_cube_by_locality_source_and_months():
+    cube = cube_from(
+        [
+            ("2025-01", "W1", "Robbery", "police", 3),
+            ("2025-02", "W2", "Fly-tipping", "council", 4),
+            ("2025-03", "W2", "Robbery", "police", 5),
+        ]
+    )
+    localities = {"W1": "North", "W2": "South"}
+    assert explore.filter_cube(cube, IncidentFilter(localities=("South",)), localities)["count"].sum() == 9
+    assert (
+        explore.filter_cube(cube, IncidentFilter(sources=("police",), month_from="2025-02"), localities)["count"].sum()
+        == 5
+    )
+    assert (
+        explore.filter_cube(cube, IncidentFilter(month_from="2025-02"), localities, months=False)["count"].sum() == 12
+    )
+
+
+def test_trend_with_previous_year_lines_up_months():
+    cube = cube_from([("2024-03", "W1", "Robbery", "police", 7), ("2025-03", "W1", "Robbery", "police", 9)])
+    trend = explore.trend_with_previous_year(cube, ["2025-02", "2025-03"], "count")
+    assert trend["this_period"].tolist() == [0.0, 9.0] and trend["year_before"].iloc[1] == 7.0
+    assert np.isnan(trend["year_before"].iloc[0]), "2024-02 is before the data starts: no comparison, not zero"
+    early = explore.trend_with_previous_year(cube, ["2024-03"], "count")
+    assert np.isnan(early["year_before"].iloc[0]), "no comparison before the data starts"
+
+
+def test_window_gaps_name_missing_months_and_a_feed_that_stopped():
+    grid = pd.DataFrame(
+        {"2025-01": [5, 3], "2025-02": [0, 3], "2025-03": [6, 0], "2025-04": [7, 0]},
+        index=["police: Test Police", "fire: Fire service"],
+    )
+    notes = explore.window_gaps(grid, "2025-01", "2025-04", ())
+    assert notes == [
+        "police: Test Police sent no data for 2025-02: counts for those months are incomplete.",
+        "fire: Fire service has sent nothing since 2025-02: later months undercount it.",
+    ]
+    assert explore.window_gaps(grid, "2025-01", "2025-04", ("fire",)) == notes[1:]
+
+
+def test_violence_change_on_the_demo_matches_the_planted_rise():
+    borough = generate_demo(scale=0.3)
+    counts = borough.truth.counts
+    cube = counts.assign(source="all")[["month", "ward_code", "category", "source", "count"]]
+    violence = cube[cube["category"] == "Violence and sexual offences"].groupby("month")["count"].sum()
+    change = explore.rolling_change(violence, borough.truth.end_month, borough.truth.months[0])
+    assert change.pct == pytest.approx(borough.truth.violence_yoy_pct, abs=1e-9)

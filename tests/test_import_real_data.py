@@ -62,7 +62,6 @@ def city_expectations(folder: Path) -> pd.DataFrame:
     for path in sorted(folder.glob("*.csv")):
         lines = path.read_bytes().splitlines()
         frame = read_text_csv(path)
-        ids = frame.loc[frame["Crime ID"] != "", "Crime ID"]
         records.append(
             {
                 "month": path.name[:7],

@@ -15,11 +15,13 @@ import pandas as pd
 import plotly.graph_objects as go
 import pydeck as pdk
 
-from rc_dashboard.geography import WGS84
+from rc_dashboard.geography import WGS84, bng_to_lonlat, lonlat_to_bng
 
 DISPLAY_SIMPLIFY_M = 10  # boundary simplification for display, metres
 HEX_RADIUS_M = 250
 HEAT_RADIUS_PX = 40
+MAX_BROWSER_POINTS = 40_000  # distinct map points sent as they are; beyond this they are pooled
+BROWSER_CELL_M = 50  # pooling square, metres (BNG)
 # Sequential colour ramp (light yellow to dark red), as RGB.
 RAMP = np.array(
     [
@@ -145,11 +147,31 @@ def density_deck(
     )
 
 
-def point_weights(points: pd.DataFrame, weights: dict[str, float] | None) -> pd.DataFrame:
-    """Collapse per-category point counts to one weight per map point (count, or harm when weights given)."""
+def point_weights(
+    points: pd.DataFrame, weights: dict[str, float] | None, max_points: int = MAX_BROWSER_POINTS
+) -> pd.DataFrame:
+    """One weight per map point (count, or harm when weights are given), few enough for the browser.
+
+    police.uk rows sit on a few thousand snap points, but partner records carry exact coordinates;
+    beyond ``max_points`` distinct points they are pooled into ``BROWSER_CELL_M`` squares (BNG)
+    placed at the square's centre, which keeps the message small and changes no 250 m hexagon by
+    more than the square's width.
+    """
     value = points["count"] * (points["category"].map(weights).fillna(0.0) if weights else 1)
     collapsed = points.assign(weight=value).groupby(["lon", "lat"], as_index=False)["weight"].sum()
-    return collapsed.loc[collapsed["weight"] > 0]
+    collapsed = collapsed.loc[collapsed["weight"] > 0]
+    if len(collapsed) <= max_points:
+        return collapsed.reset_index(drop=True)
+    easting, northing = lonlat_to_bng(collapsed["lon"].to_numpy(), collapsed["lat"].to_numpy())
+    cell_e = (np.floor(easting / BROWSER_CELL_M) + 0.5) * BROWSER_CELL_M
+    cell_n = (np.floor(northing / BROWSER_CELL_M) + 0.5) * BROWSER_CELL_M
+    pooled = (
+        pd.DataFrame({"e": cell_e, "n": cell_n, "weight": collapsed["weight"].to_numpy()})
+        .groupby(["e", "n"], as_index=False)["weight"]
+        .sum()
+    )
+    lon, lat = bng_to_lonlat(pooled["e"].to_numpy(), pooled["n"].to_numpy())
+    return pd.DataFrame({"lon": np.round(lon, 6), "lat": np.round(lat, 6), "weight": pooled["weight"].to_numpy()})
 
 
 def animated_choropleth(wards_wgs: gpd.GeoDataFrame, monthly: pd.DataFrame, value_label: str) -> go.Figure:

@@ -137,3 +137,19 @@ def test_violence_change_on_the_demo_matches_the_planted_rise():
     violence = cube[cube["category"] == "Violence and sexual offences"].groupby("month")["count"].sum()
     change = explore.rolling_change(violence, borough.truth.end_month, borough.truth.months[0])
     assert change.pct == pytest.approx(borough.truth.violence_yoy_pct, abs=1e-9)
+
+
+def test_map_points_are_pooled_for_the_browser_without_losing_weight():
+    from rc_dashboard import maps
+    from rc_dashboard.geography import bng_to_lonlat
+
+    rng = np.random.default_rng(1)
+    easting = 400_000 + rng.uniform(0, 2_000, 5_000)
+    northing = 298_000 + rng.uniform(0, 2_000, 5_000)
+    lon, lat = bng_to_lonlat(easting, northing)
+    points = pd.DataFrame({"lon": lon.round(6), "lat": lat.round(6), "category": "Robbery", "count": 2})
+    exact = maps.point_weights(points, None)
+    assert len(exact) == 5_000 and exact["weight"].sum() == 10_000
+    pooled = maps.point_weights(points, {"Robbery": 365.0}, max_points=1_000)
+    assert len(pooled) <= (2_000 // maps.BROWSER_CELL_M + 1) ** 2
+    assert pooled["weight"].sum() == pytest.approx(10_000 * 365)

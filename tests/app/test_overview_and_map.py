@@ -1,0 +1,80 @@
+"""Overview and Map through AppTest: filters change the numbers, and the numbers match the planted truth."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from rc_dashboard import db
+from rc_dashboard.demo import load_truth_counts
+from rc_dashboard.ingest.demo import build_demo_database
+from rc_dashboard.periods import add_months, month_range
+
+ROOT = Path(__file__).resolve().parents[2]
+TIMEOUT_S = 60
+
+
+@pytest.fixture(scope="module")
+def truth(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("overview")
+    url = f"sqlite:///{folder / 'app.sqlite'}"
+    monkey = pytest.MonkeyPatch()
+    monkey.setenv("RC_DATABASE_URL", url)
+    monkey.setenv("RC_DATA_DIR", str(folder))
+    st.cache_resource.clear()
+    build_demo_database(db.connect(url), folder, scale=0.2)
+    yield load_truth_counts(folder)
+    monkey.undo()
+
+
+def card_value(app: AppTest, label: str) -> int:
+    metric = next(m for m in app.metric if m.label == label)
+    return int(metric.value.replace(",", ""))
+
+
+def last_12_months(truth, category=None):
+    end = truth["month"].max()
+    months = month_range(add_months(end, -11), end)
+    rows = truth[truth["month"].isin(months)]
+    if category:
+        rows = rows[rows["category"] == category]
+    return int(rows["count"].sum())
+
+
+def test_overview_headline_matches_truth_and_follows_the_category_filter(truth):
+    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT_S)
+    app.run()
+    assert not app.exception, [e.value for e in app.exception]
+    assert card_value(app, "All selected") == last_12_months(truth)
+    app.sidebar.multiselect(key="flt_categories").select("Robbery").run()
+    assert not app.exception, [e.value for e in app.exception]
+    assert card_value(app, "All selected") == last_12_months(truth, "Robbery")
+    assert any(m.label == "Robbery" for m in app.metric)
+
+
+def test_harm_weighting_multiplies_by_the_configured_days(truth):
+    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT_S)
+    app.run()
+    app.sidebar.multiselect(key="flt_categories").select("Robbery").run()
+    app.sidebar.radio(key="flt_weighting").set_value("harm").run()
+    assert not app.exception, [e.value for e in app.exception]
+    assert card_value(app, "All selected") == 365 * last_12_months(truth, "Robbery")
+
+
+def test_map_views_render_and_the_month_slider_narrows_the_count(truth):
+    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT_S)
+    app.run()
+    app.switch_page("pages/map.py")
+    app.run()
+    assert not app.exception, [e.value for e in app.exception]
+    end = truth["month"].max()
+    app.select_slider(key="map_month").set_value(end).run()
+    assert not app.exception, [e.value for e in app.exception]
+    caption = next(c.value for c in app.caption if "incidents," in c.value)
+    assert caption.split(": ", 1)[1].startswith(f"{int(truth.loc[truth['month'] == end, 'count'].sum()):,} incidents")
+    for view in ("hexagon", "heatmap"):
+        app.radio(key="map_view").set_value(view).run()
+        assert not app.exception, [e.value for e in app.exception]

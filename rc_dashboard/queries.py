@@ -152,3 +152,33 @@ def snap_point_counts(engine: Engine, flt: IncidentFilter, month: str | None = N
     )
     frame["count"] = frame["count"].astype("int64")
     return frame
+
+
+def located_points(engine: Engine, flt: IncidentFilter) -> pd.DataFrame:
+    """Located incidents counted per BNG point, month, category and source (for hotspot analysis).
+
+    Ward and locality filters are not applied here: hotspots are found over the whole area, so a
+    neighbourhood that straddles a ward boundary is judged whole.
+    """
+    where, params = IncidentFilter(flt.month_from, flt.month_to, flt.categories, flt.sources).where()
+    frame = read_frame(
+        engine,
+        "SELECT i.easting AS easting, i.northing AS northing, i.month AS month, i.category AS category, i.source AS source, "
+        f"COUNT(*) AS count FROM incidents i LEFT JOIN areas a ON a.ward_code = i.ward_code WHERE {where} AND i.easting IS NOT NULL "
+        "GROUP BY i.easting, i.northing, i.month, i.category, i.source",
+        params,
+    )
+    frame["count"] = frame["count"].astype("int64")
+    return frame
+
+
+def incidents_in_box(engine: Engine, months: list[str], bounds: tuple[float, float, float, float]) -> pd.DataFrame:
+    """Located incidents in a BNG bounding box and a set of months (for a hotspot's evidence panel)."""
+    keys = {f"m{i}": m for i, m in enumerate(months)}
+    minx, miny, maxx, maxy = bounds
+    return read_frame(
+        engine,
+        "SELECT easting, northing, month, category, source, location FROM incidents "
+        f"WHERE month IN ({', '.join(':' + k for k in keys)}) AND easting BETWEEN :minx AND :maxx AND northing BETWEEN :miny AND :maxy",
+        {**keys, "minx": minx, "maxx": maxx, "miny": miny, "maxy": maxy},
+    )

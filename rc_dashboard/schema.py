@@ -151,6 +151,29 @@ area_counts = Table(
     Column("import_id", Integer, ForeignKey("imports.id"), nullable=True),
 )
 
+# Values of measures that are not incident counts (survey results, referrals), entered by form or CSV.
+measure_values = Table(
+    "measure_values",
+    metadata,
+    Column("measure_id", String(64), primary_key=True),
+    Column("period", String(12), primary_key=True, comment="YYYY-MM, or a financial quarter such as 2025/26-Q2"),
+    Column("value", Float, nullable=False),
+    Column("note", Text, nullable=True),
+    Column("entered_by", String(128), nullable=True),
+    Column("entered_at", DateTime(timezone=True), nullable=False),
+)
+
+# The measures register as edited by an admin in the app (YAML text); the newest row wins over
+# config/measures.yaml, so every replica shows the same register.
+measure_register = Table(
+    "measure_register",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("register_yaml", Text, nullable=False),
+    Column("saved_by", String(128), nullable=True),
+    Column("saved_at", DateTime(timezone=True), nullable=False),
+)
+
 audit_log = Table(
     "audit_log",
     metadata,

@@ -1,13 +1,79 @@
-"""Hotspots."""
+"""Hotspots: emerging, persistent and fading hotspots, each with the evidence behind it."""
 
 import streamlit as st
 
-from rc_dashboard.ui import cached, layout
+from rc_dashboard import maps
+from rc_dashboard.export import to_csv_text
+from rc_dashboard.geography import WGS84
+from rc_dashboard.hotspots.patterns import PATTERN_RULES
+from rc_dashboard.hotspots.service import NotEnoughData
+from rc_dashboard.ui import cached, filters, hotspot_widgets, layout
 
+TABLE_COLUMNS = [
+    "hotspot",
+    "pattern",
+    "emerging",
+    "ward_code",
+    "locality",
+    "recent_count",
+    "baseline_count",
+    "rate_ratio",
+    "p_adjusted",
+    "hot_months",
+    "sources",
+]
+
+version = cached.data_version()
+flt = filters.current_filter()
 st.title("Hotspots")
-layout.demo_banner(cached.is_demo(cached.data_version()))
-layout.coming_notice(
-    "Emerging hotspot analysis: Getis-Ord Gi* on a space-time cube, Mann-Kendall trends, the 17 ArcGIS patterns, clusters and a backtest.",
-    "issue 5",
+layout.demo_banner(cached.is_demo(version))
+params = hotspot_widgets.parameter_form()
+try:
+    with st.spinner("Analysing the space-time cube (Gi*, Mann-Kendall, clusters, backtest)…"):
+        analysis = cached.hotspot_analysis(flt, params, filters.weighting(), version)
+except NotEnoughData as exc:
+    st.info(str(exc))
+    st.stop()
+
+st.info(analysis.budget_sentence, icon=":material/target:")
+wards_wgs, localities_wgs = cached.display_boundaries(version)
+st.pydeck_chart(maps.hotspot_deck(analysis.cells, analysis.hotspots, wards_wgs, localities_wgs), height=600)
+present = analysis.cells["pattern"].value_counts().rename_axis("pattern").reset_index(name="cells")
+present["what it means"] = present["pattern"].map(PATTERN_RULES)
+st.dataframe(present, hide_index=True, width="stretch")
+
+st.subheader("Hotspot areas")
+hotspots = analysis.hotspots
+if hotspots.empty:
+    st.write("No area is a significant hotspot in the recent window.")
+else:
+    table = hotspots[TABLE_COLUMNS].assign(sources=hotspots["sources"].map(", ".join))
+    st.dataframe(table, hide_index=True, width="stretch")
+    left, right = st.columns(2)
+    left.download_button("Download CSV", to_csv_text(table), file_name="hotspots.csv", mime="text/csv")
+    geojson = hotspots.assign(sources=hotspots["sources"].map(", ".join)).to_crs(WGS84).to_json()
+    right.download_button("Download GeoJSON", geojson, file_name="hotspots.geojson", mime="application/geo+json")
+    chosen = st.selectbox(
+        "Why was it flagged?",
+        list(hotspots["hotspot"]),
+        format_func=lambda h: f"{h}: {hotspots.set_index('hotspot').loc[h, 'pattern']}",
+        key="hs_chosen",
+    )
+    hotspot_widgets.why_flagged(analysis, hotspots.set_index("hotspot").loc[chosen], version)
+
+st.subheader("Would these flags have predicted next month?")
+if analysis.backtest is None:
+    st.caption("Too few months for a backtest.")
+else:
+    st.write(analysis.backtest.sentence())
+    st.dataframe(analysis.backtest.months, hide_index=True, width="stretch")
+
+with st.expander("The 17 patterns, in plain words"):
+    st.dataframe(
+        [{"pattern": name, "rule": rule} for name, rule in PATTERN_RULES.items()], hide_index=True, width="stretch"
+    )
+cell_text = f"{params.cell_m:.0f} m squares" if params.geography == "grid" else "wards"
+st.caption(
+    f"{len(analysis.cells):,} cells ({cell_text}) over {len(analysis.cube.months)} months, {analysis.cube.months[0]} to {analysis.cube.months[-1]}."
 )
 layout.licence_footer()

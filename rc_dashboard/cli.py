@@ -142,6 +142,60 @@ def cmd_import(args: argparse.Namespace) -> int:
     return 0
 
 
+HOTSPOT_FIELDS = [
+    "hotspot",
+    "lat",
+    "lon",
+    "pattern",
+    "emerging",
+    "ward_code",
+    "locality",
+    "recent_count",
+    "baseline_count",
+    "expected_recent",
+    "rate_ratio",
+    "p_value",
+    "p_adjusted",
+    "hot_months",
+    "months",
+    "area_km2",
+    "sources",
+]
+
+
+def cmd_hotspots(args: argparse.Namespace) -> int:
+    from rc_dashboard.hotspots.ehsa import HotspotParams
+    from rc_dashboard.hotspots.service import NotEnoughData, run_analysis
+
+    try:
+        flt = IncidentFilter(month_to=args.as_of, categories=tuple(args.category or ()))
+        params = HotspotParams(
+            cell_m=args.cell_m, distance_m=args.distance_m, recent_months=args.recent_months, alpha=args.alpha
+        )
+        analysis = run_analysis(connect(args.db), flt, params, "harm" if args.harm else "count")
+    except (ValueError, NotEnoughData) as exc:
+        raise CliError(str(exc)) from exc
+    frame = analysis.hotspots.drop(columns="geometry")[HOTSPOT_FIELDS] if len(analysis.hotspots) else None
+    records = (
+        []
+        if frame is None
+        else [
+            {**row, "emerging": bool(row["emerging"]), "sources": list(row["sources"])}
+            for row in frame.to_dict("records")
+        ]
+    )
+    if args.format == "json":
+        print(json.dumps(records, indent=1, default=float))
+    else:
+        import pandas as pd
+
+        table = pd.DataFrame(records, columns=HOTSPOT_FIELDS)
+        table["sources"] = table["sources"].map(lambda s: ";".join(s) if isinstance(s, list) else s)
+        sys.stdout.write(to_csv_text(table))
+    print(analysis.budget_sentence, file=sys.stderr)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m rc_dashboard", description="RC Dashboard command line.")
     common = argparse.ArgumentParser(add_help=False)
@@ -163,6 +217,19 @@ def build_parser() -> argparse.ArgumentParser:
     importing.add_argument("--name-field", help="ward name field in the boundaries (default: detected, e.g. WD25NM)")
     importing.add_argument("--lookup", help="LSOA to ward lookup CSV to import first (population by LSOA)")
     importing.set_defaults(handler=cmd_import)
+
+    hotspots = commands.add_parser("hotspots", parents=[common], help="emerging hotspot areas with their evidence")
+    hotspots.add_argument("--as-of", help="last month to analyse, YYYY-MM (default: the latest loaded)")
+    hotspots.add_argument("--category", action="append", help="limit to a category (repeat for several)")
+    hotspots.add_argument("--harm", action="store_true", help="weight incidents by harm (config/harm.yaml)")
+    hotspots.add_argument("--cell-m", type=float, default=250, help="grid square size in metres (default 250)")
+    hotspots.add_argument(
+        "--distance-m", type=float, default=500, help="Gi* neighbourhood distance in metres (default 500)"
+    )
+    hotspots.add_argument("--recent-months", type=int, default=3, help="recent window in months (default 3)")
+    hotspots.add_argument("--alpha", type=float, default=0.05, help="significance after FDR correction (default 0.05)")
+    hotspots.add_argument("--format", choices=["json", "csv"], default="json")
+    hotspots.set_defaults(handler=cmd_hotspots)
 
     counts = commands.add_parser(
         "counts", parents=[common], help="incident counts grouped by ward, month, category ..."

@@ -228,3 +228,82 @@ def animated_choropleth(wards_wgs: gpd.GeoDataFrame, monthly: pd.DataFrame, valu
         ],
     )
     return figure
+
+
+PATTERN_COLOURS = {
+    "new hot spot": [255, 0, 110],
+    "consecutive hot spot": [255, 80, 0],
+    "intensifying hot spot": [200, 0, 0],
+    "persistent hot spot": [150, 30, 30],
+    "diminishing hot spot": [240, 150, 120],
+    "sporadic hot spot": [250, 200, 80],
+    "oscillating hot spot": [190, 120, 200],
+    "historical hot spot": [200, 190, 170],
+}
+COLD_RGB = [70, 130, 200]
+
+
+def pattern_colour(pattern: str) -> list[int]:
+    if pattern in PATTERN_COLOURS:
+        return PATTERN_COLOURS[pattern]
+    return COLD_RGB if pattern.endswith("cold spot") else NO_DATA_RGB
+
+
+def hotspot_deck(
+    cells_bng: gpd.GeoDataFrame,
+    areas_bng: gpd.GeoDataFrame,
+    wards_wgs: gpd.GeoDataFrame,
+    localities_wgs: gpd.GeoDataFrame,
+) -> pdk.Deck:
+    """Cells with a pattern coloured by it, hotspot areas outlined and labelled, boundaries on top."""
+    shown = cells_bng.loc[
+        cells_bng["pattern"] != "no pattern", ["cell_id", "pattern", "hot_months", "geometry"]
+    ].to_crs(WGS84)
+    shown["fill"] = [pattern_colour(p) for p in shown["pattern"]]
+    shown["label"] = shown["pattern"] + ", hot in " + shown["hot_months"].astype(str) + " months"
+    layers = [
+        pdk.Layer(
+            "GeoJsonLayer",
+            json.loads(shown.to_json()),
+            filled=True,
+            stroked=False,
+            get_fill_color="properties.fill",
+            opacity=0.6,
+            pickable=True,
+        )
+    ]
+    if not areas_bng.empty:
+        areas = areas_bng[["hotspot", "pattern", "recent_count", "geometry"]].to_crs(WGS84)
+        areas["label"] = (
+            areas["hotspot"] + ": " + areas["pattern"] + ", " + areas["recent_count"].astype(str) + " recent incidents"
+        )
+        layers.append(
+            pdk.Layer(
+                "GeoJsonLayer",
+                json.loads(areas.to_json()),
+                filled=False,
+                stroked=True,
+                get_line_color=[0, 0, 0],
+                line_width_min_pixels=3,
+                pickable=True,
+            )
+        )
+        centres = areas.geometry.representative_point()
+        labels = pd.DataFrame({"lon": centres.x, "lat": centres.y, "text": areas["hotspot"]})
+        layers.append(
+            pdk.Layer(
+                "TextLayer",
+                labels,
+                get_position=["lon", "lat"],
+                get_text="text",
+                get_size=16,
+                get_color=[0, 0, 0],
+                background=True,
+            )
+        )
+    return pdk.Deck(
+        layers=[*layers, *boundary_layers(wards_wgs, localities_wgs)],
+        initial_view_state=view_state(wards_wgs),
+        map_style=None,
+        tooltip={"text": "{label}"},
+    )

@@ -17,7 +17,7 @@ from sklearn.cluster import DBSCAN
 
 from rc_dashboard.geography import BNG
 
-DEFAULT_EPS_M = 200  # neighbourhood radius for DBSCAN, metres
+DEFAULT_EPS_M = 150  # neighbourhood radius for DBSCAN, metres
 DEFAULT_MIN_INCIDENTS = 20  # incidents within eps needed for a core point (over the recent window)
 HULL_BUFFER_M = 50  # the drawn area extends this far beyond the outermost incidents, metres
 
@@ -54,15 +54,36 @@ def cluster_shapes(points: pd.DataFrame, labels: np.ndarray) -> gpd.GeoDataFrame
     )
 
 
-def rate_increase_p(recent: np.ndarray, baseline: np.ndarray, recent_months: int, baseline_months: int) -> np.ndarray:
-    """One-sided exact p-value that the recent monthly rate exceeds the baseline rate.
+def rate_increase_p(recent: np.ndarray, baseline: np.ndarray, expected_share: np.ndarray | float) -> np.ndarray:
+    """One-sided exact p-value that an area's recent count is higher than expected.
 
-    Conditional on the total k = recent + baseline, under equal rates the recent count is
-    Binomial(k, r / (r + b)) with r, b the window lengths in months (the exact Poisson comparison).
+    Conditional on the area's total k = recent + baseline, under the null hypothesis the recent
+    count is Binomial(k, s), with s the share of the total expected in the recent window: with
+    equal monthly rates s = r / (r + b) for windows of r and b months (the exact Poisson
+    comparison); :func:`expected_recent_share` gives an s that also allows for the area's mix of
+    categories changing as they change across the borough.
     """
     recent = np.asarray(recent, dtype=int)
     baseline = np.asarray(baseline, dtype=int)
-    share = recent_months / (recent_months + baseline_months)
     total = recent + baseline
-    p = stats.binom.sf(recent - 1, total, share)
+    p = stats.binom.sf(recent - 1, total, expected_share)
     return np.where(total == 0, 1.0, p)
+
+
+def expected_recent_share(
+    area_totals: pd.DataFrame, borough_recent: pd.Series, borough_baseline: pd.Series
+) -> np.ndarray:
+    """For each area, the share of its incidents expected in the recent window if every category in
+    it rose or fell exactly as that category did across the whole area (indirect standardisation).
+
+    ``area_totals``: rows = areas, columns = categories, values = recent + baseline counts.
+    This removes borough-wide trends, seasonality and changes in the mix of categories, so an area
+    is "rising" only when it rises faster than the borough for its own kind of incidents.
+    """
+    borough_total = borough_recent.add(borough_baseline, fill_value=0)
+    share = (
+        borough_recent.reindex(area_totals.columns, fill_value=0) / borough_total.reindex(area_totals.columns)
+    ).fillna(0.0)
+    totals = area_totals.to_numpy(dtype=float)
+    expected = totals @ share.to_numpy(dtype=float)
+    return np.divide(expected, totals.sum(axis=1), out=np.zeros(len(totals)), where=totals.sum(axis=1) > 0)

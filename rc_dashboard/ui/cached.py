@@ -96,3 +96,18 @@ def display_boundaries(version: int):
 @st.cache_data(show_spinner=False, max_entries=64)
 def snap_point_counts(flt: IncidentFilter, month: str | None, version: int) -> pd.DataFrame:
     return queries.snap_point_counts(engine(), flt, month)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def hotspot_analysis(flt: IncidentFilter, params, weighting: str, version: int):
+    """The emerging hotspot analysis for a filter and parameters (cached per data version)."""
+    from rc_dashboard.hotspots.service import run_analysis
+
+    return run_analysis(engine(), flt, params, weighting)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def hotspot_evidence(hotspot_wkb: bytes, months: tuple[str, ...], version: int) -> pd.DataFrame:
+    from rc_dashboard.hotspots.service import incidents_inside
+
+    return incidents_inside(engine(), hotspot_wkb, list(months))

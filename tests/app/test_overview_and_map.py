@@ -78,3 +78,15 @@ def test_map_views_render_and_the_month_slider_narrows_the_count(truth):
     for view in ("hexagon", "heatmap"):
         app.radio(key="map_view").set_value(view).run()
         assert not app.exception, [e.value for e in app.exception]
+
+
+def test_hotspots_page_shows_the_budget_table_evidence_and_backtest(truth):
+    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT_S)
+    app.run()
+    app.switch_page("pages/hotspots.py")
+    app.run()
+    assert not app.exception, [e.value for e in app.exception]
+    assert any("hotspot area" in i.value or "No hotspot areas" in i.value for i in app.info)
+    assert any("naive top cells" in m.value for m in app.markdown)
+    if any(box.key == "hs_chosen" for box in app.selectbox):
+        assert any("Exact rate test" in m.value for m in app.markdown)

@@ -10,7 +10,7 @@ from scipy import stats
 from sklearn.cluster import DBSCAN
 
 from rc_dashboard.hotspots.backtest import backtest, naive_top_cells, pai
-from rc_dashboard.hotspots.clusters import cluster_points, cluster_shapes, rate_increase_p
+from rc_dashboard.hotspots.clusters import cluster_points, cluster_shapes, expected_recent_share, rate_increase_p
 from rc_dashboard.hotspots.cube import grid_cells, grid_cube
 
 SQUARE_KM = shapely.box(400_000, 298_000, 401_000, 299_000)
@@ -63,12 +63,26 @@ def test_weighted_dbscan_on_collapsed_points_equals_dbscan_on_every_incident():
 
 
 def test_rate_increase_p_is_the_exact_conditional_poisson_test():
-    p = rate_increase_p(np.array([10, 3, 0]), np.array([12, 12, 0]), 3, 12)
+    p = rate_increase_p(np.array([10, 3, 0]), np.array([12, 12, 0]), 3 / (3 + 12))  # equal monthly rates
     assert p[0] == pytest.approx(stats.binom.sf(9, 22, 0.2))
     by_hand = sum(stats.binom.pmf(k, 15, 0.2) for k in range(3, 16))
     assert p[1] == pytest.approx(by_hand)
     assert p[2] == 1.0
     assert p[0] < 0.01 < p[1], "10 in 3 months after 12 in 12 is a real rise; 3 after 12 is not"
+
+
+def test_expected_share_follows_each_category_as_the_borough_does():
+    # The borough's burglary halved while its robbery doubled; an area with 10 of each over both windows
+    # should see 1/3 of its burglary and 2/3 of its robbery in the recent window: 10/3 + 20/3 = 10 of 20.
+    area = pd.DataFrame({"Burglary": [10], "Robbery": [10]})
+    share = expected_recent_share(
+        area, pd.Series({"Burglary": 50, "Robbery": 200}), pd.Series({"Burglary": 100, "Robbery": 100})
+    )
+    assert share[0] == pytest.approx(0.5)
+    only_robbery = expected_recent_share(
+        pd.DataFrame({"Robbery": [9]}), pd.Series({"Robbery": 200}), pd.Series({"Robbery": 100})
+    )
+    assert only_robbery[0] == pytest.approx(2 / 3)
 
 
 def test_pai_by_hand_and_the_monthly_against_annual_trap():

@@ -1,0 +1,351 @@
+"""Emerging hotspot analysis: Gi* on the space-time cube, Mann-Kendall trends, the 17 patterns,
+hotspot areas, shared sources, the area budget and a backtest, as one result with its evidence.
+
+``EmergingHotSpots(distance_m=500, alpha=0.05).fit(cube)`` follows the house style for statistics:
+parameters in ``__init__``, work in ``fit``, results in attributes ending ``_``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from scipy import stats
+
+from rc_dashboard.geography import BNG, bng_to_lonlat
+from rc_dashboard.hotspots.backtest import BacktestSummary, backtest
+from rc_dashboard.hotspots.clusters import (
+    DEFAULT_EPS_M,
+    cluster_points,
+    cluster_shapes,
+    expected_recent_share,
+    rate_increase_p,
+)
+from rc_dashboard.hotspots.cube import DEFAULT_CELL_M, SpaceTimeCube, area_cube, grid_cube
+from rc_dashboard.hotspots.gistar import fdr_significant, space_time_gistar
+from rc_dashboard.hotspots.patterns import classify
+from rc_dashboard.hotspots.trend import mann_kendall
+
+DEFAULT_DISTANCE_M = 500
+DEFAULT_ALPHA = 0.05
+DEFAULT_RECENT_MONTHS = 3
+DEFAULT_BASELINE_MONTHS = 12
+DEFAULT_MIN_CLUSTER_INCIDENTS = 8
+PEAK_FACTOR = 2.5  # a hotspot area's core is at least this many times denser than the flagged cells on average
+# Patterns whose cells are hot now (final step significant): these are the cells an area groups.
+CURRENT_HOT = frozenset(
+    {
+        "new hot spot",
+        "consecutive hot spot",
+        "intensifying hot spot",
+        "persistent hot spot",
+        "diminishing hot spot",
+        "sporadic hot spot",
+        "oscillating hot spot",
+    }
+)
+
+
+class EmergingHotSpots:
+    """Getis-Ord Gi* per cell and month (space-time neighbourhood), FDR-corrected, then Mann-Kendall
+    on each cell's z-score series and the ArcGIS pattern rules."""
+
+    def __init__(
+        self,
+        distance_m: float = DEFAULT_DISTANCE_M,
+        time_lag: int = 1,
+        alpha: float = DEFAULT_ALPHA,
+        per_month: bool = True,
+    ):
+        self.distance_m = distance_m
+        self.time_lag = time_lag
+        self.alpha = alpha
+        self.per_month = per_month
+
+    def fit(self, cube: SpaceTimeCube) -> EmergingHotSpots:
+        values = standardise_months(cube.values) if self.per_month else cube.values
+        self.z_, self.p_ = space_time_gistar(values, cube.centroids_m, self.distance_m, self.time_lag)
+        significant = fdr_significant(self.p_, self.alpha)
+        self.hot_ = significant & (self.z_ > 0)
+        self.cold_ = significant & (self.z_ < 0)
+        # The first `time_lag` steps have no earlier month in their neighbourhood, so their z-scores
+        # run low and would tilt every trend upward: they are left out of the trend test.
+        _, self.trend_z_, self.trend_p_ = mann_kendall(
+            self.z_[self.time_lag :] if len(self.z_) > self.time_lag + 2 else self.z_
+        )
+        # One trend test per cell is thousands of tests: "intensifying" and "diminishing" must survive
+        # the same false-discovery-rate control as the hot and cold bins.
+        self.trend_p_adjusted_ = _bh_adjust(self.trend_p_)
+        self.patterns_ = classify(self.hot_, self.cold_, self.trend_z_, self.trend_p_adjusted_, self.alpha)
+        self.hot_months_ = self.hot_.sum(axis=0)
+        return self
+
+
+def standardise_months(values: np.ndarray) -> np.ndarray:
+    """Each month's cell values as z-scores of that month (a month with no variation becomes zeros).
+
+    Gi* compares a neighbourhood with the mean and spread of the whole cube. A borough-wide rise
+    (such as violence up a fifth in a year) or a summer peak then lifts every busy cell's z-score
+    over time, and Mann-Kendall calls them all "intensifying". Standardising each month first
+    judges every cell against the borough *in the same month*, so only places that rise faster
+    than the borough emerge. ``per_month=False`` gives the plain cube-wide statistic (ArcGIS's).
+    """
+    mean = values.mean(axis=1, keepdims=True)
+    spread = values.std(axis=1, keepdims=True)
+    return np.divide(values - mean, spread, out=np.zeros_like(values, dtype=float), where=spread > 0)
+
+
+@dataclass(frozen=True)
+class HotspotParams:
+    cell_m: float = DEFAULT_CELL_M
+    geography: str = "grid"  # grid, ward or lsoa
+    distance_m: float = DEFAULT_DISTANCE_M
+    time_lag: int = 1
+    alpha: float = DEFAULT_ALPHA
+    recent_months: int = DEFAULT_RECENT_MONTHS
+    baseline_months: int = DEFAULT_BASELINE_MONTHS
+    eps_m: float = DEFAULT_EPS_M
+    min_cluster_incidents: int = DEFAULT_MIN_CLUSTER_INCIDENTS
+    backtest_months: int = 12
+    per_month: bool = True
+
+
+@dataclass
+class HotspotAnalysis:
+    cube: SpaceTimeCube
+    model: EmergingHotSpots
+    cells: gpd.GeoDataFrame  # every cell: pattern, hot months, trend, z series summary
+    hotspots: gpd.GeoDataFrame  # one row per hotspot area (BNG)
+    recent_months: list[str]
+    baseline_months: list[str]
+    budget_sentence: str
+    backtest: BacktestSummary | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def build_cube(
+    points: pd.DataFrame, months: list[str], wards: gpd.GeoDataFrame, params: HotspotParams
+) -> SpaceTimeCube:
+    if params.geography == "grid":
+        return grid_cube(points, months, shapely.union_all(wards.to_crs(BNG).geometry.values), params.cell_m)
+    return area_cube(points, months, wards, "ward_code")
+
+
+def _ward_of(points_xy: np.ndarray, wards: gpd.GeoDataFrame) -> list[str | None]:
+    tree = shapely.STRtree(wards.geometry.values)
+    hits = tree.query(shapely.points(points_xy), predicate="intersects")
+    codes: list[str | None] = [None] * len(points_xy)
+    for point, ward in zip(*hits, strict=True):
+        if codes[point] is None:
+            codes[point] = wards["ward_code"].iloc[ward]
+    return codes
+
+
+def _bh_adjust(p: np.ndarray) -> np.ndarray:
+    return stats.false_discovery_control(p) if len(p) else p
+
+
+def analyse(
+    points: pd.DataFrame,
+    months: list[str],
+    wards: gpd.GeoDataFrame,
+    params: HotspotParams = HotspotParams(),
+    *,
+    run_backtest: bool = True,
+) -> HotspotAnalysis:
+    """The whole analysis on located incident points (easting, northing, month, source, count, value)."""
+    wards = wards.to_crs(BNG)
+    cube = build_cube(points, months, wards, params)
+    model = EmergingHotSpots(params.distance_m, params.time_lag, params.alpha, params.per_month).fit(cube)
+    cells = cube.cells.copy()
+    cells["pattern"] = model.patterns_
+    cells["hot_months"] = model.hot_months_
+    cells["final_z"] = model.z_[-1]
+    cells["trend_z"] = model.trend_z_
+    cells["trend_p"] = model.trend_p_
+
+    recent = months[-params.recent_months :]
+    baseline = months[-(params.recent_months + params.baseline_months) : -params.recent_months]
+    flagged = cells.loc[cells["pattern"].isin(CURRENT_HOT)]
+    hotspots = _hotspot_areas(points, recent, baseline, flagged, cells, model, wards, params)
+    budget = area_budget(points, recent, hotspots, float(cells["area_m2"].sum()))
+    summary = None
+    if run_backtest and len(months) > params.backtest_months + 6:
+
+        def flag(t: int) -> np.ndarray:
+            sub = SpaceTimeCube(
+                cube.values[: t + 1],
+                cube.counts[: t + 1],
+                cube.months[: t + 1],
+                cube.cell_ids,
+                cube.centroids_m,
+                cube.cells,
+                cube.cell_m,
+            )
+            fitted = EmergingHotSpots(params.distance_m, params.time_lag, params.alpha, params.per_month).fit(sub)
+            return fitted.hot_[-1]
+
+        summary = backtest(cube.counts, cube.area_m2, months, flag, params.backtest_months)
+    return HotspotAnalysis(cube, model, cells, hotspots, recent, baseline, budget, summary)
+
+
+def _hotspot_areas(points, recent, baseline, flagged, cells, model, wards, params) -> gpd.GeoDataFrame:
+    """Group the flagged cells into areas by DBSCAN of their recent incidents, and test each area."""
+    columns = [
+        "hotspot",
+        "pattern",
+        "emerging",
+        "ward_code",
+        "locality",
+        "recent_count",
+        "baseline_count",
+        "p_value",
+        "p_adjusted",
+        "rate_ratio",
+        "sources",
+        "hot_months",
+        "months",
+        "lon",
+        "lat",
+        "area_km2",
+        "geometry",
+    ]
+    if flagged.empty:
+        return gpd.GeoDataFrame(columns=columns, geometry="geometry", crs=BNG)
+    recent_points = points.loc[points["month"].isin(recent)]
+    in_flagged = shapely.STRtree(flagged.geometry.values).query(
+        shapely.points(recent_points[["easting", "northing"]].to_numpy()), predicate="intersects"
+    )[0]
+    candidates = recent_points.iloc[np.unique(in_flagged)]
+    # Flagged cells of a busy town centre touch one another; an area must be a local peak within
+    # them, so a core point needs PEAK_FACTOR times the flagged cells' average density within eps.
+    density = candidates["count"].sum() / max(float(flagged["area_m2"].sum()), 1.0)
+    min_samples = max(params.min_cluster_incidents, int(np.ceil(PEAK_FACTOR * density * np.pi * params.eps_m**2)))
+    labels = cluster_points(candidates, params.eps_m, min_samples)
+    shapes = cluster_shapes(candidates, labels)
+    if shapes.empty:
+        return gpd.GeoDataFrame(columns=columns, geometry="geometry", crs=BNG)
+    tree = shapely.STRtree(shapes.geometry.values)
+    window = points.loc[points["month"].isin(recent + baseline)]
+    point_idx, shape_idx = tree.query(
+        shapely.points(window[["easting", "northing"]].to_numpy()), predicate="intersects"
+    )
+    joined = window.iloc[point_idx].assign(area=shape_idx)
+    recent_counts = (
+        joined.loc[joined["month"].isin(recent)]
+        .groupby("area")["count"]
+        .sum()
+        .reindex(range(len(shapes)), fill_value=0)
+        .to_numpy()
+    )
+    baseline_counts = (
+        joined.loc[joined["month"].isin(baseline)]
+        .groupby("area")["count"]
+        .sum()
+        .reindex(range(len(shapes)), fill_value=0)
+        .to_numpy()
+    )
+    sources = joined.loc[joined["month"].isin(recent)].groupby("area")["source"].agg(lambda s: sorted(set(s)))
+    per_category = joined.pivot_table(
+        index="area", columns="category", values="count", aggfunc="sum", fill_value=0
+    ).reindex(range(len(shapes)), fill_value=0)
+    borough_recent = window.loc[window["month"].isin(recent)].groupby("category")["count"].sum()
+    borough_baseline = window.loc[window["month"].isin(baseline)].groupby("category")["count"].sum()
+    share = expected_recent_share(per_category, borough_recent, borough_baseline)
+    p = rate_increase_p(recent_counts, baseline_counts, share)
+    p_adjusted = _bh_adjust(p)
+    expected = share * (recent_counts + baseline_counts)
+    cell_idx, member_shape = tree.query(shapely.points(np.column_stack(cube_centroids(cells))), predicate="intersects")
+    centres = shapely.centroid(shapes.geometry.values)
+    centre_xy = shapely.get_coordinates(centres)
+    lon, lat = bng_to_lonlat(centre_xy[:, 0], centre_xy[:, 1])
+    ward_codes = _ward_of(centre_xy, wards)
+    locality = dict(zip(wards["ward_code"], wards.get("locality", pd.Series([None] * len(wards))), strict=True))
+    records = []
+    for k in range(len(shapes)):
+        member_cells = cell_idx[member_shape == k]
+        patterns = cells["pattern"].to_numpy()[member_cells]
+        hot_patterns = [x for x in patterns if x in CURRENT_HOT]
+        pattern = _dominant(hot_patterns) if hot_patterns else "cluster"
+        hot_any = (
+            model.hot_[:, member_cells].any(axis=1) if len(member_cells) else np.zeros(len(model.hot_), dtype=bool)
+        )
+        rises = p_adjusted[k] < params.alpha and recent_counts[k] > expected[k]
+        new_or_consecutive = pattern in ("new hot spot", "consecutive hot spot")
+        # An intensifying area counts as emerging when its own recent rate also rose beyond the
+        # borough's (nominal p < alpha): a slow drift in a long-standing hotspot alone sends no one.
+        intensifying_now = pattern == "intensifying hot spot" and p[k] < params.alpha and recent_counts[k] > expected[k]
+        emerging = bool(rises or new_or_consecutive or intensifying_now)
+        records.append(
+            {
+                "hotspot": f"H{k + 1}",
+                "pattern": pattern,
+                "emerging": emerging,
+                "ward_code": ward_codes[k],
+                "locality": locality.get(ward_codes[k]),
+                "recent_count": int(recent_counts[k]),
+                "baseline_count": int(baseline_counts[k]),
+                "p_value": float(p[k]),
+                "p_adjusted": float(p_adjusted[k]),
+                "expected_recent": round(float(expected[k]), 1),
+                "rate_ratio": float(recent_counts[k] / expected[k]) if expected[k] else float("inf"),
+                "sources": list(sources.get(k, [])),
+                "hot_months": int(hot_any.sum()),
+                "months": len(model.hot_),
+                "lon": round(float(lon[k]), 6),
+                "lat": round(float(lat[k]), 6),
+                "area_km2": float(shapes.geometry.iloc[k].area / 1e6),
+                "geometry": shapes.geometry.iloc[k],
+            }
+        )
+    frame = gpd.GeoDataFrame(records, geometry="geometry", crs=BNG)
+    return frame.sort_values(["emerging", "recent_count"], ascending=[False, False]).reset_index(drop=True)
+
+
+def cube_centroids(cells: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray]:
+    xy = shapely.get_coordinates(shapely.centroid(cells.geometry.values))
+    return xy[:, 0], xy[:, 1]
+
+
+def _dominant(patterns: list[str]) -> str:
+    """The most common pattern, ties going to the more urgent (emerging patterns first)."""
+    order = {
+        name: rank
+        for rank, name in enumerate(
+            [
+                "new hot spot",
+                "consecutive hot spot",
+                "intensifying hot spot",
+                "persistent hot spot",
+                "sporadic hot spot",
+                "oscillating hot spot",
+                "diminishing hot spot",
+            ]
+        )
+    }
+    counts = pd.Series(patterns).value_counts()
+    return sorted(counts.index, key=lambda name: (-counts[name], order.get(name, 99)))[0]
+
+
+def area_budget(points: pd.DataFrame, recent: list[str], hotspots: gpd.GeoDataFrame, study_area_m2: float) -> str:
+    """The sentence a board member can repeat: how much of the recent window's incidents the areas hold."""
+    recent_points = points.loc[points["month"].isin(recent)]
+    total = int(recent_points["count"].sum())
+    if hotspots.empty or total == 0:
+        return f"No hotspot areas were found in {recent[0]} to {recent[-1]} ({total:,} located incidents)."
+    union = shapely.union_all(hotspots.geometry.values)
+    inside_mask = shapely.intersects(union, shapely.points(recent_points[["easting", "northing"]].to_numpy()))
+    inside = int(recent_points.loc[inside_mask, "count"].sum())
+    area_km2 = union.area / 1e6
+    return (
+        f"{inside:,} incidents, {inside / total:.0%} of the area's {total:,} located incidents in {recent[0]} to {recent[-1]}, "
+        f"fell in {len(hotspots)} hotspot area{'s' if len(hotspots) != 1 else ''} covering {area_km2:.1f} km², "
+        f"{union.area / study_area_m2:.0%} of its area."
+    )
+
+
+def persistence_sentence(row: pd.Series) -> str:
+    return f"hot in {row['hot_months']} of the last {row['months']} months"

@@ -1,0 +1,120 @@
+"""The whole hotspot analysis on the demo borough, judged against its planted truth (issue targets)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import shapely
+
+from rc_dashboard import cli
+from rc_dashboard.hotspots.ehsa import HotspotParams
+from rc_dashboard.hotspots.patterns import PATTERNS
+from rc_dashboard.hotspots.service import NotEnoughData, run_analysis
+from rc_dashboard.ingest.demo import build_demo_database
+from rc_dashboard.queries import IncidentFilter
+
+PRECISION_RADIUS_M = 400
+REQUIRED_PRECISION = 0.8
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    from rc_dashboard import db
+
+    folder = tmp_path_factory.mktemp("hotspots")
+    engine = db.connect(f"sqlite:///{folder / 'demo.sqlite'}")
+    build_demo_database(engine, folder)
+    sites = json.loads((folder / "demo_truth.json").read_text())["sites"]
+    analysis = run_analysis(engine, IncidentFilter(), HotspotParams())
+    return engine, sites, analysis
+
+
+def distance_to(site: dict, geometry) -> float:
+    return shapely.Point(site["easting"], site["northing"]).distance(geometry)
+
+
+def test_every_planted_emerging_site_is_flagged_emerging(demo):
+    _, sites, analysis = demo
+    emerging_areas = analysis.hotspots[analysis.hotspots["emerging"]]
+    for site in (s for s in sites if s["kind"] == "emerging"):
+        near = [distance_to(site, g) for g in emerging_areas.geometry]
+        assert near and min(near) <= site["radius_m"], f"{site['id']} is not inside or beside an emerging hotspot"
+
+
+def test_no_planted_persistent_or_fading_site_is_flagged_emerging(demo):
+    _, sites, analysis = demo
+    emerging_areas = analysis.hotspots[analysis.hotspots["emerging"]]
+    for site in (s for s in sites if s["kind"] in ("persistent", "fading")):
+        containing = [
+            g for g in emerging_areas.geometry if g.contains(shapely.Point(site["easting"], site["northing"]))
+        ]
+        assert not containing, f"{site['id']} ({site['kind']}) sits in an emerging hotspot"
+
+
+def test_emerging_flags_are_precise(demo):
+    _, sites, analysis = demo
+    emerging_sites = [s for s in sites if s["kind"] == "emerging"]
+    flags = analysis.hotspots[analysis.hotspots["emerging"]]
+    near = [min(distance_to(s, g) for s in emerging_sites) <= PRECISION_RADIUS_M for g in flags.geometry]
+    assert len(flags) >= len(emerging_sites)
+    assert np.mean(near) >= REQUIRED_PRECISION, (
+        f"only {np.mean(near):.0%} of {len(flags)} emerging flags are near a planted site"
+    )
+
+
+def test_persistent_sites_sit_in_persistent_type_hotspots(demo):
+    _, sites, analysis = demo
+    for site in (s for s in sites if s["kind"] == "persistent"):
+        inside = analysis.hotspots[
+            [g.contains(shapely.Point(site["easting"], site["northing"])) for g in analysis.hotspots.geometry]
+        ]
+        assert len(inside) == 1 and inside["pattern"].iloc[0] in PATTERNS
+        assert inside["hot_months"].iloc[0] >= 0.9 * inside["months"].iloc[0], (
+            "a persistent site is hot in at least 90% of months"
+        )
+
+
+def test_area_budget_sentence_matches_the_numbers(demo):
+    _, _, analysis = demo
+    total_area_km2 = analysis.cells["area_m2"].sum() / 1e6
+    union_km2 = shapely.union_all(analysis.hotspots.geometry.values).area / 1e6
+    assert f"fell in {len(analysis.hotspots)} hotspot areas covering {union_km2:.1f} km²" in analysis.budget_sentence
+    assert f"{union_km2 / total_area_km2:.0%} of its area" in analysis.budget_sentence
+
+
+def test_backtest_scores_both_methods_on_the_same_months(demo):
+    _, _, analysis = demo
+    months = analysis.backtest.months
+    assert len(months) == 12 and (months["scored_on"] > months["fitted_to"]).all()
+    assert months["pai"].notna().all() and months["naive_pai"].notna().all()
+    assert (months["hit_rate"] <= 1).all() and np.allclose(months["pai"], months["hit_rate"] / months["area_share"])
+
+
+def test_cli_json_has_the_contract_fields(demo, capsys):
+    engine, _, analysis = demo
+    assert cli.main(["hotspots", "--db", engine.url.render_as_string(hide_password=False), "--format", "json"]) == 0
+    records = json.loads(capsys.readouterr().out)
+    assert len(records) == len(analysis.hotspots)
+    for record in records:
+        assert {
+            "lat",
+            "lon",
+            "pattern",
+            "emerging",
+            "ward_code",
+            "locality",
+            "recent_count",
+            "baseline_count",
+            "p_value",
+            "sources",
+        } <= set(record)
+        assert record["pattern"] in PATTERNS or record["pattern"] == "cluster"
+        assert isinstance(record["emerging"], bool) and 52 < record["lat"] < 53 and -2.5 < record["lon"] < -1
+
+
+def test_too_few_months_is_a_clear_message(demo):
+    engine, _, _ = demo
+    with pytest.raises(NotEnoughData, match="at least 12 months"):
+        run_analysis(engine, IncidentFilter(month_from="2026-01", month_to="2026-09"), HotspotParams())

@@ -1,12 +1,147 @@
-"""Performance measures."""
+"""Performance measures: the community safety plan's scorecard, with statistical process control."""
 
+import pandas as pd
 import streamlit as st
 
+from rc_dashboard import charts, measures
+from rc_dashboard.export import to_csv_text
+from rc_dashboard.reports.scorecard_pdf import scorecard_pdf
 from rc_dashboard.ui import cached, layout
 
+RAG_BADGES = {
+    "green": "🟢 on course",
+    "amber": "🟠 off target",
+    "red": "🔴 worse than baseline",
+    "grey": "⚪ too early",
+}
+VARIATION_TEXT = {
+    "common_cause": "common cause",
+    "improvement_high": "improving (high)",
+    "improvement_low": "improving (low)",
+    "concern_high": "concerning (high)",
+    "concern_low": "concerning (low)",
+    "neither_high": "special cause (high)",
+    "neither_low": "special cause (low)",
+    "none": "not enough data",
+}
+ASSURANCE_TEXT = {
+    "pass": "target consistently met",
+    "fail": "target consistently missed",
+    "hit_and_miss": "target inconsistent",
+    "none": "no target check",
+}
+
+version = cached.data_version()
 st.title("Performance measures")
-layout.demo_banner(cached.is_demo(cached.data_version()))
-layout.coming_notice(
-    "The community safety plan's measures against baseline and target, with XmR statistical process control.", "issue 6"
+layout.demo_banner(cached.is_demo(version))
+try:
+    register = cached.measure_register(version)
+except measures.MeasureError as exc:
+    st.error(f"The measures register has a problem: {exc}")
+    st.stop()
+
+months = cached.months_available(version)
+if not months:
+    st.info("No incidents are loaded yet, so no measure can be computed.")
+    st.stop()
+left, middle, right = st.columns(3)
+as_of = left.selectbox("As of", list(reversed(months)), key="pm_as_of")
+localities = cached.distinct_values("locality", version)
+locality = middle.selectbox(
+    "Area", [None, *localities], format_func=lambda v: "Whole borough" if v is None else v, key="pm_locality"
 )
+shift = right.radio("Run rule", [7, 6], format_func=lambda n: f"{n} points", horizontal=True, key="pm_shift")
+results = cached.measure_results(as_of, locality, int(shift), version)
+table = measures.scorecard_table(results)
+display = table.assign(
+    rag=table["rag"].map(RAG_BADGES),
+    variation=table["variation"].map(VARIATION_TEXT),
+    assurance=table["assurance"].map(ASSURANCE_TEXT),
+)
+
+for priority, group in display.groupby("priority", sort=False):
+    st.subheader(priority)
+    st.dataframe(
+        group.drop(columns=["priority"]),
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "trend": st.column_config.LineChartColumn("last 24 periods"),
+            "summary": st.column_config.TextColumn(width="large"),
+        },
+    )
+st.caption(
+    "RAG: "
+    + "; ".join(f"{RAG_BADGES[k]}: {v}" for k, v in measures.RAG_RULES.items())
+    + ". Limits: mean ± 2.66 × average moving range of the baseline period."
+)
+left, right = st.columns(2)
+left.download_button(
+    "Download scorecard (CSV)",
+    to_csv_text(table.drop(columns=["trend"])),
+    file_name=f"scorecard_{as_of}.csv",
+    mime="text/csv",
+)
+right.download_button(
+    "Download scorecard (PDF)",
+    scorecard_pdf(table, as_of, locality),
+    file_name=f"scorecard_{as_of}.pdf",
+    mime="application/pdf",
+)
+
+st.subheader("One measure in detail")
+names = [r.measure.name for r in results]
+chosen = results[names.index(st.selectbox("Measure", names, key="pm_measure"))]
+st.write(chosen.note or chosen.sentence)
+if chosen.chart is not None:
+    per_period_target = None
+    if chosen.target is not None:
+        per_period_target = (
+            chosen.target
+            if chosen.measure.manual
+            else chosen.target / (4 if chosen.measure.frequency == "quarterly" else 12)
+        )
+    st.plotly_chart(
+        charts.spc_chart(chosen.chart, chosen.measure.direction, chosen.measure.name, per_period_target),
+        width="stretch",
+    )
+    for signal in chosen.signals:
+        st.markdown(f"- {signal}")
+
+with st.expander("Enter values for survey and other non-incident measures"):
+    manual_ids = [m.id for m in register.measures if m.manual]
+    with st.form("manual_value"):
+        measure_id = st.selectbox("Measure", manual_ids)
+        period = st.text_input("Period (a month such as 2025-07, or a quarter such as 2025/26-Q2)")
+        value = st.number_input("Value", value=0.0)
+        note = st.text_input("Note (optional)")
+        if st.form_submit_button("Save"):
+            try:
+                measures.save_manual_values(
+                    cached.engine(),
+                    pd.DataFrame([{"measure_id": measure_id, "period": period.strip(), "value": value, "note": note}]),
+                    register,
+                )
+                st.success("Saved.")
+            except measures.MeasureError as exc:
+                st.error(str(exc))
+    upload = st.file_uploader(
+        "…or upload a CSV with columns measure_id, period, value[, note]", type=["csv"], key="pm_upload"
+    )
+    if upload is not None and st.button("Save uploaded values"):
+        try:
+            frame = pd.read_csv(upload, dtype=str, keep_default_na=False)
+            saved = measures.save_manual_values(cached.engine(), frame, register)
+            st.success(f"Saved {saved} values.")
+        except (measures.MeasureError, KeyError, AttributeError, pd.errors.ParserError) as exc:
+            st.error(f"The file could not be used: {exc}")
+
+with st.expander("Edit the measures register (YAML)"):
+    text = st.text_area("Register", cached.measure_register_text(version), height=400, key="pm_register")
+    if st.button("Check and save the register"):
+        try:
+            measures.save_register(cached.engine(), text)
+            st.success("Saved: every user now sees this register.")
+        except measures.MeasureError as exc:
+            st.error(str(exc))
 layout.licence_footer()

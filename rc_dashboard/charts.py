@@ -123,3 +123,53 @@ def breakdown_chart(table: pd.DataFrame, column: str, value_label: str, max_rows
         yaxis={"type": "category"},
     )
     return figure
+
+
+SIGNAL_COLOURS = {"improvement": "#1f77b4", "concern": "#ff7f0e", "neither": "#7f7f7f"}
+
+
+def spc_chart(chart: pd.DataFrame, direction: str, title: str, target: float | None = None) -> go.Figure:
+    """XmR chart: values, mean, process limits, the target line, and special-cause points coloured
+    blue (improvement) or orange (concern), as NHS "Making Data Count" charts do."""
+    x = [str(i) for i in chart.index]
+    figure = go.Figure()
+    figure.add_trace(
+        go.Scatter(
+            x=x, y=chart["value"], mode="lines+markers", name="value", line={"color": "#555"}, marker={"color": "#555"}
+        )
+    )
+    for column, name, dash in (
+        ("mean", "mean", "solid"),
+        ("upper", "upper limit", "dash"),
+        ("lower", "lower limit", "dash"),
+    ):
+        figure.add_trace(
+            go.Scatter(x=x, y=chart[column], mode="lines", name=name, line={"color": "#999", "dash": dash})
+        )
+    rules = [c for c in ("beyond limits", "shift", "trend", "two of three") if c in chart.columns]
+    flagged = chart[rules].any(axis=1) if rules else pd.Series(False, index=chart.index)
+    if flagged.any():
+        sides = chart.loc[flagged, "side"]
+        good_side = {"higher_is_better": "high", "lower_is_better": "low"}.get(direction)
+        kinds = [
+            "neither" if good_side is None else ("improvement" if side == good_side else "concern") for side in sides
+        ]
+        figure.add_trace(
+            go.Scatter(
+                x=[str(i) for i in chart.index[flagged]],
+                y=chart.loc[flagged, "value"],
+                mode="markers",
+                name="special cause",
+                marker={"size": 11, "color": [SIGNAL_COLOURS[k] for k in kinds]},
+            )
+        )
+    if target is not None:
+        figure.add_hline(y=target, line_color="#d62728", line_dash="dot", annotation_text="target")
+    figure.update_layout(
+        title=title,
+        height=380,
+        margin={"l": 10, "r": 10, "t": 40, "b": 10},
+        xaxis={"type": "category"},
+        legend={"orientation": "h", "y": -0.2},
+    )
+    return figure

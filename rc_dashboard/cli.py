@@ -196,6 +196,49 @@ def cmd_hotspots(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_measures(args: argparse.Namespace) -> int:
+    from rc_dashboard import categories, explore, measures
+    from rc_dashboard.db import read_frame
+    from rc_dashboard.queries import months_available
+
+    engine = connect(args.db)
+    try:
+        register = measures.parse_register(measures.register_text(engine))
+    except measures.MeasureError as exc:
+        raise CliError(f"The measures register has a problem: {exc}") from exc
+    months = months_available(engine)
+    if not months:
+        raise CliError("No incidents are loaded, so no measure can be computed.")
+    as_of = args.as_of or months[-1]
+    try:
+        cube = explore.with_harm(explore.load_cube(engine), categories.harm_weights())
+        wards = read_frame(engine, "SELECT ward_code, ward_name, locality, population FROM areas")
+        results = measures.scorecard(register, cube, wards, measures.manual_values(engine), as_of, args.locality)
+    except ValueError as exc:
+        raise CliError(str(exc)) from exc
+    records = [
+        {
+            "id": r.measure.id,
+            "name": r.measure.name,
+            "priority": r.measure.priority,
+            "as_of": as_of,
+            "baseline": r.baseline,
+            "latest": r.latest,
+            "change_pct": r.change_pct,
+            "target": r.target,
+            "projected": r.projected,
+            "rag": r.rag,
+            "variation": r.variation,
+            "assurance": r.assurance,
+            "signals": r.signals,
+            "sentence": r.note or r.sentence,
+        }
+        for r in results
+    ]
+    print(json.dumps(records, indent=1))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m rc_dashboard", description="RC Dashboard command line.")
     common = argparse.ArgumentParser(add_help=False)
@@ -230,6 +273,14 @@ def build_parser() -> argparse.ArgumentParser:
     hotspots.add_argument("--alpha", type=float, default=0.05, help="significance after FDR correction (default 0.05)")
     hotspots.add_argument("--format", choices=["json", "csv"], default="json")
     hotspots.set_defaults(handler=cmd_hotspots)
+
+    measures = commands.add_parser(
+        "measures", parents=[common], help="the community safety plan's performance measures"
+    )
+    measures.add_argument("--as-of", help="month to report at, YYYY-MM (default: the latest loaded)")
+    measures.add_argument("--locality", help="scope borough-wide incident measures to one locality")
+    measures.add_argument("--format", choices=["json"], default="json")
+    measures.set_defaults(handler=cmd_measures)
 
     counts = commands.add_parser(
         "counts", parents=[common], help="incident counts grouped by ward, month, category ..."

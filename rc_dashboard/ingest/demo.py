@@ -9,9 +9,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+import pandas as pd
 from sqlalchemy import Engine
 
 from rc_dashboard import demo
+from rc_dashboard.config import config_dir
 from rc_dashboard.db import has_incidents, set_meta
 from rc_dashboard.geography import wards_from_db
 from rc_dashboard.ingest.police_uk import normalise_police
@@ -68,6 +70,8 @@ def build_demo_database(
             rows_read=len(partner),
         )
     )
+    progress(0.9, "Adding the demo residents' survey")
+    _add_demo_survey(engine, borough.truth.months)
     progress(0.95, "Saving the planted truth")
     truth_dir.mkdir(parents=True, exist_ok=True)
     demo.save_truth(borough.truth, truth_dir)
@@ -82,3 +86,33 @@ def ensure_demo(engine: Engine, truth_dir: Path, progress: Progress = _silent) -
         return False
     build_demo_database(engine, truth_dir, progress=progress)
     return True
+
+
+DEMO_SURVEY_MEASURE = "feel_safe"
+DEMO_SURVEY_START_PCT = 64.0  # fictional share of residents who feel safe after dark
+DEMO_SURVEY_DRIFT_PCT = -0.4  # per quarter: confidence slips as violence rises
+
+
+def _add_demo_survey(engine: Engine, months: list[str]) -> None:
+    """Quarterly results of a fictional residents' survey, for the register's one manual measure."""
+    import numpy as np
+
+    from rc_dashboard import measures
+    from rc_dashboard.periods import FinancialQuarter
+
+    quarters = sorted(
+        {FinancialQuarter.of_month(m) for m in months if FinancialQuarter.of_month(m).months[-1] <= months[-1]}
+    )
+    wobble = np.random.default_rng(demo.DEMO_SEED).normal(0, 1.2, len(quarters))
+    values = [round(DEMO_SURVEY_START_PCT + DEMO_SURVEY_DRIFT_PCT * i + wobble[i], 1) for i in range(len(quarters))]
+    frame = pd.DataFrame(
+        {
+            "measure_id": DEMO_SURVEY_MEASURE,
+            "period": [q.label for q in quarters],
+            "value": values,
+            "note": "demo survey",
+        }
+    )
+    register = measures.parse_register((config_dir() / "measures.yaml").read_text(encoding="utf-8"))
+    if any(m.id == DEMO_SURVEY_MEASURE and m.manual for m in register.measures):
+        measures.save_manual_values(engine, frame, register, entered_by="demo")

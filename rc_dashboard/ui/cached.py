@@ -111,3 +111,26 @@ def hotspot_evidence(hotspot_wkb: bytes, months: tuple[str, ...], version: int) 
     from rc_dashboard.hotspots.service import incidents_inside
 
     return incidents_inside(engine(), hotspot_wkb, list(months))
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def measure_register_text(version: int) -> str:
+    from rc_dashboard import measures
+
+    return measures.register_text(engine())
+
+
+def measure_register(version: int):
+    from rc_dashboard import measures
+
+    return measures.parse_register(measure_register_text(version))
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def measure_results(as_of: str, locality: str | None, shift_length: int, version: int):
+    from rc_dashboard import measures
+
+    register = measure_register(version)
+    return measures.scorecard(
+        register, cube(version), wards_table(version), measures.manual_values(engine()), as_of, locality, shift_length
+    )

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import pytest
 import streamlit as st
+from pypdf import PdfReader
 from streamlit.testing.v1 import AppTest
 
 from rc_dashboard import db
@@ -90,3 +92,53 @@ def test_hotspots_page_shows_the_budget_table_evidence_and_backtest(truth):
     assert any("naive top cells" in m.value for m in app.markdown)
     if any(box.key == "hs_chosen" for box in app.selectbox):
         assert any("Exact rate test" in m.value for m in app.markdown)
+
+
+def test_measures_page_scorecard_detail_and_pdf(truth):
+    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT_S)
+    app.run()
+    app.switch_page("pages/measures.py")
+    app.run()
+    assert not app.exception, [e.value for e in app.exception]
+    assert {
+        "Reducing crime",
+        "Tackling anti-social behaviour",
+        "Protecting people from serious harm",
+        "Improving confidence and satisfaction",
+    } <= {s.value for s in app.subheader}
+    app.selectbox(key="pm_measure").set_value("Violence and sexual offences").run()
+    assert not app.exception, [e.value for e in app.exception]
+    assert any(m.value.startswith("Violence and sexual offences:") for m in app.markdown)
+    app.selectbox(key="pm_locality").set_value("North").run()
+    assert not app.exception, [e.value for e in app.exception]
+
+
+def test_scorecard_pdf_opens_with_every_measure():
+    from rc_dashboard import measures
+    from rc_dashboard.reports.scorecard_pdf import scorecard_pdf
+
+    register = measures.parse_register((ROOT / "config" / "measures.yaml").read_text())
+    table = measures.scorecard_table(
+        [
+            measures.MeasureResult(
+                m,
+                measures.pd.Series(dtype=float),
+                100.0,
+                110.0,
+                10.0,
+                95.0,
+                112.0,
+                "red",
+                None,
+                "concern_high",
+                "fail",
+                [],
+                f"{m.name}: 10% above baseline.",
+            )
+            for m in register.measures
+        ]
+    )
+    pdf = scorecard_pdf(table, "2026-09", None)
+    assert pdf.startswith(b"%PDF") and len(pdf) > 2_000
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
+    assert all(m.name.split(" (")[0] in text for m in register.measures)

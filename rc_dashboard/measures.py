@@ -1,0 +1,481 @@
+"""The community safety plan's performance measures: register, series, baseline, target, RAG, SPC.
+
+A register (``config/measures.yaml``, or an admin's edited copy saved in the database) defines each
+measure. Incident measures are computed from the cube (counts, rates per 1,000 residents or harm);
+other measures (survey results) come from values entered by form or CSV. Each measure gets a
+monthly or quarterly series, a baseline, a target, a projection to the end of the plan year, a
+RAG status by stated rules, and an XmR chart whose limits come from the baseline period.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from rc_dashboard import spc
+from rc_dashboard.periods import FinancialQuarter, add_months, month_range
+
+Direction = Literal["higher_is_better", "lower_is_better", "neither"]
+MONTHS_PER_YEAR = 12
+RAG_RULES = {
+    "green": "on course: the projected end-of-year value meets the target",
+    "amber": "the projection misses the target but is better than the baseline",
+    "red": "the projection is worse than the baseline",
+    "grey": "not enough data to judge",
+}
+
+
+class MeasureError(ValueError):
+    """The register is malformed; the message names the measure and the key."""
+
+
+@dataclass(frozen=True)
+class Measure:
+    id: str
+    name: str
+    priority: str
+    direction: Direction
+    frequency: Literal["monthly", "quarterly"]
+    owner: str
+    measure: Literal["count", "rate", "harm", "manual"]
+    categories: tuple[str, ...] = ()
+    exclude_categories: tuple[str, ...] = ()
+    sources: tuple[str, ...] = ()
+    geography: str = "borough"
+    unit: str = ""
+    baseline: dict[str, Any] = field(default_factory=dict)
+    target: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def manual(self) -> bool:
+        return self.measure == "manual"
+
+
+@dataclass(frozen=True)
+class Register:
+    plan_start: str
+    measures: tuple[Measure, ...]
+
+
+def parse_register(text: str) -> Register:
+    """Read and check a register; every problem is one sentence naming the measure."""
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise MeasureError(f"The register is not valid YAML: {exc}") from exc
+    if not isinstance(raw, dict) or not isinstance(raw.get("measures"), list):
+        raise MeasureError("The register needs 'plan_start' and a list 'measures'.")
+    plan_start = str(raw.get("plan_start", ""))
+    try:
+        add_months(plan_start, 0)
+    except ValueError as exc:
+        raise MeasureError(f"plan_start: {exc}") from exc
+    measures, seen = [], set()
+    for position, item in enumerate(raw["measures"], start=1):
+        label = str(item["id"]) if isinstance(item, dict) and item.get("id") else f"measure {position}"
+        if not isinstance(item, dict):
+            raise MeasureError(f"{label}: each measure must be a mapping.")
+        for key in ("id", "name", "priority", "direction", "baseline", "target"):
+            if key not in item:
+                raise MeasureError(f"{label}: '{key}' is missing.")
+        if item["id"] in seen:
+            raise MeasureError(f"{label}: the id is used twice.")
+        seen.add(item["id"])
+        definition = item.get("definition") or {}
+        kind = "manual" if definition.get("manual") else str(definition.get("measure", "count"))
+        if kind not in ("count", "rate", "harm", "manual"):
+            raise MeasureError(f"{label}: definition.measure must be count, rate or harm.")
+        if item["direction"] not in ("higher_is_better", "lower_is_better", "neither"):
+            raise MeasureError(f"{label}: direction must be higher_is_better, lower_is_better or neither.")
+        frequency = item.get("frequency", "monthly")
+        if frequency not in ("monthly", "quarterly"):
+            raise MeasureError(f"{label}: frequency must be monthly or quarterly.")
+        baseline, target = item["baseline"], item["target"]
+        if not isinstance(baseline, dict) or not ({"financial_year", "months", "before_plan"} & set(baseline)):
+            raise MeasureError(f"{label}: baseline needs financial_year, months or before_plan.")
+        if not isinstance(target, dict) or not ({"change_pct", "value"} & set(target)):
+            raise MeasureError(f"{label}: target needs change_pct or value.")
+        geography = str(definition.get("geography", "borough"))
+        if not (geography == "borough" or geography.startswith(("locality:", "ward:"))):
+            raise MeasureError(f"{label}: geography must be borough, locality:<name> or ward:<code>.")
+        measures.append(
+            Measure(
+                id=str(item["id"]),
+                name=str(item["name"]),
+                priority=str(item["priority"]),
+                direction=item["direction"],
+                frequency=frequency,
+                owner=str(item.get("owner", "")),
+                measure=kind,
+                categories=tuple(definition.get("categories") or ()),
+                exclude_categories=tuple(definition.get("exclude_categories") or ()),
+                sources=tuple(definition.get("sources") or ()),
+                geography=geography,
+                unit=str(definition.get("unit", "")),
+                baseline=dict(baseline),
+                target=dict(target),
+            )
+        )
+    return Register(plan_start, tuple(measures))
+
+
+def baseline_months(measure: Measure, plan_start: str) -> list[str]:
+    """The months of the baseline period (UK financial year April-March where a year is named)."""
+    if "financial_year" in measure.baseline:
+        start_year = int(str(measure.baseline["financial_year"])[:4])
+        return month_range(f"{start_year}-04", f"{start_year + 1}-03")
+    if "months" in measure.baseline:
+        first, last = measure.baseline["months"]
+        return month_range(str(first), str(last))
+    length = int(measure.baseline["before_plan"])
+    return month_range(add_months(plan_start, -length), add_months(plan_start, -1))
+
+
+def incident_series(measure: Measure, cube: pd.DataFrame, wards: pd.DataFrame, months: list[str]) -> pd.Series:
+    """Monthly values of an incident measure: count, harm, or incidents per 1,000 residents."""
+    rows = cube
+    if measure.categories:
+        rows = rows[rows["category"].isin(measure.categories)]
+    if measure.exclude_categories:
+        rows = rows[~rows["category"].isin(measure.exclude_categories)]
+    if measure.sources:
+        rows = rows[rows["source"].isin(measure.sources)]
+    area_wards = wards
+    if measure.geography.startswith("locality:"):
+        area_wards = wards[wards["locality"] == measure.geography.split(":", 1)[1]]
+        rows = rows[rows["ward_code"].isin(area_wards["ward_code"])]
+    elif measure.geography.startswith("ward:"):
+        area_wards = wards[wards["ward_code"] == measure.geography.split(":", 1)[1]]
+        rows = rows[rows["ward_code"].isin(area_wards["ward_code"])]
+    column = "harm" if measure.measure == "harm" else "count"
+    series = rows.groupby("month")[column].sum().reindex(months, fill_value=0).astype(float)
+    if measure.measure == "rate":
+        population = pd.to_numeric(area_wards["population"], errors="coerce")
+        if population.isna().any() or population.sum() <= 0:
+            return pd.Series(np.nan, index=months)
+        series = 1000.0 * series / float(population.sum())
+    return series
+
+
+def to_quarters(monthly: pd.Series, manual: bool = False) -> pd.Series:
+    """Complete UK financial quarters only: a sum (incidents) or the mean (a level such as a survey %)."""
+    labels = [FinancialQuarter.of_month(m).label for m in monthly.index]
+    grouped = monthly.groupby(labels, sort=False)
+    complete = grouped.count() == 3
+    values = grouped.mean() if manual else grouped.sum(min_count=3)
+    return values[complete]
+
+
+@dataclass
+class MeasureResult:
+    measure: Measure
+    series: pd.Series  # monthly or quarterly values, baseline start to as-of
+    baseline: float | None
+    latest: float | None
+    change_pct: float | None
+    target: float | None
+    projected: float | None
+    rag: str
+    chart: pd.DataFrame | None  # XmR chart rows (see spc.xmr_with_recalculations) with signals
+    variation: str
+    assurance: str
+    signals: list[str]
+    sentence: str
+    note: str = ""
+
+
+def _target(measure: Measure, baseline: float | None) -> float | None:
+    if "value" in measure.target:
+        return float(measure.target["value"])
+    if baseline is None:
+        return None
+    return baseline * (1 + float(measure.target["change_pct"]) / 100.0)
+
+
+def _rag(direction: Direction, projected: float | None, target: float | None, baseline: float | None) -> str:
+    if projected is None or target is None or baseline is None or np.isnan(projected):
+        return "grey"
+    sign = -1 if direction == "lower_is_better" else 1
+    if sign * (projected - target) >= 0:
+        return "green"
+    if sign * (projected - baseline) > 0:
+        return "amber"
+    return "red"
+
+
+def evaluate(measure: Measure, monthly: pd.Series, plan_start: str, as_of: str, shift_length: int = 7) -> MeasureResult:
+    """Baseline, latest, change, target, projection, RAG and SPC for one measure.
+
+    ``monthly`` holds the measure's value per month (NaN where unknown) from at least the baseline
+    start to ``as_of``. Incident measures compare rolling 12-month totals (or the 12-month rate) with
+    the baseline year; levels (manual measures) compare the latest value with the baseline mean.
+    The projection scales the plan year's months so far by the baseline year's seasonal shape.
+    """
+    base_months = baseline_months(measure, plan_start)
+    monthly = monthly.loc[base_months[0] : as_of]
+    level = measure.manual
+    base_values = monthly.reindex(base_months)
+    if level:
+        baseline = float(base_values.mean()) if base_values.notna().any() else None
+        known = monthly.dropna()
+        latest = float(known.iloc[-1]) if len(known) else None
+        projected = latest
+    else:
+        baseline = float(base_values.sum()) if base_values.notna().all() else None
+        recent = monthly.reindex(month_range(add_months(as_of, -11), as_of))
+        latest = float(recent.sum()) if recent.notna().all() else None
+        projected = _projection(monthly, base_values, plan_start, as_of) if baseline is not None else None
+        if projected is None:
+            projected = latest
+    target = _target(measure, baseline)
+    change = None if baseline in (None, 0) or latest is None else 100.0 * (latest - baseline) / baseline
+    rag = _rag(measure.direction, projected, target, baseline)
+
+    series = to_quarters(monthly, manual=level) if measure.frequency == "quarterly" else monthly
+    series = series.dropna()
+    base_points = (
+        len(to_quarters(base_values, manual=level))
+        if measure.frequency == "quarterly"
+        else int(base_values.notna().sum())
+    )
+    chart, variation, assurance, signals = None, "none", "none", []
+    if len(series) >= 2 and base_points >= 2:
+        chart = spc.xmr_with_recalculations(series.to_numpy(), baseline_length=min(base_points, len(series)))
+        flags = spc.special_causes(chart, shift_length=shift_length)
+        chart = pd.concat([chart.reset_index(drop=True), flags.reset_index(drop=True)], axis=1)
+        chart.index = series.index
+        variation = spc.variation_icon(flags, measure.direction)
+        per_period_target = (
+            None
+            if target is None
+            else (target if level else target / (4 if measure.frequency == "quarterly" else MONTHS_PER_YEAR))
+        )
+        limits = spc.xmr_limits(series.to_numpy()[: min(base_points, len(series))])
+        assurance = spc.assurance_icon(per_period_target, limits, measure.direction)
+        signals = spc.describe_signals(flags, list(series.index))
+    note = "" if len(series) else "No data for this measure yet (its source may not be loaded)."
+    sentence = describe(measure, change, signals, rag)
+    return MeasureResult(
+        measure,
+        series,
+        baseline,
+        latest,
+        change,
+        target,
+        projected,
+        rag,
+        chart,
+        variation,
+        assurance,
+        signals,
+        sentence,
+        note,
+    )
+
+
+def _projection(monthly: pd.Series, base_values: pd.Series, plan_start: str, as_of: str) -> float | None:
+    plan_months = month_range(plan_start, add_months(plan_start, MONTHS_PER_YEAR - 1))
+    elapsed = [m for m in plan_months if m <= as_of]
+    if not elapsed:
+        return None
+    so_far = monthly.reindex(elapsed)
+    if so_far.isna().any():
+        return None
+    if len(elapsed) == MONTHS_PER_YEAR:
+        return float(so_far.sum())
+    shape = base_values.to_numpy()
+    done = float(shape[: len(elapsed)].sum())
+    if done <= 0:
+        return float(so_far.sum()) * MONTHS_PER_YEAR / len(elapsed)
+    return float(so_far.sum()) * float(shape.sum()) / done
+
+
+def describe(measure: Measure, change: float | None, signals: list[str], rag: str) -> str:
+    """ "Violence and sexual offences: 14% above baseline; special cause: 7 months above the mean;
+    target unlikely to be met." Built only from the computed numbers."""
+    parts = [measure.name + ":"]
+    if change is None:
+        parts.append("no baseline comparison yet;")
+    elif abs(change) < 0.5:
+        parts.append("level with the baseline;")
+    else:
+        parts.append(f"{abs(change):.0f}% {'above' if change > 0 else 'below'} baseline;")
+    parts.append(f"special cause: {signals[-1]};" if signals else "common-cause variation only;")
+    parts.append(
+        {
+            "green": "target likely to be met.",
+            "amber": "target unlikely to be met, but better than the baseline.",
+            "red": "target unlikely to be met.",
+            "grey": "too early to judge the target.",
+        }[rag]
+    )
+    return " ".join(parts)
+
+
+def register_text(engine) -> str:
+    """The register in force: the newest one an admin saved in the database, else config/measures.yaml."""
+    from rc_dashboard.config import config_dir
+    from rc_dashboard.db import read_frame
+
+    saved = read_frame(engine, "SELECT register_yaml FROM measure_register ORDER BY id DESC LIMIT 1")
+    if len(saved):
+        return str(saved["register_yaml"].iloc[0])
+    return (config_dir() / "measures.yaml").read_text(encoding="utf-8")
+
+
+def save_register(engine, text: str, saved_by: str | None = None) -> Register:
+    """Check and save an edited register (all replicas read it from the database)."""
+    from datetime import UTC, datetime
+
+    from rc_dashboard import schema
+    from rc_dashboard.db import bump_data_version
+
+    register = parse_register(text)
+    with engine.begin() as conn:
+        conn.execute(
+            schema.measure_register.insert().values(register_yaml=text, saved_by=saved_by, saved_at=datetime.now(UTC))
+        )
+        bump_data_version(conn)
+    return register
+
+
+def manual_values(engine) -> pd.DataFrame:
+    from rc_dashboard.db import read_frame
+
+    return read_frame(engine, "SELECT measure_id, period, value, note FROM measure_values ORDER BY measure_id, period")
+
+
+def save_manual_values(engine, frame: pd.DataFrame, register: Register, entered_by: str | None = None) -> int:
+    """Upsert values of manual measures (columns measure_id, period, value[, note]); returns rows saved.
+
+    Periods are months ("2025-07") or financial quarters ("2025/26-Q2"); every row is checked first
+    and nothing is saved if one is wrong.
+    """
+    from datetime import UTC, datetime
+
+    from sqlalchemy import text
+
+    from rc_dashboard.db import bump_data_version
+
+    manual_ids = {m.id for m in register.measures if m.manual}
+    problems = []
+    for number, row in enumerate(frame.itertuples(index=False), start=2):
+        if row.measure_id not in manual_ids:
+            problems.append(f"row {number}: '{row.measure_id}' is not a manual measure in the register")
+        try:
+            _period_months(str(row.period))
+        except ValueError as exc:
+            problems.append(f"row {number}: {exc}")
+        if pd.isna(pd.to_numeric(row.value, errors="coerce")):
+            problems.append(f"row {number}: value '{row.value}' is not a number")
+    if problems:
+        raise MeasureError(
+            "Nothing was saved. "
+            + "; ".join(problems[:10])
+            + ("." if len(problems) <= 10 else f"; and {len(problems) - 10} more.")
+        )
+    now = datetime.now(UTC)
+    with engine.begin() as conn:
+        for row in frame.itertuples(index=False):
+            params = {"m": row.measure_id, "p": str(row.period)}
+            conn.execute(text("DELETE FROM measure_values WHERE measure_id = :m AND period = :p"), params)
+            conn.execute(
+                text(
+                    "INSERT INTO measure_values (measure_id, period, value, note, entered_by, entered_at) VALUES (:m, :p, :v, :n, :by, :at)"
+                ),
+                {**params, "v": float(row.value), "n": getattr(row, "note", None), "by": entered_by, "at": now},
+            )
+        bump_data_version(conn)
+    return len(frame)
+
+
+def _period_months(period: str) -> list[str]:
+    if "-Q" in period:
+        return FinancialQuarter.parse(period).months
+    add_months(period, 0)
+    return [period]
+
+
+def manual_series(values: pd.DataFrame, measure_id: str, months: list[str]) -> pd.Series:
+    """Monthly series of a manual measure: a quarterly value stands for each month of its quarter."""
+    series = pd.Series(np.nan, index=months, dtype=float)
+    for row in values.loc[values["measure_id"] == measure_id].itertuples(index=False):
+        for month in _period_months(str(row.period)):
+            if month in series.index:
+                series[month] = float(row.value)
+    return series
+
+
+def scorecard(
+    register: Register,
+    cube: pd.DataFrame,
+    wards: pd.DataFrame,
+    manual: pd.DataFrame,
+    as_of: str,
+    locality: str | None = None,
+    shift_length: int = 7,
+) -> list[MeasureResult]:
+    """Every measure evaluated at ``as_of``; with ``locality`` the borough-wide incident measures are
+    re-scoped to that locality (manual measures stay borough-wide and say so)."""
+    results = []
+    for measure in register.measures:
+        scoped = measure
+        if locality and not measure.manual and measure.geography == "borough":
+            scoped = Measure(**{**measure.__dict__, "geography": f"locality:{locality}"})
+        first = min(baseline_months(scoped, register.plan_start)[0], add_months(as_of, -35))
+        months = month_range(first, as_of)
+        series = (
+            manual_series(manual, measure.id, months)
+            if measure.manual
+            else incident_series(scoped, cube, wards, months)
+        )
+        result = evaluate(scoped, series, register.plan_start, as_of, shift_length)
+        if measure.manual and locality:
+            result.note = "Borough-wide: this measure has no locality breakdown."
+        if not measure.manual and measure.sources and not cube["source"].isin(measure.sources).any():
+            result = MeasureResult(
+                scoped,
+                series.iloc[:0],
+                None,
+                None,
+                None,
+                None,
+                None,
+                "grey",
+                None,
+                "none",
+                "none",
+                [],
+                describe(scoped, None, [], "grey"),
+                note=f"No {', '.join(measure.sources)} data is loaded, so this measure cannot be computed yet.",
+            )
+        results.append(result)
+    return results
+
+
+def scorecard_table(results: list[MeasureResult]) -> pd.DataFrame:
+    """One row per measure, for display and export."""
+    return pd.DataFrame(
+        [
+            {
+                "priority": r.measure.priority,
+                "measure": r.measure.name,
+                "latest": r.latest,
+                "baseline": r.baseline,
+                "change_pct": None if r.change_pct is None else round(r.change_pct, 1),
+                "target": r.target,
+                "projected": r.projected,
+                "rag": r.rag,
+                "variation": r.variation,
+                "assurance": r.assurance,
+                "trend": [round(float(v), 2) for v in r.series.to_numpy()[-24:]],
+                "summary": r.note or r.sentence,
+                "owner": r.measure.owner,
+            }
+            for r in results
+        ]
+    )

@@ -1,0 +1,1 @@
+"""Documents that leave the app: scorecards, ward summaries, locality packs."""

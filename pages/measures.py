@@ -105,8 +105,11 @@ if chosen.chart is not None:
         charts.spc_chart(chosen.chart, chosen.measure.direction, chosen.measure.name, per_period_target),
         width="stretch",
     )
-    for signal in chosen.signals:
-        st.markdown(f"- {signal}")
+    latest_signals = chosen.signals[-SIGNALS_SHOWN:]
+    if latest_signals:
+        st.markdown(f"**Most recent special causes** ({len(chosen.signals)} in all):")
+        for signal in reversed(latest_signals):
+            st.markdown(f"- {signal}")
 
 with st.expander("Enter values for survey and other non-incident measures"):
     manual_ids = [m.id for m in register.measures if m.manual]

@@ -83,8 +83,8 @@ def why_flagged(analysis: HotspotAnalysis, row: pd.Series, version: int) -> None
         st.markdown(
             f"**Pattern:** {row['pattern']} ({persistence_sentence(row)}).  \n"
             f"**Incidents:** {row['recent_count']:,} in the last {len(analysis.recent_months)} months against "
-            f"{row['baseline_count']:,} in the {len(analysis.baseline_months)} months before "
-            f"(monthly rate ratio {row['rate_ratio']:.2f}).  \n"
+            f"{row['baseline_count']:,} in the {len(analysis.baseline_months)} months before. Had each category here changed as it "
+            f"did across the whole area, {row['expected_recent']:,.0f} were expected recently (observed / expected {row['rate_ratio']:.2f}).  \n"
             f"**Exact rate test:** p = {row['p_value']:.2g}, {row['p_adjusted']:.2g} after false-discovery-rate correction.  \n"
             f"**Mann-Kendall trend of the cells' z-scores:** median z {float(np.median(trend['trend_z'])) if len(trend) else float('nan'):.2f}, "
             f"{int((trend['trend_p'] < analysis.model.alpha).sum())} of {len(trend)} cells with a significant trend.  \n"

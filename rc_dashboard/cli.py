@@ -142,29 +142,8 @@ def cmd_import(args: argparse.Namespace) -> int:
     return 0
 
 
-HOTSPOT_FIELDS = [
-    "hotspot",
-    "lat",
-    "lon",
-    "pattern",
-    "emerging",
-    "ward_code",
-    "locality",
-    "recent_count",
-    "baseline_count",
-    "expected_recent",
-    "rate_ratio",
-    "p_value",
-    "p_adjusted",
-    "hot_months",
-    "months",
-    "area_km2",
-    "sources",
-]
-
-
 def cmd_hotspots(args: argparse.Namespace) -> int:
-    from rc_dashboard.hotspots.ehsa import HotspotParams
+    from rc_dashboard.hotspots.ehsa import HOTSPOT_FIELDS, HotspotParams
     from rc_dashboard.hotspots.service import NotEnoughData, run_analysis
 
     try:
@@ -239,6 +218,78 @@ def cmd_measures(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_summary(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from rc_dashboard.geography import wards_from_db
+    from rc_dashboard.periods import FinancialQuarter
+    from rc_dashboard.reports.service import ReportError, build_summaries, ward_hotspots, ward_map
+    from rc_dashboard.reports.suppression import explain
+    from rc_dashboard.reports.ward_pdf import summaries_pdf
+    from rc_dashboard.reports.ward_summary import to_markdown
+
+    if bool(args.ward) == bool(args.all):
+        raise CliError("Give either --ward CODE or --all (with --out DIR).")
+    if args.all and not args.out:
+        raise CliError("--all writes one file per ward: give --out DIR.")
+    engine = connect(args.db)
+    try:
+        quarter = FinancialQuarter.parse(args.quarter)
+        threshold = config.area_config().suppression_threshold
+        hotspots = ward_hotspots(engine, quarter, threshold)
+        summaries = build_summaries(engine, quarter, None if args.all else [args.ward], hotspots=hotspots)
+    except (ValueError, ReportError) as exc:
+        raise CliError(str(exc)) from exc
+    explanation = explain(threshold)
+    if args.all:
+        folder = Path(args.out)
+        folder.mkdir(parents=True, exist_ok=True)
+        wards = wards_from_db(engine)
+        for number, (code, summary) in enumerate(summaries.items(), start=1):
+            _progress_line(number / len(summaries), f"Writing {code}")
+            (folder / f"{code}_{quarter.label.replace('/', '-')}.md").write_text(
+                to_markdown(summary, explanation), encoding="utf-8"
+            )
+            pdf = summaries_pdf([(summary, ward_map(wards, code, hotspots))], explanation)
+            (folder / f"{code}_{quarter.label.replace('/', '-')}.pdf").write_bytes(pdf)
+        print(f"Wrote {len(summaries)} ward summaries (Markdown and PDF) for {quarter.label} to {folder}.")
+        return 0
+    summary = summaries[args.ward]
+    if args.format == "md":
+        sys.stdout.write(to_markdown(summary, explanation))
+    else:
+        print(json.dumps(summary.as_json(), indent=1))
+    return 0
+
+
+def cmd_pack(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from rc_dashboard.periods import FinancialQuarter
+    from rc_dashboard.reports.locality_pack import build_pack
+    from rc_dashboard.reports.pack_render import pack_html, pack_pdf
+    from rc_dashboard.reports.service import ReportError
+
+    out = Path(args.out)
+    if out.suffix.lower() not in (".pdf", ".html", ".htm"):
+        raise CliError("--out must end in .pdf or .html.")
+    try:
+        _progress_line(0.1, f"Building the {args.locality} pack")
+        pack = build_pack(connect(args.db), args.locality, FinancialQuarter.parse(args.quarter))
+    except (ValueError, ReportError) as exc:
+        raise CliError(str(exc)) from exc
+    _progress_line(0.8, f"Writing {out.name}")
+    if out.suffix.lower() == ".pdf":
+        out.write_bytes(pack_pdf(pack))
+    else:
+        out.write_text(pack_html(pack), encoding="utf-8")
+    _progress_line(1.0, "Done")
+    print(
+        f"Wrote the {pack.locality} locality pack for {pack.quarter} to {out} ({len(pack.hotspots)} emerging hotspots, {len(pack.tasking)} tasking items)."
+    )
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m rc_dashboard", description="RC Dashboard command line.")
     common = argparse.ArgumentParser(add_help=False)
@@ -281,6 +332,20 @@ def build_parser() -> argparse.ArgumentParser:
     measures.add_argument("--locality", help="scope borough-wide incident measures to one locality")
     measures.add_argument("--format", choices=["json"], default="json")
     measures.set_defaults(handler=cmd_measures)
+
+    summary = commands.add_parser("summary", parents=[common], help="ward quarterly summary for councillors")
+    summary.add_argument("--ward", help="ward GSS code, e.g. E05001301")
+    summary.add_argument("--all", action="store_true", help="every ward (Markdown and PDF files, with --out)")
+    summary.add_argument("--quarter", required=True, help="UK financial quarter, e.g. 2025/26-Q2 (Q1 = April to June)")
+    summary.add_argument("--format", choices=["json", "md"], default="json")
+    summary.add_argument("--out", help="folder for --all")
+    summary.set_defaults(handler=cmd_summary)
+
+    pack = commands.add_parser("pack", parents=[common], help="locality panel pack (PDF or HTML)")
+    pack.add_argument("--locality", required=True, help="locality name, e.g. North")
+    pack.add_argument("--quarter", required=True, help="UK financial quarter, e.g. 2025/26-Q2")
+    pack.add_argument("--out", required=True, help="output file ending .pdf or .html")
+    pack.set_defaults(handler=cmd_pack)
 
     counts = commands.add_parser(
         "counts", parents=[common], help="incident counts grouped by ward, month, category ..."

@@ -31,6 +31,7 @@ import shapely
 from pyproj import Transformer
 
 from rc_dashboard.categories import ASB, POLICE_CRIME_TYPES
+from rc_dashboard.ingest.police_uk import POLICE_COLUMNS
 
 DEMO_END_MONTH = "2026-09"
 DEMO_MONTHS = 36
@@ -53,20 +54,6 @@ __all__ = [
     "save_truth",
 ]
 
-POLICE_COLUMNS = [
-    "Crime ID",
-    "Month",
-    "Reported by",
-    "Falls within",
-    "Longitude",
-    "Latitude",
-    "Location",
-    "LSOA code",
-    "LSOA name",
-    "Crime type",
-    "Last outcome category",
-    "Context",
-]
 VIOLENCE = "Violence and sexual offences"
 FORCE_NAME = "Brackenfield Police"
 BTP_NAME = "British Transport Police"

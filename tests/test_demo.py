@@ -198,7 +198,7 @@ def test_localities_follow_compass_direction(borough):
 
 def test_police_frame_shape_and_volume(borough):
     police = borough.police
-    assert list(police.columns) == POLICE_COLUMNS
+    assert list(police.columns) == list(POLICE_COLUMNS)
     assert set(police["Crime type"]) == set(POLICE_CRIME_TYPES) and len(POLICE_CRIME_TYPES) == 14
     per_month = police.groupby("Month").size()
     assert 2_300 < per_month.mean() < 2_900

@@ -35,6 +35,26 @@ DEFAULT_RECENT_MONTHS = 3
 DEFAULT_BASELINE_MONTHS = 12
 DEFAULT_MIN_CLUSTER_INCIDENTS = 8
 PEAK_FACTOR = 2.5  # a hotspot area's core is at least this many times denser than the flagged cells on average
+# What is known about each hotspot area (the CLI's JSON fields, in this order).
+HOTSPOT_FIELDS = [
+    "hotspot",
+    "lat",
+    "lon",
+    "pattern",
+    "emerging",
+    "ward_code",
+    "locality",
+    "recent_count",
+    "baseline_count",
+    "expected_recent",
+    "rate_ratio",
+    "p_value",
+    "p_adjusted",
+    "hot_months",
+    "months",
+    "area_km2",
+    "sources",
+]
 # Patterns whose cells are hot now (final step significant): these are the cells an area groups.
 CURRENT_HOT = frozenset(
     {
@@ -194,25 +214,7 @@ def analyse(
 
 def _hotspot_areas(points, recent, baseline, flagged, cells, model, wards, params) -> gpd.GeoDataFrame:
     """Group the flagged cells into areas by DBSCAN of their recent incidents, and test each area."""
-    columns = [
-        "hotspot",
-        "pattern",
-        "emerging",
-        "ward_code",
-        "locality",
-        "recent_count",
-        "baseline_count",
-        "p_value",
-        "p_adjusted",
-        "rate_ratio",
-        "sources",
-        "hot_months",
-        "months",
-        "lon",
-        "lat",
-        "area_km2",
-        "geometry",
-    ]
+    columns = [*HOTSPOT_FIELDS, "geometry"]
     if flagged.empty:
         return gpd.GeoDataFrame(columns=columns, geometry="geometry", crs=BNG)
     recent_points = points.loc[points["month"].isin(recent)]

@@ -77,6 +77,33 @@ def _drop_repeats_across_files(combined: pd.DataFrame, names: list[str], report:
     return combined.loc[~repeated].reset_index(drop=True)
 
 
+def _store_batch(
+    engine: Engine,
+    located: pd.DataFrame,
+    kind: str,
+    files: list[InputFile],
+    rows_read: int,
+    report: ValidationReport,
+    imported_by: str | None,
+    progress: Progress,
+) -> ImportResult:
+    """Write a validated, located batch in one transaction, with each file's name and SHA-256 as provenance."""
+    progress(0.75, f"Writing {len(located):,} rows in one transaction")
+    result = store_incidents(
+        engine,
+        located,
+        kind=kind,
+        file_name=batch_name(files),
+        sha256=file_sha256(b"".join(file_sha256(f.data).encode() for f in files)),
+        rows_read=rows_read,
+        report=report,
+        imported_by=imported_by,
+        files=[{"name": f.name, "sha256": file_sha256(f.data)} for f in files],
+    )
+    progress(1.0, result.sentence())
+    return result
+
+
 def import_police(
     engine: Engine, inputs: list[InputFile], *, progress: Progress = _silent, imported_by: str | None = None
 ) -> ImportResult:
@@ -100,20 +127,7 @@ def import_police(
     combined = pd.concat([f.assign(file_index=i) for i, f in enumerate(frames)], ignore_index=True)
     combined = _drop_repeats_across_files(combined, named, report)
     located = locate(combined, wards_from_db(engine))
-    progress(0.75, f"Writing {len(located):,} rows in one transaction")
-    result = store_incidents(
-        engine,
-        located,
-        kind="police",
-        file_name=batch_name(files),
-        sha256=file_sha256(b"".join(file_sha256(f.data).encode() for f in files)),
-        rows_read=rows_read,
-        report=report,
-        imported_by=imported_by,
-        files=[{"name": f.name, "sha256": file_sha256(f.data)} for f in files],
-    )
-    progress(1.0, result.sentence())
-    return result
+    return _store_batch(engine, located, "police", files, rows_read, report, imported_by, progress)
 
 
 def import_partner(
@@ -160,20 +174,7 @@ def import_partner(
         by_area = by_area.where(~unknown, None)
     located = locate(combined, wards)
     located["ward_code"] = by_area.where(by_area.notna(), located["ward_code"])  # an area code wins over no point
-    progress(0.75, f"Writing {len(located):,} rows in one transaction")
-    result = store_incidents(
-        engine,
-        located,
-        kind="incidents",
-        file_name=batch_name(files),
-        sha256=file_sha256(b"".join(file_sha256(f.data).encode() for f in files)),
-        rows_read=rows_read,
-        report=report,
-        imported_by=imported_by,
-        files=[{"name": f.name, "sha256": file_sha256(f.data)} for f in files],
-    )
-    progress(1.0, result.sentence())
-    return result
+    return _store_batch(engine, located, "incidents", files, rows_read, report, imported_by, progress)
 
 
 def import_counts(

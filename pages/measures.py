@@ -8,7 +8,12 @@ from rc_dashboard.export import to_csv_text
 from rc_dashboard.reports.scorecard_pdf import scorecard_pdf
 from rc_dashboard.ui import cached, layout
 
-RAG_BADGES = {"green": "GREEN: on course", "amber": "AMBER: off target", "red": "RED: worse than baseline", "grey": "GREY: too early"}
+RAG_BADGES = {
+    "green": "GREEN: on course",
+    "amber": "AMBER: off target",
+    "red": "RED: worse than baseline",
+    "grey": "GREY: too early",
+}
 SIGNALS_SHOWN = 5
 VARIATION_TEXT = {
     "common_cause": "common cause",

@@ -1,12 +1,65 @@
-"""Locality pack."""
+"""Locality pack: the briefing for a locality panel meeting, to read here or download."""
 
 import streamlit as st
 
+from rc_dashboard.reports.pack_render import pack_html, pack_pdf
+from rc_dashboard.reports.service import ReportError
+from rc_dashboard.reports.ward_summary import escape_markdown
 from rc_dashboard.ui import cached, layout
 
+version = cached.data_version()
 st.title("Locality pack")
-layout.demo_banner(cached.is_demo(cached.data_version()))
-layout.coming_notice(
-    "Briefing packs for locality panel meetings (PDF and HTML), with hotspots, measures and a tasking table.", "issue 7"
+layout.demo_banner(cached.is_demo(version))
+quarters = cached.complete_quarters(version)
+localities = cached.distinct_values("locality", version)
+if not quarters or not localities:
+    st.info("Locality packs need a ward-to-locality lookup and at least one complete financial quarter of data.")
+    st.stop()
+left, right = st.columns(2)
+locality = left.selectbox("Locality", localities, key="lp_locality")
+quarter = right.selectbox("Quarter (UK financial year: Q1 = April to June)", quarters, key="lp_quarter")
+try:
+    with st.status("Building the pack (hotspots, measures, wards, sources)…") as status:
+        pack = cached.locality_pack(locality, quarter, version)
+        status.update(label="Pack ready", state="complete")
+except ReportError as exc:
+    st.info(str(exc))
+    st.stop()
+
+st.header(f"{pack.locality}: {pack.quarter_long}")
+st.caption("Filters: " + "; ".join(f"{k}: {v}" for k, v in pack.filters.items()))
+left, right = st.columns(2)
+left.download_button(
+    "Download PDF", pack_pdf(pack), file_name=f"{locality}_{quarter.replace('/', '-')}_pack.pdf", mime="application/pdf"
 )
+right.download_button(
+    "Download HTML", pack_html(pack), file_name=f"{locality}_{quarter.replace('/', '-')}_pack.html", mime="text/html"
+)
+
+st.subheader("Headlines")
+for sentence in pack.headline:
+    st.markdown(f"- {escape_markdown(sentence)}")
+st.subheader("Wards")
+st.dataframe(pack.wards, hide_index=True, width="stretch")
+st.subheader("Emerging hotspots")
+if not pack.hotspots:
+    st.write("No emerging hotspot in the locality this quarter.")
+for brief in pack.hotspots:
+    with st.container(border=True):
+        st.markdown(f"**{brief.hotspot}: {brief.pattern}** ({escape_markdown(brief.ward_name)})")
+        left, right = st.columns([1, 2])
+        left.image(brief.map_png)
+        right.write(brief.evidence)
+        right.dataframe(brief.top_locations, hide_index=True, width="stretch")
+st.subheader("Measures showing special-cause variation")
+for line in pack.measures or ["None: every measure shows common-cause variation."]:
+    st.markdown(f"- {escape_markdown(line)}")
+st.subheader("Top repeat locations")
+st.dataframe(pack.repeat_locations, hide_index=True, width="stretch")
+st.subheader("What each partner source shows")
+st.dataframe(pack.sources, hide_index=True, width="stretch")
+st.subheader("Tasking")
+st.data_editor(pack.tasking, hide_index=True, width="stretch", key="lp_tasking", disabled=["issue", "evidence"])
+st.subheader("Ward alert digest (Markdown, ready to paste into an email)")
+st.code(pack.digest, language="markdown")
 layout.licence_footer()

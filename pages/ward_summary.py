@@ -1,12 +1,94 @@
-"""Ward summary."""
+"""Ward summary: a councillor's quarterly view of their ward, with small numbers suppressed."""
 
 import streamlit as st
 
+from rc_dashboard import config
+from rc_dashboard.reports.service import ReportError, ward_map
+from rc_dashboard.reports.suppression import explain, suppressed_label
+from rc_dashboard.reports.ward_pdf import summaries_pdf
+from rc_dashboard.reports.ward_summary import escape_markdown, to_markdown
 from rc_dashboard.ui import cached, layout
 
+version = cached.data_version()
 st.title("Ward summary")
-layout.demo_banner(cached.is_demo(cached.data_version()))
-layout.coming_notice(
-    "Quarterly ward summaries for councillors, with small-number suppression and a plain-English narrative.", "issue 7"
+layout.demo_banner(cached.is_demo(version))
+quarters = cached.complete_quarters(version)
+wards = cached.wards_table(version)
+if not quarters or wards.empty:
+    st.info("Ward summaries need ward boundaries and at least one complete financial quarter of data.")
+    st.stop()
+
+left, right = st.columns(2)
+ward = left.selectbox(
+    "Ward",
+    list(wards["ward_code"]),
+    format_func=dict(zip(wards["ward_code"], wards["ward_name"], strict=True)).get,
+    key="ws_ward",
+)
+quarter = right.selectbox("Quarter (UK financial year: Q1 = April to June)", quarters, key="ws_quarter")
+try:
+    with st.spinner("Preparing the quarter's summaries…"):
+        summaries, hotspots = cached.ward_summaries(quarter, version)
+except ReportError as exc:
+    st.info(str(exc))
+    st.stop()
+summary = summaries[ward]
+explanation = explain(config.area_config().suppression_threshold)
+
+st.header(f"{summary.ward_name}: {summary.quarter_months}")
+st.markdown(escape_markdown(summary.narrative))
+first, second, third = st.columns(3)
+first.metric(
+    "Incidents this quarter", suppressed_label(summary.threshold) if summary.total is None else f"{summary.total:,}"
+)
+second.metric("Per 1,000 residents", "-" if summary.rate_per_1000 is None else f"{summary.rate_per_1000:.1f}")
+third.metric(
+    "Rank among wards (1 = highest rate)", "-" if summary.rank is None else f"{summary.rank} of {summary.n_wards}"
+)
+
+label = suppressed_label(summary.threshold)
+table = summary.categories.copy()
+for column in ("count", "previous_quarter", "same_quarter_last_year"):
+    table[column] = table[column].map(lambda v: label if v is None or v != v else f"{int(v):,}")
+table = table.drop(columns="suppressed").rename(
+    columns={
+        "count": "This quarter",
+        "previous_quarter": "Previous quarter",
+        "same_quarter_last_year": "Same quarter last year",
+        "vs_previous": "Against previous",
+        "vs_last_year": "Against last year",
+    }
+)
+st.dataframe(table.fillna("not shown"), hide_index=True, width="stretch")
+st.caption(
+    "'Higher' and 'lower' mean an exact Poisson comparison found a real change (5% level); otherwise 'similar'. "
+    + explanation
+)
+
+left, right = st.columns([2, 3])
+with left:
+    st.image(
+        ward_map(cached.wards_geometry(version), ward, hotspots),
+        caption="The ward (blue) and its hotspot areas (red: emerging).",
+    )
+with right:
+    if summary.hotspots:
+        st.dataframe(summary.hotspots, hide_index=True, width="stretch")
+    else:
+        st.write("No hotspot areas in this ward.")
+    for note in summary.quality_notes:
+        st.warning(note)
+left, right = st.columns(2)
+left.download_button(
+    "Download (Markdown)",
+    to_markdown(summary, explanation),
+    file_name=f"{ward}_{quarter.replace('/', '-')}.md",
+    mime="text/markdown",
+)
+right.download_button(
+    "Download (PDF)",
+    summaries_pdf([(summary, ward_map(cached.wards_geometry(version), ward, hotspots))], explanation),
+    file_name=f"{ward}_{quarter.replace('/', '-')}.pdf",
+    mime="application/pdf",
 )
 layout.licence_footer()

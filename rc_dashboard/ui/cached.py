@@ -134,3 +134,41 @@ def measure_results(as_of: str, locality: str | None, shift_length: int, version
     return measures.scorecard(
         register, cube(version), wards_table(version), measures.manual_values(engine()), as_of, locality, shift_length
     )
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def ward_summaries(quarter_label: str, version: int):
+    """(summaries for every ward, hotspot areas) for a quarter; suppression is joint across wards."""
+    from rc_dashboard import config
+    from rc_dashboard.periods import FinancialQuarter
+    from rc_dashboard.reports.service import build_summaries, ward_hotspots
+
+    quarter = FinancialQuarter.parse(quarter_label)
+    hotspots = ward_hotspots(engine(), quarter, config.area_config().suppression_threshold)
+    return build_summaries(engine(), quarter, hotspots=hotspots), hotspots
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def wards_geometry(version: int):
+    from rc_dashboard import geography
+
+    return geography.wards_from_db(engine())
+
+
+def complete_quarters(version: int) -> list[str]:
+    """Financial quarters whose three months all lie within the loaded data, newest first."""
+    from rc_dashboard.periods import FinancialQuarter
+
+    months = months_available(version)
+    if not months:
+        return []
+    quarters = sorted({FinancialQuarter.of_month(m) for m in months}, reverse=True)
+    return [q.label for q in quarters if q.months[0] >= months[0] and q.months[-1] <= months[-1]]
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def locality_pack(locality: str, quarter_label: str, version: int):
+    from rc_dashboard.periods import FinancialQuarter
+    from rc_dashboard.reports.locality_pack import build_pack
+
+    return build_pack(engine(), locality, FinancialQuarter.parse(quarter_label))

@@ -142,3 +142,28 @@ def test_scorecard_pdf_opens_with_every_measure():
     assert pdf.startswith(b"%PDF") and len(pdf) > 2_000
     text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
     assert all(m.name.split(" (")[0] in text for m in register.measures)
+
+
+def test_ward_summary_page_never_shows_a_small_number(truth):
+    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT_S)
+    app.run()
+    app.switch_page("pages/ward_summary.py")
+    app.run()
+    assert not app.exception, [e.value for e in app.exception]
+    assert any("recorded" in m.value for m in app.markdown), "the narrative is shown"
+    table = app.dataframe[0].value
+    for column in ("This quarter", "Previous quarter", "Same quarter last year"):
+        for value in table[column]:
+            assert not (value.replace(",", "").isdigit() and 1 <= int(value.replace(",", "")) <= 4), (
+                f"{column} shows {value}"
+            )
+    assert any("privacy" in c.value for c in app.caption)
+
+
+def test_locality_pack_page_builds_a_pack_with_a_tasking_table(truth):
+    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT_S)
+    app.run()
+    app.switch_page("pages/locality_pack.py")
+    app.run()
+    assert not app.exception, [e.value for e in app.exception]
+    assert {"Headlines", "Wards", "Emerging hotspots", "Tasking"} <= {s.value for s in app.subheader}

@@ -1,0 +1,271 @@
+"""The locality panel pack: what a locality lead takes to the panel meeting.
+
+For one locality and one UK financial quarter: a cover with the period and filters, headline
+changes, a table of its wards, emerging hotspots with small maps and their evidence, measures
+showing special-cause variation, top repeat locations, what each partner source shows, a tasking
+table (owner and action left blank for the meeting), and a ward alert digest ready for email.
+Every sentence is built from the numbers in the pack.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import pandas as pd
+import shapely
+from sqlalchemy import Engine
+
+from rc_dashboard import categories, config, measures
+from rc_dashboard.db import read_frame
+from rc_dashboard.explore import load_cube, with_harm
+from rc_dashboard.geography import wards_from_db
+from rc_dashboard.periods import FinancialQuarter
+from rc_dashboard.reports.figures import area_map_png
+from rc_dashboard.reports.service import ReportError, build_summaries, check_quarter, ward_hotspots
+from rc_dashboard.reports.ward_summary import compare, escape_markdown, quarter_label_long
+
+TOP_LOCATIONS = 10
+TOP_CHANGES = 5
+
+
+@dataclass
+class HotspotBrief:
+    hotspot: str
+    pattern: str
+    ward_name: str
+    evidence: str
+    top_locations: pd.DataFrame
+    top_categories: pd.DataFrame
+    map_png: bytes
+
+
+@dataclass
+class LocalityPack:
+    locality: str
+    quarter: str
+    quarter_long: str
+    filters: dict[str, str]
+    generated_at: str
+    headline: list[str]
+    wards: pd.DataFrame
+    hotspots: list[HotspotBrief]
+    measures: list[str]
+    repeat_locations: pd.DataFrame
+    sources: pd.DataFrame
+    tasking: pd.DataFrame
+    digest: str
+    notes: list[str] = field(default_factory=list)
+
+
+def _change_sentence(label: str, now: int, before: int, words: str) -> str:
+    verdict, p = compare(now, before)
+    if verdict == "similar":
+        return f"{label}: {now:,} this quarter, similar to {words} ({before:,})."
+    return f"{label}: {now:,} this quarter, significantly {verdict} than {words} ({before:,}; exact Poisson test p = {p:.2g})."
+
+
+def build_pack(engine: Engine, locality: str, quarter: FinancialQuarter) -> LocalityPack:
+    check_quarter(engine, quarter)
+    wards = read_frame(engine, "SELECT ward_code, ward_name, locality, population FROM areas ORDER BY ward_code")
+    mine = wards[wards["locality"] == locality]
+    if mine.empty:
+        raise ReportError(
+            f"'{locality}' is not a loaded locality; localities are {', '.join(sorted(wards['locality'].dropna().unique()))}."
+        )
+    cube = with_harm(load_cube(engine), categories.harm_weights())
+    local = cube[cube["ward_code"].isin(mine["ward_code"])]
+    now_m, prev_m, year_m = quarter.months, quarter.shifted(-1).months, quarter.shifted(-4).months
+
+    def total(months: list[str], frame: pd.DataFrame = local) -> int:
+        return int(frame.loc[frame["month"].isin(months), "count"].sum())
+
+    headline = [
+        _change_sentence(f"All incidents in {locality}", total(now_m), total(prev_m), "the previous quarter"),
+        _change_sentence(f"All incidents in {locality}", total(now_m), total(year_m), "the same quarter last year"),
+    ]
+    per_category = local.pivot_table(index="category", columns="month", values="count", aggfunc="sum", fill_value=0)
+    changes = []
+    for category, row in per_category.iterrows():
+        now = int(row.reindex(now_m, fill_value=0).sum())
+        before = int(row.reindex(year_m, fill_value=0).sum())
+        verdict, p = compare(now, before)
+        if verdict != "similar":
+            changes.append((p, _change_sentence(str(category), now, before, "the same quarter last year")))
+    headline += [sentence for _, sentence in sorted(changes)[:TOP_CHANGES]]
+
+    threshold = config.area_config().suppression_threshold
+    hotspots = ward_hotspots(engine, quarter, threshold)
+    summaries = build_summaries(engine, quarter, list(mine["ward_code"]), hotspots=hotspots)
+    ward_rows = pd.DataFrame(
+        [
+            {
+                "ward": s.ward_name,
+                "ward_code": s.ward_code,
+                "this_quarter": total(now_m, local[local["ward_code"] == s.ward_code]),
+                "previous_quarter": total(prev_m, local[local["ward_code"] == s.ward_code]),
+                "same_quarter_last_year": total(year_m, local[local["ward_code"] == s.ward_code]),
+                "per_1000": s.rate_per_1000,
+                "rank_in_borough": s.rank,
+            }
+            for s in summaries.values()
+        ]
+    )
+    ward_rows["vs_last_year"] = [
+        compare(a, b)[0] for a, b in zip(ward_rows["this_quarter"], ward_rows["same_quarter_last_year"], strict=True)
+    ]
+
+    briefs = _hotspot_briefs(engine, hotspots, mine, wards_from_db(engine), quarter)
+    scoped = measures.scorecard(
+        measures.parse_register(measures.register_text(engine)),
+        cube,
+        wards,
+        measures.manual_values(engine),
+        quarter.months[-1],
+        locality,
+    )
+    measure_lines = [r.sentence for r in scoped if r.variation not in ("common_cause", "none") and not r.note]
+    repeat = _repeat_locations(engine, mine, now_m)
+    sources = _source_view(local, now_m, prev_m)
+    tasking = pd.DataFrame(
+        [
+            {"issue": f"{b.hotspot}: {b.pattern} in {b.ward_name}", "evidence": b.evidence, "owner": "", "action": ""}
+            for b in briefs
+        ]
+        + [{"issue": line.split(":")[0], "evidence": line, "owner": "", "action": ""} for line in measure_lines]
+    )
+    digest = ward_digest(summaries, hotspots, threshold)
+    return LocalityPack(
+        locality=locality,
+        quarter=quarter.label,
+        quarter_long=quarter_label_long(quarter),
+        filters={
+            "locality": locality,
+            "quarter": quarter.label,
+            "categories": "all",
+            "sources": "all",
+            "hotspot cells": "250 m squares, 500 m neighbourhood, 3-month window",
+        },
+        generated_at=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        headline=headline,
+        wards=ward_rows,
+        hotspots=briefs,
+        measures=measure_lines,
+        repeat_locations=repeat,
+        sources=sources,
+        tasking=tasking,
+        digest=digest,
+    )
+
+
+def _hotspot_briefs(
+    engine: Engine, hotspots: pd.DataFrame, mine: pd.DataFrame, wards_geo, quarter: FinancialQuarter
+) -> list[HotspotBrief]:
+    from rc_dashboard.hotspots.service import incidents_inside
+
+    names = dict(zip(mine["ward_code"], mine["ward_name"], strict=True))
+    chosen = (
+        hotspots[hotspots["ward_code"].isin(mine["ward_code"]) & hotspots["emerging"].astype(bool)]
+        if len(hotspots)
+        else hotspots
+    )
+    briefs = []
+    context = list(wards_geo.geometry)
+    for row in chosen.itertuples(index=False):
+        area = shapely.from_wkb(row.geometry_wkb)
+        inside = incidents_inside(engine, row.geometry_wkb, quarter.months)
+        places = (
+            inside["location"]
+            .fillna("(no location text)")
+            .value_counts()
+            .head(5)
+            .rename_axis("location")
+            .reset_index(name="incidents")
+        )
+        kinds = inside["category"].value_counts().head(5).rename_axis("category").reset_index(name="incidents")
+        evidence = (
+            f"{row.recent_count:,} incidents in the last {row.window_months} months against {row.expected_recent:,.0f} expected "
+            f"from the borough's own change (exact test p = {row.p_adjusted:.2g} after FDR); hot in {row.hot_months} of {row.months} months; "
+            f"sources: {', '.join(row.sources)}."
+        )
+        briefs.append(
+            HotspotBrief(
+                row.hotspot,
+                row.pattern,
+                names.get(row.ward_code, row.ward_code),
+                evidence,
+                places,
+                kinds,
+                area_map_png(area.buffer(400), context, [(row.hotspot, area, True)], width_in=3.2),
+            )
+        )
+    return briefs
+
+
+def _repeat_locations(engine: Engine, mine: pd.DataFrame, months: list[str]) -> pd.DataFrame:
+    keys = {f"w{i}": c for i, c in enumerate(mine["ward_code"])} | {f"m{i}": m for i, m in enumerate(months)}
+    frame = read_frame(
+        engine,
+        "SELECT location, category, COUNT(*) AS n FROM incidents "
+        f"WHERE ward_code IN ({', '.join(':w' + str(i) for i in range(len(mine)))}) AND month IN ({', '.join(':m' + str(i) for i in range(len(months)))}) "
+        "AND location IS NOT NULL GROUP BY location, category",
+        keys,
+    )
+    if frame.empty:
+        return pd.DataFrame(columns=["location", "incidents", "main categories"])
+    frame["n"] = frame["n"].astype(int)
+    totals = frame.groupby("location")["n"].sum().sort_values(ascending=False).head(TOP_LOCATIONS)
+    top = (
+        frame[frame["location"].isin(totals.index)]
+        .sort_values("n", ascending=False)
+        .groupby("location")["category"]
+        .apply(lambda s: ", ".join(s.head(3)))
+    )
+    return pd.DataFrame(
+        {
+            "location": totals.index,
+            "incidents": totals.to_numpy(),
+            "main categories": top.reindex(totals.index).to_numpy(),
+        }
+    )
+
+
+def _source_view(local: pd.DataFrame, now_m: list[str], prev_m: list[str]) -> pd.DataFrame:
+    rows = []
+    for source, part in local.groupby("source"):
+        now = int(part.loc[part["month"].isin(now_m), "count"].sum())
+        before = int(part.loc[part["month"].isin(prev_m), "count"].sum())
+        leading = (
+            part[part["month"].isin(now_m)].groupby("category")["count"].sum().sort_values(ascending=False).head(3)
+        )
+        rows.append(
+            {
+                "source": source,
+                "this_quarter": now,
+                "previous_quarter": before,
+                "change": compare(now, before)[0],
+                "main categories": ", ".join(f"{c} ({n:,})" for c, n in leading.items()),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def ward_digest(summaries: dict, hotspots: pd.DataFrame, threshold: int) -> str:
+    """Markdown for an email: per ward, what is new since last quarter (emerging hotspots, significant changes)."""
+    lines = []
+    for summary in summaries.values():
+        items = [f"emerging hotspot {h['hotspot']} ({h['pattern']})" for h in summary.hotspots if h["emerging"]]
+        items += [
+            f"{row.category} significantly {row.vs_previous} than last quarter"
+            for row in summary.categories.itertuples(index=False)
+            if row.vs_previous in ("higher", "lower")
+        ]
+        body = (
+            "; ".join(items)
+            if items
+            else "nothing new: no emerging hotspot and no significant change since last quarter"
+        )
+        lines.append(f"- **{escape_markdown(summary.ward_name)}**: {escape_markdown(body)}.")
+    return (
+        f"**What is new since last quarter ({next(iter(summaries.values())).quarter})**\n\n" + "\n".join(lines) + "\n"
+    )

@@ -1,0 +1,110 @@
+"""Building ward summaries (and the data behind locality packs) from the database."""
+
+from __future__ import annotations
+
+import pandas as pd
+from sqlalchemy import Engine
+
+from rc_dashboard import config
+from rc_dashboard.coverage import coverage_grid
+from rc_dashboard.db import read_frame
+from rc_dashboard.explore import load_cube
+from rc_dashboard.hotspots.ehsa import HotspotParams
+from rc_dashboard.hotspots.service import NotEnoughData, run_analysis
+from rc_dashboard.periods import FinancialQuarter, add_months
+from rc_dashboard.queries import IncidentFilter, months_available
+from rc_dashboard.reports.ward_summary import WardSummary, quality_notes, quarter_tables, summarise_ward
+
+HOTSPOT_HISTORY_MONTHS = 36
+
+
+class ReportError(ValueError):
+    """The report cannot be made as asked; the message says why in one sentence."""
+
+
+def check_quarter(engine: Engine, quarter: FinancialQuarter) -> None:
+    months = months_available(engine)
+    if not months:
+        raise ReportError("No incidents are loaded yet.")
+    if quarter.months[-1] > months[-1]:
+        raise ReportError(f"{quarter.label} is not complete: the data runs to {months[-1]}.")
+    if quarter.months[0] < months[0]:
+        raise ReportError(f"{quarter.label} starts before the data does ({months[0]}).")
+
+
+def ward_hotspots(engine: Engine, quarter: FinancialQuarter, threshold: int) -> pd.DataFrame:
+    """The hotspot areas as of the quarter's last month (empty when there is too little history)."""
+    end = quarter.months[-1]
+    try:
+        analysis = run_analysis(
+            engine,
+            IncidentFilter(month_from=add_months(end, -(HOTSPOT_HISTORY_MONTHS - 1)), month_to=end),
+            HotspotParams(),
+        )
+    except NotEnoughData:
+        return pd.DataFrame(columns=["hotspot", "pattern", "emerging", "ward_code", "recent_count", "window_months"])
+    frame = pd.DataFrame(analysis.hotspots.drop(columns="geometry"))
+    frame["window_months"] = len(analysis.recent_months)
+    frame["geometry_wkb"] = [g.wkb for g in analysis.hotspots.geometry]
+    return frame
+
+
+def build_summaries(
+    engine: Engine,
+    quarter: FinancialQuarter,
+    ward_codes: list[str] | None = None,
+    *,
+    hotspots: pd.DataFrame | None = None,
+) -> dict[str, WardSummary]:
+    """Summaries for the given wards (all when None), suppressed consistently across every ward.
+
+    ``hotspots`` (from :func:`ward_hotspots`) may be passed in when the caller already has them.
+    """
+    check_quarter(engine, quarter)
+    threshold = config.area_config().suppression_threshold
+    wards = read_frame(engine, "SELECT ward_code, ward_name, locality, population FROM areas ORDER BY ward_code")
+    if wards.empty:
+        raise ReportError("No wards are loaded: import ward boundaries first.")
+    unknown = [c for c in (ward_codes or []) if c not in set(wards["ward_code"])]
+    if unknown:
+        raise ReportError(f"{unknown[0]} is not a loaded ward code.")
+    cube = load_cube(engine)
+    tables = quarter_tables(cube, wards, quarter, threshold)
+    in_quarter = cube[cube["month"].isin(quarter.months)]
+    notes = quality_notes(
+        coverage_grid(engine),
+        quarter.months,
+        int(in_quarter.loc[in_quarter["ward_code"] == "", "count"].sum()),
+        int(in_quarter["count"].sum()),
+    )
+    hotspots = ward_hotspots(engine, quarter, threshold) if hotspots is None else hotspots
+    summaries = {}
+    for code in ward_codes or list(wards["ward_code"]):
+        mine = hotspots[hotspots["ward_code"] == code]
+        listed = [
+            {
+                "hotspot": row.hotspot,
+                "pattern": row.pattern,
+                "emerging": bool(row.emerging),
+                "recent": tables.current.label(int(row.recent_count), 1 <= int(row.recent_count) <= threshold),
+                "window_months": int(row.window_months),
+            }
+            for row in mine.itertuples(index=False)
+        ]
+        summaries[code] = summarise_ward(code, tables, wards, quality_notes=notes, hotspots=listed)
+    return summaries
+
+
+def ward_map(engine_wards, ward_code: str, hotspots: pd.DataFrame) -> bytes:
+    """A PNG map of one ward with its neighbours' boundaries and the hotspot areas inside it."""
+    import shapely
+
+    from rc_dashboard.reports.figures import area_map_png
+
+    focus = engine_wards.set_index("ward_code").geometry.loc[ward_code]
+    nearby = [g for g in engine_wards.geometry if g.intersects(focus.buffer(1500))]
+    mine = hotspots[hotspots["ward_code"] == ward_code] if len(hotspots) else hotspots
+    areas = [
+        (row.hotspot, shapely.from_wkb(row.geometry_wkb), bool(row.emerging)) for row in mine.itertuples(index=False)
+    ]
+    return area_map_png(focus, nearby, areas)

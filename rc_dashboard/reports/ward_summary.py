@@ -1,0 +1,334 @@
+"""Ward quarterly summaries for councillors: counts by category, changes that matter, rate and rank,
+a plain-English narrative, data-quality notes and the ward's hotspots, with small numbers suppressed.
+
+Quarters are UK financial quarters (Q1 = April to June). A change is called "higher" or "lower"
+only when an exact Poisson comparison says so (two-sided, conditional binomial test at 5%);
+otherwise it is "similar". Suppression is applied to the whole ward x category table of each
+quarter at once, so reading every ward's summary together reveals nothing a single one hides.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from rc_dashboard.explore import MONTH_NAMES
+from rc_dashboard.periods import FinancialQuarter, parse_month
+from rc_dashboard.reports.suppression import SuppressedTable, change_allowed, suppress_table, suppressed_label
+
+SIGNIFICANCE = 0.05
+TOP_CATEGORIES = 3
+
+
+@dataclass(frozen=True)
+class QuarterTables:
+    """The three periods a summary compares, each suppressed across all wards."""
+
+    quarter: FinancialQuarter
+    current: SuppressedTable
+    previous: SuppressedTable
+    last_year: SuppressedTable
+
+
+@dataclass
+class WardSummary:
+    ward_code: str
+    ward_name: str
+    locality: str | None
+    quarter: str
+    quarter_months: str
+    categories: (
+        pd.DataFrame
+    )  # category, count, previous_quarter, same_quarter_last_year, suppressed, vs_previous, vs_last_year
+    total: int | None
+    total_previous: int | None
+    total_last_year: int | None
+    rate_per_1000: float | None
+    rank: int | None
+    n_wards: int
+    narrative: str
+    quality_notes: list[str] = field(default_factory=list)
+    hotspots: list[dict] = field(default_factory=list)
+    threshold: int = 4
+
+    def as_json(self) -> dict:
+        return {
+            "ward_code": self.ward_code,
+            "ward_name": self.ward_name,
+            "locality": self.locality,
+            "quarter": self.quarter,
+            "months": self.quarter_months,
+            "categories": [
+                {
+                    "category": row.category,
+                    "count": _int_or_none(row.count),
+                    "previous_quarter": _int_or_none(row.previous_quarter),
+                    "same_quarter_last_year": _int_or_none(row.same_quarter_last_year),
+                    "suppressed": bool(row.suppressed),
+                    "vs_previous_quarter": row.vs_previous,
+                    "vs_same_quarter_last_year": row.vs_last_year,
+                }
+                for row in self.categories.itertuples(index=False)
+            ],
+            "total": self.total,
+            "total_previous_quarter": self.total_previous,
+            "total_same_quarter_last_year": self.total_last_year,
+            "rate_per_1000": self.rate_per_1000,
+            "rank": self.rank,
+            "wards_ranked": self.n_wards,
+            "narrative": self.narrative,
+            "data_quality": self.quality_notes,
+            "hotspots": self.hotspots,
+            "suppression_threshold": self.threshold,
+        }
+
+
+def _int_or_none(value) -> int | None:
+    return None if value is None or (isinstance(value, float) and np.isnan(value)) else int(value)
+
+
+def quarter_label_long(quarter: FinancialQuarter) -> str:
+    """ "2025/26 Q2 (July to September 2025)"."""
+    first, last = quarter.months[0], quarter.months[-1]
+    first_year, first_month = parse_month(first)
+    last_year, last_month = parse_month(last)
+    start = MONTH_NAMES[first_month - 1] + ("" if first_year == last_year else f" {first_year}")
+    return f"{quarter.start_year}/{(quarter.start_year + 1) % 100:02d} Q{quarter.quarter} ({start} to {MONTH_NAMES[last_month - 1]} {last_year})"
+
+
+def ward_category_table(
+    cube: pd.DataFrame, wards: pd.DataFrame, months: list[str], categories: list[str]
+) -> pd.DataFrame:
+    """Counts per ward (rows, every loaded ward) and category (columns) over ``months``."""
+    rows = cube[cube["month"].isin(months) & cube["ward_code"].isin(wards["ward_code"])]
+    table = rows.pivot_table(index="ward_code", columns="category", values="count", aggfunc="sum", fill_value=0)
+    return table.reindex(index=list(wards["ward_code"]), columns=categories, fill_value=0).astype(int)
+
+
+def quarter_tables(cube: pd.DataFrame, wards: pd.DataFrame, quarter: FinancialQuarter, threshold: int) -> QuarterTables:
+    categories = sorted(cube["category"].unique())
+    build = lambda q: suppress_table(ward_category_table(cube, wards, q.months, categories), threshold)  # noqa: E731
+    return QuarterTables(quarter, build(quarter), build(quarter.shifted(-1)), build(quarter.shifted(-4)))
+
+
+def compare(current: int, earlier: int) -> tuple[str, float]:
+    """("higher" | "lower" | "similar", p) by the exact conditional test of two Poisson counts."""
+    if current + earlier == 0:
+        return "similar", 1.0
+    p = float(stats.binomtest(int(current), int(current + earlier), 0.5).pvalue)
+    if p >= SIGNIFICANCE:
+        return "similar", p
+    return ("higher" if current > earlier else "lower"), p
+
+
+def _shown(table: SuppressedTable, ward: str, category: str) -> int | None:
+    return None if table.cell_mask.loc[ward, category] else int(table.cells.loc[ward, category])
+
+
+def _total(table: SuppressedTable, ward: str) -> int | None:
+    return None if table.row_mask.loc[ward] else int(table.row_totals.loc[ward])
+
+
+def summarise_ward(
+    ward_code: str,
+    tables: QuarterTables,
+    wards: pd.DataFrame,
+    *,
+    quality_notes: list[str] | None = None,
+    hotspots: list[dict] | None = None,
+) -> WardSummary:
+    """The summary of one ward from the quarter's suppressed tables."""
+    info = wards.set_index("ward_code").loc[ward_code]
+    current, previous, last_year = tables.current, tables.previous, tables.last_year
+    allowed_previous = change_allowed(current, previous)
+    allowed_last_year = change_allowed(current, last_year)
+    lines = []
+    for category in current.cells.columns:
+        count = _shown(current, ward_code, category)
+        earlier = _shown(previous, ward_code, category)
+        year_ago = _shown(last_year, ward_code, category)
+        vs_previous = compare(count, earlier)[0] if allowed_previous.loc[ward_code, category] else None
+        vs_last_year = compare(count, year_ago)[0] if allowed_last_year.loc[ward_code, category] else None
+        lines.append(
+            (
+                category,
+                count,
+                earlier,
+                year_ago,
+                bool(current.cell_mask.loc[ward_code, category]),
+                vs_previous,
+                vs_last_year,
+            )
+        )
+    table = pd.DataFrame(
+        lines,
+        columns=[
+            "category",
+            "count",
+            "previous_quarter",
+            "same_quarter_last_year",
+            "suppressed",
+            "vs_previous",
+            "vs_last_year",
+        ],
+    )
+    table = table[
+        (table["count"].fillna(1) > 0)
+        | (table["previous_quarter"].fillna(1) > 0)
+        | (table["same_quarter_last_year"].fillna(1) > 0)
+    ]
+    table = table.sort_values("count", ascending=False, na_position="last", kind="stable").reset_index(drop=True)
+
+    total = _total(current, ward_code)
+    population = pd.to_numeric(pd.Series([info["population"]]), errors="coerce").iloc[0]
+    # Rank only among wards whose totals are shown: placing a ward with a hidden total in the order
+    # would say roughly how big its total is.
+    rates = 1000.0 * current.row_totals / pd.to_numeric(wards.set_index("ward_code")["population"], errors="coerce")
+    rates = rates.where(~current.row_mask.reindex(rates.index, fill_value=True))
+    rate = None if total is None or pd.isna(population) else round(float(rates.loc[ward_code]), 1)
+    rank = None if rate is None else int((rates.dropna() > rates.loc[ward_code]).sum() + 1)
+    summary = WardSummary(
+        ward_code=ward_code,
+        ward_name=str(info["ward_name"]),
+        locality=None if pd.isna(info["locality"]) else str(info["locality"]),
+        quarter=tables.quarter.label,
+        quarter_months=quarter_label_long(tables.quarter),
+        categories=table,
+        total=total,
+        total_previous=_total(previous, ward_code),
+        total_last_year=_total(last_year, ward_code),
+        rate_per_1000=rate,
+        rank=rank,
+        n_wards=int(rates.notna().sum()),
+        narrative="",
+        quality_notes=list(quality_notes or []),
+        hotspots=list(hotspots or []),
+        threshold=current.threshold,
+    )
+    summary.narrative = narrative(summary, current.label)
+    return summary
+
+
+def _ordinal(n: int) -> str:
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+def narrative(summary: WardSummary, label) -> str:
+    """A short paragraph built only from the summary's own numbers."""
+
+    def show(value: int | None) -> str:
+        return label(value, value is None)
+
+    sentences = []
+    head = f"In {summary.quarter_months}, {summary.ward_name} recorded {show(summary.total)} incidents"
+    if summary.rate_per_1000 is not None and summary.rank is not None:
+        head += (
+            f", {summary.rate_per_1000:.1f} per 1,000 residents, the {_ordinal(summary.rank)} highest rate "
+            f"of the borough's {summary.n_wards} wards"
+        )
+    sentences.append(head + ".")
+    comparisons = []
+    for earlier, words in (
+        (summary.total_previous, "the previous quarter"),
+        (summary.total_last_year, "the same quarter last year"),
+    ):
+        if summary.total is None or earlier is None:
+            continue
+        verdict, _ = compare(summary.total, earlier)
+        comparisons.append(
+            f"{'similar to' if verdict == 'similar' else 'significantly ' + verdict + ' than'} {words} ({earlier:,})"
+        )
+    if comparisons:
+        sentences.append("That is " + " and ".join(comparisons) + ".")
+    shown = summary.categories.dropna(subset=["count"])
+    shown = shown[shown["count"] > 0].head(TOP_CATEGORIES)
+    if len(shown):
+        listed = ", ".join(f"{row.category} ({int(row.count):,})" for row in shown.itertuples(index=False))
+        sentences.append(f"The largest categories were {listed}.")
+    for row in summary.categories.itertuples(index=False):
+        if row.vs_previous in ("higher", "lower"):
+            sentences.append(
+                f"{row.category} was significantly {row.vs_previous} than the previous quarter ({int(row.count):,} against {int(row.previous_quarter):,})."
+            )
+    emerging = [h for h in summary.hotspots if h.get("emerging")]
+    if emerging:
+        sentences.append(
+            f"{len(emerging)} emerging hotspot{'s' if len(emerging) != 1 else ''} {'lies' if len(emerging) == 1 else 'lie'} in the ward."
+        )
+    return " ".join(sentences)
+
+
+def quality_notes(grid: pd.DataFrame, months: list[str], unplaced: int, total: int) -> list[str]:
+    """Coverage gaps inside the quarter, and how many incidents could not be placed in a ward."""
+    from rc_dashboard.explore import window_gaps
+
+    notes = window_gaps(grid, months[0], months[-1], ())
+    if total:
+        notes.append(
+            f"{unplaced / total:.1%} of the borough's incidents this quarter had no location or lay outside every ward, so no ward summary counts them."
+        )
+    return notes
+
+
+def escape_markdown(text: object) -> str:
+    """User-supplied names cannot break the table or inject HTML into a rendered Markdown file."""
+    import html
+
+    return (
+        html.escape(str(text), quote=False)
+        .replace("|", "\\|")
+        .replace("*", "\\*")
+        .replace("_", "\\_")
+        .replace("`", "\\`")
+    )
+
+
+def _verdict(value: object, missing: str = "not shown") -> str:
+    """A comparison verdict, or ``missing`` where none may be published (a suppressed side)."""
+    return value if isinstance(value, str) else missing
+
+
+def to_markdown(summary: WardSummary, explanation: str) -> str:
+    def cell(value) -> str:
+        return suppressed_label(summary.threshold) if value is None or pd.isna(value) else f"{int(value):,}"
+
+    lines = [
+        f"# {escape_markdown(summary.ward_name)} ({summary.ward_code}): {summary.quarter_months}",
+        "",
+        escape_markdown(summary.narrative),
+        "",
+        "| Category | This quarter | Previous quarter | Same quarter last year | Against previous | Against last year |",
+        "|---|---:|---:|---:|---|---|",
+    ]
+    for row in summary.categories.itertuples(index=False):
+        lines.append(
+            f"| {escape_markdown(row.category)} | {cell(row.count)} | {cell(row.previous_quarter)} | {cell(row.same_quarter_last_year)} | "
+            f"{_verdict(row.vs_previous)} | {_verdict(row.vs_last_year)} |"
+        )
+    lines.append(
+        f"| **Total** | {cell(summary.total)} | {cell(summary.total_previous)} | {cell(summary.total_last_year)} | | |"
+    )
+    if summary.rate_per_1000 is not None:
+        lines += [
+            "",
+            f"Rate: {summary.rate_per_1000:.1f} incidents per 1,000 residents this quarter; rank {summary.rank} of {summary.n_wards} wards (1 = highest).",
+        ]
+    if summary.hotspots:
+        lines += ["", "## Hotspots in the ward", ""]
+        lines += [
+            f"- {h['hotspot']}: {h['pattern']}{' (emerging)' if h['emerging'] else ''}, {h['recent']} incidents in the last {h['window_months']} months"
+            for h in summary.hotspots
+        ]
+    if summary.quality_notes:
+        lines += ["", "## Data quality", ""] + [f"- {escape_markdown(n)}" for n in summary.quality_notes]
+    lines += [
+        "",
+        f"_{escape_markdown(explanation)}_",
+        "",
+        "Contains public sector information licensed under the Open Government Licence v3.0.",
+    ]
+    return "\n".join(lines) + "\n"

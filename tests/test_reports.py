@@ -128,7 +128,7 @@ def test_locality_pack_pdf_html_and_escaping(demo, tmp_path):
         )
     pack = build_pack(engine, "North", FinancialQuarter.parse(QUARTER))
     assert pack.headline[0].startswith("All incidents in North:")
-    assert len(pack.wards) == len(set(pack.wards["ward_code"])) >= 3
+    assert len(pack.wards) == len(set(pack.wards["code"])) >= 3
     page = pack_html(pack)
     assert "<script>alert(1)</script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt; Ward" in page
     pdf = pack_pdf(pack)

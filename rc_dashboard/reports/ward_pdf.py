@@ -9,14 +9,14 @@ from fpdf import FPDF
 
 from rc_dashboard.reports.pdf_text import pdf_safe
 from rc_dashboard.reports.suppression import suppressed_label
-from rc_dashboard.reports.ward_summary import WardSummary
+from rc_dashboard.reports.ward_summary import WardSummary, _verdict
 
 COLUMNS = [
-    ("Category", 70),
-    ("This quarter", 28),
-    ("Previous", 24),
-    ("Year before", 24),
-    ("vs previous", 22),
+    ("Category", 46),
+    ("This quarter", 32),
+    ("Previous quarter", 32),
+    ("Year before", 32),
+    ("vs previous", 24),
     ("vs year before", 24),
 ]
 
@@ -44,15 +44,15 @@ def add_ward_page(pdf: FPDF, summary: WardSummary, explanation: str, map_png: by
     for name, width in COLUMNS:
         pdf.cell(width, 6, name, border=1)
     pdf.ln()
-    pdf.set_font("Helvetica", "", 8)
+    pdf.set_font("Helvetica", "", 7)
     for row in summary.categories.itertuples(index=False):
         values = [
             row.category,
             cell(row.count),
             cell(row.previous_quarter),
             cell(row.same_quarter_last_year),
-            row.vs_previous or "-",
-            row.vs_last_year or "-",
+            _verdict(row.vs_previous, "-"),
+            _verdict(row.vs_last_year, "-"),
         ]
         for (_, width), value in zip(COLUMNS, values, strict=True):
             pdf.cell(width, 5, pdf_safe(value)[:44], border=1)

@@ -14,6 +14,7 @@ TABLE_COLUMNS = [
     "pattern",
     "emerging",
     "ward_code",
+    "wards",
     "locality",
     "recent_count",
     "baseline_count",
@@ -47,11 +48,17 @@ hotspots = analysis.hotspots
 if hotspots.empty:
     st.write("No area is a significant hotspot in the recent window.")
 else:
-    table = hotspots[TABLE_COLUMNS].assign(sources=hotspots["sources"].map(", ".join))
+    table = hotspots[TABLE_COLUMNS].assign(
+        sources=hotspots["sources"].map(", ".join), wards=hotspots["wards"].map(", ".join)
+    )
     st.dataframe(table, hide_index=True, width="stretch")
     left, right = st.columns(2)
     left.download_button("Download CSV", to_csv_text(table), file_name="hotspots.csv", mime="text/csv")
-    geojson = hotspots.assign(sources=hotspots["sources"].map(", ".join)).to_crs(WGS84).to_json()
+    geojson = (
+        hotspots.assign(sources=hotspots["sources"].map(", ".join), wards=hotspots["wards"].map(", ".join))
+        .to_crs(WGS84)
+        .to_json()
+    )
     right.download_button("Download GeoJSON", geojson, file_name="hotspots.geojson", mime="application/geo+json")
     chosen = st.selectbox(
         "Why was it flagged?",

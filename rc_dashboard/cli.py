@@ -159,7 +159,7 @@ def cmd_hotspots(args: argparse.Namespace) -> int:
         []
         if frame is None
         else [
-            {**row, "emerging": bool(row["emerging"]), "sources": list(row["sources"])}
+            {**row, "emerging": bool(row["emerging"]), "sources": list(row["sources"]), "wards": list(row["wards"])}
             for row in frame.to_dict("records")
         ]
     )
@@ -169,7 +169,8 @@ def cmd_hotspots(args: argparse.Namespace) -> int:
         import pandas as pd
 
         table = pd.DataFrame(records, columns=HOTSPOT_FIELDS)
-        table["sources"] = table["sources"].map(lambda s: ";".join(s) if isinstance(s, list) else s)
+        for column in ("sources", "wards"):
+            table[column] = table[column].map(lambda s: ";".join(s) if isinstance(s, list) else s)
         sys.stdout.write(to_csv_text(table))
     print(analysis.budget_sentence, file=sys.stderr)
     return 0

@@ -39,14 +39,21 @@ NO_AREA = "(no ward: outside the area or no location)"
 
 
 def load_cube(engine: Engine) -> pd.DataFrame:
-    """Incidents counted by month, ward ("" = none), category and source: one SQL scan."""
+    """Incidents counted by month, ward ("" = none), category and source: one SQL scan.
+
+    Partners' aggregated counts (imported as counts, not records) join the cube here, so they
+    reach every count, rate, measure and ward summary; they never reach a point map or the
+    hotspot analysis, which read located incident records only.
+    """
     cube = read_frame(
         engine,
         "SELECT month, COALESCE(ward_code, '') AS ward_code, category, source, COUNT(*) AS count "
-        "FROM incidents GROUP BY month, COALESCE(ward_code, ''), category, source",
+        "FROM incidents GROUP BY month, COALESCE(ward_code, ''), category, source "
+        "UNION ALL SELECT month, ward_code, category, source, SUM(count) AS count FROM area_counts "
+        "GROUP BY month, ward_code, category, source",
     )
     cube["count"] = cube["count"].astype("int64")
-    return cube
+    return cube.groupby(["month", "ward_code", "category", "source"], as_index=False)["count"].sum()
 
 
 def with_harm(cube: pd.DataFrame, weights: dict[str, float]) -> pd.DataFrame:

@@ -49,6 +49,7 @@ class Measure:
     unit: str = ""
     baseline: dict[str, Any] = field(default_factory=dict)
     target: dict[str, Any] = field(default_factory=dict)
+    recalculate_at: tuple[str, ...] = ()  # periods where the process changed (e.g. a new service): limits restart
 
     @property
     def manual(self) -> bool:
@@ -118,6 +119,7 @@ def parse_register(text: str) -> Register:
                 unit=str(definition.get("unit", "")),
                 baseline=dict(baseline),
                 target=dict(target),
+                recalculate_at=tuple(str(p) for p in item.get("recalculate_at") or ()),
             )
         )
     return Register(plan_start, tuple(measures))
@@ -244,7 +246,14 @@ def evaluate(measure: Measure, monthly: pd.Series, plan_start: str, as_of: str, 
     )
     chart, variation, assurance, signals = None, "none", "none", []
     if len(series) >= 2 and base_points >= 2:
-        chart = spc.xmr_with_recalculations(series.to_numpy(), baseline_length=min(base_points, len(series)))
+        breaks = [
+            list(series.index).index(p)
+            for p in measure.recalculate_at
+            if p in series.index and list(series.index).index(p) > 0
+        ]
+        chart = spc.xmr_with_recalculations(
+            series.to_numpy(), baseline_length=min(base_points, len(series)), recalculate_at=breaks
+        )
         flags = spc.special_causes(chart, shift_length=shift_length)
         chart = pd.concat([chart.reset_index(drop=True), flags.reset_index(drop=True)], axis=1)
         chart.index = series.index

@@ -92,14 +92,17 @@ def incident_counts(engine: Engine, by: list[str], flt: IncidentFilter | None = 
 
 
 def months_available(engine: Engine) -> list[str]:
-    return read_frame(engine, "SELECT DISTINCT month FROM incidents ORDER BY month")["month"].tolist()
+    """Months with any incident record or aggregated count."""
+    return read_frame(engine, "SELECT month FROM incidents UNION SELECT month FROM area_counts ORDER BY 1")[
+        "month"
+    ].tolist()
 
 
 def distinct_values(engine: Engine, column: str) -> list[str]:
     """Distinct non-empty values of an incidents column (category, source) or of areas.locality."""
     sql = {
-        "category": "SELECT DISTINCT category AS v FROM incidents ORDER BY 1",
-        "source": "SELECT DISTINCT source AS v FROM incidents ORDER BY 1",
+        "category": "SELECT category AS v FROM incidents UNION SELECT category FROM area_counts ORDER BY 1",
+        "source": "SELECT source AS v FROM incidents UNION SELECT source FROM area_counts ORDER BY 1",
         "locality": "SELECT DISTINCT locality AS v FROM areas WHERE locality IS NOT NULL ORDER BY 1",
     }[column]
     return [v for v in read_frame(engine, sql)["v"].tolist() if v]

@@ -153,3 +153,21 @@ def test_map_points_are_pooled_for_the_browser_without_losing_weight():
     pooled = maps.point_weights(points, {"Robbery": 365.0}, max_points=1_000)
     assert len(pooled) <= (2_000 // maps.BROWSER_CELL_M + 1) ** 2
     assert pooled["weight"].sum() == pytest.approx(10_000 * 365)
+
+
+def test_aggregated_partner_counts_join_the_cube_but_not_the_map(sqlite_engine, two_wards):
+    from rc_dashboard.ingest.files import InputFile
+    from rc_dashboard.ingest.importers import import_counts, import_wards
+    from rc_dashboard.ingest.partner import PartnerMapping
+    from rc_dashboard.queries import snap_point_counts
+
+    import_wards(sqlite_engine, InputFile("w.geojson", two_wards.to_json().encode()))
+    mapping = PartnerMapping.from_yaml(
+        "source: council\nmonth: {column: month}\ncategory: {column: cat, values: {FT: Fly-tipping}}\nlocation: {area_code: ward}\ncount: n\n"
+    )
+    data = b"month,ward,cat,n\n2025-01,E05000001,FT,7\n2025-01,E05000002,FT,3\n2025-02,E05000001,FT,2\n"
+    import_counts(sqlite_engine, InputFile("counts.csv", data), mapping)
+    cube = explore.load_cube(sqlite_engine)
+    assert cube.groupby("ward_code")["count"].sum().to_dict() == {"E05000001": 9, "E05000002": 3}
+    assert set(cube["source"]) == {"council"}
+    assert snap_point_counts(sqlite_engine, IncidentFilter()).empty, "counts have no points: never mapped"

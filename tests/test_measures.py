@@ -189,3 +189,18 @@ def test_cli_measures_on_the_demo_match_the_planted_violence_rise(engine, tmp_pa
     assert records["violence"]["baseline"] == baseline and records["violence"]["latest"] == latest
     assert records["violence"]["rag"] == "red" and records["violence"]["change_pct"] > 10
     assert records["feel_safe"]["latest"] is not None, "the demo ships survey values for the manual measure"
+
+
+def test_a_recalculation_point_restarts_the_limits():
+    months = month_range("2024-04", "2026-03")
+    monthly = pd.Series([100.0, 104.0] * 6 + [60.0, 64.0] * 6, index=months)
+    plain = measures.evaluate(one_measure(), monthly, "2025-04", "2026-03")
+    assert plain.chart["beyond limits"].iloc[12:].all(), (
+        "without a recalculation the new level is outside the old limits"
+    )
+    recalculated = measures.evaluate(one_measure(recalculate_at=("2025-04",)), monthly, "2025-04", "2026-03")
+    assert recalculated.chart["phase"].iloc[12:].eq(1).all()
+    assert (
+        recalculated.chart["mean"].iloc[-1] == pytest.approx(62.0)
+        and not recalculated.chart["beyond limits"].iloc[12:].any()
+    )

@@ -43,6 +43,7 @@ HOTSPOT_FIELDS = [
     "pattern",
     "emerging",
     "ward_code",
+    "wards",
     "locality",
     "recent_count",
     "baseline_count",
@@ -164,6 +165,17 @@ def _ward_of(points_xy: np.ndarray, wards: gpd.GeoDataFrame) -> list[str | None]
     return codes
 
 
+def _wards_touched(areas: np.ndarray, wards: gpd.GeoDataFrame) -> list[list[str]]:
+    """Every ward each area overlaps, largest overlap first (a hotspot can straddle a boundary)."""
+    area_idx, ward_idx = shapely.STRtree(wards.geometry.values).query(areas, predicate="intersects")
+    touched: list[list[tuple[float, str]]] = [[] for _ in range(len(areas))]
+    for a, w in zip(area_idx, ward_idx, strict=True):
+        overlap = shapely.intersection(areas[a], wards.geometry.values[w]).area
+        if overlap > 0:
+            touched[a].append((overlap, wards["ward_code"].iloc[w]))
+    return [[code for _, code in sorted(items, reverse=True)] for items in touched]
+
+
 def _bh_adjust(p: np.ndarray) -> np.ndarray:
     return stats.false_discovery_control(p) if len(p) else p
 
@@ -265,6 +277,7 @@ def _hotspot_areas(points, recent, baseline, flagged, cells, model, wards, param
     centre_xy = shapely.get_coordinates(centres)
     lon, lat = bng_to_lonlat(centre_xy[:, 0], centre_xy[:, 1])
     ward_codes = _ward_of(centre_xy, wards)
+    touched = _wards_touched(shapes.geometry.values, wards)
     locality = dict(zip(wards["ward_code"], wards.get("locality", pd.Series([None] * len(wards))), strict=True))
     records = []
     for k in range(len(shapes)):
@@ -287,6 +300,7 @@ def _hotspot_areas(points, recent, baseline, flagged, cells, model, wards, param
                 "pattern": pattern,
                 "emerging": emerging,
                 "ward_code": ward_codes[k],
+                "wards": touched[k],
                 "locality": locality.get(ward_codes[k]),
                 "recent_count": int(recent_counts[k]),
                 "baseline_count": int(baseline_counts[k]),

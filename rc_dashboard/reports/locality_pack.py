@@ -22,11 +22,20 @@ from rc_dashboard.explore import load_cube, with_harm
 from rc_dashboard.geography import wards_from_db
 from rc_dashboard.periods import FinancialQuarter
 from rc_dashboard.reports.figures import area_map_png
-from rc_dashboard.reports.service import ReportError, build_summaries, check_quarter, ward_hotspots
+from rc_dashboard.reports.service import ReportError, build_summaries, check_quarter, touches, ward_hotspots
 from rc_dashboard.reports.ward_summary import compare, escape_markdown, quarter_label_long
 
 TOP_LOCATIONS = 10
 TOP_CHANGES = 5
+WARD_COLUMN_NAMES = {
+    "ward_code": "code",
+    "this_quarter": "this quarter",
+    "previous_quarter": "previous",
+    "same_quarter_last_year": "year before",
+    "per_1000": "per 1,000",
+    "rank_in_borough": "rank",
+    "vs_last_year": "vs year before",
+}
 
 
 @dataclass
@@ -114,6 +123,7 @@ def build_pack(engine: Engine, locality: str, quarter: FinancialQuarter) -> Loca
     ward_rows["vs_last_year"] = [
         compare(a, b)[0] for a, b in zip(ward_rows["this_quarter"], ward_rows["same_quarter_last_year"], strict=True)
     ]
+    ward_rows = ward_rows.rename(columns=WARD_COLUMN_NAMES)
 
     briefs = _hotspot_briefs(engine, hotspots, mine, wards_from_db(engine), quarter)
     scoped = measures.scorecard(
@@ -165,7 +175,7 @@ def _hotspot_briefs(
 
     names = dict(zip(mine["ward_code"], mine["ward_name"], strict=True))
     chosen = (
-        hotspots[hotspots["ward_code"].isin(mine["ward_code"]) & hotspots["emerging"].astype(bool)]
+        hotspots[touches(hotspots, list(mine["ward_code"])) & hotspots["emerging"].astype(bool)]
         if len(hotspots)
         else hotspots
     )

@@ -22,6 +22,14 @@ class ReportError(ValueError):
     """The report cannot be made as asked; the message says why in one sentence."""
 
 
+def touches(hotspots: pd.DataFrame, ward_codes: list[str]) -> pd.Series:
+    """Which hotspot areas overlap any of ``ward_codes`` (an area may straddle a ward boundary)."""
+    if hotspots.empty:
+        return pd.Series(False, index=hotspots.index)
+    wanted = set(ward_codes)
+    return hotspots["wards"].map(lambda codes: bool(wanted & set(codes)))
+
+
 def check_quarter(engine: Engine, quarter: FinancialQuarter) -> None:
     months = months_available(engine)
     if not months:
@@ -42,7 +50,9 @@ def ward_hotspots(engine: Engine, quarter: FinancialQuarter, threshold: int) -> 
             HotspotParams(),
         )
     except NotEnoughData:
-        return pd.DataFrame(columns=["hotspot", "pattern", "emerging", "ward_code", "recent_count", "window_months"])
+        return pd.DataFrame(
+            columns=["hotspot", "pattern", "emerging", "ward_code", "wards", "recent_count", "window_months"]
+        )
     frame = pd.DataFrame(analysis.hotspots.drop(columns="geometry"))
     frame["window_months"] = len(analysis.recent_months)
     frame["geometry_wkb"] = [g.wkb for g in analysis.hotspots.geometry]
@@ -80,7 +90,7 @@ def build_summaries(
     hotspots = ward_hotspots(engine, quarter, threshold) if hotspots is None else hotspots
     summaries = {}
     for code in ward_codes or list(wards["ward_code"]):
-        mine = hotspots[hotspots["ward_code"] == code]
+        mine = hotspots[touches(hotspots, [code])]
         listed = [
             {
                 "hotspot": row.hotspot,
@@ -103,7 +113,7 @@ def ward_map(engine_wards, ward_code: str, hotspots: pd.DataFrame) -> bytes:
 
     focus = engine_wards.set_index("ward_code").geometry.loc[ward_code]
     nearby = [g for g in engine_wards.geometry if g.intersects(focus.buffer(1500))]
-    mine = hotspots[hotspots["ward_code"] == ward_code] if len(hotspots) else hotspots
+    mine = hotspots[touches(hotspots, [ward_code])] if len(hotspots) else hotspots
     areas = [
         (row.hotspot, shapely.from_wkb(row.geometry_wkb), bool(row.emerging)) for row in mine.itertuples(index=False)
     ]

@@ -8,6 +8,7 @@ WAL journal (readers never wait for the writer), a busy timeout instead of insta
 from __future__ import annotations
 
 import io
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,7 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000
 DATA_VERSION_KEY = "data_version"
 # Text columns whose first rows are mostly repeats are dictionary-encoded before a bulk insert.
 DICTIONARY_SAMPLE_ROWS = 10_000
+INSERT_CHUNK_ROWS = 100_000  # rows built per step of a SQLite bulk insert
 DICTIONARY_MAX_SHARE = 0.5
 
 
@@ -194,11 +196,24 @@ def bulk_insert(conn: Connection, table_name: str, frame: pd.DataFrame) -> int:
         ):
             copy.write(buffer.getvalue())
         return len(frame)
-    rows = zip(*(_python_values(frame[c]) for c in columns), strict=True)
     placeholders = ", ".join("?" for _ in columns)
+    statement = f'INSERT INTO "{table_name}" ({column_sql}) VALUES ({placeholders})'
+
+    def rows_of(start: int) -> list[tuple]:
+        chunk = frame.iloc[start : start + INSERT_CHUNK_ROWS]
+        return list(zip(*(_python_values(chunk[c]) for c in columns), strict=True))
+
+    # SQLite releases the GIL while it writes a row, so the next chunk's rows are built on the
+    # other core while this one is inserted (one transaction throughout: the caller's).
     cursor = raw.cursor()
     try:
-        cursor.executemany(f'INSERT INTO "{table_name}" ({column_sql}) VALUES ({placeholders})', rows)
+        with ThreadPoolExecutor(max_workers=1) as builder:
+            pending = builder.submit(rows_of, 0)
+            for start in range(0, len(frame), INSERT_CHUNK_ROWS):
+                rows = pending.result()
+                if start + INSERT_CHUNK_ROWS < len(frame):
+                    pending = builder.submit(rows_of, start + INSERT_CHUNK_ROWS)
+                cursor.executemany(statement, rows)
     finally:
         cursor.close()
     return len(frame)

@@ -160,6 +160,7 @@ def _upsert_referenced(conn: Connection, rows: pd.DataFrame, import_id: int) -> 
     conn.exec_driver_sql(f"DROP TABLE IF EXISTS {STAGE_TABLE}")
     conn.exec_driver_sql(f"CREATE TEMPORARY TABLE {STAGE_TABLE} AS SELECT {columns} FROM incidents WHERE 1 = 0")
     bulk_insert(conn, STAGE_TABLE, payload)
+    conn.exec_driver_sql(f"CREATE INDEX ix_{STAGE_TABLE}_ref ON {STAGE_TABLE} (source, source_ref)")
     join = "i.source = s.source AND i.source_ref = s.source_ref"
     matched = conn.exec_driver_sql(f"SELECT COUNT(*) FROM {STAGE_TABLE} s JOIN incidents i ON {join}").scalar_one()
     assignments = ", ".join(f"{c} = s.{c}" for c in (*MUTABLE_COLUMNS, "import_id"))
@@ -318,8 +319,11 @@ def store_incidents(
             rows_read=rows_read,
             imported_by=imported_by,
         )
-        rebuild_indexes = _drop_indexes_for_bulk_load(conn, len(rows))
-        if _first_load(conn, sources):
+        # Indexes are dropped only for a source's first load: any later import must match against
+        # stored rows, and without the reference index every match would scan the table.
+        first_load = _first_load(conn, sources)
+        rebuild_indexes = first_load and _drop_indexes_for_bulk_load(conn, len(rows))
+        if first_load:
             inserted, updated, unchanged, part_unchanged = (
                 _insert_first_load(conn, rows, with_ref, repeated, import_id),
                 0,

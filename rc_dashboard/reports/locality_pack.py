@@ -155,6 +155,7 @@ def build_pack(engine: Engine, locality: str, quarter: FinancialQuarter) -> Loca
             "categories": "all",
             "sources": "all",
             "hotspot cells": "250 m squares, 500 m neighbourhood, 3-month window",
+            "audience": "professional partners: counts are not suppressed, so share the ward summaries, not this pack, with councillors",
         },
         generated_at=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         headline=headline,

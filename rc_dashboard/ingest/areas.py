@@ -8,7 +8,6 @@ to British National Grid. ONS names its fields by vintage (``WD25CD``/``WD25NM``
 from __future__ import annotations
 
 import io
-import json
 import re
 import tempfile
 from pathlib import Path
@@ -19,11 +18,10 @@ import pandas as pd
 import shapely
 from sqlalchemy import Engine, text
 
-from rc_dashboard import schema
-from rc_dashboard.db import bulk_insert, bump_data_version, read_frame
+from rc_dashboard.db import bulk_insert, read_frame
 from rc_dashboard.geography import BNG, BNG_EASTING_RANGE, BNG_NORTHING_RANGE, WGS84
 from rc_dashboard.ingest.files import InputFile, read_zip
-from rc_dashboard.ingest.store import ImportResult, file_sha256, record_import
+from rc_dashboard.ingest.store import ImportResult, file_sha256, finish_import, record_import
 from rc_dashboard.ingest.tables import find_column, read_table
 from rc_dashboard.ingest.validation import ImportRejected, Problem, ValidationReport
 
@@ -290,22 +288,6 @@ def _provenance(conn, kind: str, item: InputFile, rows_read: int, imported_by: s
     )
 
 
-def _finish(conn, import_id: int, result: ImportResult, details: dict) -> None:
-    conn.execute(
-        schema.imports.update()
-        .where(schema.imports.c.id == import_id)
-        .values(
-            rows_inserted=result.rows_inserted,
-            rows_updated=result.rows_updated,
-            rows_unchanged=result.rows_unchanged,
-            rows_dropped=result.rows_dropped,
-            details=json.dumps(details),
-        )
-    )
-    if result.rows_inserted or result.rows_updated:
-        bump_data_version(conn)
-
-
 def store_area_attribute(
     engine: Engine,
     frame: pd.DataFrame,
@@ -353,7 +335,7 @@ def store_area_attribute(
                 text(f"UPDATE areas SET {column} = :value WHERE ward_code = :code"),
                 {"value": value.item() if hasattr(value, "item") else value, "code": row.ward_code},
             )
-        _finish(conn, result.import_id, result, {"dropped": result.dropped_by_reason})
+        finish_import(conn, result, {"dropped": result.dropped_by_reason})
     return result
 
 
@@ -379,7 +361,7 @@ def store_lsoa_lookup(
         for code in replace.loc[~new[new | changed].to_numpy(), "lsoa_code"]:
             conn.execute(text("DELETE FROM lsoa_wards WHERE lsoa_code = :code"), {"code": code})
         bulk_insert(conn, "lsoa_wards", replace)
-        _finish(conn, result.import_id, result, {})
+        finish_import(conn, result, {})
     return result
 
 
@@ -412,7 +394,7 @@ def store_area_counts(
     if inserted == 0 and updated == 0 and len(current) == len(frame):
         with engine.begin() as conn:
             result.import_id = _provenance(conn, "counts", item, rows_read, imported_by)
-            _finish(conn, result.import_id, result, {"dropped": result.dropped_by_reason})
+            finish_import(conn, result, {"dropped": result.dropped_by_reason})
         return result
     with engine.begin() as conn:
         result.import_id = _provenance(conn, "counts", item, rows_read, imported_by)
@@ -427,5 +409,5 @@ def store_area_counts(
         )
         if not result.rows_updated and not result.rows_inserted:
             result.rows_updated = len(current) - len(frame)  # rows removed from a re-published month
-        _finish(conn, result.import_id, result, {"dropped": result.dropped_by_reason})
+        finish_import(conn, result, {"dropped": result.dropped_by_reason})
     return result

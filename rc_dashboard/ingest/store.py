@@ -350,22 +350,29 @@ def store_incidents(
             without_location=int(rows["easting"].isna().sum()),
             dropped_by_reason=report.dropped_by_reason(),
         )
-        conn.execute(
-            schema.imports.update()
-            .where(schema.imports.c.id == import_id)
-            .values(
-                rows_inserted=result.rows_inserted,
-                rows_updated=result.rows_updated,
-                rows_unchanged=result.rows_unchanged,
-                rows_dropped=result.rows_dropped,
-                details=json.dumps(
-                    {"dropped": result.dropped_by_reason, "outside_area": result.outside_area, "files": files or []}
-                ),
-            )
+        finish_import(
+            conn,
+            result,
+            {"dropped": result.dropped_by_reason, "outside_area": result.outside_area, "files": files or []},
         )
-        if result.rows_inserted or result.rows_updated:
-            bump_data_version(conn)
     return result
+
+
+def finish_import(conn: Connection, result: ImportResult, details: dict) -> None:
+    """Complete the provenance record, and bump the data version only if something changed."""
+    conn.execute(
+        schema.imports.update()
+        .where(schema.imports.c.id == result.import_id)
+        .values(
+            rows_inserted=result.rows_inserted,
+            rows_updated=result.rows_updated,
+            rows_unchanged=result.rows_unchanged,
+            rows_dropped=result.rows_dropped,
+            details=json.dumps(details),
+        )
+    )
+    if result.rows_inserted or result.rows_updated:
+        bump_data_version(conn)
 
 
 def store_wards(

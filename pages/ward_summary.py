@@ -65,10 +65,11 @@ st.caption(
     + explanation
 )
 
+map_png = ward_map(cached.wards_geometry(version), ward, hotspots)
 left, right = st.columns([2, 3])
 with left:
     st.image(
-        ward_map(cached.wards_geometry(version), ward, hotspots),
+        map_png,
         caption="The ward (blue) and its hotspot areas (red: emerging).",
     )
 with right:
@@ -87,7 +88,7 @@ left.download_button(
 )
 right.download_button(
     "Download (PDF)",
-    summaries_pdf([(summary, ward_map(cached.wards_geometry(version), ward, hotspots))], explanation),
+    summaries_pdf([(summary, map_png)], explanation),
     file_name=f"{ward}_{quarter.replace('/', '-')}.pdf",
     mime="application/pdf",
 )

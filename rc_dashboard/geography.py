@@ -98,6 +98,25 @@ def wards_from_db(engine: Engine) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geometry, crs=BNG), crs=BNG)
 
 
-def in_uk(lon: pd.Series, lat: pd.Series) -> pd.Series:
+def in_uk(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
     """True where a WGS84 point lies in the UK's bounding box (a cheap sanity check, not a border)."""
-    return lon.between(*UK_LON_RANGE) & lat.between(*UK_LAT_RANGE)
+    lon, lat = np.asarray(lon, float), np.asarray(lat, float)
+    return (lon >= UK_LON_RANGE[0]) & (lon <= UK_LON_RANGE[1]) & (lat >= UK_LAT_RANGE[0]) & (lat <= UK_LAT_RANGE[1])
+
+
+def in_bng(easting: np.ndarray, northing: np.ndarray) -> np.ndarray:
+    """True where a point lies within the British National Grid's extent (metres)."""
+    easting, northing = np.asarray(easting, float), np.asarray(northing, float)
+    return (
+        (easting >= BNG_EASTING_RANGE[0])
+        & (easting <= BNG_EASTING_RANGE[1])
+        & (northing >= BNG_NORTHING_RANGE[0])
+        & (northing <= BNG_NORTHING_RANGE[1])
+    )
+
+
+def looks_swapped(lon: np.ndarray, lat: np.ndarray, located: np.ndarray) -> bool:
+    """True when most located points only make sense with longitude and latitude exchanged
+    (longitudes near 52, latitudes near -2): the columns were mislabelled, a file-level error."""
+    swapped = located & in_uk(lat, lon)
+    return bool(located.any()) and swapped.sum() > 0.5 * located.sum()

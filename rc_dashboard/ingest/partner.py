@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from rc_dashboard.geography import BNG_EASTING_RANGE, BNG_NORTHING_RANGE, UK_LAT_RANGE, UK_LON_RANGE
+from rc_dashboard.geography import in_bng, in_uk, looks_swapped
 from rc_dashboard.ingest.validation import ValidationReport
 
 GSS_WARD = re.compile(r"^[EWSN]05\d{6}$")
@@ -269,28 +269,9 @@ def _normalise(
         given = (frame[mapping.lon_column].str.strip() != "").to_numpy()
         bad = keep & given & (np.isnan(lon) | np.isnan(lat))
         report.add_rows(file_name, np.flatnonzero(bad), mapping.lon_column, "coordinate is not a number", "drop")
-        swapped = (
-            keep
-            & ~bad
-            & given
-            & (lat >= UK_LON_RANGE[0])
-            & (lat <= UK_LON_RANGE[1])
-            & (lon >= UK_LAT_RANGE[0])
-            & (lon <= UK_LAT_RANGE[1])
-        )
-        if swapped.sum() > 0.5 * max(1, (keep & given).sum()):
+        if looks_swapped(lon, lat, keep & ~bad & given):
             report.reject(file_name, "longitude and latitude look swapped.", mapping.lon_column)
-        outside = (
-            keep
-            & ~bad
-            & given
-            & ~(
-                (lon >= UK_LON_RANGE[0])
-                & (lon <= UK_LON_RANGE[1])
-                & (lat >= UK_LAT_RANGE[0])
-                & (lat <= UK_LAT_RANGE[1])
-            )
-        )
+        outside = keep & ~bad & given & ~in_uk(lon, lat)
         report.add_rows(
             file_name, np.flatnonzero(outside), mapping.lon_column, "coordinates are outside the UK", "drop"
         )
@@ -300,17 +281,7 @@ def _normalise(
         given = (frame[mapping.easting_column].str.strip() != "").to_numpy()
         bad = keep & given & (np.isnan(easting) | np.isnan(northing))
         report.add_rows(file_name, np.flatnonzero(bad), mapping.easting_column, "coordinate is not a number", "drop")
-        outside = (
-            keep
-            & ~bad
-            & given
-            & ~(
-                (easting >= BNG_EASTING_RANGE[0])
-                & (easting <= BNG_EASTING_RANGE[1])
-                & (northing >= BNG_NORTHING_RANGE[0])
-                & (northing <= BNG_NORTHING_RANGE[1])
-            )
-        )
+        outside = keep & ~bad & given & ~in_bng(easting, northing)
         report.add_rows(
             file_name,
             np.flatnonzero(outside),

@@ -21,7 +21,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from rc_dashboard.categories import LEGACY_CRIME_TYPES, POLICE_CRIME_TYPES
-from rc_dashboard.geography import UK_LAT_RANGE, UK_LON_RANGE
+from rc_dashboard.geography import in_uk, looks_swapped
 from rc_dashboard.ingest.validation import ValidationReport
 from rc_dashboard.periods import MONTH_PATTERN
 
@@ -151,20 +151,11 @@ def normalise_police(raw: pd.DataFrame, file_name: str, report: ValidationReport
     report.add_rows(file_name, np.flatnonzero(half), "Latitude", "only one of Longitude and Latitude is given", "drop")
     keep &= ~half
     located = keep & ~np.isnan(lon) & ~np.isnan(lat)
-    in_lon = (lon >= UK_LON_RANGE[0]) & (lon <= UK_LON_RANGE[1])
-    in_lat = (lat >= UK_LAT_RANGE[0]) & (lat <= UK_LAT_RANGE[1])
-    swapped = (
-        located
-        & (lat >= UK_LON_RANGE[0])
-        & (lat <= UK_LON_RANGE[1])
-        & (lon >= UK_LAT_RANGE[0])
-        & (lon <= UK_LAT_RANGE[1])
-    )
-    if located.any() and swapped.sum() > 0.5 * located.sum():
+    if looks_swapped(lon, lat, located):
         report.reject(
             file_name, "Longitude and Latitude look swapped (longitudes near 52, latitudes near -2).", "Longitude"
         )
-    outside = located & ~(in_lon & in_lat)
+    outside = located & ~in_uk(lon, lat)
     report.add_rows(file_name, np.flatnonzero(outside), "Longitude", "coordinates are outside the UK", "drop")
     keep &= ~outside
 

@@ -1,26 +1,44 @@
-"""RC Dashboard: the router. Page set-up, first-start data, the shared filter bar, navigation."""
+"""RC Dashboard: the router. Page set-up, first-start data, sign-in, the shared filter bar, navigation.
+
+The menu lists only the pages the signed-in role may use; each page checks again itself.
+"""
 
 import streamlit as st
 
-from rc_dashboard.ui import filters, startup
+from rc_dashboard.ui import auth, filters, startup
+
+# (section, script, title, icon, capability the role needs)
+PAGES = [
+    ("Explore", "pages/overview.py", "Overview", ":material/dashboard:", "explore"),
+    ("Explore", "pages/map.py", "Map", ":material/map:", "explore"),
+    ("Hotspots", "pages/hotspots.py", "Hotspots", ":material/local_fire_department:", "hotspots"),
+    ("Performance", "pages/measures.py", "Performance measures", ":material/monitoring:", "measures"),
+    ("Reports", "pages/ward_summary.py", "Ward summary", ":material/description:", "ward_summary"),
+    ("Reports", "pages/locality_pack.py", "Locality pack", ":material/folder_open:", "locality_pack"),
+    ("Data", "pages/data.py", "Data", ":material/database:", "import"),
+    ("Admin", "pages/audit.py", "Audit log and users", ":material/policy:", "view_audit"),
+]
 
 st.set_page_config(page_title="RC Dashboard", page_icon=":material/shield:", layout="wide")
 startup.ensure_data()
 
-navigation = st.navigation(
-    {
-        "Explore": [
-            st.Page("pages/overview.py", title="Overview", icon=":material/dashboard:", default=True),
-            st.Page("pages/map.py", title="Map", icon=":material/map:"),
-        ],
-        "Hotspots": [st.Page("pages/hotspots.py", title="Hotspots", icon=":material/local_fire_department:")],
-        "Performance": [st.Page("pages/measures.py", title="Performance measures", icon=":material/monitoring:")],
-        "Reports": [
-            st.Page("pages/ward_summary.py", title="Ward summary", icon=":material/description:"),
-            st.Page("pages/locality_pack.py", title="Locality pack", icon=":material/folder_open:"),
-        ],
-        "Data": [st.Page("pages/data.py", title="Data", icon=":material/database:")],
-    }
-)
-st.session_state["current_filter"] = filters.filter_bar()
-navigation.run()
+with startup.database_errors_as_messages():
+    principal = auth.current_principal()
+st.session_state[auth.KEY_CURRENT] = principal
+if principal is None:
+    with startup.database_errors_as_messages():
+        st.navigation([st.Page(auth.sign_in_page, title="Sign in", icon=":material/login:")], position="hidden").run()
+    st.stop()
+
+auth.identity_box(principal)
+sections: dict[str, list] = {}
+for section, script, title, icon, capability in PAGES:
+    if principal.can(capability):
+        sections.setdefault(section, []).append(st.Page(script, title=title, icon=icon, default=not sections))
+if not sections:
+    st.warning(f"Your role ({principal.role_info.label}) has no pages. Ask an administrator (config/roles.yaml).")
+    st.stop()
+navigation = st.navigation(sections)
+with startup.database_errors_as_messages():
+    st.session_state["current_filter"] = filters.filter_bar()
+    navigation.run()

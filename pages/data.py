@@ -2,13 +2,14 @@
 
 import streamlit as st
 
-from rc_dashboard import charts
+from rc_dashboard import audit, charts
 from rc_dashboard.coverage import coverage_gaps
 from rc_dashboard.ingest import importers
 from rc_dashboard.ingest.preview import KINDS, dry_run
 from rc_dashboard.ingest.validation import ImportRejected
-from rc_dashboard.ui import cached, importing, layout
+from rc_dashboard.ui import auth, cached, importing, layout
 
+principal = auth.page_principal("import")
 version = cached.data_version()
 st.title("Data")
 layout.demo_banner(cached.is_demo(version))
@@ -28,18 +29,17 @@ with import_tab:
         if not report.rejected and st.button("Import", type="primary"):
             with st.status("Importing…", expanded=True) as status:
                 bar = st.progress(0.0, text="Starting")
+                engine, by, report_progress = cached.engine(), principal.username, lambda f, m: bar.progress(f, text=m)
                 run = {
-                    "police": lambda: importers.import_police(
-                        cached.engine(), files, progress=lambda f, m: bar.progress(f, text=m)
-                    ),
+                    "police": lambda: importers.import_police(engine, files, progress=report_progress, imported_by=by),
                     "incidents": lambda: importers.import_partner(
-                        cached.engine(), files, mapping, progress=lambda f, m: bar.progress(f, text=m)
+                        engine, files, mapping, progress=report_progress, imported_by=by
                     ),
-                    "counts": lambda: importers.import_counts(cached.engine(), files[0], mapping),
-                    "wards": lambda: importers.import_wards(cached.engine(), files[0]),
-                    "localities": lambda: importers.import_localities(cached.engine(), files[0]),
-                    "population": lambda: importers.import_population(cached.engine(), files[0]),
-                    "lookup": lambda: importers.import_lsoa_lookup(cached.engine(), files[0]),
+                    "counts": lambda: importers.import_counts(engine, files[0], mapping, imported_by=by),
+                    "wards": lambda: importers.import_wards(engine, files[0], imported_by=by),
+                    "localities": lambda: importers.import_localities(engine, files[0], imported_by=by),
+                    "population": lambda: importers.import_population(engine, files[0], imported_by=by),
+                    "lookup": lambda: importers.import_lsoa_lookup(engine, files[0], imported_by=by),
                 }[kind]
                 try:
                     result = run()
@@ -47,6 +47,12 @@ with import_tab:
                     status.update(label="Nothing was imported", state="error")
                     importing.validation_report(exc.report, rows_read)
                 else:
+                    audit.record(
+                        engine,
+                        principal,
+                        "import",
+                        {"kind": kind, "files": [f.name for f in files], "import_id": result.import_id},
+                    )
                     bar.progress(1.0, text="Done")
                     status.update(label="Import complete", state="complete")
                     importing.import_outcome(result)

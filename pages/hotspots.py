@@ -3,11 +3,12 @@
 import streamlit as st
 
 from rc_dashboard import maps
+from rc_dashboard.access import AccessDenied
 from rc_dashboard.export import to_csv_text
 from rc_dashboard.geography import WGS84
 from rc_dashboard.hotspots.patterns import PATTERN_RULES
 from rc_dashboard.hotspots.service import NotEnoughData
-from rc_dashboard.ui import cached, filters, hotspot_widgets, layout
+from rc_dashboard.ui import auth, cached, filters, hotspot_widgets, layout
 
 TABLE_COLUMNS = [
     "hotspot",
@@ -24,6 +25,7 @@ TABLE_COLUMNS = [
     "sources",
 ]
 
+principal = auth.page_principal("hotspots")
 version = cached.data_version()
 flt = filters.current_filter()
 st.title("Hotspots")
@@ -31,9 +33,12 @@ layout.demo_banner(cached.is_demo(version))
 params = hotspot_widgets.parameter_form()
 try:
     with st.spinner("Analysing the space-time cube (Gi*, Mann-Kendall, clusters, backtest)…"):
-        analysis = cached.hotspot_analysis(flt, params, filters.weighting(), version)
+        analysis = cached.hotspot_analysis(flt, params, filters.weighting(), principal, version)
 except NotEnoughData as exc:
     st.info(str(exc))
+    st.stop()
+except AccessDenied as exc:
+    auth.denied_message(exc)
     st.stop()
 
 st.info(analysis.budget_sentence, icon=":material/target:")
@@ -53,20 +58,22 @@ else:
     )
     st.dataframe(table, hide_index=True, width="stretch")
     left, right = st.columns(2)
-    left.download_button("Download CSV", to_csv_text(table), file_name="hotspots.csv", mime="text/csv")
+    with left:
+        auth.download_button(principal, "Download CSV", to_csv_text(table), "hotspots.csv", "text/csv")
     geojson = (
         hotspots.assign(sources=hotspots["sources"].map(", ".join), wards=hotspots["wards"].map(", ".join))
         .to_crs(WGS84)
         .to_json()
     )
-    right.download_button("Download GeoJSON", geojson, file_name="hotspots.geojson", mime="application/geo+json")
+    with right:
+        auth.download_button(principal, "Download GeoJSON", geojson, "hotspots.geojson", "application/geo+json")
     chosen = st.selectbox(
         "Why was it flagged?",
         list(hotspots["hotspot"]),
         format_func=lambda h: f"{h}: {hotspots.set_index('hotspot').loc[h, 'pattern']}",
         key="hs_chosen",
     )
-    hotspot_widgets.why_flagged(analysis, hotspots.set_index("hotspot").loc[chosen], version)
+    hotspot_widgets.why_flagged(analysis, hotspots.set_index("hotspot").loc[chosen], principal, version)
 
 st.subheader("Would these flags have predicted next month?")
 if analysis.backtest is None:

@@ -2,16 +2,18 @@
 
 import streamlit as st
 
+from rc_dashboard.access import AccessDenied, may_see_locality_detail
 from rc_dashboard.reports.pack_render import pack_html, pack_pdf
 from rc_dashboard.reports.service import ReportError
 from rc_dashboard.reports.ward_summary import escape_markdown
-from rc_dashboard.ui import cached, layout
+from rc_dashboard.ui import auth, cached, layout
 
+principal = auth.page_principal("locality_pack")
 version = cached.data_version()
 st.title("Locality pack")
 layout.demo_banner(cached.is_demo(version))
 quarters = cached.complete_quarters(version)
-localities = cached.distinct_values("locality", version)
+localities = [loc for loc in cached.distinct_values("locality", version) if may_see_locality_detail(principal, loc)]
 if not quarters or not localities:
     st.info("Locality packs need a ward-to-locality lookup and at least one complete financial quarter of data.")
     st.stop()
@@ -20,21 +22,24 @@ locality = left.selectbox("Locality", localities, key="lp_locality")
 quarter = right.selectbox("Quarter (UK financial year: Q1 = April to June)", quarters, key="lp_quarter")
 try:
     with st.status("Building the pack (hotspots, measures, wards, sources)…") as status:
-        pack = cached.locality_pack(locality, quarter, version)
+        pack = cached.locality_pack(locality, quarter, principal.scope(), version)
         status.update(label="Pack ready", state="complete")
 except ReportError as exc:
     st.info(str(exc))
     st.stop()
+except AccessDenied as exc:
+    auth.denied_message(exc)
+    st.stop()
+auth.record_point_view(principal, "locality pack", {"locality": locality, "quarter": quarter})
 
 st.header(f"{pack.locality}: {pack.quarter_long}")
 st.caption("Filters: " + "; ".join(f"{k}: {v}" for k, v in pack.filters.items()))
 left, right = st.columns(2)
-left.download_button(
-    "Download PDF", pack_pdf(pack), file_name=f"{locality}_{quarter.replace('/', '-')}_pack.pdf", mime="application/pdf"
-)
-right.download_button(
-    "Download HTML", pack_html(pack), file_name=f"{locality}_{quarter.replace('/', '-')}_pack.html", mime="text/html"
-)
+stem = f"{locality}_{quarter.replace('/', '-')}_pack"
+with left:
+    auth.download_button(principal, "Download PDF", pack_pdf(pack), f"{stem}.pdf", "application/pdf")
+with right:
+    auth.download_button(principal, "Download HTML", pack_html(pack), f"{stem}.html", "text/html")
 
 st.subheader("Headlines")
 for sentence in pack.headline:

@@ -5,13 +5,15 @@ from dataclasses import replace
 import streamlit as st
 
 from rc_dashboard import categories, explore, maps
+from rc_dashboard.access import AccessDenied, point_scope
 from rc_dashboard.periods import month_range
-from rc_dashboard.ui import cached, filters, layout
+from rc_dashboard.ui import auth, cached, filters, layout
 
 ALL_MONTHS = "All selected months"
 VIEWS = {"choropleth": "Wards", "hexagon": "Hexagons (250 m)", "heatmap": "Heatmap"}
 SHADES = {"count": "Incidents", "rate": "Per 1,000 residents", "harm": "Harm (days)"}
 
+principal = auth.page_principal("explore")
 version = cached.data_version()
 flt = filters.current_filter()
 weighting = filters.weighting()
@@ -23,8 +25,13 @@ if wards_wgs.empty:
     st.stop()
 
 months = month_range(flt.month_from, flt.month_to)
+try:
+    scope = point_scope(principal)
+    views = list(VIEWS)
+except AccessDenied:  # hexagons and heatmaps are drawn from incident points
+    scope, views = None, ["choropleth"]
 left, middle, right = st.columns([2, 3, 2])
-view = left.radio("Show", list(VIEWS), format_func=VIEWS.get, horizontal=True, key="map_view")
+view = left.radio("Show", views, format_func=VIEWS.get, horizontal=True, key="map_view")
 chosen = middle.select_slider("Month", options=[ALL_MONTHS, *months], value=ALL_MONTHS, key="map_month")
 month = None if chosen == ALL_MONTHS else chosen
 shade = right.radio(
@@ -53,7 +60,14 @@ if view == "choropleth":
             f"Shading: pale yellow = 0 up to dark red = {shown.max():,.1f} ({SHADES[shade].lower()}); grey = no data."
         )
 else:
-    points = cached.snap_point_counts(flt, month, version)
+    try:
+        points = cached.snap_point_counts(flt, month, principal.scope(), version)
+    except AccessDenied as exc:
+        auth.denied_message(exc)
+        st.stop()
+    auth.record_point_view(principal, "map", {"view": view, "from": flt.month_from, "to": flt.month_to, "month": month})
+    if scope is not None and scope.describe():
+        st.caption(scope.describe())
     weights = categories.harm_weights() if weighting == "harm" else None
     deck = maps.density_deck(
         wards_wgs, localities_wgs, maps.point_weights(points, weights), view, filters.WEIGHTINGS[weighting]

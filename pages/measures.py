@@ -3,10 +3,10 @@
 import pandas as pd
 import streamlit as st
 
-from rc_dashboard import charts, measures
+from rc_dashboard import audit, charts, measures
 from rc_dashboard.export import to_csv_text
 from rc_dashboard.reports.scorecard_pdf import scorecard_pdf
-from rc_dashboard.ui import cached, layout
+from rc_dashboard.ui import auth, cached, layout
 
 RAG_BADGES = {
     "green": "GREEN: on course",
@@ -32,6 +32,7 @@ ASSURANCE_TEXT = {
     "none": "no target check",
 }
 
+principal = auth.page_principal("measures")
 version = cached.data_version()
 st.title("Performance measures")
 layout.demo_banner(cached.is_demo(version))
@@ -77,18 +78,22 @@ st.caption(
     + ". Limits: mean ± 2.66 × average moving range of the baseline period."
 )
 left, right = st.columns(2)
-left.download_button(
-    "Download scorecard (CSV)",
-    to_csv_text(table.drop(columns=["trend"])),
-    file_name=f"scorecard_{as_of}.csv",
-    mime="text/csv",
-)
-right.download_button(
-    "Download scorecard (PDF)",
-    scorecard_pdf(table, as_of, locality),
-    file_name=f"scorecard_{as_of}.pdf",
-    mime="application/pdf",
-)
+with left:
+    auth.download_button(
+        principal,
+        "Download scorecard (CSV)",
+        to_csv_text(table.drop(columns=["trend"])),
+        f"scorecard_{as_of}.csv",
+        "text/csv",
+    )
+with right:
+    auth.download_button(
+        principal,
+        "Download scorecard (PDF)",
+        scorecard_pdf(table, as_of, locality),
+        f"scorecard_{as_of}.pdf",
+        "application/pdf",
+    )
 
 st.subheader("One measure in detail")
 names = [r.measure.name for r in results]
@@ -112,40 +117,44 @@ if chosen.chart is not None:
         for signal in reversed(latest_signals):
             st.markdown(f"- {signal}")
 
-with st.expander("Enter values for survey and other non-incident measures"):
-    manual_ids = [m.id for m in register.measures if m.manual]
-    with st.form("manual_value"):
-        measure_id = st.selectbox("Measure", manual_ids)
-        period = st.text_input("Period (a month such as 2025-07, or a quarter such as 2025/26-Q2)")
-        value = st.number_input("Value", value=0.0)
-        note = st.text_input("Note (optional)")
-        if st.form_submit_button("Save"):
-            try:
-                measures.save_manual_values(
-                    cached.engine(),
-                    pd.DataFrame([{"measure_id": measure_id, "period": period.strip(), "value": value, "note": note}]),
-                    register,
+if principal.can("enter_values"):
+    with st.expander("Enter values for survey and other non-incident measures"):
+        manual_ids = [m.id for m in register.measures if m.manual]
+        with st.form("manual_value"):
+            measure_id = st.selectbox("Measure", manual_ids)
+            period = st.text_input("Period (a month such as 2025-07, or a quarter such as 2025/26-Q2)")
+            value = st.number_input("Value", value=0.0)
+            note = st.text_input("Note (optional)")
+            if st.form_submit_button("Save"):
+                entered = pd.DataFrame(
+                    [{"measure_id": measure_id, "period": period.strip(), "value": value, "note": note}]
                 )
-                st.success("Saved.")
+                try:
+                    measures.save_manual_values(cached.engine(), entered, register, principal)
+                    audit.record(cached.engine(), principal, "values_saved", {"measure": measure_id, "rows": 1})
+                    st.success("Saved.")
+                except measures.MeasureError as exc:
+                    st.error(str(exc))
+        upload = st.file_uploader(
+            "…or upload a CSV with columns measure_id, period, value[, note]", type=["csv"], key="pm_upload"
+        )
+        if upload is not None and st.button("Save uploaded values"):
+            try:
+                frame = pd.read_csv(upload, dtype=str, keep_default_na=False)
+                saved = measures.save_manual_values(cached.engine(), frame, register, principal)
+                audit.record(cached.engine(), principal, "values_saved", {"file": upload.name, "rows": saved})
+                st.success(f"Saved {saved} values.")
+            except (measures.MeasureError, KeyError, AttributeError, pd.errors.ParserError) as exc:
+                st.error(f"The file could not be used: {exc}")
+
+if principal.can("edit_register"):
+    with st.expander("Edit the measures register (YAML)"):
+        text = st.text_area("Register", cached.measure_register_text(version), height=400, key="pm_register")
+        if st.button("Check and save the register"):
+            try:
+                measures.save_register(cached.engine(), text, principal)
+                audit.record(cached.engine(), principal, "register_saved", {"characters": len(text)})
+                st.success("Saved: every user now sees this register.")
             except measures.MeasureError as exc:
                 st.error(str(exc))
-    upload = st.file_uploader(
-        "…or upload a CSV with columns measure_id, period, value[, note]", type=["csv"], key="pm_upload"
-    )
-    if upload is not None and st.button("Save uploaded values"):
-        try:
-            frame = pd.read_csv(upload, dtype=str, keep_default_na=False)
-            saved = measures.save_manual_values(cached.engine(), frame, register)
-            st.success(f"Saved {saved} values.")
-        except (measures.MeasureError, KeyError, AttributeError, pd.errors.ParserError) as exc:
-            st.error(f"The file could not be used: {exc}")
-
-with st.expander("Edit the measures register (YAML)"):
-    text = st.text_area("Register", cached.measure_register_text(version), height=400, key="pm_register")
-    if st.button("Check and save the register"):
-        try:
-            measures.save_register(cached.engine(), text)
-            st.success("Saved: every user now sees this register.")
-        except measures.MeasureError as exc:
-            st.error(str(exc))
 layout.licence_footer()

@@ -4,8 +4,9 @@ import streamlit as st
 
 from rc_dashboard import charts, explore
 from rc_dashboard.periods import add_months, month_range
-from rc_dashboard.ui import cached, filters, layout, widgets
+from rc_dashboard.ui import auth, cached, filters, layout, widgets
 
+principal = auth.page_principal("explore")
 version = cached.data_version()
 flt = filters.current_filter()
 value = filters.weighting()

@@ -7,8 +7,9 @@ from rc_dashboard.reports.service import ReportError, ward_map
 from rc_dashboard.reports.suppression import explain, suppressed_label
 from rc_dashboard.reports.ward_pdf import summaries_pdf
 from rc_dashboard.reports.ward_summary import escape_markdown, to_markdown
-from rc_dashboard.ui import cached, layout
+from rc_dashboard.ui import auth, cached, layout
 
+principal = auth.page_principal("ward_summary")
 version = cached.data_version()
 st.title("Ward summary")
 layout.demo_banner(cached.is_demo(version))
@@ -80,16 +81,20 @@ with right:
     for note in summary.quality_notes:
         st.warning(note)
 left, right = st.columns(2)
-left.download_button(
-    "Download (Markdown)",
-    to_markdown(summary, explanation),
-    file_name=f"{ward}_{quarter.replace('/', '-')}.md",
-    mime="text/markdown",
-)
-right.download_button(
-    "Download (PDF)",
-    summaries_pdf([(summary, map_png)], explanation),
-    file_name=f"{ward}_{quarter.replace('/', '-')}.pdf",
-    mime="application/pdf",
-)
+with left:
+    auth.download_button(
+        principal,
+        "Download (Markdown)",
+        to_markdown(summary, explanation),
+        f"{ward}_{quarter.replace('/', '-')}.md",
+        "text/markdown",
+    )
+with right:
+    auth.download_button(
+        principal,
+        "Download (PDF)",
+        summaries_pdf([(summary, map_png)], explanation),
+        f"{ward}_{quarter.replace('/', '-')}.pdf",
+        "application/pdf",
+    )
 layout.licence_footer()

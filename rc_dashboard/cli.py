@@ -7,18 +7,21 @@ User mistakes print one sentence to stderr and exit 2; no tracebacks.
 from __future__ import annotations
 
 import argparse
+import getpass
 import json
 import sys
 import time
 from collections.abc import Sequence
 
-from rc_dashboard import config
+from rc_dashboard import audit, config
+from rc_dashboard.access import roles, system_principal
 from rc_dashboard.db import DatabaseError, connect
 from rc_dashboard.export import to_csv_text
 from rc_dashboard.ingest.validation import ImportRejected
 from rc_dashboard.queries import IncidentFilter, incident_counts
 
 EXIT_USER_ERROR = 2
+CLI_USER = "command line"  # imports.imported_by for files loaded from the shell
 
 
 class CliError(Exception):
@@ -123,22 +126,29 @@ def cmd_import(args: argparse.Namespace) -> int:
         except MappingError as exc:
             raise CliError(f"{args.mapping}: {exc}") from exc
     if args.kind == "police":
-        results = [importers.import_police(engine, inputs, progress=_progress_line)]
+        results = [importers.import_police(engine, inputs, progress=_progress_line, imported_by=CLI_USER)]
     elif args.kind == "incidents":
-        results = [importers.import_partner(engine, inputs, mapping, progress=_progress_line)]
+        results = [importers.import_partner(engine, inputs, mapping, progress=_progress_line, imported_by=CLI_USER)]
     elif args.kind == "counts":
-        results = [importers.import_counts(engine, item, mapping) for item in inputs]
+        results = [importers.import_counts(engine, item, mapping, imported_by=CLI_USER) for item in inputs]
     elif args.kind == "wards":
-        results = [importers.import_wards(engine, inputs[0], code_field=args.code_field, name_field=args.name_field)]
+        results = [
+            importers.import_wards(
+                engine, inputs[0], code_field=args.code_field, name_field=args.name_field, imported_by=CLI_USER
+            )
+        ]
     else:
         function = {
             "localities": importers.import_localities,
             "population": importers.import_population,
             "lookup": importers.import_lsoa_lookup,
         }[args.kind]
-        results = [function(engine, item) for item in inputs]
+        results = [function(engine, item, imported_by=CLI_USER) for item in inputs]
     for result in results:
         _print_result(result)
+        audit.record(
+            engine, system_principal(), "import", {"kind": args.kind, "file": result.file_name, "via": "command line"}
+        )
     return 0
 
 
@@ -151,7 +161,7 @@ def cmd_hotspots(args: argparse.Namespace) -> int:
         params = HotspotParams(
             cell_m=args.cell_m, distance_m=args.distance_m, recent_months=args.recent_months, alpha=args.alpha
         )
-        analysis = run_analysis(connect(args.db), flt, params, "harm" if args.harm else "count")
+        analysis = run_analysis(connect(args.db), flt, params, system_principal(), "harm" if args.harm else "count")
     except (ValueError, NotEnoughData) as exc:
         raise CliError(str(exc)) from exc
     frame = analysis.hotspots.drop(columns="geometry")[HOTSPOT_FIELDS] if len(analysis.hotspots) else None
@@ -276,7 +286,7 @@ def cmd_pack(args: argparse.Namespace) -> int:
         raise CliError("--out must end in .pdf or .html.")
     try:
         _progress_line(0.1, f"Building the {args.locality} pack")
-        pack = build_pack(connect(args.db), args.locality, FinancialQuarter.parse(args.quarter))
+        pack = build_pack(connect(args.db), args.locality, FinancialQuarter.parse(args.quarter), system_principal())
     except (ValueError, ReportError) as exc:
         raise CliError(str(exc)) from exc
     _progress_line(0.8, f"Writing {out.name}")
@@ -288,6 +298,51 @@ def cmd_pack(args: argparse.Namespace) -> int:
     print(
         f"Wrote the {pack.locality} locality pack for {pack.quarter} to {out} ({len(pack.hotspots)} emerging hotspots, {len(pack.tasking)} tasking items)."
     )
+    return 0
+
+
+def _read_new_password(args: argparse.Namespace) -> str:
+    if args.password_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    first = getpass.getpass("New password: ")
+    if first != getpass.getpass("Repeat it: "):
+        raise CliError("The two passwords differ; nothing was changed.")
+    return first
+
+
+def cmd_users(args: argparse.Namespace) -> int:
+    """Manage the local users file (sign-in without single sign-on, and roles for everyone)."""
+    from rc_dashboard import users as accounts
+
+    path = accounts.users_file()
+    current = accounts.load_users(path)
+    try:
+        if args.action == "list":
+            if not current:
+                print(f"No users in {path}.")
+            for user in current.values():
+                how = "password" if user.password_hash else "single sign-on"
+                where = f", {user.locality}" if user.locality else ""
+                print(f"{user.username}\t{user.role}{where}\t{user.name}\t({how})")
+            return 0
+        if args.action == "add":
+            password = None if args.sso else _read_new_password(args)
+            updated = accounts.add_user(
+                current, args.username, args.role, name=args.name or "", locality=args.locality, password=password
+            )
+        elif args.action == "remove":
+            updated = accounts.remove_user(current, args.username)
+        else:
+            updated = accounts.set_password(current, args.username, _read_new_password(args))
+    except accounts.UserError as exc:
+        raise CliError(str(exc)) from exc
+    accounts.save_users(updated, path)
+    detail = {"change": args.action, "user": args.username.lower(), "role": getattr(args, "role", None)}
+    try:
+        audit.record(connect(args.db), system_principal(), "users_changed", detail)
+    except DatabaseError as exc:
+        print(f"Warning: the change is saved but could not be written to the audit log: {exc}", file=sys.stderr)
+    print(f"{args.action}: {args.username.lower()} (users file {path}).")
     return 0
 
 
@@ -358,6 +413,26 @@ def build_parser() -> argparse.ArgumentParser:
     counts.add_argument("--to", dest="month_to", help="last month, YYYY-MM")
     counts.add_argument("--format", choices=["csv", "json"], default="csv")
     counts.set_defaults(handler=cmd_counts)
+
+    users = commands.add_parser("users", help="manage sign-in accounts and roles (the local users file)")
+    user_actions = users.add_subparsers(dest="action", required=True)
+    user_list = user_actions.add_parser("list", parents=[common], help="list users and roles")
+    user_list.set_defaults(handler=cmd_users)
+    user_add = user_actions.add_parser("add", parents=[common], help="add a user (asks for a password)")
+    user_add.add_argument("username", help="user name, or the e-mail address used with single sign-on")
+    user_add.add_argument("--role", required=True, choices=list(roles()))
+    user_add.add_argument("--locality", help="the locality of a locality lead")
+    user_add.add_argument("--name", help="full name, shown in the app and the audit log")
+    user_add.add_argument("--sso", action="store_true", help="no password: signs in through single sign-on only")
+    user_add.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    user_add.set_defaults(handler=cmd_users)
+    user_remove = user_actions.add_parser("remove", parents=[common], help="remove a user")
+    user_remove.add_argument("username")
+    user_remove.set_defaults(handler=cmd_users)
+    user_passwd = user_actions.add_parser("passwd", parents=[common], help="set a user's password")
+    user_passwd.add_argument("username")
+    user_passwd.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    user_passwd.set_defaults(handler=cmd_users)
     return parser
 
 

@@ -31,6 +31,22 @@ INSERT_CHUNK_ROWS = 100_000  # rows built per step of a SQLite bulk insert
 DICTIONARY_MAX_SHARE = 0.5
 
 
+PG_CONNECT_TIMEOUT_S = 10  # a server that does not answer is reported in seconds, not minutes
+
+
+def explain_database_error(exc: BaseException) -> str:
+    """One sentence a user can act on, for any failure talking to the database."""
+    text = str(getattr(exc, "orig", None) or exc)
+    if "readonly" in text.replace("-", "").replace(" ", "").lower():
+        return (
+            "The database is read-only, so nothing can be saved (no import, value or setting was changed). "
+            "Ask your administrator to check the database file's permissions or the database user's rights."
+        )
+    if isinstance(exc, DatabaseError):
+        return str(exc)
+    return f"The database did not answer ({text.splitlines()[0] if text else type(exc).__name__})."
+
+
 class DatabaseError(RuntimeError):
     """The database cannot be used; the message is one sentence a user can act on."""
 
@@ -64,7 +80,8 @@ def make_engine(url: str) -> Engine:
         return engine
     if parsed.get_backend_name() == "postgresql" and parsed.get_driver_name() in ("", "psycopg2"):
         parsed = parsed.set(drivername="postgresql+psycopg")
-    return create_engine(parsed, pool_pre_ping=True)
+    connect_args = {"connect_timeout": PG_CONNECT_TIMEOUT_S} if parsed.get_backend_name() == "postgresql" else {}
+    return create_engine(parsed, pool_pre_ping=True, connect_args=connect_args)
 
 
 def is_sqlite(engine_or_conn: Engine | Connection) -> bool:

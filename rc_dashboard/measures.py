@@ -17,6 +17,7 @@ import pandas as pd
 import yaml
 
 from rc_dashboard import spc
+from rc_dashboard.access import Principal, require
 from rc_dashboard.periods import FinancialQuarter, add_months, month_range
 
 Direction = Literal["higher_is_better", "lower_is_better", "neither"]
@@ -336,8 +337,10 @@ def register_text(engine) -> str:
     return (config_dir() / "measures.yaml").read_text(encoding="utf-8")
 
 
-def save_register(engine, text: str, saved_by: str | None = None) -> Register:
-    """Check and save an edited register (all replicas read it from the database)."""
+def save_register(engine, text: str, principal: Principal) -> Register:
+    """Check and save an edited register (all replicas read it from the database); admins only."""
+    require(principal, "edit_register")
+    saved_by = principal.username
     from datetime import UTC, datetime
 
     from rc_dashboard import schema
@@ -358,12 +361,15 @@ def manual_values(engine) -> pd.DataFrame:
     return read_frame(engine, "SELECT measure_id, period, value, note FROM measure_values ORDER BY measure_id, period")
 
 
-def save_manual_values(engine, frame: pd.DataFrame, register: Register, entered_by: str | None = None) -> int:
+def save_manual_values(engine, frame: pd.DataFrame, register: Register, principal: Principal) -> int:
     """Upsert values of manual measures (columns measure_id, period, value[, note]); returns rows saved.
+
+    Needs the ``enter_values`` capability; the principal's user name is kept with each value.
 
     Periods are months ("2025-07") or financial quarters ("2025/26-Q2"); every row is checked first
     and nothing is saved if one is wrong.
     """
+    require(principal, "enter_values")
     from datetime import UTC, datetime
 
     from sqlalchemy import text
@@ -396,7 +402,7 @@ def save_manual_values(engine, frame: pd.DataFrame, register: Register, entered_
                 text(
                     "INSERT INTO measure_values (measure_id, period, value, note, entered_by, entered_at) VALUES (:m, :p, :v, :n, :by, :at)"
                 ),
-                {**params, "v": float(row.value), "n": getattr(row, "note", None), "by": entered_by, "at": now},
+                {**params, "v": float(row.value), "n": getattr(row, "note", None), "by": principal.username, "at": now},
             )
         bump_data_version(conn)
     return len(frame)

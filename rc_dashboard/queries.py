@@ -6,11 +6,12 @@ million rows to count them. Every query takes an :class:`IncidentFilter`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import pandas as pd
 from sqlalchemy import Engine
 
+from rc_dashboard.access import AccessDenied, Principal, point_scope
 from rc_dashboard.db import read_frame
 from rc_dashboard.periods import MONTH_PATTERN
 
@@ -41,6 +42,7 @@ class IncidentFilter:
     categories: tuple[str, ...] = field(default_factory=tuple)
     sources: tuple[str, ...] = field(default_factory=tuple)
     localities: tuple[str, ...] = field(default_factory=tuple)
+    exclude_categories: tuple[str, ...] = field(default_factory=tuple)  # set by access rules, not the user
 
     def __post_init__(self) -> None:
         for value in (self.month_from, self.month_to):
@@ -65,7 +67,32 @@ class IncidentFilter:
                 keys = [f"{name}{n}" for n in range(len(values))]
                 clauses.append(f"{column} IN ({', '.join(':' + k for k in keys)})")
                 params.update(dict(zip(keys, values, strict=True)))
+        if self.exclude_categories:
+            keys = [f"xcat{n}" for n in range(len(self.exclude_categories))]
+            clauses.append(f"i.category NOT IN ({', '.join(':' + k for k in keys)})")
+            params.update(dict(zip(keys, self.exclude_categories, strict=True)))
         return " AND ".join(clauses), params
+
+
+def point_filter(flt: IncidentFilter, principal: Principal) -> IncidentFilter:
+    """The filter narrowed to the point-level data the principal may see (:class:`AccessDenied` if none).
+
+    A locality lead's filter is cut to their locality; asking only for other localities (a crafted
+    link, say) is refused rather than silently widened. Incidents outside every ward have no
+    locality, so they fall outside a locality lead's points too.
+    """
+    scope = point_scope(principal)
+    localities = flt.localities
+    if scope.localities is not None:
+        allowed = [loc for loc in (localities or scope.localities) if loc in scope.localities]
+        if not allowed:
+            raise AccessDenied(
+                f"Point-level data is limited to your locality ({', '.join(scope.localities)}); "
+                f"the filter asks for {', '.join(localities)}."
+            )
+        localities = tuple(allowed)
+    excluded = tuple(sorted(set(flt.exclude_categories) | set(scope.exclude_categories)))
+    return replace(flt, localities=localities, exclude_categories=excluded)
 
 
 def incident_counts(engine: Engine, by: list[str], flt: IncidentFilter | None = None) -> pd.DataFrame:
@@ -136,13 +163,16 @@ def data_summary(engine: Engine) -> dict[str, int | str | None]:
     }
 
 
-def snap_point_counts(engine: Engine, flt: IncidentFilter, month: str | None = None) -> pd.DataFrame:
+def snap_point_counts(
+    engine: Engine, flt: IncidentFilter, principal: Principal, month: str | None = None
+) -> pd.DataFrame:
     """Located incidents counted per map point (lon, lat) and category, for the filter (or one month).
 
     police.uk points are already snapped to anonymous map points, so this is the finest grain any
     map shows; a million incidents collapse to tens of thousands of rows, a small browser payload.
+    Point-level data: narrowed to what ``principal`` may see (see :func:`point_filter`).
     """
-    where, params = flt.where()
+    where, params = point_filter(flt, principal).where()
     if month:
         where += " AND i.month = :one_month"
         params["one_month"] = month
@@ -175,13 +205,21 @@ def located_points(engine: Engine, flt: IncidentFilter) -> pd.DataFrame:
     return frame
 
 
-def incidents_in_box(engine: Engine, months: list[str], bounds: tuple[float, float, float, float]) -> pd.DataFrame:
-    """Located incidents in a BNG bounding box and a set of months (for a hotspot's evidence panel)."""
+def incidents_in_box(
+    engine: Engine, months: list[str], bounds: tuple[float, float, float, float], principal: Principal
+) -> pd.DataFrame:
+    """Located incidents in a BNG bounding box and a set of months (for a hotspot's evidence panel).
+
+    Point-level data: only the categories and localities ``principal`` may see.
+    """
+    where, params = point_filter(IncidentFilter(), principal).where()
     keys = {f"m{i}": m for i, m in enumerate(months)}
     minx, miny, maxx, maxy = bounds
     return read_frame(
         engine,
-        "SELECT easting, northing, month, category, source, location FROM incidents "
-        f"WHERE month IN ({', '.join(':' + k for k in keys)}) AND easting BETWEEN :minx AND :maxx AND northing BETWEEN :miny AND :maxy",
-        {**keys, "minx": minx, "maxx": maxx, "miny": miny, "maxy": maxy},
+        "SELECT i.easting AS easting, i.northing AS northing, i.month AS month, i.category AS category, "
+        "i.source AS source, i.location AS location FROM incidents i LEFT JOIN areas a ON a.ward_code = i.ward_code "
+        f"WHERE {where} AND i.month IN ({', '.join(':' + k for k in keys)}) "
+        "AND i.easting BETWEEN :minx AND :maxx AND i.northing BETWEEN :miny AND :maxy",
+        {**params, **keys, "minx": minx, "maxx": maxx, "miny": miny, "maxy": maxy},
     )

@@ -65,3 +65,9 @@ def shared_real() -> Path:
     if not SHARED_REAL.is_dir():
         pytest.skip("../shared/data/real is not present")
     return SHARED_REAL
+
+
+@pytest.fixture(autouse=True)
+def no_users_file(tmp_path, monkeypatch):
+    """Tests never read a developer's real users file; a test that needs users writes its own."""
+    monkeypatch.setenv("RC_USERS_FILE", str(tmp_path / "users.yaml"))

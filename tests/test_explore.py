@@ -156,6 +156,7 @@ def test_map_points_are_pooled_for_the_browser_without_losing_weight():
 
 
 def test_aggregated_partner_counts_join_the_cube_but_not_the_map(sqlite_engine, two_wards):
+    from rc_dashboard.access import system_principal
     from rc_dashboard.ingest.files import InputFile
     from rc_dashboard.ingest.importers import import_counts, import_wards
     from rc_dashboard.ingest.partner import PartnerMapping
@@ -170,4 +171,4 @@ def test_aggregated_partner_counts_join_the_cube_but_not_the_map(sqlite_engine, 
     cube = explore.load_cube(sqlite_engine)
     assert cube.groupby("ward_code")["count"].sum().to_dict() == {"E05000001": 9, "E05000002": 3}
     assert set(cube["source"]) == {"council"}
-    assert snap_point_counts(sqlite_engine, IncidentFilter()).empty, "counts have no points: never mapped"
+    assert snap_point_counts(sqlite_engine, IncidentFilter(), system_principal()).empty, "counts have no points: never mapped"

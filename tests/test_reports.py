@@ -13,6 +13,7 @@ from pypdf import PdfReader
 from sqlalchemy import text
 
 from rc_dashboard import cli
+from rc_dashboard.access import system_principal
 from rc_dashboard.demo import load_truth_counts
 from rc_dashboard.ingest.demo import build_demo_database
 from rc_dashboard.periods import FinancialQuarter
@@ -126,7 +127,7 @@ def test_locality_pack_pdf_html_and_escaping(demo, tmp_path):
                 "UPDATE areas SET ward_name = '<script>alert(1)</script> Ward' WHERE ward_code = (SELECT MIN(ward_code) FROM areas WHERE locality = 'North')"
             )
         )
-    pack = build_pack(engine, "North", FinancialQuarter.parse(QUARTER))
+    pack = build_pack(engine, "North", FinancialQuarter.parse(QUARTER), system_principal())
     assert pack.headline[0].startswith("All incidents in North:")
     assert len(pack.wards) == len(set(pack.wards["code"])) >= 3
     page = pack_html(pack)
@@ -141,7 +142,7 @@ def test_locality_pack_pdf_html_and_escaping(demo, tmp_path):
         list(pack.tasking.columns) == ["issue", "evidence", "owner", "action"] and (pack.tasking["owner"] == "").all()
     )
     with pytest.raises(ReportError, match="not a loaded locality"):
-        build_pack(engine, "Nowhere", FinancialQuarter.parse(QUARTER))
+        build_pack(engine, "Nowhere", FinancialQuarter.parse(QUARTER), system_principal())
     assert (
         cli.main(
             [

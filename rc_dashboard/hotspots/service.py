@@ -6,6 +6,7 @@ import shapely
 from sqlalchemy import Engine
 
 from rc_dashboard import categories
+from rc_dashboard.access import Principal, require
 from rc_dashboard.geography import wards_from_db
 from rc_dashboard.hotspots.ehsa import HotspotAnalysis, HotspotParams, analyse
 from rc_dashboard.periods import month_range
@@ -19,9 +20,15 @@ class NotEnoughData(ValueError):
 
 
 def run_analysis(
-    engine: Engine, flt: IncidentFilter, params: HotspotParams, weighting: str = "count"
+    engine: Engine, flt: IncidentFilter, params: HotspotParams, principal: Principal, weighting: str = "count"
 ) -> HotspotAnalysis:
-    """Located incidents for the filter -> the whole analysis over its months (harm-weighted if asked)."""
+    """Located incidents for the filter -> the whole analysis over its months (harm-weighted if asked).
+
+    The result is aggregates (cells of at least ``params.cell_m`` metres, or wards) over every
+    category, so a role with the ``hotspots`` capability sees it whole; the incidents behind a
+    hotspot are point-level data and go through :func:`incidents_inside`.
+    """
+    require(principal, "hotspots")
     wards = wards_from_db(engine)
     if wards.empty:
         raise NotEnoughData(
@@ -43,9 +50,9 @@ def run_analysis(
     return analyse(points, months, wards, params)
 
 
-def incidents_inside(engine: Engine, area_wkb: bytes, months: list[str]):
-    """The incidents of ``months`` inside a hotspot area (BNG polygon as WKB)."""
+def incidents_inside(engine: Engine, area_wkb: bytes, months: list[str], principal: Principal):
+    """The incidents of ``months`` inside a hotspot area (BNG polygon as WKB) that ``principal`` may see."""
     area = shapely.from_wkb(area_wkb)
-    rows = incidents_in_box(engine, months, area.bounds)
+    rows = incidents_in_box(engine, months, area.bounds, principal)
     inside = shapely.intersects(area, shapely.points(rows[["easting", "northing"]].to_numpy())) if len(rows) else []
     return rows.loc[inside].reset_index(drop=True)

@@ -13,6 +13,7 @@ import pandas as pd
 from sqlalchemy import Engine
 
 from rc_dashboard import demo
+from rc_dashboard.access import Principal
 from rc_dashboard.config import config_dir
 from rc_dashboard.db import has_incidents, set_meta
 from rc_dashboard.geography import wards_from_db
@@ -115,4 +116,4 @@ def _add_demo_survey(engine: Engine, months: list[str]) -> None:
     )
     register = measures.parse_register((config_dir() / "measures.yaml").read_text(encoding="utf-8"))
     if any(m.id == DEMO_SURVEY_MEASURE and m.manual for m in register.measures):
-        measures.save_manual_values(engine, frame, register, entered_by="demo")
+        measures.save_manual_values(engine, frame, register, Principal("demo", "admin", display_name="demo build"))

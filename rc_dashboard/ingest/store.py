@@ -359,7 +359,11 @@ def store_incidents(
 
 
 def finish_import(conn: Connection, result: ImportResult, details: dict) -> None:
-    """Complete the provenance record, and bump the data version only if something changed."""
+    """Complete the provenance record, and bump the data version only if something changed.
+
+    Any import ends demo mode (the demo build marks the database as a demo after its own imports):
+    once a council's real data is in, the app requires sign-in instead of offering a role switcher.
+    """
     conn.execute(
         schema.imports.update()
         .where(schema.imports.c.id == result.import_id)
@@ -371,7 +375,8 @@ def finish_import(conn: Connection, result: ImportResult, details: dict) -> None
             details=json.dumps(details),
         )
     )
-    if result.rows_inserted or result.rows_updated:
+    was_demo = conn.execute(schema.meta.delete().where(schema.meta.c.key == "demo")).rowcount
+    if result.rows_inserted or result.rows_updated or was_demo:
         bump_data_version(conn)
 
 

@@ -17,6 +17,7 @@ import shapely
 from sqlalchemy import Engine
 
 from rc_dashboard import categories, config, measures
+from rc_dashboard.access import AccessDenied, Principal, may_see_locality_detail, point_scope, require
 from rc_dashboard.db import read_frame
 from rc_dashboard.explore import load_cube, with_harm
 from rc_dashboard.geography import wards_from_db
@@ -74,7 +75,16 @@ def _change_sentence(label: str, now: int, before: int, words: str) -> str:
     return f"{label}: {now:,} this quarter, significantly {verdict} than {words} ({before:,}; exact Poisson test p = {p:.2g})."
 
 
-def build_pack(engine: Engine, locality: str, quarter: FinancialQuarter) -> LocalityPack:
+def build_pack(engine: Engine, locality: str, quarter: FinancialQuarter, principal: Principal) -> LocalityPack:
+    """The briefing pack for one locality and quarter, with the location detail ``principal`` may see.
+
+    A locality lead gets only their own locality's pack; a board member's location lists leave out
+    sensitive categories (see :mod:`rc_dashboard.access`).
+    """
+    require(principal, "locality_pack")
+    if not may_see_locality_detail(principal, locality):
+        raise AccessDenied(f"As a locality lead for {principal.locality} you can open only that locality's pack.")
+    scope = point_scope(principal)
     check_quarter(engine, quarter)
     wards = read_frame(engine, "SELECT ward_code, ward_name, locality, population FROM areas ORDER BY ward_code")
     mine = wards[wards["locality"] == locality]
@@ -125,7 +135,7 @@ def build_pack(engine: Engine, locality: str, quarter: FinancialQuarter) -> Loca
     ]
     ward_rows = ward_rows.rename(columns=WARD_COLUMN_NAMES)
 
-    briefs = _hotspot_briefs(engine, hotspots, mine, wards_from_db(engine), quarter)
+    briefs = _hotspot_briefs(engine, hotspots, mine, wards_from_db(engine), quarter, principal)
     scoped = measures.scorecard(
         measures.parse_register(measures.register_text(engine)),
         cube,
@@ -135,7 +145,7 @@ def build_pack(engine: Engine, locality: str, quarter: FinancialQuarter) -> Loca
         locality,
     )
     measure_lines = [r.sentence for r in scoped if r.variation not in ("common_cause", "none") and not r.note]
-    repeat = _repeat_locations(engine, mine, now_m)
+    repeat = _repeat_locations(engine, mine, now_m, scope.exclude_categories)
     sources = _source_view(local, now_m, prev_m)
     tasking = pd.DataFrame(
         [
@@ -155,6 +165,7 @@ def build_pack(engine: Engine, locality: str, quarter: FinancialQuarter) -> Loca
             "categories": "all",
             "sources": "all",
             "hotspot cells": "250 m squares, 500 m neighbourhood, 3-month window",
+            "location detail": scope.describe() or "every category",
             "audience": "professional partners: counts are not suppressed, so share the ward summaries, not this pack, with councillors",
         },
         generated_at=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
@@ -170,7 +181,12 @@ def build_pack(engine: Engine, locality: str, quarter: FinancialQuarter) -> Loca
 
 
 def _hotspot_briefs(
-    engine: Engine, hotspots: pd.DataFrame, mine: pd.DataFrame, wards_geo, quarter: FinancialQuarter
+    engine: Engine,
+    hotspots: pd.DataFrame,
+    mine: pd.DataFrame,
+    wards_geo,
+    quarter: FinancialQuarter,
+    principal: Principal,
 ) -> list[HotspotBrief]:
     from rc_dashboard.hotspots.service import incidents_inside
 
@@ -184,7 +200,7 @@ def _hotspot_briefs(
     context = list(wards_geo.geometry)
     for row in chosen.itertuples(index=False):
         area = shapely.from_wkb(row.geometry_wkb)
-        inside = incidents_inside(engine, row.geometry_wkb, quarter.months)
+        inside = incidents_inside(engine, row.geometry_wkb, quarter.months, principal)
         places = (
             inside["location"]
             .fillna("(no location text)")
@@ -213,13 +229,22 @@ def _hotspot_briefs(
     return briefs
 
 
-def _repeat_locations(engine: Engine, mine: pd.DataFrame, months: list[str]) -> pd.DataFrame:
-    keys = {f"w{i}": c for i, c in enumerate(mine["ward_code"])} | {f"m{i}": m for i, m in enumerate(months)}
+def _repeat_locations(
+    engine: Engine, mine: pd.DataFrame, months: list[str], excluded: tuple[str, ...] = ()
+) -> pd.DataFrame:
+    keys = (
+        {f"w{i}": c for i, c in enumerate(mine["ward_code"])}
+        | {f"m{i}": m for i, m in enumerate(months)}
+        | {f"x{i}": c for i, c in enumerate(excluded)}
+    )
+    not_excluded = (
+        f"AND category NOT IN ({', '.join(':x' + str(i) for i in range(len(excluded)))}) " if excluded else ""
+    )
     frame = read_frame(
         engine,
         "SELECT location, category, COUNT(*) AS n FROM incidents "
         f"WHERE ward_code IN ({', '.join(':w' + str(i) for i in range(len(mine)))}) AND month IN ({', '.join(':m' + str(i) for i in range(len(months)))}) "
-        "AND location IS NOT NULL GROUP BY location, category",
+        f"AND location IS NOT NULL {not_excluded}GROUP BY location, category",
         keys,
     )
     if frame.empty:

@@ -11,6 +11,7 @@ import streamlit as st
 from sqlalchemy import Engine
 
 from rc_dashboard import config, db, queries
+from rc_dashboard.access import Principal, require
 from rc_dashboard.queries import IncidentFilter
 
 
@@ -93,24 +94,32 @@ def display_boundaries(version: int):
     return maps.display_boundaries(wards)
 
 
+# Point-level data is cached per *scope* (role and locality, not the person: Principal.scope()),
+# so everyone with the same access shares one cache entry and nobody gets another scope's rows.
 @st.cache_data(show_spinner=False, max_entries=64)
-def snap_point_counts(flt: IncidentFilter, month: str | None, version: int) -> pd.DataFrame:
-    return queries.snap_point_counts(engine(), flt, month)
+def snap_point_counts(flt: IncidentFilter, month: str | None, scope: Principal, version: int) -> pd.DataFrame:
+    return queries.snap_point_counts(engine(), flt, scope, month)
+
+
+def hotspot_analysis(flt: IncidentFilter, params, weighting: str, principal: Principal, version: int):
+    """The emerging hotspot analysis for a filter and parameters (aggregates, so cached for every role
+    that may run it; the capability is checked on every call, not only the first)."""
+    require(principal, "hotspots")
+    return _hotspot_analysis(flt, params, weighting, version, principal.scope())
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def hotspot_analysis(flt: IncidentFilter, params, weighting: str, version: int):
-    """The emerging hotspot analysis for a filter and parameters (cached per data version)."""
+def _hotspot_analysis(flt: IncidentFilter, params, weighting: str, version: int, _scope: Principal):
     from rc_dashboard.hotspots.service import run_analysis
 
-    return run_analysis(engine(), flt, params, weighting)
+    return run_analysis(engine(), flt, params, _scope, weighting)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def hotspot_evidence(hotspot_wkb: bytes, months: tuple[str, ...], version: int) -> pd.DataFrame:
+def hotspot_evidence(hotspot_wkb: bytes, months: tuple[str, ...], scope: Principal, version: int) -> pd.DataFrame:
     from rc_dashboard.hotspots.service import incidents_inside
 
-    return incidents_inside(engine(), hotspot_wkb, list(months))
+    return incidents_inside(engine(), hotspot_wkb, list(months), scope)
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
@@ -167,8 +176,8 @@ def complete_quarters(version: int) -> list[str]:
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
-def locality_pack(locality: str, quarter_label: str, version: int):
+def locality_pack(locality: str, quarter_label: str, scope: Principal, version: int):
     from rc_dashboard.periods import FinancialQuarter
     from rc_dashboard.reports.locality_pack import build_pack
 
-    return build_pack(engine(), locality, FinancialQuarter.parse(quarter_label))
+    return build_pack(engine(), locality, FinancialQuarter.parse(quarter_label), scope)

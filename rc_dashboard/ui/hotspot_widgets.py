@@ -8,8 +8,9 @@ import plotly.graph_objects as go
 import shapely
 import streamlit as st
 
+from rc_dashboard.access import AccessDenied, Principal, point_scope
 from rc_dashboard.hotspots.ehsa import HotspotAnalysis, HotspotParams, persistence_sentence
-from rc_dashboard.ui import cached
+from rc_dashboard.ui import auth, cached
 
 TOP_LOCATIONS = 5
 
@@ -51,7 +52,7 @@ def parameter_form() -> HotspotParams:
     )
 
 
-def why_flagged(analysis: HotspotAnalysis, row: pd.Series, version: int) -> None:
+def why_flagged(analysis: HotspotAnalysis, row: pd.Series, principal: Principal, version: int) -> None:
     """The evidence behind one hotspot: z-score series, trend test, counts, p-value, places, categories."""
     cells = analysis.cells
     member = shapely.intersects(row.geometry, shapely.centroid(cells.geometry.values))
@@ -90,8 +91,20 @@ def why_flagged(analysis: HotspotAnalysis, row: pd.Series, version: int) -> None
             f"{int((trend['trend_p'] < analysis.model.alpha).sum())} of {len(trend)} cells with a significant trend.  \n"
             f"**Sources:** {', '.join(row['sources']) or 'none'}"
         )
-    evidence = cached.hotspot_evidence(shapely.to_wkb(row.geometry), tuple(analysis.recent_months), version)
     with right:
+        try:
+            evidence = cached.hotspot_evidence(
+                shapely.to_wkb(row.geometry), tuple(analysis.recent_months), principal.scope(), version
+            )
+        except AccessDenied as exc:
+            auth.denied_message(exc)
+            return
+        auth.record_point_view(
+            principal, "hotspots", {"hotspot": str(row.name), "months": list(analysis.recent_months)}
+        )
+        held_back = point_scope(principal).describe()
+        if held_back:
+            st.caption(held_back)
         if evidence.empty:
             st.caption("No incidents inside this area in the recent window.")
         else:

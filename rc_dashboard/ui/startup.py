@@ -1,14 +1,20 @@
-"""First start: open the database and, on the embedded default, build the demo borough."""
+"""First start and database health: open the database, build the demo on the embedded default,
+and turn any database failure during a page into a clear message instead of a traceback."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import streamlit as st
+from sqlalchemy.exc import SQLAlchemyError
 
 from rc_dashboard import config, db
 from rc_dashboard.ingest.demo import build_demo_database
 from rc_dashboard.ui import cached
+
+DATABASE_HELP = "Check RC_DATABASE_URL, the database server, or the data/ folder's permissions."
 
 
 def _demo_allowed() -> bool:
@@ -16,18 +22,28 @@ def _demo_allowed() -> bool:
     return os.environ.get("RC_DEMO") == "1" or config.database_url() == config.database_url_default()
 
 
+@contextmanager
+def database_errors_as_messages() -> Iterator[None]:
+    """Wrap a page run: a database that is down, unreachable or read-only gets one clear sentence."""
+    try:
+        yield
+    except (db.DatabaseError, SQLAlchemyError) as exc:
+        st.error(f"{db.explain_database_error(exc)} {DATABASE_HELP}", icon=":material/database:")
+        st.stop()
+
+
 def ensure_data() -> None:
     """Stop the page with a clear message if the database cannot be used; build the demo if empty."""
-    try:
+    with database_errors_as_messages():
         engine = cached.engine()
         if db.has_incidents(engine) or not _demo_allowed():
             return
-    except db.DatabaseError as exc:
-        st.error(f"The database cannot be opened. {exc} Check RC_DATABASE_URL or the data/ folder's permissions.")
-        st.stop()
-    with st.status("First start: building the demo borough (about 15 seconds)…", expanded=True) as status:
-        bar = st.progress(0.0, text="Starting")
-        build_demo_database(
-            engine, config.data_dir(), progress=lambda fraction, message: bar.progress(fraction, text=message)
-        )
-        status.update(label="Demo borough ready", state="complete", expanded=False)
+        if not os.access(config.data_dir(), os.W_OK):
+            st.warning(f"The data folder {config.data_dir()} is read-only, so the demo borough cannot be built.")
+            st.stop()
+        with st.status("First start: building the demo borough (about 15 seconds)…", expanded=True) as status:
+            bar = st.progress(0.0, text="Starting")
+            build_demo_database(
+                engine, config.data_dir(), progress=lambda fraction, message: bar.progress(fraction, text=message)
+            )
+            status.update(label="Demo borough ready", state="complete", expanded=False)

@@ -10,9 +10,13 @@ runner reads stays off, as it is in the server.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from streamlit.runtime.pages_manager import PagesManager
-from streamlit.testing.v1 import app_test
+from streamlit.testing.v1 import AppTest, app_test
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 class _NavigationPagesManager(PagesManager):
@@ -23,3 +27,17 @@ class _NavigationPagesManager(PagesManager):
 def navigation_only_pages(monkeypatch):
     monkeypatch.setattr(app_test, "PagesManager", _NavigationPagesManager)
     monkeypatch.setattr(PagesManager, "uses_pages_directory", False)
+
+
+def signed_in_app(role: str = "analyst", locality: str | None = None, timeout: float = 60) -> AppTest:
+    """An AppTest of ``app.py`` whose session has signed in as a user with ``role``.
+
+    The principal is put where a successful sign-in puts it (session state, which a browser
+    cannot write), so the test exercises every page guard and core check after sign-in.
+    """
+    from rc_dashboard.access import Principal
+    from rc_dashboard.ui.auth import KEY_PRINCIPAL
+
+    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=timeout)
+    app.session_state[KEY_PRINCIPAL] = Principal(f"test-{role}", role, locality, f"Test {role}")
+    return app

@@ -21,6 +21,7 @@ TITLES = {
     "pages/ward_summary.py": "Ward summary",
     "pages/locality_pack.py": "Locality pack",
     "pages/data.py": "Data",
+    "pages/audit.py": "Audit log and users",
 }
 TIMEOUT_S = 60
 

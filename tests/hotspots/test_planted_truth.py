@@ -9,6 +9,7 @@ import pytest
 import shapely
 
 from rc_dashboard import cli
+from rc_dashboard.access import system_principal
 from rc_dashboard.hotspots.ehsa import HotspotParams
 from rc_dashboard.hotspots.patterns import PATTERNS
 from rc_dashboard.hotspots.service import NotEnoughData, run_analysis
@@ -27,7 +28,7 @@ def demo(tmp_path_factory):
     engine = db.connect(f"sqlite:///{folder / 'demo.sqlite'}")
     build_demo_database(engine, folder)
     sites = json.loads((folder / "demo_truth.json").read_text())["sites"]
-    analysis = run_analysis(engine, IncidentFilter(), HotspotParams())
+    analysis = run_analysis(engine, IncidentFilter(), HotspotParams(), system_principal())
     return engine, sites, analysis
 
 
@@ -117,4 +118,4 @@ def test_cli_json_has_the_contract_fields(demo, capsys):
 def test_too_few_months_is_a_clear_message(demo):
     engine, _, _ = demo
     with pytest.raises(NotEnoughData, match="at least 12 months"):
-        run_analysis(engine, IncidentFilter(month_from="2026-01", month_to="2026-09"), HotspotParams())
+        run_analysis(engine, IncidentFilter(month_from="2026-01", month_to="2026-09"), HotspotParams(), system_principal())

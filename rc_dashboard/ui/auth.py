@@ -1,0 +1,202 @@
+"""Sign-in, the current principal, page guards and audited actions (the only Streamlit side of access).
+
+How someone is identified, in order:
+
+1. single sign-on (``st.login``, OpenID Connect) when ``[auth]`` is in ``.streamlit/secrets.toml``;
+   the users file then only maps each e-mail address to a role;
+2. the local users file (``python -m rc_dashboard users add ...``) with a sign-in form;
+3. on the demo database only, no sign-in: a role switcher, labelled as demo, shows each role's view;
+4. otherwise (real data, no users) nobody gets in, and the page says how to create the first admin.
+
+The principal lives in the session only after a successful sign-in; pages never trust anything
+from the browser (query parameters, page addresses) to decide what a user may see.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import streamlit as st
+
+from rc_dashboard import audit, users
+from rc_dashboard.access import AccessDenied, Principal, roles
+from rc_dashboard.config import ConfigError
+from rc_dashboard.ui import cached
+
+KEY_PRINCIPAL = "rc_principal"  # set only by a successful sign-in
+KEY_CURRENT = "rc_current_principal"  # who this run is for (set by app.py every run)
+KEY_DEMO_ROLE, KEY_DEMO_LOCALITY = "rc_demo_role", "rc_demo_locality"
+KEY_AUDITED = "rc_audited"
+DEMO_DEFAULT_ROLE = "admin"
+
+
+def single_sign_on_configured() -> bool:
+    try:
+        return "auth" in st.secrets
+    except Exception:  # no secrets file at all: Streamlit raises rather than returning empty
+        return False
+
+
+def _users() -> dict[str, users.User]:
+    try:
+        return users.load_users()
+    except ConfigError as exc:
+        st.error(f"The users file cannot be read, so nobody can sign in. {exc}")
+        st.stop()
+        raise  # unreachable: st.stop() ends the run
+
+
+def current_principal() -> Principal | None:
+    """Who is using the app in this session, or None when they still have to sign in."""
+    if single_sign_on_configured():
+        if not st.user.is_logged_in:
+            return None
+        principal = users.principal_for_email(_users(), st.user.get("email"))
+        if principal is not None:
+            _audit_once("sign_in", {"via": "single sign-on"}, principal)
+        return principal
+    signed_in = st.session_state.get(KEY_PRINCIPAL)
+    if signed_in is not None:
+        return signed_in
+    if _users() or not cached.is_demo(cached.data_version()):
+        return None
+    return _demo_principal()
+
+
+def _demo_principal() -> Principal:
+    """The demo's role switcher: every role's view of the fictional borough, no sign-in."""
+    available = roles()
+    with st.sidebar:
+        st.markdown("**Demo: view as**")
+        role = st.selectbox(
+            "Demo role (no sign-in in the demo)",
+            list(available),
+            index=list(available).index(DEMO_DEFAULT_ROLE) if DEMO_DEFAULT_ROLE in available else 0,
+            format_func=lambda key: available[key].label,
+            key=KEY_DEMO_ROLE,
+            help="Only the demo borough has this switcher. With a council's data everyone signs in "
+            "and gets the role an administrator gave them.",
+        )
+        locality = None
+        if available[role].points == "own_locality":
+            localities = cached.distinct_values("locality", cached.data_version()) or ["(none)"]
+            locality = st.selectbox("Demo locality", localities, key=KEY_DEMO_LOCALITY)
+        st.caption(available[role].description)
+    return Principal(username=f"demo-{role}", role=role, locality=locality, display_name="Demo user")
+
+
+def sign_in_page() -> None:
+    """The page shown to anyone not signed in (single sign-on button or the local form)."""
+    st.title("RC Dashboard")
+    if single_sign_on_configured():
+        if st.user.is_logged_in:
+            st.error(
+                f"You are signed in as {st.user.get('email') or 'an unknown account'}, but that account has no role "
+                "here. Ask an administrator to run: python -m rc_dashboard users add YOUR-EMAIL --role ROLE --sso"
+            )
+            st.button("Sign out", on_click=st.logout)
+        else:
+            st.write("Sign in with your organisation's account to continue.")
+            st.button("Sign in", type="primary", on_click=st.login)
+        return
+    accounts = _users()
+    if not accounts:
+        st.warning(
+            "Nobody can use this dashboard yet: it holds a council's data and no users are set up. "
+            "On the server, create the first administrator with:"
+        )
+        st.code("python -m rc_dashboard users add YOUR-NAME --role admin", language="bash")
+        st.caption("Then sign in here. Administrators add everyone else the same way (see README, 'Users and roles').")
+        return
+    engine = cached.engine()
+    with st.form("sign_in"):
+        username = st.text_input("Username", autocomplete="username")
+        password = st.text_input("Password", type="password", autocomplete="current-password")
+        submitted = st.form_submit_button("Sign in", type="primary")
+    if not submitted:
+        return
+    name = username.strip().lower()
+    if audit.locked_out(engine, name):
+        st.error(
+            f"Too many failed sign-ins for this user name: try again in {audit.LOCKOUT_MINUTES} minutes, "
+            "or ask an administrator to reset the password."
+        )
+        return
+    principal = users.authenticate(accounts, name, password)
+    if principal is None:
+        audit.record(engine, None, "sign_in_failed", username=name)
+        st.error("The user name or password is wrong.")
+        return
+    audit.record(engine, principal, "sign_in", {"via": "password"})
+    st.session_state[KEY_PRINCIPAL] = principal
+    st.rerun()
+
+
+def sign_out() -> None:
+    principal = st.session_state.get(KEY_CURRENT)
+    if single_sign_on_configured():
+        st.logout()
+        return
+    if principal is not None:
+        audit.record(cached.engine(), principal, "sign_out")
+    for key in (KEY_PRINCIPAL, KEY_CURRENT, KEY_AUDITED):
+        st.session_state.pop(key, None)
+
+
+def identity_box(principal: Principal) -> None:
+    """Who is signed in, in the sidebar, with a sign-out button (none in the demo)."""
+    with st.sidebar:
+        if principal.username.startswith("demo-") and st.session_state.get(KEY_PRINCIPAL) is None:
+            st.caption(f"Viewing as: {principal.role_info.label} (demo)")
+            return
+        st.caption(f"Signed in as {principal.label()}")
+        st.button("Sign out", on_click=sign_out, key="rc_sign_out")
+
+
+def page_principal(capability: str) -> Principal:
+    """The current principal if their role has ``capability``; otherwise the page stops with a message.
+
+    Every page calls this first, so a page reached by its address is guarded even if the menu hid it.
+    """
+    principal = st.session_state.get(KEY_CURRENT)
+    if principal is None:
+        st.warning("Please sign in to see this page.")
+        st.stop()
+    if not principal.can(capability):
+        _audit_once("denied", {"capability": capability}, principal)
+        st.warning(f"This page is not part of your role ({principal.role_info.label}).")
+        st.stop()
+    return principal
+
+
+def _audit_once(action: str, detail: dict, principal: Principal) -> None:
+    """Record an audit row once per session for the same action and detail (reruns are not new views)."""
+    seen = st.session_state.setdefault(KEY_AUDITED, set())
+    key = (principal.username, action, repr(sorted(detail.items())))
+    if key in seen:
+        return
+    audit.record(cached.engine(), principal, action, detail)
+    seen.add(key)
+
+
+def record_point_view(principal: Principal, page: str, detail: dict) -> None:
+    """Audit that this principal saw point-level data on a page (once per session per view)."""
+    _audit_once("view_points", {"page": page, **detail}, principal)
+
+
+def download_button(
+    principal: Principal, label: str, data: bytes | str | Callable[[], bytes | str], file_name: str, mime: str
+) -> None:
+    """A download button that writes who downloaded which file to the audit log when clicked."""
+    st.download_button(
+        label,
+        data,
+        file_name=file_name,
+        mime=mime,
+        on_click=lambda: audit.record(cached.engine(), principal, "export", {"file": file_name}),
+        key=f"dl_{file_name}",
+    )
+
+
+def denied_message(exc: AccessDenied) -> None:
+    st.info(str(exc), icon=":material/lock:")

@@ -171,4 +171,6 @@ def test_aggregated_partner_counts_join_the_cube_but_not_the_map(sqlite_engine, 
     cube = explore.load_cube(sqlite_engine)
     assert cube.groupby("ward_code")["count"].sum().to_dict() == {"E05000001": 9, "E05000002": 3}
     assert set(cube["source"]) == {"council"}
-    assert snap_point_counts(sqlite_engine, IncidentFilter(), system_principal()).empty, "counts have no points: never mapped"
+    assert snap_point_counts(sqlite_engine, IncidentFilter(), system_principal()).empty, (
+        "counts have no points: never mapped"
+    )

@@ -118,4 +118,6 @@ def test_cli_json_has_the_contract_fields(demo, capsys):
 def test_too_few_months_is_a_clear_message(demo):
     engine, _, _ = demo
     with pytest.raises(NotEnoughData, match="at least 12 months"):
-        run_analysis(engine, IncidentFilter(month_from="2026-01", month_to="2026-09"), HotspotParams(), system_principal())
+        run_analysis(
+            engine, IncidentFilter(month_from="2026-01", month_to="2026-09"), HotspotParams(), system_principal()
+        )

@@ -54,7 +54,7 @@ for brief in pack.hotspots:
         st.markdown(f"**{brief.hotspot}: {brief.pattern}** ({escape_markdown(brief.ward_name)})")
         left, right = st.columns([1, 2])
         left.image(brief.map_png)
-        right.write(brief.evidence)
+        right.markdown(escape_markdown(brief.evidence))
         right.dataframe(brief.top_locations, hide_index=True, width="stretch")
 st.subheader("Measures showing special-cause variation")
 for line in pack.measures or ["None: every measure shows common-cause variation."]:

@@ -4,6 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from rc_dashboard import audit, charts, measures
+from rc_dashboard.escaping import escape_markdown
 from rc_dashboard.export import to_csv_text
 from rc_dashboard.reports.scorecard_pdf import scorecard_pdf
 from rc_dashboard.ui import auth, cached, layout
@@ -98,7 +99,7 @@ with right:
 st.subheader("One measure in detail")
 names = [r.measure.name for r in results]
 chosen = results[names.index(st.selectbox("Measure", names, key="pm_measure"))]
-st.write(chosen.note or chosen.sentence)
+st.markdown(escape_markdown(chosen.note or chosen.sentence))
 if chosen.chart is not None:
     per_period_target = None
     if chosen.target is not None:
@@ -115,7 +116,7 @@ if chosen.chart is not None:
     if latest_signals:
         st.markdown(f"**Most recent special causes** ({len(chosen.signals)} in all):")
         for signal in reversed(latest_signals):
-            st.markdown(f"- {signal}")
+            st.markdown(f"- {escape_markdown(signal)}")
 
 if principal.can("enter_values"):
     with st.expander("Enter values for survey and other non-incident measures"):

@@ -1,9 +1,16 @@
-"""Figure builders (plotly): data in, figure out. No Streamlit here."""
+"""Figure builders (plotly): data in, figure out. No Streamlit here.
+
+Plotly draws labels as a small HTML subset (``<a href>``, ``<b>``, ``<br>`` ...), so every label
+that comes from user data (ward, category, source, measure names) goes through :func:`plain`
+first: a ward named ``<a href="https://evil">`` shows those characters, never a link.
+"""
 
 from __future__ import annotations
 
 import pandas as pd
 import plotly.graph_objects as go
+
+from rc_dashboard.escaping import plotly_label as plain
 
 MISSING_COLOUR = "#d7301f"
 
@@ -15,7 +22,7 @@ def coverage_heatmap(grid: pd.DataFrame) -> go.Figure:
         go.Heatmap(
             z=values,
             x=list(grid.columns),
-            y=list(grid.index),
+            y=[plain(name) for name in grid.index],
             colorscale="Blues",
             colorbar={"title": "rows"},
             hovertemplate="%{y}<br>%{x}: %{z:,} rows<extra></extra>",
@@ -26,7 +33,7 @@ def coverage_heatmap(grid: pd.DataFrame) -> go.Figure:
         figure.add_trace(
             go.Scatter(
                 x=[m[0] for m in missing],
-                y=[m[1] for m in missing],
+                y=[plain(m[1]) for m in missing],
                 mode="markers",
                 marker={"symbol": "x", "color": MISSING_COLOUR, "size": 10},
                 name="no data",
@@ -92,7 +99,7 @@ def category_trend_chart(long: pd.DataFrame, value: str, value_label: str) -> go
         part = grouped[grouped["category"] == category]
         if not part.empty:
             figure.add_trace(
-                go.Scatter(x=part["month"], y=part[value], name=str(category), mode="lines", stackgroup="one")
+                go.Scatter(x=part["month"], y=part[value], name=plain(category), mode="lines", stackgroup="one")
             )
     figure.update_layout(
         height=380,
@@ -110,7 +117,7 @@ def breakdown_chart(table: pd.DataFrame, column: str, value_label: str, max_rows
     figure = go.Figure(
         go.Bar(
             x=shown[column],
-            y=shown["name"].astype(str),
+            y=[plain(name) for name in shown["name"]],
             orientation="h",
             marker_color=THIS_PERIOD_COLOUR,
             hovertemplate="%{y}: %{x:,.1f}<extra></extra>",
@@ -166,7 +173,7 @@ def spc_chart(chart: pd.DataFrame, direction: str, title: str, target: float | N
     if target is not None:
         figure.add_hline(y=target, line_color="#d62728", line_dash="dot", annotation_text="target")
     figure.update_layout(
-        title=title,
+        title=plain(title),
         height=380,
         margin={"l": 10, "r": 10, "t": 40, "b": 10},
         xaxis={"type": "category"},

@@ -15,6 +15,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import pydeck as pdk
 
+from rc_dashboard.charts import plain
 from rc_dashboard.geography import WGS84, bng_to_lonlat, lonlat_to_bng
 
 DISPLAY_SIMPLIFY_M = 10  # boundary simplification for display, metres
@@ -188,7 +189,7 @@ def animated_choropleth(wards_wgs: gpd.GeoDataFrame, monthly: pd.DataFrame, valu
             featureidkey="properties.ward_code",
             locations=list(part.index),
             z=part.to_numpy(),
-            text=[names[c] for c in part.index],
+            text=[plain(names[c]) for c in part.index],
             zmin=0,
             zmax=top,
             colorscale="YlOrRd",

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from rc_dashboard.escaping import escape_markdown
 from rc_dashboard.explore import MONTH_NAMES
 from rc_dashboard.periods import FinancialQuarter, parse_month
 from rc_dashboard.reports.suppression import SuppressedTable, change_allowed, suppress_table, suppressed_label
@@ -272,19 +273,6 @@ def quality_notes(grid: pd.DataFrame, months: list[str], unplaced: int, total: i
             f"{unplaced / total:.1%} of the borough's incidents this quarter had no location or lay outside every ward, so no ward summary counts them."
         )
     return notes
-
-
-def escape_markdown(text: object) -> str:
-    """User-supplied names cannot break the table or inject HTML into a rendered Markdown file."""
-    import html
-
-    return (
-        html.escape(str(text), quote=False)
-        .replace("|", "\\|")
-        .replace("*", "\\*")
-        .replace("_", "\\_")
-        .replace("`", "\\`")
-    )
 
 
 def _verdict(value: object, missing: str = "not shown") -> str:

@@ -9,6 +9,7 @@ import shapely
 import streamlit as st
 
 from rc_dashboard.access import AccessDenied, Principal, point_scope
+from rc_dashboard.escaping import escape_markdown
 from rc_dashboard.hotspots.ehsa import HotspotAnalysis, HotspotParams, persistence_sentence
 from rc_dashboard.ui import auth, cached
 
@@ -89,7 +90,7 @@ def why_flagged(analysis: HotspotAnalysis, row: pd.Series, principal: Principal,
             f"**Exact rate test:** p = {row['p_value']:.2g}, {row['p_adjusted']:.2g} after false-discovery-rate correction.  \n"
             f"**Mann-Kendall trend of the cells' z-scores:** median z {float(np.median(trend['trend_z'])) if len(trend) else float('nan'):.2f}, "
             f"{int((trend['trend_p'] < analysis.model.alpha).sum())} of {len(trend)} cells with a significant trend.  \n"
-            f"**Sources:** {', '.join(row['sources']) or 'none'}"
+            f"**Sources:** {escape_markdown(', '.join(row['sources'])) or 'none'}"
         )
     with right:
         try:

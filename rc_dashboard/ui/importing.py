@@ -8,6 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from rc_dashboard.config import config_dir
+from rc_dashboard.escaping import escape_markdown
 from rc_dashboard.ingest.files import MAX_FILE_BYTES, InputFile
 from rc_dashboard.ingest.partner import MappingError, PartnerMapping
 from rc_dashboard.ingest.store import ImportResult
@@ -65,16 +66,20 @@ def mapping_editor(files: list[InputFile]) -> PartnerMapping | None:
     try:
         mapping = PartnerMapping.from_yaml(text)
     except MappingError as exc:
-        st.error(str(exc))
+        st.error(escape_markdown(exc))
         return None
     if files and not files[0].name.lower().endswith(".zip"):
         report = ValidationReport()
         table = read_table(files[0].data, files[0].name, report, mapping.sheet)
         if table is not None:
-            st.caption(f"Columns in {files[0].name}: " + ", ".join(f"`{c}`" for c in table.columns))
+            st.caption(
+                f"Columns in {escape_markdown(files[0].name)}: " + ", ".join(escape_markdown(c) for c in table.columns)
+            )
             missing = [c for c in mapping.columns_used() if c not in table.columns]
             if missing:
-                st.warning("The mapping names columns this file does not have: " + ", ".join(missing))
+                st.warning(
+                    "The mapping names columns this file does not have: " + ", ".join(map(escape_markdown, missing))
+                )
             else:
                 from rc_dashboard.ingest.preview import category_values
 
@@ -107,8 +112,8 @@ def validation_report(report: ValidationReport, rows_read: int) -> None:
 
 
 def import_outcome(result: ImportResult) -> None:
-    st.success(result.sentence())
+    st.success(escape_markdown(result.sentence()))
     for reason, number in sorted(result.dropped_by_reason.items()):
         st.write(f"Dropped {number:,}: {reason}")
     for note in result.notes:
-        st.caption(note)
+        st.caption(escape_markdown(note))

@@ -6,7 +6,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PORT ?= 8501
 
-.PHONY: run test lint bench clean
+.PHONY: run test lint audit bench clean
 
 $(VENV)/.installed-runtime: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,10 @@ run: $(VENV)/.installed-runtime
 
 test: $(VENV)/.installed-dev
 	$(PY) -m pytest -q
+
+# Known vulnerabilities in every installed package (PyPI advisory database); fails if any is found.
+audit: $(VENV)/.installed-dev
+	$(VENV)/bin/pip-audit --local --progress-spinner off
 
 lint: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check .

@@ -40,5 +40,6 @@ if not sections:
     st.stop()
 navigation = st.navigation(sections)
 with startup.database_errors_as_messages():
-    st.session_state["current_filter"] = filters.filter_bar()
+    if principal.can("explore") or principal.can("hotspots"):  # the pages that use the filter bar
+        st.session_state["current_filter"] = filters.filter_bar()
     navigation.run()

@@ -5,6 +5,7 @@ import streamlit as st
 from rc_dashboard import audit, charts
 from rc_dashboard.coverage import coverage_gaps
 from rc_dashboard.ingest import importers
+from rc_dashboard.ingest.demo import remove_demo
 from rc_dashboard.ingest.preview import KINDS, dry_run
 from rc_dashboard.ingest.validation import ImportRejected
 from rc_dashboard.ui import auth, cached, importing, layout
@@ -16,6 +17,19 @@ layout.demo_banner(cached.is_demo(version))
 import_tab, coverage_tab, history_tab = st.tabs(["Import", "Coverage", "Import history"])
 
 with import_tab:
+    if cached.is_demo(version):
+        with st.container(border=True):
+            st.warning(
+                "This database holds the fictional demo borough: files imported now would be mixed with it. "
+                "To start on your own data, empty the demo first. After that the app asks everyone to sign in; "
+                "create the first administrator on the server with `python -m rc_dashboard users add NAME --role admin`."
+            )
+            if st.checkbox("I understand: remove the demo borough", key="remove_demo_ok") and st.button(
+                "Empty the database", type="primary"
+            ):
+                remove_demo(cached.engine())
+                audit.record(cached.engine(), principal, "import", {"kind": "demo removed"})
+                st.rerun()
     kind = st.selectbox("What are you importing?", list(KINDS), format_func=KINDS.get, key="import_kind")
     files = importing.uploaded_files(kind)
     mapping = importing.mapping_editor(files) if kind in ("incidents", "counts") else None

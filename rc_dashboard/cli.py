@@ -346,6 +346,43 @@ def cmd_users(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    """Start the app with production settings (after checking them), replacing this process."""
+    import os
+    from pathlib import Path
+
+    from rc_dashboard import deploy
+    from rc_dashboard import users as accounts
+
+    secrets_path = Path(os.environ.get("RC_SECRETS_FILE", config.PROJECT_ROOT / ".streamlit" / "secrets.toml"))
+    try:
+        secrets = deploy.read_secrets(secrets_path)
+    except ValueError as exc:
+        raise CliError(str(exc)) from exc
+    plan = deploy.plan_production(
+        secrets,
+        secrets_path,
+        database_url=config.database_url(args.db),
+        default_database_url=config.database_url_default(),
+        users_count=len(accounts.load_users()),
+    )
+    for warning in plan.warnings:
+        print(f"Warning: {warning}", file=sys.stderr)
+    if plan.blocking:
+        raise CliError("not starting in production mode. " + " ".join(plan.blocking))
+    if args.check:
+        print("Production settings are in order: error details hidden, XSRF protection on, fixed cookie secret.")
+        return 0
+    environment = {**os.environ, **plan.environment}
+    if args.db:
+        environment["RC_DATABASE_URL"] = args.db
+    command = [sys.executable, "-m", "streamlit", "run", str(config.PROJECT_ROOT / "app.py")]
+    command += ["--server.port", str(args.port), "--server.address", args.address, "--secrets.files", str(secrets_path)]
+    print(f"Starting RC Dashboard in production mode on {args.address}:{args.port}.", flush=True)
+    os.execvpe(sys.executable, command, environment)
+    return 0  # not reached: exec replaces the process
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m rc_dashboard", description="RC Dashboard command line.")
     common = argparse.ArgumentParser(add_help=False)
@@ -413,6 +450,12 @@ def build_parser() -> argparse.ArgumentParser:
     counts.add_argument("--to", dest="month_to", help="last month, YYYY-MM")
     counts.add_argument("--format", choices=["csv", "json"], default="csv")
     counts.set_defaults(handler=cmd_counts)
+
+    serve = commands.add_parser("serve", parents=[common], help="start the app with production settings")
+    serve.add_argument("--port", type=int, default=8501)
+    serve.add_argument("--address", default="0.0.0.0", help="address to listen on (default: all)")
+    serve.add_argument("--check", action="store_true", help="only check the production settings")
+    serve.set_defaults(handler=cmd_serve)
 
     users = commands.add_parser("users", help="manage sign-in accounts and roles (the local users file)")
     user_actions = users.add_subparsers(dest="action", required=True)

@@ -415,3 +415,33 @@ def test_save_and_load_truth_round_trip(borough, tmp_path):
     assert (counts["ward_code"] == "").any() and counts["ward_code"].notna().all()
     expected = borough.truth.counts.sort_values(["ward_code", "month", "category"], ignore_index=True)
     pd.testing.assert_frame_equal(counts, expected, check_dtype=False)
+
+
+def test_removing_the_demo_empties_its_data_keeps_the_audit_log_and_is_never_rebuilt(sqlite_engine, tmp_path):
+    from rc_dashboard import audit, db
+    from rc_dashboard.access import system_principal
+    from rc_dashboard.ingest.demo import DATA_TABLES, DEMO_REMOVED_META_KEY, build_demo_database, remove_demo
+
+    build_demo_database(sqlite_engine, tmp_path, scale=0.1)
+    audit.record(sqlite_engine, system_principal(), "export", {"file": "x.csv"})
+    version = db.data_version(sqlite_engine)
+    remove_demo(sqlite_engine)
+    for table in DATA_TABLES:
+        assert db.read_frame(sqlite_engine, f"SELECT COUNT(*) AS n FROM {table}")["n"].iloc[0] == 0, table
+    assert len(audit.read_log(sqlite_engine, system_principal())) == 1
+    assert db.get_meta(sqlite_engine, "demo") is None and db.get_meta(sqlite_engine, DEMO_REMOVED_META_KEY) == "1"
+    assert db.data_version(sqlite_engine) > version
+    with pytest.raises(ValueError, match="not the demo"):
+        remove_demo(sqlite_engine)
+
+
+def test_any_real_import_ends_demo_mode(sqlite_engine, tmp_path, two_wards):
+    from rc_dashboard import db
+    from rc_dashboard.ingest.demo import build_demo_database
+    from rc_dashboard.ingest.files import InputFile
+    from rc_dashboard.ingest.importers import import_wards
+
+    build_demo_database(sqlite_engine, tmp_path, scale=0.1)
+    assert db.get_meta(sqlite_engine, "demo") == "1"
+    import_wards(sqlite_engine, InputFile("w.geojson", two_wards.to_json().encode()))
+    assert db.get_meta(sqlite_engine, "demo") is None, "the role switcher must not open real data"

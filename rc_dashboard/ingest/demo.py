@@ -23,6 +23,7 @@ from rc_dashboard.ingest.validation import ImportRejected, ValidationReport
 
 Progress = Callable[[float, str], None]
 DEMO_META_KEY = "demo"
+DEMO_REMOVED_META_KEY = "demo_removed"  # set once a council empties the demo: it is never rebuilt
 
 
 def _silent(_fraction: float, _message: str) -> None:
@@ -117,3 +118,29 @@ def _add_demo_survey(engine: Engine, months: list[str]) -> None:
     register = measures.parse_register((config_dir() / "measures.yaml").read_text(encoding="utf-8"))
     if any(m.id == DEMO_SURVEY_MEASURE and m.manual for m in register.measures):
         measures.save_manual_values(engine, frame, register, Principal("demo", "admin", display_name="demo build"))
+
+
+# Tables holding data (not schema, settings or the audit log), children before parents.
+DATA_TABLES = ("incidents", "partitions", "area_counts", "lsoa_wards", "measure_values", "imports", "areas")
+
+
+def remove_demo(engine: Engine) -> None:
+    """Empty the demo borough out of the database in one transaction, so a council starts clean.
+
+    Only a database marked as the demo can be emptied this way: a council's data never is. The
+    audit log, the measures register and the schema stay; the data version moves on so every
+    cache and replica drops the old figures.
+    """
+    from sqlalchemy import text
+
+    from rc_dashboard import schema
+    from rc_dashboard.db import bump_data_version, get_meta
+
+    if get_meta(engine, DEMO_META_KEY) != "1":
+        raise ValueError("This database is not the demo borough: nothing was removed.")
+    with engine.begin() as conn:
+        for table in DATA_TABLES:
+            conn.execute(text(f"DELETE FROM {table}"))
+        conn.execute(schema.meta.delete().where(schema.meta.c.key.in_([DEMO_META_KEY, DEMO_REMOVED_META_KEY])))
+        conn.execute(schema.meta.insert().values(key=DEMO_REMOVED_META_KEY, value="1"))
+        bump_data_version(conn)

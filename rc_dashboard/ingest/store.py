@@ -263,6 +263,13 @@ def record_import(
     rows_read: int,
     imported_by: str | None,
 ) -> int:
+    """Start the provenance record of one import, inside the import's transaction.
+
+    Any import also ends demo mode (the demo build marks the database as a demo after its own
+    imports): once a council's data is in, the app requires sign-in instead of a role switcher.
+    """
+    if conn.execute(schema.meta.delete().where(schema.meta.c.key == "demo")).rowcount:
+        bump_data_version(conn)
     result = conn.execute(
         schema.imports.insert().values(
             kind=kind,
@@ -359,11 +366,7 @@ def store_incidents(
 
 
 def finish_import(conn: Connection, result: ImportResult, details: dict) -> None:
-    """Complete the provenance record, and bump the data version only if something changed.
-
-    Any import ends demo mode (the demo build marks the database as a demo after its own imports):
-    once a council's real data is in, the app requires sign-in instead of offering a role switcher.
-    """
+    """Complete the provenance record, and bump the data version only if something changed."""
     conn.execute(
         schema.imports.update()
         .where(schema.imports.c.id == result.import_id)
@@ -375,8 +378,7 @@ def finish_import(conn: Connection, result: ImportResult, details: dict) -> None
             details=json.dumps(details),
         )
     )
-    was_demo = conn.execute(schema.meta.delete().where(schema.meta.c.key == "demo")).rowcount
-    if result.rows_inserted or result.rows_updated or was_demo:
+    if result.rows_inserted or result.rows_updated:
         bump_data_version(conn)
 
 

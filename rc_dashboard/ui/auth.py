@@ -14,9 +14,11 @@ from the browser (query parameters, page addresses) to decide what a user may se
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 
 import streamlit as st
+from streamlit.errors import StreamlitAPIException
 
 from rc_dashboard import audit, users
 from rc_dashboard.access import AccessDenied, Principal, roles
@@ -160,6 +162,11 @@ def page_principal(capability: str) -> Principal:
     """
     principal = st.session_state.get(KEY_CURRENT)
     if principal is None:
+        if KEY_CURRENT not in st.session_state:
+            # Reached without app.py: on a fresh server, Streamlit's legacy pages/ mode can run a
+            # page script directly for the first visitor of a deep link. Go through the router.
+            with contextlib.suppress(StreamlitAPIException):  # no router (a page run on its own): refuse below
+                st.switch_page("app.py")
         st.warning("Please sign in to see this page.")
         st.stop()
     if not principal.can(capability):

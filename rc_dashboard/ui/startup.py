@@ -11,15 +11,17 @@ import streamlit as st
 from sqlalchemy.exc import SQLAlchemyError
 
 from rc_dashboard import config, db
-from rc_dashboard.ingest.demo import build_demo_database
+from rc_dashboard.ingest.demo import DEMO_REMOVED_META_KEY, build_demo_database
 from rc_dashboard.ui import cached
 
 DATABASE_HELP = "Check RC_DATABASE_URL, the database server, or the data/ folder's permissions."
 
 
 def _demo_allowed() -> bool:
-    """Only the embedded default (or RC_DEMO=1) gets demo data: a council's own database never does."""
-    return os.environ.get("RC_DEMO") == "1" or config.database_url() == config.database_url_default()
+    """Only the embedded default (or RC_DEMO=1) gets demo data: a council's own database never does,
+    and a production start (``serve`` sets RC_DEMO=0) never builds it, even on the embedded file."""
+    flag = os.environ.get("RC_DEMO")
+    return flag == "1" or (flag != "0" and config.database_url() == config.database_url_default())
 
 
 @contextmanager
@@ -36,7 +38,7 @@ def ensure_data() -> None:
     """Stop the page with a clear message if the database cannot be used; build the demo if empty."""
     with database_errors_as_messages():
         engine = cached.engine()
-        if db.has_incidents(engine) or not _demo_allowed():
+        if db.has_incidents(engine) or not _demo_allowed() or db.get_meta(engine, DEMO_REMOVED_META_KEY):
             return
         if not os.access(config.data_dir(), os.W_OK):
             st.warning(f"The data folder {config.data_dir()} is read-only, so the demo borough cannot be built.")

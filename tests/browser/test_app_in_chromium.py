@@ -27,6 +27,7 @@ PAGES = {
     "ward_summary": "Ward summary",
     "locality_pack": "Locality pack",
     "data": "Data",
+    "audit": "Audit log and users",
 }
 STARTUP_TIMEOUT_S = 90
 PAGE_TIMEOUT_MS = 60_000
@@ -59,6 +60,7 @@ def app_url(tmp_path_factory):
         "RC_DATA_DIR": str(folder),
         "RC_DATABASE_URL": f"sqlite:///{folder / 'app.sqlite'}",
         "RC_DEMO": "1",
+        "STREAMLIT_CLIENT_SHOW_ERROR_DETAILS": "full",  # so any exception is visible to the test
     }
     log = (folder / "streamlit.log").open("w")
     process = subprocess.Popen(
@@ -80,7 +82,7 @@ def app_url(tmp_path_factory):
     else:
         process.kill()
         pytest.fail(f"streamlit did not start within {STARTUP_TIMEOUT_S} s; see {folder / 'streamlit.log'}")
-    yield url
+    yield url, folder
     process.terminate()
     process.wait(timeout=20)
 
@@ -88,6 +90,7 @@ def app_url(tmp_path_factory):
 def test_every_page_loads_without_exception(app_url, chromium_path):
     from playwright.sync_api import sync_playwright
 
+    app_url, _ = app_url
     SCREENSHOTS.mkdir(exist_ok=True)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=chromium_path, args=CHROMIUM_FLAGS)
@@ -104,4 +107,52 @@ def test_every_page_loads_without_exception(app_url, chromium_path):
             exceptions = page.locator('[data-testid="stException"]')
             assert exceptions.count() == 0, f"page /{path} shows an exception: {exceptions.first.inner_text()}"
             assert page.get_by_text("Demo data.").count() > 0, f"page /{path} does not label demo data"
+        browser.close()
+
+
+def wait_until_drawn(page, title: str) -> None:
+    page.get_by_role("heading", name=title, exact=True).first.wait_for(timeout=PAGE_TIMEOUT_MS * 2)
+    page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=PAGE_TIMEOUT_MS)
+
+
+def test_a_download_is_written_to_the_audit_log(app_url, chromium_path):
+    from playwright.sync_api import sync_playwright
+
+    from rc_dashboard import audit, db
+    from rc_dashboard.access import system_principal
+
+    url, folder = app_url
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium_path, args=CHROMIUM_FLAGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 2000})
+        page.goto(f"{url}/measures", timeout=PAGE_TIMEOUT_MS)
+        wait_until_drawn(page, "Performance measures")
+        with page.expect_download(timeout=PAGE_TIMEOUT_MS) as download:
+            page.get_by_role("button", name="Download scorecard (CSV)").click()
+        file_name = download.value.suggested_filename
+        assert file_name.startswith("scorecard_")
+        page.wait_for_timeout(1_000)
+        browser.close()
+    log = audit.read_log(db.connect(f"sqlite:///{folder / 'app.sqlite'}"), system_principal(), action="export")
+    assert any(file_name in detail for detail in log["detail"]), log
+
+
+def test_a_councillor_in_the_demo_sees_only_their_pages_and_no_map(app_url, chromium_path):
+    from playwright.sync_api import sync_playwright
+
+    url, _ = app_url
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium_path, args=CHROMIUM_FLAGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 2000})
+        page.goto(f"{url}/map", timeout=PAGE_TIMEOUT_MS)
+        wait_until_drawn(page, "Map")
+        page.get_by_role("combobox", name="Demo role (no sign-in in the demo)").click()
+        page.get_by_role("option", name="Councillor").click()
+        wait_until_drawn(page, "Performance measures")
+        page.wait_for_timeout(CHART_SETTLE_MS)
+        nav = page.locator('[data-testid="stSidebarNav"]').inner_text()
+        assert "Ward summary" in nav and "Map" not in nav and "Data" not in nav, nav
+        assert page.locator('[data-testid="stDeckGlJsonChart"]').count() == 0
+        assert page.locator('[data-testid="stException"]').count() == 0
+        page.screenshot(path=str(SCREENSHOTS / "councillor.png"), full_page=True)
         browser.close()

@@ -70,7 +70,7 @@ def make_engine(url: str) -> Engine:
         raise DatabaseError(f"'{url}' is not a database URL (try sqlite:///path/file.sqlite).") from exc
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database
-        if database and database != ":memory:":
+        if database and database != ":memory:" and not database.startswith("file:"):  # file: URIs name existing files
             Path(database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url)
         event.listen(engine, "connect", _sqlite_pragmas)

@@ -1,0 +1,68 @@
+"""A database that is unreachable or read-only gives one clear sentence, never a traceback."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from rc_dashboard import db
+from rc_dashboard.ingest.demo import build_demo_database
+from tests.app.conftest import signed_in_app
+
+ROOT = Path(__file__).resolve().parents[2]
+TIMEOUT_S = 60
+
+
+@pytest.fixture(scope="module")
+def demo_file(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("faults")
+    build_demo_database(db.connect(f"sqlite:///{folder / 'demo.sqlite'}"), folder, scale=0.1)
+    return folder / "demo.sqlite"
+
+
+def use_database(monkeypatch, tmp_path, url: str) -> None:
+    monkeypatch.setenv("RC_DATABASE_URL", url)
+    monkeypatch.setenv("RC_DATA_DIR", str(tmp_path))
+    st.cache_resource.clear()
+    st.cache_data.clear()
+
+
+def messages(app: AppTest) -> str:
+    return " ".join(e.value for e in [*app.error, *app.warning, *app.info])
+
+
+def test_an_unreachable_database_server_is_one_sentence(monkeypatch, tmp_path):
+    use_database(monkeypatch, tmp_path, "postgresql://rc@127.0.0.1:1/nowhere")  # nothing listens on port 1
+    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT_S).run()
+    assert not app.exception, [e.value for e in app.exception]
+    assert "Cannot open the database" in messages(app) and "RC_DATABASE_URL" in messages(app)
+    assert not app.title, "nothing else is drawn"
+
+
+def test_a_url_that_is_not_a_database_is_one_sentence(monkeypatch, tmp_path):
+    use_database(monkeypatch, tmp_path, "not a url at all")
+    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT_S).run()
+    assert not app.exception and "is not a database URL" in messages(app)
+
+
+def test_a_read_only_database_still_shows_figures_and_refuses_writes_clearly(monkeypatch, tmp_path, demo_file):
+    copy = tmp_path / "readonly.sqlite"
+    shutil.copy(demo_file, copy)
+    with db.connect(f"sqlite:///{copy}").begin() as conn:  # a council's data: no demo switcher
+        conn.exec_driver_sql("DELETE FROM meta WHERE key = 'demo'")
+    # SQLite's read-only mode: as the database user of a replica without write rights would be.
+    use_database(monkeypatch, tmp_path, f"sqlite:///file:{copy}?mode=ro&uri=true")
+    app = signed_in_app("board", timeout=TIMEOUT_S).run()
+    assert not app.exception, [e.value for e in app.exception]
+    assert "Overview" in [t.value for t in app.title], "reading works on a read-only database"
+    assert app.metric, "headline figures are shown"
+    app.switch_page("pages/map.py")
+    app.run()
+    app.radio(key="map_view").set_value("hexagon").run()
+    assert not app.exception, [e.value for e in app.exception]
+    assert "read-only" in messages(app), "points are not shown when their viewing cannot be audited"
+    assert not app.get("deck_gl_json_chart")

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable
+from pathlib import Path
 
 import streamlit as st
 from streamlit.errors import StreamlitAPIException
@@ -39,9 +40,18 @@ def single_sign_on_configured() -> bool:
         return False
 
 
+@st.cache_data(show_spinner=False, max_entries=4)
+def _users_in_file(path: str, version: tuple[int, int, int]) -> dict[str, users.User]:
+    return users.load_users(Path(path))
+
+
 def _users() -> dict[str, users.User]:
+    """The users file, re-read whenever it changes (an admin's CLI change applies at the next click)."""
+    path = users.users_file()
     try:
-        return users.load_users()
+        # save_users replaces the file, so its inode changes even within one clock tick.
+        found = path.stat() if path.exists() else None
+        return _users_in_file(str(path), (found.st_ino, found.st_mtime_ns, found.st_size) if found else (0, 0, 0))
     except ConfigError as exc:
         st.error(f"The users file cannot be read, so nobody can sign in. {exc}")
         st.stop()
@@ -59,7 +69,12 @@ def current_principal() -> Principal | None:
         return principal
     signed_in = st.session_state.get(KEY_PRINCIPAL)
     if signed_in is not None:
-        return signed_in
+        account = _users().get(signed_in.username)
+        if account is not None and account.principal() == signed_in:
+            return signed_in
+        # Removed, or given another role or locality since signing in: sign in again.
+        st.session_state.pop(KEY_PRINCIPAL, None)
+        return None
     if _users() or not cached.is_demo(cached.data_version()):
         return None
     return _demo_principal()

@@ -32,12 +32,15 @@ def navigation_only_pages(monkeypatch):
 def signed_in_app(role: str = "analyst", locality: str | None = None, timeout: float = 60) -> AppTest:
     """An AppTest of ``app.py`` whose session has signed in as a user with ``role``.
 
-    The principal is put where a successful sign-in puts it (session state, which a browser
-    cannot write), so the test exercises every page guard and core check after sign-in.
+    The user is added to the (per-test) users file and the principal put where a successful sign-in
+    puts it (session state, which a browser cannot write), so the test exercises every page guard
+    and core check after sign-in.
     """
-    from rc_dashboard.access import Principal
+    from rc_dashboard import users
     from rc_dashboard.ui.auth import KEY_PRINCIPAL
 
+    accounts = users.add_user(users.load_users(), f"test-{role}", role, name=f"Test {role}", locality=locality)
+    users.save_users(accounts)  # the session stays valid only while the users file still has this user
     app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=timeout)
-    app.session_state[KEY_PRINCIPAL] = Principal(f"test-{role}", role, locality, f"Test {role}")
+    app.session_state[KEY_PRINCIPAL] = accounts[f"test-{role}"].principal()
     return app

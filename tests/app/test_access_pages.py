@@ -195,3 +195,19 @@ def test_repeated_failures_lock_the_user_name(council_database):
     app.button[0].click().run()
     assert any("Too many failed sign-ins" in e.value for e in app.error)
     assert not app.sidebar.caption, "even the right password does not get in while locked"
+
+
+def test_a_user_removed_or_given_another_role_is_signed_out_at_the_next_click(council_database):
+    from tests.app.conftest import signed_in_app
+
+    app = signed_in_app("analyst", timeout=TIMEOUT_S).run()
+    assert any("Signed in as" in c.value for c in app.sidebar.caption)
+    accounts = users.load_users()
+    changed = users.add_user(users.remove_user(accounts, "test-analyst"), "test-analyst", "councillor")
+    users.save_users(changed)
+    app.run()
+    assert not app.exception and [t.label for t in app.text_input] == ["Username", "Password"]
+    users.save_users(users.add_user(users.remove_user(changed, "test-analyst"), "someone-else", "admin"))
+    app.run()
+    assert [t.label for t in app.text_input] == ["Username", "Password"]
+    assert not any("Signed in as" in c.value for c in app.sidebar.caption)

@@ -30,10 +30,10 @@ version = cached.data_version()
 flt = filters.current_filter()
 st.title("Hotspots")
 layout.demo_banner(cached.is_demo(version))
-params = hotspot_widgets.parameter_form()
+params = hotspot_widgets.parameter_form(principal)
 try:
     with st.spinner("Analysing the space-time cube (Gi*, Mann-Kendall, clusters, backtest)…"):
-        analysis = cached.hotspot_analysis(flt, params, filters.weighting(), principal, version)
+        analysis = cached.hotspot_analysis(flt, params, filters.weighting(), principal.scope(), version)
 except NotEnoughData as exc:
     st.info(str(exc))
     st.stop()
@@ -73,7 +73,7 @@ else:
         format_func=lambda h: f"{h}: {hotspots.set_index('hotspot').loc[h, 'pattern']}",
         key="hs_chosen",
     )
-    hotspot_widgets.why_flagged(analysis, hotspots.set_index("hotspot").loc[chosen], principal, version)
+    hotspot_widgets.why_flagged(analysis, hotspots.set_index("hotspot").loc[chosen], flt, principal, version)
 
 st.subheader("Would these flags have predicted next month?")
 if analysis.backtest is None:

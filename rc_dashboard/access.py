@@ -123,22 +123,34 @@ def require(principal: Principal, capability: str) -> None:
 
 @dataclass(frozen=True)
 class PointScope:
-    """The part of the point-level data a principal may see: categories left out, localities allowed."""
+    """The part of the point-level data a principal may see: the categories and localities allowed.
 
-    exclude_categories: tuple[str, ...] = ()
+    Categories are an allow-list (None: all), never a deny-list, so a category nobody configured
+    (a partner's own label, a misspelling) is held back rather than shown.
+    """
+
+    categories: tuple[str, ...] | None = None  # None: every category
     localities: tuple[str, ...] | None = None  # None: everywhere
+    sensitive_examples: tuple[str, ...] = ()  # for the sentence shown to the user
+
+    @property
+    def restricted(self) -> bool:
+        return self.categories is not None or self.localities is not None
 
     def describe(self) -> str | None:
         """A sentence for the page when points are narrowed, or None when nothing is held back."""
         parts = []
-        if self.exclude_categories:
-            parts.append(f"sensitive categories ({', '.join(self.exclude_categories)}) are not shown as points")
+        if self.categories is not None:
+            named = f" ({', '.join(self.sensitive_examples)})" if self.sensitive_examples else ""
+            parts.append(
+                f"sensitive categories{named} and any category not configured as non-sensitive are not shown as points"
+            )
         if self.localities is not None:
             parts.append(f"points are shown only in {', '.join(self.localities)}")
         return ("For your role, " + "; ".join(parts) + ".") if parts else None
 
 
-def point_scope(principal: Principal, sensitive: frozenset[str] | None = None) -> PointScope:
+def point_scope(principal: Principal) -> PointScope:
     """What point-level data the principal may see; :class:`AccessDenied` if none at all."""
     level = principal.role_info.points
     if level == "none":
@@ -147,11 +159,12 @@ def point_scope(principal: Principal, sensitive: frozenset[str] | None = None) -
             "use the ward summaries, which show aggregates with small numbers suppressed."
         )
     if level == "non_sensitive":
-        if sensitive is None:
-            from rc_dashboard.categories import sensitive_categories
+        from rc_dashboard.categories import non_sensitive_categories, sensitive_categories
 
-            sensitive = sensitive_categories()
-        return PointScope(exclude_categories=tuple(sorted(sensitive)))
+        return PointScope(
+            categories=tuple(sorted(non_sensitive_categories())),
+            sensitive_examples=tuple(sorted(sensitive_categories())),
+        )
     if level == "own_locality":
         return PointScope(localities=(str(principal.locality),))
     return PointScope()

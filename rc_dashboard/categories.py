@@ -68,6 +68,12 @@ def sensitive_categories() -> frozenset[str]:
     return frozenset(c.name for c in categories() if c.sensitive)
 
 
+def non_sensitive_categories() -> frozenset[str]:
+    """Categories configured as *not* sensitive. Point rules allow these and nothing else, so a
+    category a partner mapping invents (or misspells) counts as sensitive until it is configured."""
+    return frozenset(c.name for c in categories() if not c.sensitive)
+
+
 def normalise_crime_type(value: str) -> str | None:
     """The current police.uk name for a crime type, or None when it is not one."""
     if value in POLICE_CRIME_TYPES:

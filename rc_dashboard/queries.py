@@ -42,7 +42,7 @@ class IncidentFilter:
     categories: tuple[str, ...] = field(default_factory=tuple)
     sources: tuple[str, ...] = field(default_factory=tuple)
     localities: tuple[str, ...] = field(default_factory=tuple)
-    exclude_categories: tuple[str, ...] = field(default_factory=tuple)  # set by access rules, not the user
+    allowed_categories: tuple[str, ...] | None = None  # set by access rules, not the user; () = none
 
     def __post_init__(self) -> None:
         for value in (self.month_from, self.month_to):
@@ -67,10 +67,13 @@ class IncidentFilter:
                 keys = [f"{name}{n}" for n in range(len(values))]
                 clauses.append(f"{column} IN ({', '.join(':' + k for k in keys)})")
                 params.update(dict(zip(keys, values, strict=True)))
-        if self.exclude_categories:
-            keys = [f"xcat{n}" for n in range(len(self.exclude_categories))]
-            clauses.append(f"i.category NOT IN ({', '.join(':' + k for k in keys)})")
-            params.update(dict(zip(keys, self.exclude_categories, strict=True)))
+        if self.allowed_categories is not None:
+            if not self.allowed_categories:
+                clauses.append("1 = 0")
+            else:
+                keys = [f"acat{n}" for n in range(len(self.allowed_categories))]
+                clauses.append(f"i.category IN ({', '.join(':' + k for k in keys)})")
+                params.update(dict(zip(keys, self.allowed_categories, strict=True)))
         return " AND ".join(clauses), params
 
 
@@ -91,8 +94,10 @@ def point_filter(flt: IncidentFilter, principal: Principal) -> IncidentFilter:
                 f"the filter asks for {', '.join(localities)}."
             )
         localities = tuple(allowed)
-    excluded = tuple(sorted(set(flt.exclude_categories) | set(scope.exclude_categories)))
-    return replace(flt, localities=localities, exclude_categories=excluded)
+    allowed = flt.allowed_categories
+    if scope.categories is not None:
+        allowed = tuple(sorted(set(scope.categories) & set(allowed if allowed is not None else scope.categories)))
+    return replace(flt, localities=localities, allowed_categories=allowed)
 
 
 def incident_counts(engine: Engine, by: list[str], flt: IncidentFilter | None = None) -> pd.DataFrame:
@@ -193,7 +198,9 @@ def located_points(engine: Engine, flt: IncidentFilter) -> pd.DataFrame:
     Ward and locality filters are not applied here: hotspots are found over the whole area, so a
     neighbourhood that straddles a ward boundary is judged whole.
     """
-    where, params = IncidentFilter(flt.month_from, flt.month_to, flt.categories, flt.sources).where()
+    where, params = IncidentFilter(
+        flt.month_from, flt.month_to, flt.categories, flt.sources, allowed_categories=flt.allowed_categories
+    ).where()
     frame = read_frame(
         engine,
         "SELECT i.easting AS easting, i.northing AS northing, i.month AS month, i.category AS category, i.source AS source, "
@@ -206,13 +213,19 @@ def located_points(engine: Engine, flt: IncidentFilter) -> pd.DataFrame:
 
 
 def incidents_in_box(
-    engine: Engine, months: list[str], bounds: tuple[float, float, float, float], principal: Principal
+    engine: Engine,
+    months: list[str],
+    bounds: tuple[float, float, float, float],
+    principal: Principal,
+    flt: IncidentFilter | None = None,
 ) -> pd.DataFrame:
     """Located incidents in a BNG bounding box and a set of months (for a hotspot's evidence panel).
 
+    ``flt`` adds the analysis's category and source choice (its months and localities are not used).
     Point-level data: only the categories and localities ``principal`` may see.
     """
-    where, params = point_filter(IncidentFilter(), principal).where()
+    chosen = IncidentFilter(categories=flt.categories, sources=flt.sources) if flt else IncidentFilter()
+    where, params = point_filter(chosen, principal).where()
     keys = {f"m{i}": m for i, m in enumerate(months)}
     minx, miny, maxx, maxy = bounds
     return read_frame(

@@ -15,7 +15,7 @@ from rc_dashboard.access import AccessDenied, Principal, system_principal
 from rc_dashboard.config import ConfigError
 from rc_dashboard.db import read_frame
 from rc_dashboard.hotspots.ehsa import HotspotParams
-from rc_dashboard.hotspots.service import incidents_inside, run_analysis
+from rc_dashboard.hotspots.service import NotEnoughData, incidents_inside, run_analysis
 from rc_dashboard.ingest.demo import build_demo_database
 from rc_dashboard.periods import FinancialQuarter
 from rc_dashboard.queries import IncidentFilter, incidents_in_box, point_filter, snap_point_counts
@@ -76,6 +76,25 @@ def test_board_points_leave_out_exactly_the_sensitive_categories(demo):
     assert asked.empty, "asking for the sensitive category by name (a crafted link) gives no points"
 
 
+def test_a_category_nobody_configured_counts_as_sensitive(sqlite_engine, two_wards):
+    """A partner mapping that keeps its own labels must not turn a sensitive record into a safe point."""
+    from rc_dashboard.ingest.files import InputFile
+    from rc_dashboard.ingest.importers import import_partner, import_wards
+    from rc_dashboard.ingest.partner import PartnerMapping
+
+    import_wards(sqlite_engine, InputFile("w.geojson", two_wards.to_json().encode()))
+    mapping = PartnerMapping.from_yaml(
+        "source: housing\nid: ref\nmonth: {column: month}\ncategory: {column: type, unmapped: keep}\n"
+        "location: {easting: e, northing: n, text: where}\n"
+    )
+    rows = "ref,month,type,e,n,where\n1,2025-01,Domestic abuse,400500,300500,Flat 1\n2,2025-01,Burglary,400500,300500,Flat 2\n"
+    import_partner(sqlite_engine, [InputFile("housing.csv", rows.encode())], mapping)
+    analyst = snap_point_counts(sqlite_engine, IncidentFilter(), ANALYST)
+    board = snap_point_counts(sqlite_engine, IncidentFilter(), BOARD)
+    assert set(analyst["category"]) == {"Domestic abuse", "Burglary"}
+    assert set(board["category"]) == {"Burglary"}
+
+
 def test_councillor_gets_no_point_data_at_all(demo):
     with pytest.raises(AccessDenied, match="point-level"):
         snap_point_counts(demo, IncidentFilter(), COUNCILLOR)
@@ -108,6 +127,24 @@ def test_hotspot_evidence_follows_the_same_rules(demo):
     area = analysis.hotspots.geometry.iloc[0].wkb
     inside = incidents_inside(demo, area, list(analysis.recent_months), BOARD)
     assert SENSITIVE not in set(inside["category"])
+    chosen = IncidentFilter(categories=("Anti-social behaviour",))
+    only_asb = incidents_inside(demo, area, list(analysis.recent_months), ANALYST, chosen)
+    assert set(only_asb["category"]) <= {"Anti-social behaviour"}, "the evidence follows the analysis's filter"
+
+
+def test_board_hotspots_leave_out_sensitive_incidents_and_small_squares(demo):
+    analyst = run_analysis(demo, IncidentFilter(categories=(SENSITIVE,)), HotspotParams(), ANALYST)
+    assert analyst.cube.values.sum() > 0
+    with pytest.raises(NotEnoughData):  # nothing left to analyse once the sensitive category is held back
+        run_analysis(demo, IncidentFilter(categories=(SENSITIVE,)), HotspotParams(), BOARD)
+    everything = run_analysis(demo, IncidentFilter(), HotspotParams(), BOARD)
+    expected = located_total(demo, "i.category <> :c AND i.easting IS NOT NULL", {"c": SENSITIVE})
+    assert everything.cube.values.sum() <= expected
+    with pytest.raises(AccessDenied, match="at least 250 m"):
+        run_analysis(demo, IncidentFilter(), HotspotParams(cell_m=100), BOARD)
+    lead = Principal("lee", "locality_lead", "North")
+    with pytest.raises(AccessDenied, match="at least 250 m"):
+        run_analysis(demo, IncidentFilter(), HotspotParams(cell_m=150), lead)
 
 
 def test_locality_packs_respect_role_and_locality(demo):

@@ -6,13 +6,14 @@ import shapely
 from sqlalchemy import Engine
 
 from rc_dashboard import categories
-from rc_dashboard.access import Principal, require
+from rc_dashboard.access import AccessDenied, Principal, point_scope, require
 from rc_dashboard.geography import wards_from_db
 from rc_dashboard.hotspots.ehsa import HotspotAnalysis, HotspotParams, analyse
 from rc_dashboard.periods import month_range
 from rc_dashboard.queries import IncidentFilter, incidents_in_box, located_points, months_available
 
 MIN_MONTHS = 12  # Mann-Kendall and the 90% rules need a history; fewer months give no patterns
+RESTRICTED_MIN_CELL_M = 250.0  # smaller squares come close to single addresses: only for roles seeing all points
 
 
 class NotEnoughData(ValueError):
@@ -24,11 +25,17 @@ def run_analysis(
 ) -> HotspotAnalysis:
     """Located incidents for the filter -> the whole analysis over its months (harm-weighted if asked).
 
-    The result is aggregates (cells of at least ``params.cell_m`` metres, or wards) over every
-    category, so a role with the ``hotspots`` capability sees it whole; the incidents behind a
-    hotspot are point-level data and go through :func:`incidents_inside`.
+    Cells are aggregates, but small cells of a sensitive category come close to points, so the
+    point rules apply here too: a board member's analysis leaves out categories not configured as
+    non-sensitive, and roles with restricted points get cells of at least 250 m. The incidents
+    behind a hotspot go through :func:`incidents_inside`.
     """
     require(principal, "hotspots")
+    scope = point_scope(principal)
+    if scope.restricted and params.geography == "grid" and params.cell_m < RESTRICTED_MIN_CELL_M:
+        raise AccessDenied(
+            f"For your role hotspot squares are at least {RESTRICTED_MIN_CELL_M:.0f} m (asked for {params.cell_m:.0f} m)."
+        )
     wards = wards_from_db(engine)
     if wards.empty:
         raise NotEnoughData(
@@ -44,15 +51,26 @@ def run_analysis(
         raise NotEnoughData(
             f"Hotspot trends need at least {MIN_MONTHS} months; the selection has {len(months)}. Widen the date range."
         )
-    points = located_points(engine, IncidentFilter(months[0], months[-1], flt.categories, flt.sources))
+    points = located_points(
+        engine,
+        IncidentFilter(months[0], months[-1], flt.categories, flt.sources, allowed_categories=scope.categories),
+    )
+    if points.empty:
+        held_back = scope.describe()
+        raise NotEnoughData(
+            "No located incidents match the filter" + (f". {held_back}" if held_back else ".") + " Widen the filter."
+        )
     weights = categories.harm_weights()
     points["value"] = points["count"] * (points["category"].map(weights).fillna(0.0) if weighting == "harm" else 1.0)
     return analyse(points, months, wards, params)
 
 
-def incidents_inside(engine: Engine, area_wkb: bytes, months: list[str], principal: Principal):
-    """The incidents of ``months`` inside a hotspot area (BNG polygon as WKB) that ``principal`` may see."""
+def incidents_inside(
+    engine: Engine, area_wkb: bytes, months: list[str], principal: Principal, flt: IncidentFilter | None = None
+):
+    """The incidents of ``months`` inside a hotspot area (BNG polygon as WKB) that ``principal`` may see,
+    limited to the analysis's categories and sources when ``flt`` is given."""
     area = shapely.from_wkb(area_wkb)
-    rows = incidents_in_box(engine, months, area.bounds, principal)
+    rows = incidents_in_box(engine, months, area.bounds, principal, flt)
     inside = shapely.intersects(area, shapely.points(rows[["easting", "northing"]].to_numpy())) if len(rows) else []
     return rows.loc[inside].reset_index(drop=True)

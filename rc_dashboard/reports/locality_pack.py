@@ -145,7 +145,7 @@ def build_pack(engine: Engine, locality: str, quarter: FinancialQuarter, princip
         locality,
     )
     measure_lines = [r.sentence for r in scoped if r.variation not in ("common_cause", "none") and not r.note]
-    repeat = _repeat_locations(engine, mine, now_m, scope.exclude_categories)
+    repeat = _repeat_locations(engine, mine, now_m, scope.categories)
     sources = _source_view(local, now_m, prev_m)
     tasking = pd.DataFrame(
         [
@@ -230,21 +230,26 @@ def _hotspot_briefs(
 
 
 def _repeat_locations(
-    engine: Engine, mine: pd.DataFrame, months: list[str], excluded: tuple[str, ...] = ()
+    engine: Engine, mine: pd.DataFrame, months: list[str], allowed: tuple[str, ...] | None = None
 ) -> pd.DataFrame:
+    """Top locations by incidents; ``allowed`` limits the categories (None: all; (): none)."""
+    allowed_keys = {f"x{i}": c for i, c in enumerate(allowed or ())}
     keys = (
         {f"w{i}": c for i, c in enumerate(mine["ward_code"])}
         | {f"m{i}": m for i, m in enumerate(months)}
-        | {f"x{i}": c for i, c in enumerate(excluded)}
+        | allowed_keys
     )
-    not_excluded = (
-        f"AND category NOT IN ({', '.join(':x' + str(i) for i in range(len(excluded)))}) " if excluded else ""
-    )
+    if allowed is None:
+        only_allowed = ""
+    elif allowed:
+        only_allowed = f"AND category IN ({', '.join(':' + k for k in allowed_keys)}) "
+    else:
+        only_allowed = "AND 1 = 0 "
     frame = read_frame(
         engine,
         "SELECT location, category, COUNT(*) AS n FROM incidents "
         f"WHERE ward_code IN ({', '.join(':w' + str(i) for i in range(len(mine)))}) AND month IN ({', '.join(':m' + str(i) for i in range(len(months)))}) "
-        f"AND location IS NOT NULL {not_excluded}GROUP BY location, category",
+        f"AND location IS NOT NULL {only_allowed}GROUP BY location, category",
         keys,
     )
     if frame.empty:

@@ -11,7 +11,7 @@ import streamlit as st
 from sqlalchemy import Engine
 
 from rc_dashboard import config, db, queries
-from rc_dashboard.access import Principal, require
+from rc_dashboard.access import Principal
 from rc_dashboard.queries import IncidentFilter
 
 
@@ -101,25 +101,21 @@ def snap_point_counts(flt: IncidentFilter, month: str | None, scope: Principal, 
     return queries.snap_point_counts(engine(), flt, scope, month)
 
 
-def hotspot_analysis(flt: IncidentFilter, params, weighting: str, principal: Principal, version: int):
-    """The emerging hotspot analysis for a filter and parameters (aggregates, so cached for every role
-    that may run it; the capability is checked on every call, not only the first)."""
-    require(principal, "hotspots")
-    return _hotspot_analysis(flt, params, weighting, version, principal.scope())
-
-
 @st.cache_data(show_spinner=False, max_entries=16)
-def _hotspot_analysis(flt: IncidentFilter, params, weighting: str, version: int, _scope: Principal):
+def hotspot_analysis(flt: IncidentFilter, params, weighting: str, scope: Principal, version: int):
+    """The emerging hotspot analysis for a filter, parameters and access scope (cached per data version)."""
     from rc_dashboard.hotspots.service import run_analysis
 
-    return run_analysis(engine(), flt, params, _scope, weighting)
+    return run_analysis(engine(), flt, params, scope, weighting)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def hotspot_evidence(hotspot_wkb: bytes, months: tuple[str, ...], scope: Principal, version: int) -> pd.DataFrame:
+def hotspot_evidence(
+    hotspot_wkb: bytes, months: tuple[str, ...], flt: IncidentFilter, scope: Principal, version: int
+) -> pd.DataFrame:
     from rc_dashboard.hotspots.service import incidents_inside
 
-    return incidents_inside(engine(), hotspot_wkb, list(months), scope)
+    return incidents_inside(engine(), hotspot_wkb, list(months), scope, flt)
 
 
 @st.cache_data(show_spinner=False, max_entries=4)

@@ -11,12 +11,19 @@ import streamlit as st
 from rc_dashboard.access import AccessDenied, Principal, point_scope
 from rc_dashboard.escaping import escape_markdown
 from rc_dashboard.hotspots.ehsa import HotspotAnalysis, HotspotParams, persistence_sentence
+from rc_dashboard.hotspots.service import RESTRICTED_MIN_CELL_M
+from rc_dashboard.queries import IncidentFilter
 from rc_dashboard.ui import auth, cached
 
 TOP_LOCATIONS = 5
 
 
-def parameter_form() -> HotspotParams:
+CELL_SIZES_M = [100, 150, 200, 250, 300, 400, 500, 750, 1000]
+
+
+def parameter_form(principal: Principal) -> HotspotParams:
+    """The analysis parameters; roles with restricted point access get squares of 250 m or more."""
+    smallest = RESTRICTED_MIN_CELL_M if point_scope(principal).restricted else 0
     with st.expander("Parameters (defaults suit most areas)"):
         left, middle, right = st.columns(3)
         geography = left.selectbox(
@@ -24,7 +31,7 @@ def parameter_form() -> HotspotParams:
         )
         cell_m = left.select_slider(
             "Grid square size (m)",
-            [100, 150, 200, 250, 300, 400, 500, 750, 1000],
+            [size for size in CELL_SIZES_M if size >= smallest],
             value=250,
             key="hs_cell",
             disabled=geography != "grid",
@@ -53,7 +60,9 @@ def parameter_form() -> HotspotParams:
     )
 
 
-def why_flagged(analysis: HotspotAnalysis, row: pd.Series, principal: Principal, version: int) -> None:
+def why_flagged(
+    analysis: HotspotAnalysis, row: pd.Series, flt: IncidentFilter, principal: Principal, version: int
+) -> None:
     """The evidence behind one hotspot: z-score series, trend test, counts, p-value, places, categories."""
     cells = analysis.cells
     member = shapely.intersects(row.geometry, shapely.centroid(cells.geometry.values))
@@ -95,7 +104,7 @@ def why_flagged(analysis: HotspotAnalysis, row: pd.Series, principal: Principal,
     with right:
         try:
             evidence = cached.hotspot_evidence(
-                shapely.to_wkb(row.geometry), tuple(analysis.recent_months), principal.scope(), version
+                shapely.to_wkb(row.geometry), tuple(analysis.recent_months), flt, principal.scope(), version
             )
         except AccessDenied as exc:
             auth.denied_message(exc)

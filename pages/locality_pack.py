@@ -32,8 +32,8 @@ except AccessDenied as exc:
     st.stop()
 auth.record_point_view(principal, "locality pack", {"locality": locality, "quarter": quarter})
 
-st.header(f"{pack.locality}: {pack.quarter_long}")
-st.caption("Filters: " + "; ".join(f"{k}: {v}" for k, v in pack.filters.items()))
+st.header(escape_markdown(f"{pack.locality}: {pack.quarter_long}"))
+st.caption(escape_markdown("Filters: " + "; ".join(f"{k}: {v}" for k, v in pack.filters.items())))
 left, right = st.columns(2)
 stem = f"{locality}_{quarter.replace('/', '-')}_pack"
 with left:

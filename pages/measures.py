@@ -40,7 +40,7 @@ layout.demo_banner(cached.is_demo(version))
 try:
     register = cached.measure_register(version)
 except measures.MeasureError as exc:
-    st.error(f"The measures register has a problem: {exc}")
+    st.error(escape_markdown(f"The measures register has a problem: {exc}"))
     st.stop()
 
 months = cached.months_available(version)
@@ -49,12 +49,15 @@ if not months:
     st.stop()
 left, middle, right = st.columns(3)
 as_of = left.selectbox("As of", list(reversed(months)), key="pm_as_of")
-localities = cached.distinct_values("locality", version)
+by_area = principal.can("measures_by_area")  # councillors: borough-wide measures only (no small areas)
+localities = cached.distinct_values("locality", version) if by_area else []
 locality = middle.selectbox(
     "Area", [None, *localities], format_func=lambda v: "Whole borough" if v is None else v, key="pm_locality"
 )
 shift = right.radio("Run rule", [7, 6], format_func=lambda n: f"{n} points", horizontal=True, key="pm_shift")
 results = cached.measure_results(as_of, locality, int(shift), version)
+if not by_area:
+    results = [r for r in results if r.measure.manual or r.measure.geography == "borough"]
 table = measures.scorecard_table(results)
 display = table.assign(
     rag=table["rag"].map(RAG_BADGES),
@@ -135,7 +138,7 @@ if principal.can("enter_values"):
                     audit.record(cached.engine(), principal, "values_saved", {"measure": measure_id, "rows": 1})
                     st.success("Saved.")
                 except measures.MeasureError as exc:
-                    st.error(str(exc))
+                    st.error(escape_markdown(exc))
         upload = st.file_uploader(
             "…or upload a CSV with columns measure_id, period, value[, note]", type=["csv"], key="pm_upload"
         )
@@ -146,7 +149,7 @@ if principal.can("enter_values"):
                 audit.record(cached.engine(), principal, "values_saved", {"file": upload.name, "rows": saved})
                 st.success(f"Saved {saved} values.")
             except (measures.MeasureError, KeyError, AttributeError, pd.errors.ParserError) as exc:
-                st.error(f"The file could not be used: {exc}")
+                st.error(escape_markdown(f"The file could not be used: {exc}"))
 
 if principal.can("edit_register"):
     with st.expander("Edit the measures register (YAML)"):
@@ -157,5 +160,5 @@ if principal.can("edit_register"):
                 audit.record(cached.engine(), principal, "register_saved", {"characters": len(text)})
                 st.success("Saved: every user now sees this register.")
             except measures.MeasureError as exc:
-                st.error(str(exc))
+                st.error(escape_markdown(exc))
 layout.licence_footer()

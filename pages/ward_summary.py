@@ -36,7 +36,7 @@ except ReportError as exc:
 summary = summaries[ward]
 explanation = explain(config.area_config().suppression_threshold)
 
-st.header(f"{summary.ward_name}: {summary.quarter_months}")
+st.header(escape_markdown(f"{summary.ward_name}: {summary.quarter_months}"))
 st.markdown(escape_markdown(summary.narrative))
 first, second, third = st.columns(3)
 first.metric(

@@ -20,6 +20,7 @@ CAPABILITIES = frozenset(
         "explore",
         "hotspots",
         "measures",
+        "measures_by_area",
         "enter_values",
         "edit_register",
         "ward_summary",

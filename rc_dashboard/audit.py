@@ -27,6 +27,7 @@ ACTIONS = {
     "register_saved": "saved the measures register",
     "users_changed": "changed the user list",
     "denied": "was refused access",
+    "unlocked": "had failed sign-ins cleared (new password)",
 }
 LOCKOUT_FAILURES = 5  # failed sign-ins ...
 LOCKOUT_MINUTES = 15  # ... within this many minutes lock the user name for the rest of the window
@@ -68,15 +69,26 @@ def read_log(engine: Engine, principal: Principal, *, action: str | None = None,
 
 
 def recent_failures(engine: Engine, username: str, now: datetime | None = None) -> int:
-    """Failed sign-ins for a user name in the lockout window (kept in the database, so replicas agree)."""
+    """Failed sign-ins for a user name in the lockout window, since its last unlock (a new password).
+
+    Kept in the database, so every replica counts the same failures.
+    """
     since = (now or datetime.now(UTC)) - timedelta(minutes=LOCKOUT_MINUTES)
     table = schema.audit_log
     with engine.connect() as conn:
+        unlocked = conn.execute(
+            select(func.max(table.c.id)).where(table.c.action == "unlocked", table.c.user_name == username[:128])
+        ).scalar()
         return int(
             conn.execute(
                 select(func.count())
                 .select_from(table)
-                .where(table.c.action == "sign_in_failed", table.c.user_name == username[:128], table.c.at >= since)
+                .where(
+                    table.c.action == "sign_in_failed",
+                    table.c.user_name == username[:128],
+                    table.c.at >= since,
+                    table.c.id > (unlocked or 0),
+                )
             ).scalar_one()
         )
 

@@ -310,6 +310,20 @@ def _read_new_password(args: argparse.Namespace) -> str:
     return first
 
 
+def _check_locality(args: argparse.Namespace) -> None:
+    """A locality lead's locality must be one the database knows (once localities are loaded)."""
+    if not args.locality:
+        return
+    from rc_dashboard.queries import distinct_values
+
+    try:
+        known = distinct_values(connect(args.db), "locality")
+    except DatabaseError:
+        return  # no database yet: the locality cannot be checked
+    if known and args.locality not in known:
+        raise CliError(f"'{args.locality}' is not a loaded locality; localities are {', '.join(known)}.")
+
+
 def cmd_users(args: argparse.Namespace) -> int:
     """Manage the local users file (sign-in without single sign-on, and roles for everyone)."""
     from rc_dashboard import users as accounts
@@ -326,6 +340,7 @@ def cmd_users(args: argparse.Namespace) -> int:
                 print(f"{user.username}\t{user.role}{where}\t{user.name}\t({how})")
             return 0
         if args.action == "add":
+            _check_locality(args)
             password = None if args.sso else _read_new_password(args)
             updated = accounts.add_user(
                 current, args.username, args.role, name=args.name or "", locality=args.locality, password=password
@@ -339,7 +354,10 @@ def cmd_users(args: argparse.Namespace) -> int:
     accounts.save_users(updated, path)
     detail = {"change": args.action, "user": args.username.lower(), "role": getattr(args, "role", None)}
     try:
-        audit.record(connect(args.db), system_principal(), "users_changed", detail)
+        engine = connect(args.db)
+        audit.record(engine, system_principal(), "users_changed", detail)
+        if args.action == "passwd":  # a new password clears the lock from failed sign-ins
+            audit.record(engine, None, "unlocked", {"by": "command line"}, username=args.username.lower())
     except DatabaseError as exc:
         print(f"Warning: the change is saved but could not be written to the audit log: {exc}", file=sys.stderr)
     print(f"{args.action}: {args.username.lower()} (users file {path}).")

@@ -168,6 +168,8 @@ def add_user(
 ) -> dict[str, User]:
     """A new user list with the user added (``password`` None: single sign-on only)."""
     key = username.lower()
+    if key.startswith("demo-"):
+        raise UserError("User names starting 'demo-' are reserved for the demo's role switcher.")
     if not USERNAME_PATTERN.match(username):
         raise UserError(
             f"'{username}' is not a valid user name: use 2 to 128 letters, digits or . _ @ + - (an e-mail address works)."

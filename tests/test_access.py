@@ -200,3 +200,13 @@ def test_five_failed_sign_ins_lock_the_user_name_for_the_window(sqlite_engine):
     assert audit.locked_out(sqlite_engine, "bob") and not audit.locked_out(sqlite_engine, "ann")
     later = datetime.now(UTC) + timedelta(minutes=audit.LOCKOUT_MINUTES + 1)
     assert not audit.locked_out(sqlite_engine, "bob", now=later)
+
+
+def test_a_new_password_clears_the_lock(sqlite_engine):
+    for _ in range(audit.LOCKOUT_FAILURES):
+        audit.record(sqlite_engine, None, "sign_in_failed", username="bob")
+    assert audit.locked_out(sqlite_engine, "bob")
+    audit.record(sqlite_engine, None, "unlocked", username="bob")
+    assert not audit.locked_out(sqlite_engine, "bob")
+    audit.record(sqlite_engine, None, "sign_in_failed", username="bob")
+    assert audit.recent_failures(sqlite_engine, "bob") == 1

@@ -15,6 +15,9 @@ from the browser (query parameters, page addresses) to decide what a user may se
 from __future__ import annotations
 
 import contextlib
+import os
+import sys
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -24,12 +27,16 @@ from streamlit.errors import StreamlitAPIException
 from rc_dashboard import audit, users
 from rc_dashboard.access import AccessDenied, Principal, roles
 from rc_dashboard.config import ConfigError
+from rc_dashboard.escaping import escape_markdown
 from rc_dashboard.ui import cached
 
 KEY_PRINCIPAL = "rc_principal"  # set only by a successful sign-in
 KEY_CURRENT = "rc_current_principal"  # who this run is for (set by app.py every run)
 KEY_DEMO_ROLE, KEY_DEMO_LOCALITY = "rc_demo_role", "rc_demo_locality"
 KEY_AUDITED = "rc_audited"
+KEY_PASSWORD_STAMP = "rc_password_stamp"  # the hash signed in with: a password change ends the session
+KEY_DEMO_SESSION = "rc_demo_session"
+SIGN_IN_CHECKS = threading.BoundedSemaphore(2)  # scrypt uses 32 MiB; at most two checks at once per process
 DEMO_DEFAULT_ROLE = "admin"
 
 
@@ -53,15 +60,23 @@ def _users() -> dict[str, users.User]:
         found = path.stat() if path.exists() else None
         return _users_in_file(str(path), (found.st_ino, found.st_mtime_ns, found.st_size) if found else (0, 0, 0))
     except ConfigError as exc:
-        st.error(f"The users file cannot be read, so nobody can sign in. {exc}")
+        # The details (a server path, role names) are for the administrator, not for anonymous visitors.
+        st.error(
+            "Sign-in is unavailable: the users file has an error. An administrator sees it with "
+            "`python -m rc_dashboard users list` on the server."
+        )
+        print(f"RC Dashboard: {exc}", file=sys.stderr)
         st.stop()
         raise  # unreachable: st.stop() ends the run
 
 
 def current_principal() -> Principal | None:
     """Who is using the app in this session, or None when they still have to sign in."""
+    st.session_state[KEY_DEMO_SESSION] = False
     if single_sign_on_configured():
         if not st.user.is_logged_in:
+            return None
+        if st.user.get("email_verified") is False:  # an unverified address proves nothing
             return None
         principal = users.principal_for_email(_users(), st.user.get("email"))
         if principal is not None:
@@ -70,13 +85,18 @@ def current_principal() -> Principal | None:
     signed_in = st.session_state.get(KEY_PRINCIPAL)
     if signed_in is not None:
         account = _users().get(signed_in.username)
-        if account is not None and account.principal() == signed_in:
+        if (
+            account is not None
+            and account.principal() == signed_in
+            and account.password_hash == st.session_state.get(KEY_PASSWORD_STAMP)
+        ):
             return signed_in
-        # Removed, or given another role or locality since signing in: sign in again.
+        # Removed, given another role or locality, or a new password since signing in: sign in again.
         st.session_state.pop(KEY_PRINCIPAL, None)
         return None
-    if _users() or not cached.is_demo(cached.data_version()):
-        return None
+    if _users() or os.environ.get("RC_DEMO") == "0" or not cached.is_demo(cached.data_version()):
+        return None  # the switcher only ever opens the demo borough, and never in production
+    st.session_state[KEY_DEMO_SESSION] = True
     return _demo_principal()
 
 
@@ -108,7 +128,8 @@ def sign_in_page() -> None:
     if single_sign_on_configured():
         if st.user.is_logged_in:
             st.error(
-                f"You are signed in as {st.user.get('email') or 'an unknown account'}, but that account has no role "
+                f"You are signed in as {escape_markdown(st.user.get('email') or 'an unknown account')}, "
+                "but that account (with a verified e-mail address) has no role "
                 "here. Ask an administrator to run: python -m rc_dashboard users add YOUR-EMAIL --role ROLE --sso"
             )
             st.button("Sign out", on_click=st.logout)
@@ -139,13 +160,15 @@ def sign_in_page() -> None:
             "or ask an administrator to reset the password."
         )
         return
-    principal = users.authenticate(accounts, name, password)
+    with SIGN_IN_CHECKS:
+        principal = users.authenticate(accounts, name, password)
     if principal is None:
         audit.record(engine, None, "sign_in_failed", username=name)
         st.error("The user name or password is wrong.")
         return
     audit.record(engine, principal, "sign_in", {"via": "password"})
     st.session_state[KEY_PRINCIPAL] = principal
+    st.session_state[KEY_PASSWORD_STAMP] = accounts[principal.username].password_hash
     st.rerun()
 
 
@@ -156,14 +179,14 @@ def sign_out() -> None:
         return
     if principal is not None:
         audit.record(cached.engine(), principal, "sign_out")
-    for key in (KEY_PRINCIPAL, KEY_CURRENT, KEY_AUDITED):
+    for key in (KEY_PRINCIPAL, KEY_CURRENT, KEY_AUDITED, KEY_PASSWORD_STAMP):
         st.session_state.pop(key, None)
 
 
 def identity_box(principal: Principal) -> None:
     """Who is signed in, in the sidebar, with a sign-out button (none in the demo)."""
     with st.sidebar:
-        if principal.username.startswith("demo-") and st.session_state.get(KEY_PRINCIPAL) is None:
+        if st.session_state.get(KEY_DEMO_SESSION):
             st.caption(f"Viewing as: {principal.role_info.label} (demo)")
             return
         st.caption(f"Signed in as {principal.label()}")
@@ -209,16 +232,16 @@ def record_point_view(principal: Principal, page: str, detail: dict) -> None:
 def download_button(
     principal: Principal, label: str, data: bytes | str | Callable[[], bytes | str], file_name: str, mime: str
 ) -> None:
-    """A download button that writes who downloaded which file to the audit log when clicked."""
-    st.download_button(
-        label,
-        data,
-        file_name=file_name,
-        mime=mime,
-        on_click=lambda: audit.record(cached.engine(), principal, "export", {"file": file_name}),
-        key=f"dl_{file_name}",
-    )
+    """A download button whose file is produced only when it is fetched, writing who downloaded
+    which file to the audit log at that moment (so no copy sits at a media address unaudited)."""
+    engine = cached.engine()
+
+    def deliver() -> bytes | str:
+        audit.record(engine, principal, "export", {"file": file_name})
+        return data() if callable(data) else data
+
+    st.download_button(label, deliver, file_name=file_name, mime=mime, on_click="ignore", key=f"dl_{file_name}")
 
 
 def denied_message(exc: AccessDenied) -> None:
-    st.info(str(exc), icon=":material/lock:")
+    st.info(escape_markdown(exc), icon=":material/lock:")

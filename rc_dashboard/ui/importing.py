@@ -39,7 +39,7 @@ def uploaded_files(kind: str) -> list[InputFile]:
     for upload in chosen:
         if upload.size > MAX_FILE_BYTES:
             st.error(
-                f"{upload.name} is {upload.size / 1024**2:,.0f} MiB, over the {MAX_FILE_BYTES / 1024**2:,.0f} MiB limit; it was not read."
+                f"{escape_markdown(upload.name)} is {upload.size / 1024**2:,.0f} MiB, over the {MAX_FILE_BYTES / 1024**2:,.0f} MiB limit; it was not read."
             )
             continue
         files.append(InputFile(upload.name, upload.getvalue()))
@@ -114,6 +114,6 @@ def validation_report(report: ValidationReport, rows_read: int) -> None:
 def import_outcome(result: ImportResult) -> None:
     st.success(escape_markdown(result.sentence()))
     for reason, number in sorted(result.dropped_by_reason.items()):
-        st.write(f"Dropped {number:,}: {reason}")
+        st.write(f"Dropped {number:,}: {escape_markdown(reason)}")
     for note in result.notes:
         st.caption(escape_markdown(note))

@@ -5,6 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from rc_dashboard.escaping import escape_markdown
+
 MAX_CARDS = 4
 
 
@@ -15,11 +17,11 @@ def headline_cards(overall: pd.Series, by_category: pd.DataFrame) -> None:
     for column, card in zip(columns, cards, strict=True):
         delta = None if pd.isna(card["pct"]) else f"{card['pct']:+.0f}%"
         column.metric(
-            str(card["label"]),
+            escape_markdown(card["label"]),
             f"{card['latest']:,.0f}",
             delta=delta,
             delta_color="inverse",
             border=True,
             help="Latest 12 months against the 12 months before them (a rise shows red: more incidents is worse).",
         )
-        column.caption(card["sentence"])
+        column.caption(escape_markdown(card["sentence"]))

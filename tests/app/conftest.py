@@ -37,10 +37,11 @@ def signed_in_app(role: str = "analyst", locality: str | None = None, timeout: f
     and core check after sign-in.
     """
     from rc_dashboard import users
-    from rc_dashboard.ui.auth import KEY_PRINCIPAL
+    from rc_dashboard.ui.auth import KEY_PASSWORD_STAMP, KEY_PRINCIPAL
 
     accounts = users.add_user(users.load_users(), f"test-{role}", role, name=f"Test {role}", locality=locality)
     users.save_users(accounts)  # the session stays valid only while the users file still has this user
     app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=timeout)
     app.session_state[KEY_PRINCIPAL] = accounts[f"test-{role}"].principal()
+    app.session_state[KEY_PASSWORD_STAMP] = None  # no password: as after single sign-on
     return app

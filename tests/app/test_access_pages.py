@@ -211,3 +211,21 @@ def test_a_user_removed_or_given_another_role_is_signed_out_at_the_next_click(co
     app.run()
     assert [t.label for t in app.text_input] == ["Username", "Password"]
     assert not any("Signed in as" in c.value for c in app.sidebar.caption)
+
+
+def test_a_password_change_ends_an_open_session(council_database):
+    users.save_users(users.add_user({}, "ann", "analyst", password=PASSWORD))
+    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT_S).run()
+    app.text_input[0].input("ann")
+    app.text_input[1].input(PASSWORD)
+    app.button[0].click().run()
+    assert any("Signed in as" in c.value for c in app.sidebar.caption)
+    users.save_users(users.set_password(users.load_users(), "ann", "a brand new passphrase"))
+    app.run()
+    assert [t.label for t in app.text_input] == ["Username", "Password"], "the old session is over"
+
+
+def test_councillors_get_borough_wide_measures_only(demo):
+    app = demo_app("councillor")
+    assert not app.exception, [e.value for e in app.exception]
+    assert app.selectbox(key="pm_locality").options == ["Whole borough"]

@@ -125,6 +125,8 @@ def test_a_download_is_written_to_the_audit_log(app_url, chromium_path):
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=chromium_path, args=CHROMIUM_FLAGS)
         page = browser.new_page(viewport={"width": 1400, "height": 2000})
+        page.goto(url, timeout=PAGE_TIMEOUT_MS)  # the router first: a fresh server's first deep link lands on it
+        wait_until_drawn(page, "Overview")
         page.goto(f"{url}/measures", timeout=PAGE_TIMEOUT_MS)
         wait_until_drawn(page, "Performance measures")
         with page.expect_download(timeout=PAGE_TIMEOUT_MS) as download:

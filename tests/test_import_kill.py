@@ -1,5 +1,5 @@
 """An import killed midway (SIGKILL, no chance to clean up) leaves the database exactly as before,
-and readers keep reading while an import writes (SQLite WAL)."""
+and readers (the app's pages too) keep reading while an import writes (SQLite WAL)."""
 
 from __future__ import annotations
 
@@ -38,8 +38,19 @@ def big_file(path: Path) -> Path:
     return path
 
 
+def app_during_import(url: str, folder: Path, monkeypatch):
+    import streamlit as st
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("RC_DATABASE_URL", url)
+    monkeypatch.setenv("RC_DATA_DIR", str(folder))
+    st.cache_resource.clear()
+    st.cache_data.clear()
+    return AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+
+
 @pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL is POSIX")
-def test_sigkill_midway_leaves_the_database_as_it_was(tmp_path):
+def test_sigkill_midway_leaves_the_database_as_it_was(tmp_path, monkeypatch):
     url = f"sqlite:///{tmp_path / 'kill.sqlite'}"
     engine = db.connect(url)
     build_demo_database(engine, tmp_path, scale=0.1)
@@ -73,6 +84,9 @@ def test_sigkill_midway_leaves_the_database_as_it_was(tmp_path):
             break
     assert line.startswith("WROTE"), f"the import never reached its write: {line!r}"
     during = snapshot(engine)  # a reader during the write sees the old data, without waiting
+    overview = app_during_import(url, tmp_path, monkeypatch)  # and the app keeps serving its pages
+    assert not overview.exception, [e.value for e in overview.exception]
+    assert "Overview" in [t.value for t in overview.title] and overview.metric
     os.kill(process.pid, signal.SIGKILL)
     process.wait(timeout=30)
     assert during == before

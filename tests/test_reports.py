@@ -160,3 +160,31 @@ def test_locality_pack_pdf_html_and_escaping(demo, tmp_path):
         == 0
     )
     assert (tmp_path / "pack.pdf").read_bytes().startswith(b"%PDF")
+
+
+def test_a_hotspot_count_that_would_reveal_a_small_remainder_is_suppressed(demo):
+    from rc_dashboard import config
+    from rc_dashboard.explore import load_cube
+    from rc_dashboard.reports.suppression import suppressed_label
+
+    engine = demo[0] if isinstance(demo, tuple) else demo
+    quarter = FinancialQuarter.parse(QUARTER)
+    cube = load_cube(engine)
+    totals = cube[cube["month"].isin(quarter.months)].groupby("ward_code")["count"].sum()
+    ward = totals[totals.index != ""].idxmax()
+    total = int(totals[ward])
+    fake = pd.DataFrame(
+        {
+            "hotspot": ["H1", "H2"],
+            "pattern": ["new hot spot", "new hot spot"],
+            "emerging": [True, True],
+            "ward_code": [ward, ward],
+            "wards": [[ward], [ward]],
+            "recent_count": [total - 2, total // 2],  # total - 2 would give away "2 elsewhere in the ward"
+            "window_months": [3, 3],
+        }
+    )
+    listed = build_summaries(engine, quarter, [ward], hotspots=fake)[ward].hotspots
+    threshold = config.area_config().suppression_threshold
+    assert listed[0]["recent"] == suppressed_label(threshold)
+    assert str(total // 2) in listed[1]["recent"].replace(",", "")

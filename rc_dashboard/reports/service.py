@@ -95,14 +95,22 @@ def build_summaries(
     )
     hotspots = ward_hotspots(engine, quarter, threshold) if hotspots is None else hotspots
     summaries = {}
+    ward_totals = in_quarter.groupby("ward_code")["count"].sum()
+
+    def hidden(recent: int, ward_total: int) -> bool:
+        # A small count is hidden, and so is one that leaves a small remainder of the ward's
+        # quarter total, which a reader could otherwise work out by subtraction.
+        return 1 <= recent <= threshold or 1 <= ward_total - recent <= threshold
+
     for code in ward_codes or list(wards["ward_code"]):
         mine = hotspots[touches(hotspots, [code])]
+        ward_total = int(ward_totals.get(code, 0))
         listed = [
             {
                 "hotspot": row.hotspot,
                 "pattern": row.pattern,
                 "emerging": bool(row.emerging),
-                "recent": tables.current.label(int(row.recent_count), 1 <= int(row.recent_count) <= threshold),
+                "recent": tables.current.label(int(row.recent_count), hidden(int(row.recent_count), ward_total)),
                 "window_months": int(row.window_months),
             }
             for row in mine.itertuples(index=False)

@@ -3,6 +3,8 @@
 The menu lists only the pages the signed-in role may use; each page checks again itself.
 """
 
+from pathlib import Path
+
 import streamlit as st
 
 from rc_dashboard.ui import auth, filters, startup
@@ -26,8 +28,12 @@ with startup.database_errors_as_messages():
     principal = auth.current_principal()
 st.session_state[auth.KEY_CURRENT] = principal
 if principal is None:
+    # Every page's address leads to the sign-in form, so a link to /map is not "page not found"
+    # and, after signing in, the same address opens the page it names.
+    sign_in = [st.Page(auth.sign_in_page, title="Sign in", icon=":material/login:", default=True)]
+    sign_in += [st.Page(auth.sign_in_page, title="Sign in", url_path=Path(script).stem) for _, script, *_ in PAGES]
     with startup.database_errors_as_messages():
-        st.navigation([st.Page(auth.sign_in_page, title="Sign in", icon=":material/login:")], position="hidden").run()
+        st.navigation(sign_in, position="hidden").run()
     st.stop()
 
 auth.identity_box(principal)

@@ -81,7 +81,8 @@ st.caption(
     "Thick lines are locality boundaries; thin lines are wards."
 )
 
-with st.expander("Month by month (animated ward map)"):
+# Built only when asked for: 36 frames of ward polygons would otherwise cost most of every run.
+if st.toggle("Month by month (animated ward map)", key="map_animated"):
     monthly = selected if month is None else explore.filter_cube(cube, flt, ward_locality)
     value_column = "harm" if weighting == "harm" else "count"
     per_ward = monthly[monthly["ward_code"] != ""].groupby(["ward_code", "month"], as_index=False)[value_column].sum()

@@ -246,3 +246,40 @@ def window_gaps(grid: pd.DataFrame, first: str, last: str, sources: tuple[str, .
         if sent.index[-1] < last and sent.index[-1] >= first:
             notes.append(f"{feed} has sent nothing since {sent.index[-1]}: later months undercount it.")
     return notes
+
+
+@dataclass(frozen=True)
+class OverviewTables:
+    """Everything the Overview shows for one filter and measure, computed once (the page only draws)."""
+
+    months: list[str]
+    overall: pd.Series
+    by_category: pd.DataFrame
+    by_source: pd.DataFrame
+    trend: pd.DataFrame
+    category_series: pd.DataFrame
+    breakdowns: dict[str, pd.DataFrame]
+
+
+BREAKDOWNS = ("locality", "ward", "category", "source")
+
+
+def overview_tables(
+    cube: pd.DataFrame, wards: pd.DataFrame, flt: IncidentFilter, value: str = "count"
+) -> OverviewTables:
+    """The Overview's headline changes (12 months to the filter's last month against the 12 before),
+    trend against the previous year, category series and breakdowns (``value``: count or harm)."""
+    ward_locality = dict(zip(wards["ward_code"], wards["locality"], strict=True))
+    selected_all_months = filter_cube(cube, flt, ward_locality, months=False)
+    selected = filter_cube(cube, flt, ward_locality)
+    months = month_range(flt.month_from, flt.month_to)
+    first_month = cube["month"].min()
+    return OverviewTables(
+        months=months,
+        overall=headline_changes(selected_all_months, flt.month_to, first_month, by=None, value=value).iloc[0],
+        by_category=headline_changes(selected_all_months, flt.month_to, first_month, by="category", value=value),
+        by_source=headline_changes(selected_all_months, flt.month_to, first_month, by="source", value=value),
+        trend=trend_with_previous_year(selected_all_months, months, value),
+        category_series=monthly_series(selected, months, value, by="category"),
+        breakdowns={by: breakdown(selected, by, wards, len(months)) for by in BREAKDOWNS},
+    )

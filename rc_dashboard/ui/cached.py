@@ -177,3 +177,25 @@ def locality_pack(locality: str, quarter_label: str, scope: Principal, version: 
     from rc_dashboard.reports.locality_pack import build_pack
 
     return build_pack(engine(), locality, FinancialQuarter.parse(quarter_label), scope)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def overview(flt: IncidentFilter, value: str, value_label: str, version: int):
+    """The Overview's tables and figures for a filter (most sessions share the default filter, so
+    the second viewer of a view pays only for drawing)."""
+    from rc_dashboard import charts, explore
+
+    tables = explore.overview_tables(cube(version), wards_table(version), flt, value)
+    figures = {
+        "trend": charts.trend_chart(tables.trend, value_label),
+        "categories": charts.category_trend_chart(tables.category_series, value, value_label),
+    }
+    for by, table in tables.breakdowns.items():
+        shown = (
+            "rate_per_1000"
+            if by in ("locality", "ward") and value == "count" and table["rate_per_1000"].notna().any()
+            else value
+        )
+        label = "Incidents per 1,000 residents (selected months)" if shown == "rate_per_1000" else value_label
+        figures[by] = charts.breakdown_chart(table, shown, label)
+    return tables, figures

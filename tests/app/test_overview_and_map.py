@@ -80,6 +80,10 @@ def test_map_views_render_and_the_month_slider_narrows_the_count(truth):
     for view in ("hexagon", "heatmap"):
         app.radio(key="map_view").set_value(view).run()
         assert not app.exception, [e.value for e in app.exception]
+    charts_before = len(app.get("plotly_chart"))
+    app.toggle(key="map_animated").set_value(True).run()
+    assert not app.exception, [e.value for e in app.exception]
+    assert len(app.get("plotly_chart")) == charts_before + 1, "the animated map is built when asked for"
 
 
 def test_hotspots_page_shows_the_budget_table_evidence_and_backtest(truth):

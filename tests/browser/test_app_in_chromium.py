@@ -158,3 +158,59 @@ def test_a_councillor_in_the_demo_sees_only_their_pages_and_no_map(app_url, chro
         assert page.locator('[data-testid="stException"]').count() == 0
         page.screenshot(path=str(SCREENSHOTS / "councillor.png"), full_page=True)
         browser.close()
+
+
+def test_sign_in_from_a_deep_link_opens_that_page(tmp_path, chromium_path):
+    """With users set up, /map shows the sign-in form (not "page not found") and then the map."""
+    from playwright.sync_api import sync_playwright
+
+    from rc_dashboard import users
+
+    users_file = tmp_path / "users.yaml"
+    users.save_users(users.add_user({}, "ann", "board", password="a long enough passphrase"), users_file)
+    port = _free_port()
+    env = {
+        **os.environ,
+        "RC_DATA_DIR": str(tmp_path),
+        "RC_DATABASE_URL": f"sqlite:///{tmp_path / 'app.sqlite'}",
+        "RC_DEMO": "1",
+        "RC_USERS_FILE": str(users_file),
+        "STREAMLIT_CLIENT_SHOW_ERROR_DETAILS": "full",
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port), "--server.headless", "true"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=chromium_path, args=CHROMIUM_FLAGS)
+            page = browser.new_page(viewport={"width": 1300, "height": 1200})
+            deadline = time.monotonic() + STARTUP_TIMEOUT_S
+            while True:
+                try:
+                    page.goto(url, timeout=PAGE_TIMEOUT_MS)  # the router first: it builds the demo
+                    break
+                except Exception:
+                    if time.monotonic() > deadline:
+                        raise
+                    time.sleep(1)
+            page.get_by_role("textbox", name="Username").wait_for(timeout=PAGE_TIMEOUT_MS * 2)
+            page.goto(f"{url}/map", timeout=PAGE_TIMEOUT_MS)
+            page.get_by_role("textbox", name="Username").wait_for(timeout=PAGE_TIMEOUT_MS)
+            assert page.get_by_text("Page not found").count() == 0
+            assert page.get_by_text("Demo role").count() == 0, "no role switcher once users exist"
+            page.get_by_role("textbox", name="Username").fill("ann")
+            page.get_by_role("textbox", name="Password").fill("a long enough passphrase")
+            page.get_by_role("button", name="Sign in").click()
+            wait_until_drawn(page, "Map")
+            assert "/map" in page.url
+            assert page.get_by_text("Signed in as ann (Partnership board member)").count() == 1
+            page.screenshot(path=str(SCREENSHOTS / "signed_in_map.png"))
+            browser.close()
+    finally:
+        process.terminate()
+        process.wait(timeout=20)

@@ -51,9 +51,8 @@ period = flt if month is None else replace(flt, month_from=month, month_to=month
 selected = explore.filter_cube(cube, period, ward_locality)
 
 if view == "choropleth":
-    table = explore.breakdown(selected, "ward", wards, 1 if month else len(months))
     column = {"count": "count", "rate": "rate_per_1000", "harm": "harm"}[shade]
-    deck = maps.choropleth_deck(wards_wgs, localities_wgs, table.rename(columns={column: "value"}), SHADES[shade])
+    table, deck = cached.ward_choropleth(period, 1 if month else len(months), column, SHADES[shade], version)
     shown = table.loc[table["ward_code"].isin(wards["ward_code"]), column]
     if shown.notna().any():
         st.caption(

@@ -179,10 +179,12 @@ def locality_pack(locality: str, quarter_label: str, scope: Principal, version: 
     return build_pack(engine(), locality, FinancialQuarter.parse(quarter_label), scope)
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
+# Finished views are shared, not copied (cache_resource): pages only read them, and copying
+# figures on every run cost a third of the server time per page load with 20 sessions.
+@st.cache_resource(show_spinner=False, max_entries=32)
 def overview(flt: IncidentFilter, value: str, value_label: str, version: int):
     """The Overview's tables and figures for a filter (most sessions share the default filter, so
-    the second viewer of a view pays only for drawing)."""
+    the second viewer of a view pays only for drawing). Read-only: callers must not modify them."""
     from rc_dashboard import charts, explore
 
     tables = explore.overview_tables(cube(version), wards_table(version), flt, value)
@@ -199,3 +201,15 @@ def overview(flt: IncidentFilter, value: str, value_label: str, version: int):
         label = "Incidents per 1,000 residents (selected months)" if shown == "rate_per_1000" else value_label
         figures[by] = charts.breakdown_chart(table, shown, label)
     return tables, figures
+
+
+@st.cache_resource(show_spinner=False, max_entries=64)
+def ward_choropleth(period: IncidentFilter, n_months: int, column: str, label: str, version: int):
+    """(ward table, deck) of the Map's ward shading for a period and measure. Read-only, shared."""
+    from rc_dashboard import explore, maps
+
+    wards = wards_table(version)
+    ward_locality = dict(zip(wards["ward_code"], wards["locality"], strict=True))
+    table = explore.breakdown(explore.filter_cube(cube(version), period, ward_locality), "ward", wards, n_months)
+    wards_wgs, localities_wgs = display_boundaries(version)
+    return table, maps.choropleth_deck(wards_wgs, localities_wgs, table.rename(columns={column: "value"}), label)

@@ -449,6 +449,11 @@ async def load_page(
         load.error = f"timed out after {time.perf_counter() - started:.0f} s waiting for {stage}"
     except (PlaywrightError, RuntimeError) as exc:
         load.error = f"{str(exc).splitlines()[0][:300]} (waiting for {stage})"
+    if not load.ok:  # stop the unfinished navigation, so it does not interrupt the session's next load
+        try:
+            await page.goto("about:blank", timeout=10_000)
+        except PlaywrightError:
+            pass
     return load
 
 

@@ -1,0 +1,505 @@
+"""Server load benchmark: concurrent protocol-level sessions on Overview and Map, no browsers.
+
+    .venv/bin/python bench/load_server.py [--sessions 20] [--rounds 3] [--think 0] [--batches 2]
+
+Uses the same database, app snapshot and server start as ``bench/load.py`` (its helpers are
+imported): the cached demo database of about a million incidents built by ``bench/pages.py``
+(``--scale``), a copy of the working tree (or ``--ref REF``) started with ``streamlit run app.py``
+on a free port, file watcher off. The database is a demo database, so the app opens with the demo
+role switcher (default role) and asks for no sign-in.
+
+Instead of browsers, each session speaks Streamlit's own protocol. One page load is what a browser
+does on a fresh navigation: GET the page's address (index.html), GET ``/_stcore/health`` and
+``/_stcore/host-config``, open the websocket ``/_stcore/stream`` (a new Streamlit session), send a
+``rerun_script`` request for the page, and read ForwardMsgs until ``script_finished``; then the
+websocket is closed. The clock runs from the first GET to the ``script_finished`` message.
+A load fails if it takes longer than ``--timeout``, if the run shows an exception or an error box,
+if the server answers "page not found", or if the run did not draw the page's title (h1) and its
+main chart (Overview: a Plotly chart; Map: a pydeck chart) - e.g. a sign-in form instead.
+Failed loads count as never finishing in the percentiles ("timeout" in the table).
+
+1. Warm-up: one session loads Overview then Map once (fills the server caches); server RSS is read.
+2. Each batch (``--batches``, default 2): ``--sessions`` sessions start together; each loads
+   Overview then Map, ``--rounds`` times. ``--think S`` pauses between a session's loads, drawn
+   uniformly from 0.5 S to 1.5 S (seeded by ``--seed``) so sessions drift apart as real users do;
+   the default 0 sends the next request as soon as a run has finished (a stress test). After the
+   batch, server RSS is read ``--settle`` seconds later. The second batch tells a leak (RSS keeps
+   rising) from one-time growth (RSS levels off).
+
+Measured per batch: p50 / p95 / max load seconds per page and overall, failures, throughput,
+bytes received per load, server RSS (VmRSS of the streamlit process tree) before, after and peak
+(sampled every 0.5 s) and its growth, and CPU seconds of the server and of this client from /proc.
+
+Targets (issue): every load succeeds, 95th percentile under 5 s for each page, server memory
+growth under 100 MB per batch of 20 sessions after warm-up (scaled up for more sessions). The exit
+status is 1 if a target is missed, with the reasons. Results go to
+bench/results/load_server_<timestamp>.json.
+
+What this does NOT measure: anything in the browser - downloading and parsing the JavaScript
+bundle, decoding the messages, drawing charts and maps (``bench/load.py`` measures those, with
+Chromium competing for the same CPU). Its figures are the server's share of a page load, i.e. a
+lower bound on what a user waits; on a machine where the browsers run elsewhere (real users) they
+are close to the wait until the page's content arrives. The client here is one Python process
+(its CPU is shown; it is small next to the server's).
+
+``--server-env NAME=VALUE`` (repeatable) adds to the server's environment, e.g.
+``--server-env MALLOC_ARENA_MAX=2`` as ``python -m rc_dashboard serve`` sets it in production.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib.util
+import json
+import os
+import platform
+import random
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import websockets
+from streamlit.proto.BackMsg_pb2 import BackMsg
+from streamlit.proto.ClientState_pb2 import ClientState, ContextInfo
+from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+
+def _import_load_benchmark():
+    """bench/load.py as a module (server start, /proc sampling, database, percentiles, targets)."""
+    spec = importlib.util.spec_from_file_location("bench_load", Path(__file__).with_name("load.py"))
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+bench_load = _import_load_benchmark()
+ROOT, RESULTS, MB = bench_load.ROOT, bench_load.RESULTS, bench_load.MB
+TARGET_P95_S, TARGET_GROWTH_MB = bench_load.TARGET_P95_S, bench_load.TARGET_GROWTH_MB
+percentile, fmt = bench_load.percentile, bench_load._fmt
+
+FINISHED = ForwardMsg.ScriptFinishedStatus
+ALERT_ERROR = 1  # Alert.Format.ERROR
+
+
+@dataclass(frozen=True)
+class ServerPage:
+    name: str
+    path: str  # URL path under the app root; "" is the default page
+    title: str  # the page's h1
+    chart: str  # the Element field of the page's main chart
+
+
+PAGES = (
+    ServerPage("overview", "", "Overview", "plotly_chart"),
+    ServerPage("map", "map", "Map", "deck_gl_json_chart"),
+)
+
+
+@dataclass
+class Load:
+    page: str
+    session: int
+    round: int
+    started_s: float  # since the start of the batch
+    ok: bool = False
+    seconds: float | None = None  # first GET until script_finished
+    connect_seconds: float | None = None  # first GET until the rerun request was sent
+    bytes_received: int = 0  # websocket payloads
+    messages: int = 0
+    error: str | None = None
+
+
+# --- one page load ---------------------------------------------------------------------------------
+
+
+async def http_get(host: str, port: int, path: str) -> int:
+    """GET ``path`` with a fresh connection (as a navigation would); returns the response's size."""
+    reader, writer = await asyncio.open_connection(host, port)
+    try:
+        request = f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nAccept-Encoding: gzip\r\nConnection: close\r\n\r\n"
+        writer.write(request.encode())
+        await writer.drain()
+        response = await reader.read()
+    finally:
+        writer.close()
+        await writer.wait_closed()
+    status = response.split(b" ", 2)[1] if response.startswith(b"HTTP/") else b"?"
+    if status != b"200":
+        raise RuntimeError(f"GET {path} answered {status.decode(errors='replace')}")
+    return len(response)
+
+
+def rerun_request(base_url: str, page: ServerPage) -> bytes:
+    """The BackMsg the browser sends once the websocket is open: run this page, empty query string."""
+    context = ContextInfo(timezone="UTC", timezone_offset=0, locale="en-GB", url=f"{base_url}/{page.path}")
+    return BackMsg(
+        rerun_script=ClientState(query_string="", page_name=page.path, context_info=context)
+    ).SerializeToString()
+
+
+class RunCheck:
+    """What one script run drew that matters for pass/fail."""
+
+    def __init__(self) -> None:
+        self.headings: list[str] = []
+        self.chart = False
+        self.problem: str | None = None
+
+    def see(self, message: ForwardMsg, page: ServerPage) -> None:
+        kind = message.WhichOneof("type")
+        if kind == "page_not_found":
+            self.problem = self.problem or f"page not found: {message.page_not_found.page_name!r}"
+        if kind != "delta" or message.delta.WhichOneof("type") != "new_element":
+            return
+        element = message.delta.new_element
+        field = element.WhichOneof("type")
+        if field == "heading" and element.heading.tag == "h1":
+            self.headings.append(element.heading.body)
+        elif field == page.chart:
+            self.chart = True
+        elif field == "exception":
+            self.problem = (
+                self.problem or f"exception shown: {element.exception.type} {element.exception.message[:200]}"
+            )
+        elif field == "alert" and element.alert.format == ALERT_ERROR:
+            self.problem = self.problem or f"error shown: {element.alert.body[:200]}"
+
+    def verdict(self, page: ServerPage) -> str | None:
+        """None if the run drew the page, else what was wrong."""
+        if self.problem:
+            return self.problem
+        if page.title not in self.headings:
+            return f"the run showed {self.headings or 'no title'} instead of {page.title!r}"
+        if not self.chart:
+            return f"the run drew no {page.chart}"
+        return None
+
+
+async def load_page(base_url: str, page: ServerPage, load: Load, timeout_s: float) -> Load:
+    """One fresh navigation to ``page``, timed until the script run has finished (filled into ``load``)."""
+    parts = urlsplit(base_url)
+    host, port = parts.hostname or "127.0.0.1", parts.port or 80
+    started = time.perf_counter()
+    stage = "the page's HTML"
+    try:
+        async with asyncio.timeout(timeout_s):
+            await http_get(host, port, f"/{page.path}")
+            stage = "the health and host-config requests"
+            await http_get(host, port, "/_stcore/health")
+            await http_get(host, port, "/_stcore/host-config")
+            stage = "the websocket"
+            async with websockets.connect(
+                f"ws://{host}:{port}/_stcore/stream",
+                subprotocols=["streamlit"],
+                origin=base_url,
+                max_size=None,
+                open_timeout=None,
+                ping_interval=None,
+            ) as socket:
+                await socket.send(rerun_request(base_url, page))
+                load.connect_seconds = time.perf_counter() - started
+                stage = "the script run"
+                check = RunCheck()
+                async for data in socket:
+                    load.bytes_received += len(data)
+                    load.messages += 1
+                    message = ForwardMsg()
+                    message.ParseFromString(data)
+                    check.see(message, page)
+                    if message.WhichOneof("type") != "script_finished":
+                        continue
+                    if message.script_finished == FINISHED.FINISHED_EARLY_FOR_RERUN:
+                        check = RunCheck()  # the app asked for a rerun: wait for that one
+                        continue
+                    if message.script_finished == FINISHED.FINISHED_WITH_COMPILE_ERROR:
+                        check.problem = check.problem or "the page failed to compile"
+                    break
+                else:
+                    raise RuntimeError("the server closed the websocket before the run finished")
+        load.seconds = time.perf_counter() - started
+        problem = check.verdict(page)
+        if problem:
+            load.error = problem
+        else:
+            load.ok = True
+    except TimeoutError:
+        load.error = f"timed out after {time.perf_counter() - started:.0f} s waiting for {stage}"
+    except (OSError, RuntimeError, websockets.exceptions.WebSocketException) as exc:
+        load.error = f"{type(exc).__name__}: {str(exc)[:300]} (waiting for {stage})"
+    return load
+
+
+# --- sessions and batches --------------------------------------------------------------------------
+
+
+class Progress:
+    def __init__(self, label: str, total: int, every: int) -> None:
+        self.label, self.total, self.every = label, total, every
+        self.done = self.failed = 0
+        self.started = time.perf_counter()
+
+    def record(self, load: Load) -> None:
+        self.done += 1
+        if not load.ok:
+            self.failed += 1
+            print(f"  {self.label}: FAILED {load.page} (session {load.session}, round {load.round}): {load.error}")
+        if self.done % self.every == 0 or self.done == self.total:
+            shown = f"{load.seconds:.2f} s" if load.ok and load.seconds is not None else "failed"
+            print(
+                f"  {self.label}: {self.done}/{self.total} loads, {self.failed} failed, "
+                f"latest {load.page} {shown}, {time.perf_counter() - self.started:.0f} s elapsed",
+                flush=True,
+            )
+
+
+async def run_session(
+    base_url: str,
+    session: int,
+    rounds: int,
+    think_s: float,
+    rng: random.Random,
+    batch_started: float,
+    timeout_s: float,
+    progress: Progress,
+) -> list[Load]:
+    loads: list[Load] = []
+    for round_number in range(1, rounds + 1):
+        for page in PAGES:
+            if loads and think_s > 0:
+                await asyncio.sleep(rng.uniform(0.5 * think_s, 1.5 * think_s))
+            load = Load(page.name, session, round_number, round(time.perf_counter() - batch_started, 3))
+            loads.append(await load_page(base_url, page, load, timeout_s))
+            progress.record(load)
+    return loads
+
+
+def summarise(loads: list[Load]) -> dict[str, Any]:
+    """Per page and overall: count, failures, percentiles (failed loads count as never finishing)."""
+
+    def stats(selected: list[Load]) -> dict[str, Any]:
+        seconds = [load.seconds if load.ok and load.seconds is not None else float("inf") for load in selected]
+        finished = [load.seconds for load in selected if load.ok and load.seconds is not None]
+        connect = [load.connect_seconds for load in selected if load.connect_seconds is not None]
+        return {
+            "loads": len(selected),
+            "failures": sum(not load.ok for load in selected),
+            "p50_s": percentile(seconds, 50),
+            "p95_s": percentile(seconds, 95),
+            "max_s": max(finished) if finished and len(finished) == len(selected) else None,
+            "max_finished_s": max(finished, default=None),
+            "connect_p50_s": percentile(connect, 50),
+            "connect_p95_s": percentile(connect, 95),
+            "mean_mb_received": sum(load.bytes_received for load in selected) / len(selected) / MB
+            if selected
+            else None,
+        }
+
+    by_page = {page.name: stats([load for load in loads if load.page == page.name]) for page in PAGES}
+    return {"pages": by_page, "overall": stats(loads)}
+
+
+async def run_batch(
+    label: str, base_url: str, args: argparse.Namespace, sessions: int, rounds: int, sampler: Any
+) -> dict[str, Any]:
+    progress = Progress(label, sessions * rounds * len(PAGES), every=max(1, sessions))
+    sampler.reset_peak()
+    rss_before = sampler.sample()
+    cpu_before = sampler.cpu_seconds()
+    machine_before = bench_load.machine_cpu()
+    started = time.perf_counter()
+    results = await asyncio.gather(
+        *(
+            run_session(
+                base_url,
+                index + 1,
+                rounds,
+                args.think,
+                random.Random(f"{args.seed}/{label}/{index}"),
+                started,
+                args.timeout,
+                progress,
+            )
+            for index in range(sessions)
+        )
+    )
+    wall = time.perf_counter() - started
+    cpu_after = sampler.cpu_seconds()
+    machine_after = bench_load.machine_cpu()
+    await asyncio.sleep(args.settle)
+    rss_after = sampler.sample()
+    loads = [load for session_loads in results for load in session_loads]
+    busy = machine_after[0] - machine_before[0]
+    total = machine_after[1] - machine_before[1]
+    server_cpu = cpu_after["server"] - cpu_before["server"]
+    client_cpu = cpu_after["client"] - cpu_before["client"]
+    return {
+        "label": label,
+        "sessions": sessions,
+        "rounds": rounds,
+        "think_s": args.think,
+        "wall_s": wall,
+        "loads_per_s": len(loads) / wall if wall else None,
+        "summary": summarise(loads),
+        "rss_before_mb": rss_before / MB,
+        "rss_after_mb": rss_after / MB,
+        "rss_growth_mb": (rss_after - rss_before) / MB,
+        "rss_peak_mb": sampler.peak_rss / MB,
+        "cpu": {
+            "server_s": server_cpu,
+            "client_s": client_cpu,
+            "server_s_per_load": server_cpu / len(loads),
+            "client_s_per_load": client_cpu / len(loads),
+            "machine_busy_pct": 100 * busy / total if total else None,
+            "cores": os.cpu_count(),
+        },
+        "loads": [asdict(load) for load in loads],
+    }
+
+
+# --- report ----------------------------------------------------------------------------------------
+
+
+def print_batch(batch: dict[str, Any]) -> None:
+    summary = batch["summary"]
+    think = f", think {batch['think_s']:g} s" if batch["think_s"] else ", no think time"
+    print(
+        f"\n{batch['label']}: {batch['sessions']} sessions x {batch['rounds']} rounds{think}, "
+        f"{summary['overall']['loads']} loads in {batch['wall_s']:.0f} s ({batch['loads_per_s']:.2f} loads/s)"
+    )
+    print(
+        f"  {'page':<10}{'loads':>7}{'failed':>8}{'p50 s':>9}{'p95 s':>9}{'max s':>9}{'connect p95':>13}{'MB/load':>9}"
+    )
+    for name, row in [*summary["pages"].items(), ("all", summary["overall"])]:
+        print(
+            f"  {name:<10}{row['loads']:>7}{row['failures']:>8}{fmt(row['p50_s']):>9}{fmt(row['p95_s']):>9}"
+            f"{fmt(row['max_s']):>9}{fmt(row['connect_p95_s']):>13}{row['mean_mb_received']:>9.2f}"
+        )
+    cpu = batch["cpu"]
+    print(
+        f"  server RSS: {batch['rss_before_mb']:.0f} MB before, {batch['rss_after_mb']:.0f} MB after "
+        f"(growth {batch['rss_growth_mb']:+.0f} MB), peak {batch['rss_peak_mb']:.0f} MB"
+    )
+    print(
+        f"  CPU: server {cpu['server_s']:.0f} s ({cpu['server_s_per_load']:.2f} s/load), "
+        f"client {cpu['client_s']:.0f} s ({cpu['client_s_per_load']:.3f} s/load); "
+        f"machine {fmt(cpu['machine_busy_pct'], '%')} busy over {cpu['cores']} cores"
+    )
+
+
+# --- main ------------------------------------------------------------------------------------------
+
+
+async def benchmark(args: argparse.Namespace, base_url: str, server_log: Path, sampler: Any) -> dict[str, Any]:
+    print("warm-up: one session loads Overview and Map once")
+    warm_args = argparse.Namespace(**{**vars(args), "think": 0.0})
+    warm = await run_batch("warm-up", base_url, warm_args, 1, 1, sampler)
+    for load in warm["loads"]:
+        print(f"  {load['page']}: {fmt(load['seconds'], ' s') if load['ok'] else 'FAILED: ' + str(load['error'])}")
+    if warm["summary"]["overall"]["failures"]:
+        raise SystemExit(f"warm-up failed; the server log ends:{bench_load.log_tail(server_log)}")
+    print(f"  server RSS after warm-up: {warm['rss_after_mb']:.0f} MB")
+
+    batches = []
+    for number in range(1, args.batches + 1):
+        label = f"batch {number}"
+        think = f", think {args.think:g} s" if args.think else ""
+        print(f"\n{label}: {args.sessions} concurrent sessions x {args.rounds} rounds of Overview then Map{think}")
+        batch = await run_batch(label, base_url, args, args.sessions, args.rounds, sampler)
+        print(f"  server RSS {batch['rss_after_mb']:.0f} MB ({batch['rss_growth_mb']:+.0f} MB this batch)")
+        batches.append(batch)
+    return {"warm_up": warm, "batches": batches}
+
+
+def _server_env(pairs: list[str]) -> dict[str, str]:
+    env = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name:
+            raise SystemExit(f"--server-env wants NAME=VALUE, got {pair!r}")
+        env[name] = value
+    return env
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sessions", type=int, default=20, help="concurrent sessions per batch")
+    parser.add_argument("--rounds", type=int, default=3, help="Overview-then-Map rounds per session")
+    parser.add_argument("--think", type=float, default=0.0, help="mean pause in seconds between a session's loads")
+    parser.add_argument("--batches", type=int, default=2, help="batches after warm-up (2 tells a leak from growth)")
+    parser.add_argument("--timeout", type=float, default=60.0, help="seconds before a page load counts as failed")
+    parser.add_argument("--settle", type=float, default=5.0, help="seconds to wait after a batch before reading RSS")
+    parser.add_argument("--seed", type=int, default=1, help="seed of the think-time draws")
+    parser.add_argument("--scale", type=float, default=8.6, help="demo scale; 8.6 gives about 1,000,000 incidents")
+    parser.add_argument("--ref", help="benchmark this git commit instead of a copy of the working tree")
+    parser.add_argument(
+        "--server-env", action="append", default=[], metavar="NAME=VALUE", help="add to the server's environment"
+    )
+    args = parser.parse_args()
+    if args.sessions < 1 or args.rounds < 1 or args.batches < 1 or args.think < 0:
+        raise SystemExit("--sessions, --rounds and --batches must be at least 1, --think not negative")
+    server_env = _server_env(args.server_env)
+
+    url = bench_load.database(args.scale)
+    incidents = bench_load.incident_count(url)
+    print(f"database: {url.removeprefix('sqlite:///')} ({incidents:,} incidents)")
+    started_at = datetime.now()
+    os.environ.update(server_env)  # streamlit_server passes this process's environment on
+    with tempfile.TemporaryDirectory(prefix="rc_load_server_") as folder:
+        source = bench_load.snapshot_app(Path(folder) / "app", args.ref)
+        with bench_load.streamlit_server(Path(folder) / "app", url, Path(folder), None) as server:
+            print(f"app: {server.url} (streamlit pid {server.pid}) from the {source}")
+            if server_env:
+                print(f"server environment adds: {server_env}")
+            sampler = bench_load.Sampler(server.pid)
+            sampler.start()
+            try:
+                measured = asyncio.run(benchmark(args, server.url, server.log, sampler))
+            finally:
+                sampler.stop()
+
+    batches = measured["batches"]
+    print(f"\n=== Summary: {incidents:,} incidents, {os.cpu_count()} CPU cores, protocol-level sessions ===")
+    print(f"server RSS after warm-up: {measured['warm_up']['rss_after_mb']:.0f} MB")
+    for batch in batches:
+        print_batch(batch)
+    reasons = bench_load.missed_targets(batches, args.sessions)
+
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    output = RESULTS / f"load_server_{started_at:%Y%m%d_%H%M%S}.json"
+    report = {
+        "started_at": started_at.isoformat(timespec="seconds"),
+        "arguments": vars(args),
+        "targets": {"p95_s": TARGET_P95_S, "growth_mb_per_20_sessions": TARGET_GROWTH_MB, "failures": 0},
+        "environment": {
+            "incidents": incidents,
+            "app_source": source,
+            "server_env": server_env,
+            "database": url,
+            "cpu_cores": os.cpu_count(),
+            "python": platform.python_version(),
+            "client": "protocol-level (websockets), no browser",
+            **bench_load._git_state(),
+        },
+        "warm_up": measured["warm_up"],
+        "batches": batches,
+        "rss_timeline": sampler.timeline,
+        "missed_targets": reasons,
+    }
+    output.write_text(json.dumps(report, indent=1))
+    print(f"\nresults: {output.relative_to(ROOT)}")
+    if reasons:
+        print("TARGETS MISSED:\n  " + "\n  ".join(reasons))
+        sys.exit(1)
+    print("all targets met")
+
+
+if __name__ == "__main__":
+    main()

@@ -67,7 +67,7 @@ import threading
 import time
 import urllib.request
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
@@ -450,10 +450,8 @@ async def load_page(
     except (PlaywrightError, RuntimeError) as exc:
         load.error = f"{str(exc).splitlines()[0][:300]} (waiting for {stage})"
     if not load.ok:  # stop the unfinished navigation, so it does not interrupt the session's next load
-        try:
+        with suppress(PlaywrightError):
             await page.goto("about:blank", timeout=10_000)
-        except PlaywrightError:
-            pass
     return load
 
 

@@ -34,10 +34,13 @@ st.plotly_chart(figures["categories"], width="stretch")
 st.subheader(
     f"Where and what: {len(months)} months, {explore.month_label(months[0])} to {explore.month_label(months[-1])}"
 )
-for tab, by in zip(st.tabs(["Locality", "Ward", "Category", "Source"]), explore.BREAKDOWNS, strict=True):
-    with tab:
-        st.plotly_chart(figures[by], width="stretch")
-        st.dataframe(tables.breakdowns[by].drop(columns=["months"]), hide_index=True, width="stretch")
+# One breakdown at a time: tabs would send and draw all four charts on every load.
+by = st.segmented_control(
+    "Break down by", explore.BREAKDOWNS, format_func=str.capitalize, default="locality", key="ov_breakdown"
+)
+by = by or "locality"
+st.plotly_chart(figures[by], width="stretch")
+st.dataframe(tables.breakdowns[by].drop(columns=["months"]), hide_index=True, width="stretch")
 
 with st.expander("Every category and source: 12-month change in plain words"):
     for frame in (tables.by_category, tables.by_source):

@@ -478,7 +478,7 @@ class Progress:
             self.failed += 1
             print(f"  {self.label}: FAILED {load.page} (session {load.session}, round {load.round}): {load.error}")
         if self.done % self.every == 0 or self.done == self.total:
-            shown = f"{load.seconds:.2f} s" if load.seconds is not None else "failed"
+            shown = f"{load.seconds:.2f} s" if load.ok and load.seconds is not None else "failed"
             print(
                 f"  {self.label}: {self.done}/{self.total} loads, {self.failed} failed, "
                 f"latest {load.page} {shown}, {time.perf_counter() - self.started:.0f} s elapsed",
@@ -585,16 +585,38 @@ async def run_batch(
     await asyncio.sleep(settle_s)
     rss_after = sampler.sample()
     loads = [load for session_loads in results for load in session_loads]
-    busy = machine_after[0] - machine_before[0]
-    total = machine_after[1] - machine_before[1]
-    server_cpu = cpu_after["server"] - cpu_before["server"]
-    client_cpu = cpu_after["client"] - cpu_before["client"]
     return {
         "label": label,
         "sessions": sessions,
         "rounds": rounds,
         "wall_s": wall,
         "summary": summarise(loads),
+        **resource_figures(
+            sampler,
+            len(loads),
+            rss=(rss_before, rss_after),
+            cpu=(cpu_before, cpu_after),
+            machine=(machine_before, machine_after),
+        ),
+        "loads": [asdict(load) for load in loads],
+    }
+
+
+def resource_figures(
+    sampler: Sampler,
+    n_loads: int,
+    *,
+    rss: tuple[int, int],
+    cpu: tuple[dict[str, float], dict[str, float]],
+    machine: tuple[tuple[float, float], tuple[float, float]],
+) -> dict[str, Any]:
+    """A batch's server memory (MB) and CPU (seconds, in all and per load), from readings before and after."""
+    (rss_before, rss_after), (cpu_before, cpu_after), (machine_before, machine_after) = rss, cpu, machine
+    busy = machine_after[0] - machine_before[0]
+    total = machine_after[1] - machine_before[1]
+    server_cpu = cpu_after["server"] - cpu_before["server"]
+    client_cpu = cpu_after["client"] - cpu_before["client"]
+    return {
         "rss_before_mb": rss_before / MB,
         "rss_after_mb": rss_after / MB,
         "rss_growth_mb": (rss_after - rss_before) / MB,
@@ -602,12 +624,11 @@ async def run_batch(
         "cpu": {
             "server_s": server_cpu,
             "client_s": client_cpu,
-            "server_s_per_load": server_cpu / len(loads),
-            "client_s_per_load": client_cpu / len(loads),
+            "server_s_per_load": server_cpu / n_loads,
+            "client_s_per_load": client_cpu / n_loads,
             "machine_busy_pct": 100 * busy / total if total else None,
             "cores": os.cpu_count(),
         },
-        "loads": [asdict(load) for load in loads],
     }
 
 
@@ -782,6 +803,11 @@ def main() -> None:
         "rss_timeline": sampler.timeline,
         "missed_targets": reasons,
     }
+    finish(output, report, reasons)
+
+
+def finish(output: Path, report: dict[str, Any], reasons: list[str]) -> None:
+    """Write the JSON results, say where, and exit non-zero if a target was missed."""
     output.write_text(json.dumps(report, indent=1))
     print(f"\nresults: {output.relative_to(ROOT)}")
     if reasons:

@@ -51,7 +51,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import importlib.util
-import json
 import os
 import platform
 import random
@@ -84,6 +83,7 @@ bench_load = _import_load_benchmark()
 ROOT, RESULTS, MB = bench_load.ROOT, bench_load.RESULTS, bench_load.MB
 TARGET_P95_S, TARGET_GROWTH_MB = bench_load.TARGET_P95_S, bench_load.TARGET_GROWTH_MB
 percentile, fmt = bench_load.percentile, bench_load._fmt
+Progress = bench_load.Progress
 
 FINISHED = ForwardMsg.ScriptFinishedStatus
 ALERT_ERROR = 1  # Alert.Format.ERROR
@@ -240,26 +240,6 @@ async def load_page(base_url: str, page: ServerPage, load: Load, timeout_s: floa
 # --- sessions and batches --------------------------------------------------------------------------
 
 
-class Progress:
-    def __init__(self, label: str, total: int, every: int) -> None:
-        self.label, self.total, self.every = label, total, every
-        self.done = self.failed = 0
-        self.started = time.perf_counter()
-
-    def record(self, load: Load) -> None:
-        self.done += 1
-        if not load.ok:
-            self.failed += 1
-            print(f"  {self.label}: FAILED {load.page} (session {load.session}, round {load.round}): {load.error}")
-        if self.done % self.every == 0 or self.done == self.total:
-            shown = f"{load.seconds:.2f} s" if load.ok and load.seconds is not None else "failed"
-            print(
-                f"  {self.label}: {self.done}/{self.total} loads, {self.failed} failed, "
-                f"latest {load.page} {shown}, {time.perf_counter() - self.started:.0f} s elapsed",
-                flush=True,
-            )
-
-
 async def run_session(
     base_url: str,
     session: int,
@@ -336,10 +316,6 @@ async def run_batch(
     await asyncio.sleep(args.settle)
     rss_after = sampler.sample()
     loads = [load for session_loads in results for load in session_loads]
-    busy = machine_after[0] - machine_before[0]
-    total = machine_after[1] - machine_before[1]
-    server_cpu = cpu_after["server"] - cpu_before["server"]
-    client_cpu = cpu_after["client"] - cpu_before["client"]
     return {
         "label": label,
         "sessions": sessions,
@@ -348,18 +324,13 @@ async def run_batch(
         "wall_s": wall,
         "loads_per_s": len(loads) / wall if wall else None,
         "summary": summarise(loads),
-        "rss_before_mb": rss_before / MB,
-        "rss_after_mb": rss_after / MB,
-        "rss_growth_mb": (rss_after - rss_before) / MB,
-        "rss_peak_mb": sampler.peak_rss / MB,
-        "cpu": {
-            "server_s": server_cpu,
-            "client_s": client_cpu,
-            "server_s_per_load": server_cpu / len(loads),
-            "client_s_per_load": client_cpu / len(loads),
-            "machine_busy_pct": 100 * busy / total if total else None,
-            "cores": os.cpu_count(),
-        },
+        **bench_load.resource_figures(
+            sampler,
+            len(loads),
+            rss=(rss_before, rss_after),
+            cpu=(cpu_before, cpu_after),
+            machine=(machine_before, machine_after),
+        ),
         "loads": [asdict(load) for load in loads],
     }
 
@@ -493,12 +464,7 @@ def main() -> None:
         "rss_timeline": sampler.timeline,
         "missed_targets": reasons,
     }
-    output.write_text(json.dumps(report, indent=1))
-    print(f"\nresults: {output.relative_to(ROOT)}")
-    if reasons:
-        print("TARGETS MISSED:\n  " + "\n  ".join(reasons))
-        sys.exit(1)
-    print("all targets met")
+    bench_load.finish(output, report, reasons)
 
 
 if __name__ == "__main__":

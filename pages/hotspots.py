@@ -1,4 +1,5 @@
-"""Hotspots: emerging, persistent and fading hotspots, each with the evidence behind it."""
+"""Hotspots: places rising against their own history (the scan), persistent and fading ones (EHSA),
+each with the evidence behind it."""
 
 import streamlit as st
 
@@ -10,20 +11,21 @@ from rc_dashboard.hotspots.patterns import PATTERN_RULES
 from rc_dashboard.hotspots.service import NotEnoughData
 from rc_dashboard.ui import auth, cached, filters, hotspot_widgets, layout
 
-TABLE_COLUMNS = [
-    "hotspot",
-    "pattern",
-    "emerging",
-    "ward_code",
-    "wards",
-    "locality",
-    "recent_count",
-    "baseline_count",
-    "rate_ratio",
-    "p_adjusted",
-    "hot_months",
-    "sources",
-]
+TABLE_COLUMNS = {  # column -> header a partnership reads
+    "hotspot": "Hotspot",
+    "flag": "Flag",
+    "wards": "Wards",
+    "locality": "Locality",
+    "recent_count": "Incidents (window)",
+    "window_months": "Window (months)",
+    "expected_recent": "Expected",
+    "rate_ratio": "Observed / expected",
+    "radius_m": "Radius (m)",
+    "p_value": "p",
+    "hot_months": "Hot months (EHSA)",
+    "pattern": "EHSA pattern",
+    "sources": "Sources",
+}
 
 principal = auth.page_principal("hotspots")
 version = cached.data_version()
@@ -32,7 +34,7 @@ st.title("Hotspots")
 layout.demo_banner(cached.is_demo(version))
 params = hotspot_widgets.parameter_form(principal)
 try:
-    with st.spinner("Analysing the space-time cube (Gi*, Mann-Kendall, clusters, backtest)…"):
+    with st.spinner("Scanning for places rising against their own history, and describing each place's history…"):
         analysis = cached.hotspot_analysis(flt, params, filters.weighting(), principal.scope(), version)
 except NotEnoughData as exc:
     st.info(str(exc))
@@ -41,7 +43,8 @@ except AccessDenied as exc:
     auth.denied_message(exc)
     st.stop()
 
-st.info(analysis.budget_sentence, icon=":material/target:")
+st.info(analysis.scan_sentence(), icon=":material/target:")
+st.caption(analysis.budget_sentence)
 wards_wgs, localities_wgs = cached.display_boundaries(version)
 st.pydeck_chart(maps.hotspot_deck(analysis.cells, analysis.hotspots, wards_wgs, localities_wgs), height=600)
 present = analysis.cells["pattern"].value_counts().rename_axis("pattern").reset_index(name="cells")
@@ -53,8 +56,10 @@ hotspots = analysis.hotspots
 if hotspots.empty:
     st.write("No area is a significant hotspot in the recent window.")
 else:
-    table = hotspots[TABLE_COLUMNS].assign(
-        sources=hotspots["sources"].map(", ".join), wards=hotspots["wards"].map(", ".join)
+    table = (
+        hotspots[list(TABLE_COLUMNS)]
+        .assign(sources=hotspots["sources"].map(", ".join), wards=hotspots["wards"].map(", ".join))
+        .rename(columns=TABLE_COLUMNS)
     )
     st.dataframe(table, hide_index=True, width="stretch")
     left, right = st.columns(2)
@@ -62,25 +67,32 @@ else:
         auth.download_button(principal, "Download CSV", to_csv_text(table), "hotspots.csv", "text/csv")
     geojson = (
         hotspots.assign(sources=hotspots["sources"].map(", ".join), wards=hotspots["wards"].map(", ".join))
+        .drop(columns=["recurrence_sentence", "observed_weighted"], errors="ignore")
         .to_crs(WGS84)
-        .to_json()
+        .to_json(na="null")
     )
     with right:
         auth.download_button(principal, "Download GeoJSON", geojson, "hotspots.geojson", "application/geo+json")
     chosen = st.selectbox(
         "Why was it flagged?",
         list(hotspots["hotspot"]),
-        format_func=lambda h: f"{h}: {hotspots.set_index('hotspot').loc[h, 'pattern']}",
+        format_func=lambda h: f"{h}: {hotspots.set_index('hotspot').loc[h, 'flag']}",
         key="hs_chosen",
     )
     hotspot_widgets.why_flagged(analysis, hotspots.set_index("hotspot").loc[chosen], flt, principal, version)
 
 st.subheader("Would these flags have predicted next month?")
-if analysis.backtest is None:
-    st.caption("Too few months for a backtest.")
-else:
-    st.write(analysis.backtest.sentence())
-    st.dataframe(analysis.backtest.months, hide_index=True, width="stretch")
+st.caption(
+    "The backtest refits the scan on the data up to each of the last 12 months (99 permutations each) and scores its flags on the month after, against the naive top squares."
+)
+if st.toggle("Run the backtest", key="hs_backtest"):
+    with st.spinner("Refitting the scan month by month…"):
+        summary = cached.hotspot_backtest(flt, params, filters.weighting(), principal.scope(), version)
+    if summary.months.empty:
+        st.caption("Too few months for a backtest.")
+    else:
+        st.write(summary.sentence())
+        st.dataframe(summary.months, hide_index=True, width="stretch")
 
 with st.expander("The 17 patterns, in plain words"):
     st.dataframe(
@@ -88,6 +100,9 @@ with st.expander("The 17 patterns, in plain words"):
     )
 cell_text = f"{params.cell_m:.0f} m squares" if params.geography == "grid" else "wards"
 st.caption(
-    f"{len(analysis.cells):,} cells ({cell_text}) over {len(analysis.cube.months)} months, {analysis.cube.months[0]} to {analysis.cube.months[-1]}."
+    f"Scan: {len(analysis.scan_inputs.locations):,} occupied {params.scan_cell_m:.0f} m squares, circles up to "
+    f"{params.max_radius_m:,.0f} m, windows of 1 to {params.max_window_months} months ending {analysis.as_of}, "
+    f"{params.permutations:,} permutations within each feed. EHSA: {len(analysis.cells):,} cells ({cell_text}) over "
+    f"{len(analysis.cube.months)} months, {analysis.cube.months[0]} to {analysis.cube.months[-1]}."
 )
 layout.licence_footer()

@@ -51,7 +51,7 @@ if not pack.hotspots:
     st.write("No emerging hotspot in the locality this quarter.")
 for brief in pack.hotspots:
     with st.container(border=True):
-        st.markdown(f"**{brief.hotspot}: {brief.pattern}** ({escape_markdown(brief.ward_name)})")
+        st.markdown(f"**{brief.hotspot}: {brief.flag}** ({escape_markdown(brief.ward_name)})")
         left, right = st.columns([1, 2])
         left.image(brief.map_png)
         right.markdown(escape_markdown(brief.evidence))

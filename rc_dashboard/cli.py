@@ -17,6 +17,17 @@ from rc_dashboard import audit, config
 from rc_dashboard.access import roles, system_principal
 from rc_dashboard.db import DatabaseError, connect
 from rc_dashboard.export import to_csv_text
+from rc_dashboard.hotspots.defaults import (
+    DEFAULT_ALPHA,
+    DEFAULT_CELL_M,
+    DEFAULT_DISTANCE_M,
+    DEFAULT_MAX_RADIUS_M,
+    DEFAULT_MAX_WINDOW_MONTHS,
+    DEFAULT_PERMUTATIONS,
+    DEFAULT_RECENT_MONTHS,
+    DEFAULT_SCAN_CELL_M,
+    DEFAULT_SEED,
+)
 from rc_dashboard.ingest.validation import ImportRejected
 from rc_dashboard.queries import IncidentFilter, incident_counts
 
@@ -153,26 +164,30 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 
 def cmd_hotspots(args: argparse.Namespace) -> int:
-    from rc_dashboard.hotspots.ehsa import HOTSPOT_FIELDS, HotspotParams
-    from rc_dashboard.hotspots.service import NotEnoughData, run_analysis
+    from rc_dashboard.hotspots.analysis import HOTSPOT_FIELDS, HotspotParams, hotspot_records
+    from rc_dashboard.hotspots.service import NotEnoughData, run_analysis, run_backtest
 
     try:
-        flt = IncidentFilter(month_to=args.as_of, categories=tuple(args.category or ()))
-        params = HotspotParams(
-            cell_m=args.cell_m, distance_m=args.distance_m, recent_months=args.recent_months, alpha=args.alpha
+        flt = IncidentFilter(
+            month_from=args.date_from, month_to=args.to or args.as_of, categories=tuple(args.category or ())
         )
-        analysis = run_analysis(connect(args.db), flt, params, system_principal(), "harm" if args.harm else "count")
+        params = HotspotParams(
+            cell_m=args.cell_m,
+            distance_m=args.distance_m,
+            recent_months=args.recent_months,
+            alpha=args.alpha,
+            scan_cell_m=args.scan_cell_m,
+            max_radius_m=args.max_radius_m,
+            max_window_months=args.max_window_months,
+            permutations=args.permutations,
+            seed=args.seed,
+        )
+        weighting = "harm" if args.harm else "count"
+        analysis = run_analysis(connect(args.db), flt, params, system_principal(), weighting)
+        summary = run_backtest(connect(args.db), flt, params, system_principal(), weighting) if args.backtest else None
     except (ValueError, NotEnoughData) as exc:
         raise CliError(str(exc)) from exc
-    frame = analysis.hotspots.drop(columns="geometry")[HOTSPOT_FIELDS] if len(analysis.hotspots) else None
-    records = (
-        []
-        if frame is None
-        else [
-            {**row, "emerging": bool(row["emerging"]), "sources": list(row["sources"]), "wards": list(row["wards"])}
-            for row in frame.to_dict("records")
-        ]
-    )
+    records = hotspot_records(analysis.hotspots)
     if args.format == "json":
         print(json.dumps(records, indent=1, default=float))
     else:
@@ -182,7 +197,10 @@ def cmd_hotspots(args: argparse.Namespace) -> int:
         for column in ("sources", "wards"):
             table[column] = table[column].map(lambda s: ";".join(s) if isinstance(s, list) else s)
         sys.stdout.write(to_csv_text(table))
+    print(analysis.scan_sentence(), file=sys.stderr)
     print(analysis.budget_sentence, file=sys.stderr)
+    if summary is not None:
+        print(summary.sentence(), file=sys.stderr)
     return 0
 
 
@@ -424,15 +442,39 @@ def build_parser() -> argparse.ArgumentParser:
     importing.set_defaults(handler=cmd_import)
 
     hotspots = commands.add_parser("hotspots", parents=[common], help="emerging hotspot areas with their evidence")
-    hotspots.add_argument("--as-of", help="last month to analyse, YYYY-MM (default: the latest loaded)")
+    hotspots.add_argument(
+        "--as-of", help="last month to analyse, YYYY-MM (default: the latest month every selected feed covers)"
+    )
+    hotspots.add_argument("--from", dest="date_from", help="first month of the history, YYYY-MM (default: all loaded)")
+    hotspots.add_argument("--to", help="the same as --as-of")
     hotspots.add_argument("--category", action="append", help="limit to a category (repeat for several)")
     hotspots.add_argument("--harm", action="store_true", help="weight incidents by harm (config/harm.yaml)")
-    hotspots.add_argument("--cell-m", type=float, default=250, help="grid square size in metres (default 250)")
     hotspots.add_argument(
-        "--distance-m", type=float, default=500, help="Gi* neighbourhood distance in metres (default 500)"
+        "--cell-m", type=float, default=DEFAULT_CELL_M, help=f"EHSA grid square size in metres (default {DEFAULT_CELL_M})"
     )
-    hotspots.add_argument("--recent-months", type=int, default=3, help="recent window in months (default 3)")
-    hotspots.add_argument("--alpha", type=float, default=0.05, help="significance after FDR correction (default 0.05)")
+    hotspots.add_argument(
+        "--distance-m", type=float, default=DEFAULT_DISTANCE_M, help="Gi* neighbourhood distance in metres (default 500)"
+    )
+    hotspots.add_argument(
+        "--recent-months", type=int, default=DEFAULT_RECENT_MONTHS, help="EHSA areas' recent window in months (default 3)"
+    )
+    hotspots.add_argument("--alpha", type=float, default=DEFAULT_ALPHA, help="significance level (default 0.05)")
+    hotspots.add_argument(
+        "--scan-cell-m", type=float, default=DEFAULT_SCAN_CELL_M, help="the scan's square size in metres (default 125)"
+    )
+    hotspots.add_argument(
+        "--max-radius-m", type=float, default=DEFAULT_MAX_RADIUS_M, help="the scan's largest radius (default 1000)"
+    )
+    hotspots.add_argument(
+        "--max-window-months", type=int, default=DEFAULT_MAX_WINDOW_MONTHS, help="the scan's longest window (default 6)"
+    )
+    hotspots.add_argument(
+        "--permutations", type=int, default=DEFAULT_PERMUTATIONS, help="Monte Carlo permutations (default 999)"
+    )
+    hotspots.add_argument("--seed", type=int, default=DEFAULT_SEED, help="seed of the permutations")
+    hotspots.add_argument(
+        "--backtest", action="store_true", help="also refit the scan month by month and score it (slower)"
+    )
     hotspots.add_argument("--format", choices=["json", "csv"], default="json")
     hotspots.set_defaults(handler=cmd_hotspots)
 

@@ -250,6 +250,10 @@ def pattern_colour(pattern: str) -> list[int]:
     return COLD_RGB if pattern.endswith("cold spot") else NO_DATA_RGB
 
 
+# Outline colours of hotspots by flag: the scan's emerging places stand out from EHSA's descriptions.
+FLAG_RGB = {"new": (202, 0, 32), "rising": (230, 97, 1), "persistent": (40, 40, 40), "fading": (120, 120, 160)}
+
+
 def hotspot_deck(
     cells_bng: gpd.GeoDataFrame,
     areas_bng: gpd.GeoDataFrame,
@@ -274,17 +278,18 @@ def hotspot_deck(
         )
     ]
     if not areas_bng.empty:
-        areas = areas_bng[["hotspot", "pattern", "recent_count", "geometry"]].to_crs(WGS84)
+        areas = areas_bng[["hotspot", "flag", "recent_count", "geometry"]].to_crs(WGS84)
         areas["label"] = (
-            areas["hotspot"] + ": " + areas["pattern"] + ", " + areas["recent_count"].astype(str) + " recent incidents"
+            areas["hotspot"] + ": " + areas["flag"] + ", " + areas["recent_count"].astype(str) + " incidents in its window"
         )
+        areas["line"] = [list(FLAG_RGB.get(flag, (0, 0, 0))) for flag in areas["flag"]]
         layers.append(
             pdk.Layer(
                 "GeoJsonLayer",
                 json.loads(areas.to_json()),
                 filled=False,
                 stroked=True,
-                get_line_color=[0, 0, 0],
+                get_line_color="properties.line",
                 line_width_min_pixels=3,
                 pickable=True,
             )

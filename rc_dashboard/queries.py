@@ -204,12 +204,24 @@ def located_points(engine: Engine, flt: IncidentFilter) -> pd.DataFrame:
     frame = read_frame(
         engine,
         "SELECT i.easting AS easting, i.northing AS northing, i.month AS month, i.category AS category, i.source AS source, "
+        "COALESCE(i.force, '') AS force, "
         f"COUNT(*) AS count FROM incidents i LEFT JOIN areas a ON a.ward_code = i.ward_code WHERE {where} AND i.easting IS NOT NULL "
-        "GROUP BY i.easting, i.northing, i.month, i.category, i.source",
+        "GROUP BY i.easting, i.northing, i.month, i.category, i.source, COALESCE(i.force, '')",
         params,
     )
     frame["count"] = frame["count"].astype("int64")
     return frame
+
+
+def feed_months(engine: Engine, flt: IncidentFilter) -> pd.DataFrame:
+    """Months with incidents per feed (source and force) in the selection: columns feed, month."""
+    where, params = flt.where()
+    return read_frame(
+        engine,
+        "SELECT DISTINCT i.source || ': ' || COALESCE(i.force, '') AS feed, i.month AS month "
+        f"FROM incidents i LEFT JOIN areas a ON a.ward_code = i.ward_code WHERE {where}",
+        params,
+    )
 
 
 def incidents_in_box(

@@ -14,7 +14,7 @@ from rc_dashboard import access, audit, measures
 from rc_dashboard.access import AccessDenied, Principal, system_principal
 from rc_dashboard.config import ConfigError
 from rc_dashboard.db import read_frame
-from rc_dashboard.hotspots.ehsa import HotspotParams
+from rc_dashboard.hotspots.analysis import HotspotParams
 from rc_dashboard.hotspots.service import NotEnoughData, incidents_inside, run_analysis
 from rc_dashboard.ingest.demo import build_demo_database
 from rc_dashboard.periods import FinancialQuarter

@@ -177,6 +177,7 @@ def test_a_hotspot_count_that_would_reveal_a_small_remainder_is_suppressed(demo)
         {
             "hotspot": ["H1", "H2"],
             "pattern": ["new hot spot", "new hot spot"],
+            "flag": ["new", "new"],
             "emerging": [True, True],
             "ward_code": [ward, ward],
             "wards": [[ward], [ward]],

@@ -35,9 +35,13 @@ class BacktestSummary:
     naive_pai: float
 
     def sentence(self) -> str:
+        flagged = int((self.months["cells_flagged"] > 0).sum()) if len(self.months) else 0
+        if flagged == 0:
+            return f"In none of the last {len(self.months)} months was anything flagged, so there is nothing to score."
         verdict = "beat" if self.pai > self.naive_pai else "did not beat"
         return (
-            f"Over the last {len(self.months)} months, the flagged areas caught {self.hit_rate:.0%} of the next month's incidents "
+            f"Something was flagged in {flagged} of the last {len(self.months)} months; in those months "
+            f"the flagged areas caught {self.hit_rate:.0%} of the next month's incidents "
             f"(PAI {self.pai:.1f}); the naive top cells by the last {NAIVE_MONTHS} months at the same coverage caught "
             f"{self.naive_hit_rate:.0%} (PAI {self.naive_pai:.1f}). The hotspot method {verdict} the naive baseline."
         )

@@ -15,8 +15,9 @@ import pandas as pd
 import shapely
 
 from rc_dashboard.geography import BNG
+from rc_dashboard.hotspots.defaults import DEFAULT_CELL_M
 
-DEFAULT_CELL_M = 250
+__all__ = ["DEFAULT_CELL_M", "SpaceTimeCube", "area_cube", "grid_cells", "grid_cube"]
 
 
 @dataclass(frozen=True)

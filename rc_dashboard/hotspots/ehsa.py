@@ -1,5 +1,7 @@
-"""Emerging hotspot analysis: Gi* on the space-time cube, Mann-Kendall trends, the 17 patterns,
-hotspot areas, shared sources, the area budget and a backtest, as one result with its evidence.
+"""Emerging hot spot analysis (EHSA): Gi* on the space-time cube, Mann-Kendall trends and the 17
+patterns, which *describe* each place's history; plus the areas grouped from its cells and the
+area budget sentence. The detector of emerging places is the scan (``scan.py``); ``analysis.py``
+puts the two together.
 
 ``EmergingHotSpots(distance_m=500, alpha=0.05).fit(cube)`` follows the house style for statistics:
 parameters in ``__init__``, work in ``fit``, results in attributes ending ``_``.
@@ -7,7 +9,7 @@ parameters in ``__init__``, work in ``fit``, results in attributes ending ``_``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import numpy as np
@@ -16,27 +18,29 @@ import shapely
 from scipy import stats
 
 from rc_dashboard.geography import BNG, bng_to_lonlat
-from rc_dashboard.hotspots.backtest import BacktestSummary, backtest
 from rc_dashboard.hotspots.clusters import (
-    DEFAULT_EPS_M,
     cluster_points,
     cluster_shapes,
     expected_recent_share,
     rate_increase_p,
 )
-from rc_dashboard.hotspots.cube import DEFAULT_CELL_M, SpaceTimeCube, area_cube, grid_cube
+from rc_dashboard.hotspots.cube import SpaceTimeCube
 from rc_dashboard.hotspots.gistar import fdr_significant, space_time_gistar
-from rc_dashboard.hotspots.patterns import classify
+from rc_dashboard.hotspots.patterns import NO_PATTERN, classify
 from rc_dashboard.hotspots.trend import mann_kendall
 
-DEFAULT_DISTANCE_M = 500
-DEFAULT_ALPHA = 0.05
-DEFAULT_RECENT_MONTHS = 3
-DEFAULT_BASELINE_MONTHS = 12
+if TYPE_CHECKING:
+    from rc_dashboard.hotspots.analysis import HotspotParams
+
+from rc_dashboard.hotspots.defaults import (
+    DEFAULT_ALPHA,
+    DEFAULT_DISTANCE_M,
+)
+
 DEFAULT_MIN_CLUSTER_INCIDENTS = 8
 PEAK_FACTOR = 2.5  # a hotspot area's core is at least this many times denser than the flagged cells on average
-# What is known about each hotspot area (the CLI's JSON fields, in this order).
-HOTSPOT_FIELDS = [
+# The columns of an area row (the analysis adds the scan's fields).
+AREA_FIELDS = [
     "hotspot",
     "lat",
     "lon",
@@ -87,7 +91,7 @@ class EmergingHotSpots:
         self.per_month = per_month
 
     def fit(self, cube: SpaceTimeCube) -> EmergingHotSpots:
-        values = standardise_months(cube.values) if self.per_month else cube.values
+        values = standardise_months(area_adjusted(cube)) if self.per_month else area_adjusted(cube)
         self.z_, self.p_ = space_time_gistar(values, cube.centroids_m, self.distance_m, self.time_lag)
         significant = fdr_significant(self.p_, self.alpha)
         self.hot_ = significant & (self.z_ > 0)
@@ -105,6 +109,22 @@ class EmergingHotSpots:
         return self
 
 
+MIN_AREA_SHARE = 0.25  # a grid square less than a quarter inside the area counts as a quarter
+
+
+def area_adjusted(cube: SpaceTimeCube) -> np.ndarray:
+    """Grid values scaled to a whole square: a square cut by the area's boundary, with (say) 40% of
+    its ground inside, holds about 40% of a whole square's incidents, and Gi* would call the rim of
+    the borough a ring of cold spots. Dividing by the share inside (at least ``MIN_AREA_SHARE``, so
+    a sliver's one incident does not become a spike) compares like with like. Area cubes (wards)
+    are left as they are.
+    """
+    if cube.cell_m is None:
+        return cube.values
+    share = np.clip(cube.area_m2 / cube.cell_m**2, MIN_AREA_SHARE, 1.0)
+    return cube.values / share[None, :]
+
+
 def standardise_months(values: np.ndarray) -> np.ndarray:
     """Each month's cell values as z-scores of that month (a month with no variation becomes zeros).
 
@@ -119,43 +139,7 @@ def standardise_months(values: np.ndarray) -> np.ndarray:
     return np.divide(values - mean, spread, out=np.zeros_like(values, dtype=float), where=spread > 0)
 
 
-@dataclass(frozen=True)
-class HotspotParams:
-    cell_m: float = DEFAULT_CELL_M
-    geography: str = "grid"  # grid, ward or lsoa
-    distance_m: float = DEFAULT_DISTANCE_M
-    time_lag: int = 1
-    alpha: float = DEFAULT_ALPHA
-    recent_months: int = DEFAULT_RECENT_MONTHS
-    baseline_months: int = DEFAULT_BASELINE_MONTHS
-    eps_m: float = DEFAULT_EPS_M
-    min_cluster_incidents: int = DEFAULT_MIN_CLUSTER_INCIDENTS
-    backtest_months: int = 12
-    per_month: bool = True
-
-
-@dataclass
-class HotspotAnalysis:
-    cube: SpaceTimeCube
-    model: EmergingHotSpots
-    cells: gpd.GeoDataFrame  # every cell: pattern, hot months, trend, z series summary
-    hotspots: gpd.GeoDataFrame  # one row per hotspot area (BNG)
-    recent_months: list[str]
-    baseline_months: list[str]
-    budget_sentence: str
-    backtest: BacktestSummary | None = None
-    notes: list[str] = field(default_factory=list)
-
-
-def build_cube(
-    points: pd.DataFrame, months: list[str], wards: gpd.GeoDataFrame, params: HotspotParams
-) -> SpaceTimeCube:
-    if params.geography == "grid":
-        return grid_cube(points, months, shapely.union_all(wards.to_crs(BNG).geometry.values), params.cell_m)
-    return area_cube(points, months, wards, "ward_code")
-
-
-def _ward_of(points_xy: np.ndarray, wards: gpd.GeoDataFrame) -> list[str | None]:
+def ward_of(points_xy: np.ndarray, wards: gpd.GeoDataFrame) -> list[str | None]:
     tree = shapely.STRtree(wards.geometry.values)
     hits = tree.query(shapely.points(points_xy), predicate="intersects")
     codes: list[str | None] = [None] * len(points_xy)
@@ -165,7 +149,7 @@ def _ward_of(points_xy: np.ndarray, wards: gpd.GeoDataFrame) -> list[str | None]
     return codes
 
 
-def _wards_touched(areas: np.ndarray, wards: gpd.GeoDataFrame) -> list[list[str]]:
+def wards_touched(areas: np.ndarray, wards: gpd.GeoDataFrame) -> list[list[str]]:
     """Every ward each area overlaps, largest overlap first (a hotspot can straddle a boundary)."""
     area_idx, ward_idx = shapely.STRtree(wards.geometry.values).query(areas, predicate="intersects")
     touched: list[list[tuple[float, str]]] = [[] for _ in range(len(areas))]
@@ -180,68 +164,38 @@ def _bh_adjust(p: np.ndarray) -> np.ndarray:
     return stats.false_discovery_control(p) if len(p) else p
 
 
-def analyse(
+def hotspot_areas(
     points: pd.DataFrame,
-    months: list[str],
+    recent: list[str],
+    baseline: list[str],
+    flagged: gpd.GeoDataFrame,
+    cells: gpd.GeoDataFrame,
+    model: EmergingHotSpots,
     wards: gpd.GeoDataFrame,
-    params: HotspotParams = HotspotParams(),
-    *,
-    run_backtest: bool = True,
-) -> HotspotAnalysis:
-    """The whole analysis on located incident points (easting, northing, month, source, count, value)."""
-    wards = wards.to_crs(BNG)
-    cube = build_cube(points, months, wards, params)
-    model = EmergingHotSpots(params.distance_m, params.time_lag, params.alpha, params.per_month).fit(cube)
-    cells = cube.cells.copy()
-    cells["pattern"] = model.patterns_
-    cells["hot_months"] = model.hot_months_
-    cells["final_z"] = model.z_[-1]
-    cells["trend_z"] = model.trend_z_
-    cells["trend_p"] = model.trend_p_
-
-    recent = months[-params.recent_months :]
-    baseline = months[-(params.recent_months + params.baseline_months) : -params.recent_months]
-    flagged = cells.loc[cells["pattern"].isin(CURRENT_HOT)]
-    hotspots = _hotspot_areas(points, recent, baseline, flagged, cells, model, wards, params)
-    budget = area_budget(points, recent, hotspots, float(cells["area_m2"].sum()))
-    summary = None
-    if run_backtest and len(months) > params.backtest_months + 6:
-
-        def flag(t: int) -> np.ndarray:
-            sub = SpaceTimeCube(
-                cube.values[: t + 1],
-                cube.counts[: t + 1],
-                cube.months[: t + 1],
-                cube.cell_ids,
-                cube.centroids_m,
-                cube.cells,
-                cube.cell_m,
-            )
-            fitted = EmergingHotSpots(params.distance_m, params.time_lag, params.alpha, params.per_month).fit(sub)
-            return fitted.hot_[-1]
-
-        summary = backtest(cube.counts, cube.area_m2, months, flag, params.backtest_months)
-    return HotspotAnalysis(cube, model, cells, hotspots, recent, baseline, budget, summary)
-
-
-def _hotspot_areas(points, recent, baseline, flagged, cells, model, wards, params) -> gpd.GeoDataFrame:
-    """Group the flagged cells into areas by DBSCAN of their recent incidents, and test each area."""
-    columns = [*HOTSPOT_FIELDS, "geometry"]
+    params: HotspotParams,
+    shapes: np.ndarray | None = None,
+) -> gpd.GeoDataFrame:
+    """Group the flagged cells into areas by DBSCAN of their recent incidents (or take the given
+    ``shapes``, BNG polygons), and test each area's recent rate against its baseline."""
+    columns = [*AREA_FIELDS, "geometry"]
     if flagged.empty:
         return gpd.GeoDataFrame(columns=columns, geometry="geometry", crs=BNG)
-    recent_points = points.loc[points["month"].isin(recent)]
-    in_flagged = shapely.STRtree(flagged.geometry.values).query(
-        shapely.points(recent_points[["easting", "northing"]].to_numpy()), predicate="intersects"
-    )[0]
-    candidates = recent_points.iloc[np.unique(in_flagged)]
-    # Flagged cells of a busy town centre touch one another; an area must be a local peak within
-    # them, so a core point needs PEAK_FACTOR times the flagged cells' average density within eps.
-    density = candidates["count"].sum() / max(float(flagged["area_m2"].sum()), 1.0)
-    min_samples = max(params.min_cluster_incidents, int(np.ceil(PEAK_FACTOR * density * np.pi * params.eps_m**2)))
-    labels = cluster_points(candidates, params.eps_m, min_samples)
-    shapes = cluster_shapes(candidates, labels)
-    if shapes.empty:
-        return gpd.GeoDataFrame(columns=columns, geometry="geometry", crs=BNG)
+    if shapes is None:
+        recent_points = points.loc[points["month"].isin(recent)]
+        in_flagged = shapely.STRtree(flagged.geometry.values).query(
+            shapely.points(recent_points[["easting", "northing"]].to_numpy()), predicate="intersects"
+        )[0]
+        candidates = recent_points.iloc[np.unique(in_flagged)]
+        # Flagged cells of a busy town centre touch one another; an area must be a local peak within
+        # them, so a core point needs PEAK_FACTOR times the flagged cells' average density within eps.
+        density = candidates["count"].sum() / max(float(flagged["area_m2"].sum()), 1.0)
+        min_samples = max(params.min_cluster_incidents, int(np.ceil(PEAK_FACTOR * density * np.pi * params.eps_m**2)))
+        labels = cluster_points(candidates, params.eps_m, min_samples)
+        shapes = cluster_shapes(candidates, labels)
+        if shapes.empty:
+            return gpd.GeoDataFrame(columns=columns, geometry="geometry", crs=BNG)
+    else:
+        shapes = gpd.GeoDataFrame(geometry=list(shapes), crs=BNG)
     tree = shapely.STRtree(shapes.geometry.values)
     window = points.loc[points["month"].isin(recent + baseline)]
     point_idx, shape_idx = tree.query(
@@ -276,15 +230,19 @@ def _hotspot_areas(points, recent, baseline, flagged, cells, model, wards, param
     centres = shapely.centroid(shapes.geometry.values)
     centre_xy = shapely.get_coordinates(centres)
     lon, lat = bng_to_lonlat(centre_xy[:, 0], centre_xy[:, 1])
-    ward_codes = _ward_of(centre_xy, wards)
-    touched = _wards_touched(shapes.geometry.values, wards)
+    ward_codes = ward_of(centre_xy, wards)
+    touched = wards_touched(shapes.geometry.values, wards)
     locality = dict(zip(wards["ward_code"], wards.get("locality", pd.Series([None] * len(wards))), strict=True))
     records = []
     for k in range(len(shapes)):
         member_cells = cell_idx[member_shape == k]
         patterns = cells["pattern"].to_numpy()[member_cells]
         hot_patterns = [x for x in patterns if x in CURRENT_HOT]
-        pattern = _dominant(hot_patterns) if hot_patterns else "cluster"
+        pattern = (
+            dominant_pattern(hot_patterns)
+            if hot_patterns
+            else (dominant_pattern(list(patterns)) if len(patterns) else NO_PATTERN)
+        )
         hot_any = (
             model.hot_[:, member_cells].any(axis=1) if len(member_cells) else np.zeros(len(model.hot_), dtype=bool)
         )
@@ -326,7 +284,7 @@ def cube_centroids(cells: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray]:
     return xy[:, 0], xy[:, 1]
 
 
-def _dominant(patterns: list[str]) -> str:
+def dominant_pattern(patterns: list[str]) -> str:
     """The most common pattern, ties going to the more urgent (emerging patterns first)."""
     order = {
         name: rank

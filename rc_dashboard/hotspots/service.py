@@ -1,6 +1,15 @@
-"""Running the hotspot analysis against the database, and the evidence behind one hotspot."""
+"""Running the hotspot analysis against the database, and the evidence behind one hotspot.
+
+The analysis ends at an *as-of* month. By default that is the latest month every selected feed
+(source and force) covers: police.uk publishes weeks after the month, so the newest month often
+holds only partner data, and a scan ending there would compare an incomplete month with complete
+ones. The scan's permutations are stratified by feed as well, so a feed that starts part-way
+raises no flag either.
+"""
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 import shapely
 from sqlalchemy import Engine
@@ -8,34 +17,52 @@ from sqlalchemy import Engine
 from rc_dashboard import categories
 from rc_dashboard.access import AccessDenied, Principal, point_scope, require
 from rc_dashboard.geography import wards_from_db
-from rc_dashboard.hotspots.ehsa import HotspotAnalysis, HotspotParams, analyse
+from rc_dashboard.hotspots.analysis import HotspotAnalysis, HotspotParams, analyse
+from rc_dashboard.hotspots.analysis import run_backtest as _run_backtest
+from rc_dashboard.hotspots.backtest import BacktestSummary
+from rc_dashboard.hotspots.defaults import DEFAULT_SCAN_CELL_M, RESTRICTED_MIN_CELL_M
 from rc_dashboard.periods import month_range
-from rc_dashboard.queries import IncidentFilter, incidents_in_box, located_points, months_available
+from rc_dashboard.queries import IncidentFilter, feed_months, incidents_in_box, located_points, months_available
 
-MIN_MONTHS = 12  # Mann-Kendall and the 90% rules need a history; fewer months give no patterns
-RESTRICTED_MIN_CELL_M = 250.0  # smaller squares come close to single addresses: only for roles seeing all points
+MIN_MONTHS = 12  # the scan needs each place's own history, and Mann-Kendall and the 90% rules a series
 
 
 class NotEnoughData(ValueError):
     """Too little data for the analysis; the message says what is missing."""
 
 
-def run_analysis(
-    engine: Engine, flt: IncidentFilter, params: HotspotParams, principal: Principal, weighting: str = "count"
-) -> HotspotAnalysis:
-    """Located incidents for the filter -> the whole analysis over its months (harm-weighted if asked).
+def default_as_of(engine: Engine, flt: IncidentFilter) -> str | None:
+    """The latest month every selected feed covers (a feed is a source and force with incidents in
+    the selection); feeds that sent nothing in the last year of the data are not waited for."""
+    feeds = feed_months(engine, IncidentFilter(flt.month_from, flt.month_to, flt.categories, flt.sources))
+    if feeds.empty:
+        return None
+    latest = feeds.groupby("feed")["month"].max()
+    cutoff = _months_back(latest.max(), 11)
+    recent_enough = latest[latest >= cutoff]
+    return str(recent_enough.min())
 
-    Cells are aggregates, but small cells of a sensitive category come close to points, so the
-    point rules apply here too: a board member's analysis leaves out categories not configured as
-    non-sensitive, and roles with restricted points get cells of at least 250 m. The incidents
-    behind a hotspot go through :func:`incidents_inside`.
-    """
+
+def _months_back(month: str, n: int) -> str:
+    year, mon = int(month[:4]), int(month[5:7])
+    index = year * 12 + (mon - 1) - n
+    return f"{index // 12:04d}-{index % 12 + 1:02d}"
+
+
+def _prepare(engine: Engine, flt: IncidentFilter, params: HotspotParams, principal: Principal, weighting: str) -> tuple:
     require(principal, "hotspots")
     scope = point_scope(principal)
     if scope.restricted and params.geography == "grid" and params.cell_m < RESTRICTED_MIN_CELL_M:
         raise AccessDenied(
             f"For your role hotspot squares are at least {RESTRICTED_MIN_CELL_M:.0f} m (asked for {params.cell_m:.0f} m)."
         )
+    if scope.restricted and params.scan_cell_m < RESTRICTED_MIN_CELL_M:
+        if params.scan_cell_m != DEFAULT_SCAN_CELL_M:
+            raise AccessDenied(
+                f"For your role the scan's squares are at least {RESTRICTED_MIN_CELL_M:.0f} m "
+                f"(asked for {params.scan_cell_m:.0f} m)."
+            )
+        params = replace(params, scan_cell_m=RESTRICTED_MIN_CELL_M)  # the default, unchosen: the role's smallest
     wards = wards_from_db(engine)
     if wards.empty:
         raise NotEnoughData(
@@ -45,11 +72,14 @@ def run_analysis(
     if not available:
         raise NotEnoughData("No incidents are loaded yet.")
     first = flt.month_from or available[0]
-    last = flt.month_to or available[-1]
+    last = flt.month_to or default_as_of(engine, flt) or available[-1]
     months = month_range(max(first, available[0]), min(last, available[-1]))
     if len(months) < MIN_MONTHS:
         raise NotEnoughData(
-            f"Hotspot trends need at least {MIN_MONTHS} months; the selection has {len(months)}. Widen the date range."
+            f"Emerging hotspots need at least {MIN_MONTHS} months of history, because each place is compared "
+            f"with its own past; the selection has {len(months)}"
+            + (f" ({months[0]} to {months[-1]})" if months else "")
+            + ". Load more months, or widen the date range (the command line's --from and --to)."
         )
     points = located_points(
         engine,
@@ -62,7 +92,30 @@ def run_analysis(
         )
     weights = categories.harm_weights()
     points["value"] = points["count"] * (points["category"].map(weights).fillna(0.0) if weighting == "harm" else 1.0)
-    return analyse(points, months, wards, params)
+    return points, months, wards, params
+
+
+def run_analysis(
+    engine: Engine, flt: IncidentFilter, params: HotspotParams, principal: Principal, weighting: str = "count"
+) -> HotspotAnalysis:
+    """Located incidents for the filter -> the scan and EHSA over its months (harm-weighted if asked).
+
+    Cells are aggregates, but small cells of a sensitive category come close to points, so the
+    point rules apply here too: a board member's analysis leaves out categories not configured as
+    non-sensitive, and roles with restricted points get squares of at least 250 m (both the EHSA
+    grid and the scan's locations: an explicit smaller square is refused, the scan's default 125 m
+    becomes 250 m). The incidents behind a hotspot go through :func:`incidents_inside`.
+    """
+    points, months, wards, params = _prepare(engine, flt, params, principal, weighting)
+    return analyse(points, months, wards, params, weighting)
+
+
+def run_backtest(
+    engine: Engine, flt: IncidentFilter, params: HotspotParams, principal: Principal, weighting: str = "count"
+) -> BacktestSummary:
+    """The scan's flags refitted month by month and scored on the month after (same rules as above)."""
+    points, months, wards, params = _prepare(engine, flt, params, principal, weighting)
+    return _run_backtest(points, months, wards, params, weighting)
 
 
 def incidents_inside(

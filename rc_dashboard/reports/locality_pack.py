@@ -42,7 +42,7 @@ WARD_COLUMN_NAMES = {
 @dataclass
 class HotspotBrief:
     hotspot: str
-    pattern: str
+    flag: str  # new or rising (the scan's emerging flags)
     ward_name: str
     evidence: str
     top_locations: pd.DataFrame
@@ -149,7 +149,7 @@ def build_pack(engine: Engine, locality: str, quarter: FinancialQuarter, princip
     sources = _source_view(local, now_m, prev_m)
     tasking = pd.DataFrame(
         [
-            {"issue": f"{b.hotspot}: {b.pattern} in {b.ward_name}", "evidence": b.evidence, "owner": "", "action": ""}
+            {"issue": f"{b.hotspot}: {b.flag} in {b.ward_name}", "evidence": b.evidence, "owner": "", "action": ""}
             for b in briefs
         ]
         + [{"issue": line.split(":")[0], "evidence": line, "owner": "", "action": ""} for line in measure_lines]
@@ -211,14 +211,15 @@ def _hotspot_briefs(
         )
         kinds = inside["category"].value_counts().head(5).rename_axis("category").reset_index(name="incidents")
         evidence = (
-            f"{row.recent_count:,} incidents in the last {row.window_months} months against {row.expected_recent:,.0f} expected "
-            f"from the borough's own change (exact test p = {row.p_adjusted:.2g} after FDR); hot in {row.hot_months} of {row.months} months; "
+            f"{row.recent_count:,} incidents in the last {int(row.window_months)} months against {row.expected_recent:,.0f} expected "
+            f"from this place's own history and the area's monthly totals (space-time scan, p = {row.p_value:.2g}: "
+            f"{row.recurrence_sentence}); EHSA history: {row.pattern}, hot in {row.hot_months} of {row.months} months; "
             f"sources: {', '.join(row.sources)}."
         )
         briefs.append(
             HotspotBrief(
                 row.hotspot,
-                row.pattern,
+                row.flag,
                 names.get(row.ward_code, row.ward_code),
                 evidence,
                 places,
@@ -295,7 +296,7 @@ def ward_digest(summaries: dict, hotspots: pd.DataFrame, threshold: int) -> str:
     """Markdown for an email: per ward, what is new since last quarter (emerging hotspots, significant changes)."""
     lines = []
     for summary in summaries.values():
-        items = [f"emerging hotspot {h['hotspot']} ({h['pattern']})" for h in summary.hotspots if h["emerging"]]
+        items = [f"emerging hotspot {h['hotspot']} ({h.get('flag') or h['pattern']})" for h in summary.hotspots if h["emerging"]]
         items += [
             f"{row.category} significantly {row.vs_previous} than last quarter"
             for row in summary.categories.itertuples(index=False)

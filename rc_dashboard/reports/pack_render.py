@@ -36,7 +36,7 @@ def pack_html(pack: LocalityPack) -> str:
     for brief in pack.hotspots:
         image = base64.b64encode(brief.map_png).decode("ascii")
         parts.append(
-            f"<h3>{e(brief.hotspot)}: {e(brief.pattern)} ({e(brief.ward_name)})</h3><img alt='map of {e(brief.hotspot)}' src='data:image/png;base64,{image}' width='300'>"
+            f"<h3>{e(brief.hotspot)}: {e(brief.flag)} ({e(brief.ward_name)})</h3><img alt='map of {e(brief.hotspot)}' src='data:image/png;base64,{image}' width='300'>"
             f"<p class='evidence'>{e(brief.evidence)}</p>"
             + _table_html(brief.top_locations)
             + _table_html(brief.top_categories)
@@ -104,7 +104,7 @@ def pack_pdf(pack: LocalityPack) -> bytes:
     _pdf_table(pdf, pack.wards, [38, 22, 22, 24, 30, 16, 20, 18])
     for brief in pack.hotspots:
         pdf.add_page()
-        _heading(pdf, f"Emerging hotspot {brief.hotspot}: {brief.pattern} ({brief.ward_name})")
+        _heading(pdf, f"Emerging hotspot {brief.hotspot}: {brief.flag} ({brief.ward_name})")
         pdf.image(io.BytesIO(brief.map_png), w=80)
         _paragraph(pdf, brief.evidence)
         _pdf_table(pdf, brief.top_locations, [140, 30])

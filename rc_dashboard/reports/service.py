@@ -10,7 +10,7 @@ from rc_dashboard.access import system_principal
 from rc_dashboard.coverage import coverage_grid
 from rc_dashboard.db import read_frame
 from rc_dashboard.explore import load_cube
-from rc_dashboard.hotspots.ehsa import HotspotParams
+from rc_dashboard.hotspots.analysis import HotspotParams
 from rc_dashboard.hotspots.service import NotEnoughData, run_analysis
 from rc_dashboard.periods import FinancialQuarter, add_months
 from rc_dashboard.queries import IncidentFilter, months_available
@@ -57,10 +57,9 @@ def ward_hotspots(engine: Engine, quarter: FinancialQuarter, threshold: int) -> 
         )
     except NotEnoughData:
         return pd.DataFrame(
-            columns=["hotspot", "pattern", "emerging", "ward_code", "wards", "recent_count", "window_months"]
+            columns=["hotspot", "pattern", "flag", "emerging", "ward_code", "wards", "recent_count", "window_months"]
         )
     frame = pd.DataFrame(analysis.hotspots.drop(columns="geometry"))
-    frame["window_months"] = len(analysis.recent_months)
     frame["geometry_wkb"] = [g.wkb for g in analysis.hotspots.geometry]
     return frame
 
@@ -109,6 +108,7 @@ def build_summaries(
             {
                 "hotspot": row.hotspot,
                 "pattern": row.pattern,
+                "flag": row.flag,
                 "emerging": bool(row.emerging),
                 "recent": tables.current.label(int(row.recent_count), hidden(int(row.recent_count), ward_total)),
                 "window_months": int(row.window_months),

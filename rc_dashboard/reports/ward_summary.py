@@ -308,7 +308,7 @@ def to_markdown(summary: WardSummary, explanation: str) -> str:
     if summary.hotspots:
         lines += ["", "## Hotspots in the ward", ""]
         lines += [
-            f"- {h['hotspot']}: {h['pattern']}{' (emerging)' if h['emerging'] else ''}, {h['recent']} incidents in the last {h['window_months']} months"
+            f"- {h['hotspot']}: {h.get('flag') or h['pattern']}{' (emerging)' if h['emerging'] else ''}, {h['recent']} incidents in the last {h['window_months']} months"
             for h in summary.hotspots
         ]
     if summary.quality_notes:

@@ -109,6 +109,14 @@ def hotspot_analysis(flt: IncidentFilter, params, weighting: str, scope: Princip
     return run_analysis(engine(), flt, params, scope, weighting)
 
 
+@st.cache_data(show_spinner=False, max_entries=8)
+def hotspot_backtest(flt: IncidentFilter, params, weighting: str, scope: Principal, version: int):
+    """The scan's backtest (a dozen refits) for the same inputs as :func:`hotspot_analysis`."""
+    from rc_dashboard.hotspots.service import run_backtest
+
+    return run_backtest(engine(), flt, params, scope, weighting)
+
+
 @st.cache_data(show_spinner=False, max_entries=64)
 def hotspot_evidence(
     hotspot_wkb: bytes, months: tuple[str, ...], flt: IncidentFilter, scope: Principal, version: int

@@ -10,9 +10,9 @@ import shapely
 
 from rc_dashboard import cli
 from rc_dashboard.access import system_principal
-from rc_dashboard.hotspots.ehsa import HotspotParams
+from rc_dashboard.hotspots.analysis import HotspotParams
 from rc_dashboard.hotspots.patterns import PATTERNS
-from rc_dashboard.hotspots.service import NotEnoughData, run_analysis
+from rc_dashboard.hotspots.service import NotEnoughData, run_analysis, run_backtest
 from rc_dashboard.ingest.demo import build_demo_database
 from rc_dashboard.queries import IncidentFilter
 
@@ -30,6 +30,12 @@ def demo(tmp_path_factory):
     sites = json.loads((folder / "demo_truth.json").read_text())["sites"]
     analysis = run_analysis(engine, IncidentFilter(), HotspotParams(), system_principal())
     return engine, sites, analysis
+
+
+@pytest.fixture(scope="module")
+def demo_backtest(demo):
+    engine, _, _ = demo
+    return run_backtest(engine, IncidentFilter(), HotspotParams(), system_principal())
 
 
 def distance_to(site: dict, geometry) -> float:
@@ -65,16 +71,22 @@ def test_emerging_flags_are_precise(demo):
     )
 
 
-def test_persistent_sites_sit_in_persistent_type_hotspots(demo):
+def test_persistent_sites_sit_in_persistent_hotspots(demo):
     _, sites, analysis = demo
     for site in (s for s in sites if s["kind"] == "persistent"):
-        inside = analysis.hotspots[
-            [g.contains(shapely.Point(site["easting"], site["northing"])) for g in analysis.hotspots.geometry]
-        ]
-        assert len(inside) == 1 and inside["pattern"].iloc[0] in PATTERNS
-        assert inside["hot_months"].iloc[0] >= 0.9 * inside["months"].iloc[0], (
-            "a persistent site is hot in at least 90% of months"
-        )
+        near = analysis.hotspots[[distance_to(site, g) <= site["radius_m"] for g in analysis.hotspots.geometry]]
+        persistent = near[near["flag"] == "persistent"]
+        assert len(persistent) >= 1 and set(persistent["pattern"]) <= set(PATTERNS), f"{site['id']} is not described"
+        assert (persistent["hot_months"] >= 0.9 * persistent["months"]).all(), "hot in at least 90% of months"
+        assert not near["emerging"].any(), f"{site['id']} is called emerging"
+
+
+def test_fading_sites_are_described_as_fading_never_emerging(demo):
+    _, sites, analysis = demo
+    for site in (s for s in sites if s["kind"] == "fading"):
+        near = analysis.hotspots[[distance_to(site, g) <= site["radius_m"] for g in analysis.hotspots.geometry]]
+        assert (near["flag"] == "fading").any(), f"{site['id']} is not described as fading"
+        assert not near["emerging"].any(), f"{site['id']} is called emerging"
 
 
 def test_area_budget_sentence_matches_the_numbers(demo):
@@ -85,11 +97,14 @@ def test_area_budget_sentence_matches_the_numbers(demo):
     assert f"{union_km2 / total_area_km2:.0%} of its area" in analysis.budget_sentence
 
 
-def test_backtest_scores_both_methods_on_the_same_months(demo):
-    _, _, analysis = demo
-    months = analysis.backtest.months
+def test_backtest_scores_both_methods_on_the_same_months(demo_backtest):
+    months = demo_backtest.months
     assert len(months) == 12 and (months["scored_on"] > months["fitted_to"]).all()
-    assert months["pai"].notna().all() and months["naive_pai"].notna().all()
+    flagged = months["cells_flagged"] > 0
+    assert flagged.any(), "the scan flagged nothing in any backtest month although sites were emerging"
+    assert months.loc[flagged, "pai"].notna().all() and months.loc[flagged, "naive_pai"].notna().all()
+    assert months.loc[~flagged, "pai"].isna().all(), "a month with nothing flagged has no PAI, not 0"
+    months = months.loc[flagged]
     assert (months["hit_rate"] <= 1).all() and np.allclose(months["pai"], months["hit_rate"] / months["area_share"])
 
 

@@ -1,0 +1,453 @@
+"""The hotspot analysis a partnership reads: the scan finds emerging places, EHSA describes histories.
+
+Two estimators, each in its own module, answer different questions:
+
+* :class:`~rc_dashboard.hotspots.scan.SpaceTimePermutationScan` is the **detector**: which places
+  have risen against their *own* history in the last months (Kulldorff's prospective space-time
+  permutation scan). Its significant clusters are the emerging hotspots, flagged *new* (their
+  cells were EHSA hot spots in under a quarter of the months before the window) or *rising* (they
+  were hot before and rose further).
+* :class:`~rc_dashboard.hotspots.ehsa.EmergingHotSpots` (Gi* on the space-time cube, Mann-Kendall,
+  the 17 patterns) **describes** each place's history. Places it finds hot for a long time that
+  the scan does not flag are listed as *persistent*; places that were hot and are no longer as
+  *fading*. Neither is called emerging.
+
+One table, ``hotspots``, holds all four kinds with the fields the command line's JSON emits
+(``HOTSPOT_FIELDS``), so the page, the ward summaries and the locality packs read the same flags.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from rc_dashboard.geography import BNG, bng_to_lonlat
+from rc_dashboard.hotspots.backtest import BacktestSummary, backtest
+from rc_dashboard.hotspots.clusters import DEFAULT_EPS_M
+from rc_dashboard.hotspots.cube import SpaceTimeCube, area_cube, grid_cells, grid_cube
+from rc_dashboard.hotspots.defaults import (
+    DEFAULT_ALPHA,
+    DEFAULT_BASELINE_MONTHS,
+    DEFAULT_CELL_M,
+    DEFAULT_DISTANCE_M,
+    DEFAULT_MAX_RADIUS_M,
+    DEFAULT_MAX_SHARE,
+    DEFAULT_MAX_WINDOW_MONTHS,
+    DEFAULT_PERMUTATIONS,
+    DEFAULT_RECENT_MONTHS,
+    DEFAULT_SCAN_CELL_M,
+    DEFAULT_SEED,
+)
+from rc_dashboard.hotspots.ehsa import (
+    DEFAULT_MIN_CLUSTER_INCIDENTS,
+    EmergingHotSpots,
+    area_budget,
+    dominant_pattern,
+    hotspot_areas,
+    ward_of,
+    wards_touched,
+)
+from rc_dashboard.hotspots.patterns import NO_PATTERN
+from rc_dashboard.hotspots.scan import SpaceTimePermutationScan, recurrence_sentence
+
+FLAGS = ("new", "rising", "persistent", "fading")
+EMERGING_FLAGS = frozenset({"new", "rising"})
+NEW_HISTORY_SHARE = 0.25  # "new": hot in under a quarter of the months before the scan's window
+# EHSA patterns listed as persistent when the scan does not flag the place: hot for a long time.
+PERSISTENT_PATTERNS = frozenset({"persistent hot spot", "intensifying hot spot", "diminishing hot spot"})
+RECURRING_PATTERNS = frozenset({"sporadic hot spot", "oscillating hot spot"})  # persistent if hot half the time
+RECURRING_MIN_SHARE = 0.5
+FADING_PATTERNS = frozenset({"historical hot spot"})  # hot for years, not in the latest month
+FORMERLY_HOT_SHARE = 0.25  # also fading: hot in a quarter of the months before the last year, not hot lately
+BACKTEST_PERMUTATIONS = 99  # per refit in the backtest: enough to tell p < 0.05, ten times faster
+# What is known about each hotspot (the command line's JSON fields, in this order).
+HOTSPOT_FIELDS = [
+    "hotspot",
+    "lat",
+    "lon",
+    "pattern",
+    "emerging",
+    "flag",
+    "ward_code",
+    "wards",
+    "locality",
+    "recent_count",
+    "baseline_count",
+    "expected_recent",
+    "rate_ratio",
+    "p_value",
+    "p_adjusted",
+    "hot_months",
+    "months",
+    "area_km2",
+    "sources",
+    "scan_expected",
+    "radius_m",
+    "window_months",
+    "recurrence",
+]
+
+
+@dataclass(frozen=True)
+class HotspotParams:
+    """Every setting of the analysis. Distances in metres (British National Grid), windows in months."""
+
+    cell_m: float = DEFAULT_CELL_M  # EHSA grid squares
+    geography: str = "grid"  # EHSA cells: grid or ward
+    distance_m: float = DEFAULT_DISTANCE_M  # Gi* neighbourhood
+    time_lag: int = 1
+    alpha: float = DEFAULT_ALPHA
+    recent_months: int = DEFAULT_RECENT_MONTHS  # EHSA areas' recent window
+    baseline_months: int = DEFAULT_BASELINE_MONTHS
+    eps_m: float = DEFAULT_EPS_M
+    min_cluster_incidents: int = DEFAULT_MIN_CLUSTER_INCIDENTS
+    backtest_months: int = 12
+    per_month: bool = True
+    scan_cell_m: float = DEFAULT_SCAN_CELL_M  # the scan's locations
+    max_radius_m: float = DEFAULT_MAX_RADIUS_M
+    max_share: float = DEFAULT_MAX_SHARE
+    max_window_months: int = DEFAULT_MAX_WINDOW_MONTHS
+    permutations: int = DEFAULT_PERMUTATIONS
+    seed: int = DEFAULT_SEED
+
+
+@dataclass(frozen=True)
+class ScanInputs:
+    """Incidents per stratum (feed, and harm weight when weighted), month and scan location."""
+
+    counts: np.ndarray  # (S, T, N) incidents
+    weights: np.ndarray  # (S,) harm weight per stratum (1 when counting)
+    strata: list[str]  # S labels, "source: force" (and the weight)
+    locations: gpd.GeoDataFrame  # N occupied grid cells: cell_id, geometry (BNG square clipped to the area)
+    coords_m: np.ndarray  # (N, 2) cell centres, metres
+    location_of: np.ndarray  # per input point: its location index, -1 outside the area or the months
+
+
+@dataclass
+class HotspotAnalysis:
+    """Everything the Hotspots page, the reports and the command line read."""
+
+    cube: SpaceTimeCube
+    model: EmergingHotSpots
+    cells: gpd.GeoDataFrame  # every EHSA cell: pattern, hot months, trend
+    hotspots: gpd.GeoDataFrame  # one row per hotspot, HOTSPOT_FIELDS + geometry (BNG)
+    recent_months: list[str]
+    baseline_months: list[str]
+    budget_sentence: str
+    scan: SpaceTimePermutationScan
+    scan_inputs: ScanInputs
+    series: dict[str, pd.DataFrame] = field(default_factory=dict)  # per emerging hotspot: month, observed, expected
+    backtest: BacktestSummary | None = None
+
+    @property
+    def as_of(self) -> str:
+        return self.cube.months[-1]
+
+    def scan_sentence(self) -> str:
+        """What the scan found, in one sentence a panel can repeat."""
+        emerging = self.hotspots.loc[self.hotspots["emerging"].astype(bool)] if len(self.hotspots) else self.hotspots
+        strongest = self.scan.strongest_
+        if len(emerging):
+            return (
+                f"{len(emerging)} place{'s' if len(emerging) != 1 else ''} rose significantly against "
+                f"{'their' if len(emerging) != 1 else 'its'} own history in the months up to {self.as_of} "
+                f"(space-time permutation scan, {self.scan.permutations:,} permutations)."
+            )
+        tail = f"; the strongest candidate had p = {self.scan.p_value(strongest['llr']):.2f}" if strongest else ""
+        return (
+            f"No place rose significantly against its own history in the months up to {self.as_of}{tail} "
+            f"(space-time permutation scan, {self.scan.permutations:,} permutations)."
+        )
+
+
+def scan_inputs(
+    points: pd.DataFrame, months: list[str], study_area: shapely.Geometry, cell_m: float, weighting: str = "count"
+) -> ScanInputs:
+    """Bin located incidents (easting, northing, month, source, force, count, value) to scan locations.
+
+    Locations are ``cell_m`` squares aligned to the BNG origin that overlap the study area and hold
+    at least one incident; incidents in a square that does not touch the area are left out. Strata
+    are feeds (source and force), so a feed that covers fewer months is permuted among its own;
+    with ``weighting="harm"`` each harm weight (``value / count``) is a stratum of its own.
+    """
+    cells = grid_cells(study_area, cell_m)
+    index = pd.Series(np.arange(len(cells)), index=pd.MultiIndex.from_arrays([cells["x0"], cells["y0"]]))
+    x0 = np.floor(points["easting"].to_numpy(dtype=float) / cell_m) * cell_m
+    y0 = np.floor(points["northing"].to_numpy(dtype=float) / cell_m) * cell_m
+    cell = index.reindex(pd.MultiIndex.from_arrays([x0, y0])).to_numpy()
+    step = pd.Series(np.arange(len(months)), index=months).reindex(points["month"].to_numpy()).to_numpy()
+    keep = ~(np.isnan(cell) | np.isnan(step))
+    force = points["force"].fillna("") if "force" in points else pd.Series("", index=points.index)
+    feed = (points["source"].astype(str) + ": " + force.astype(str)).to_numpy()
+    count = points["count"].to_numpy(dtype=float)
+    weight = (
+        np.divide(points["value"].to_numpy(dtype=float), count, out=np.zeros(len(count)), where=count > 0)
+        if weighting == "harm"
+        else np.ones(len(count))
+    )
+    stratum_key = pd.Series(feed).astype(str) + (
+        pd.Series(weight).map(lambda w: f" (harm {w:g})") if weighting == "harm" else ""
+    )
+    strata, stratum = np.unique(stratum_key.to_numpy()[keep], return_inverse=True)
+    occupied, location = np.unique(cell[keep].astype(np.int64), return_inverse=True)
+    counts = np.zeros((len(strata), len(months), len(occupied)), dtype=np.int64)
+    np.add.at(counts, (stratum, step[keep].astype(np.int64), location), count[keep].astype(np.int64))
+    stratum_weight = np.zeros(len(strata))
+    stratum_weight[stratum] = weight[keep]
+    chosen = cells.iloc[occupied].reset_index(drop=True)
+    shapely.prepare(study_area)
+    locations = gpd.GeoDataFrame(
+        {"cell_id": chosen["cell_id"].to_numpy()},
+        geometry=shapely.intersection(chosen.geometry.values, study_area),
+        crs=BNG,
+    )
+    location_of = np.full(len(points), -1, dtype=np.int64)
+    location_of[np.flatnonzero(keep)] = location
+    coords = np.column_stack([chosen["x0"].to_numpy() + cell_m / 2, chosen["y0"].to_numpy() + cell_m / 2])
+    return ScanInputs(counts, stratum_weight, list(strata), locations, coords, location_of)
+
+
+def build_cube(
+    points: pd.DataFrame, months: list[str], wards: gpd.GeoDataFrame, params: HotspotParams
+) -> SpaceTimeCube:
+    if params.geography == "grid":
+        return grid_cube(points, months, shapely.union_all(wards.to_crs(BNG).geometry.values), params.cell_m)
+    return area_cube(points, months, wards, "ward_code")
+
+
+def analyse(
+    points: pd.DataFrame,
+    months: list[str],
+    wards: gpd.GeoDataFrame,
+    params: HotspotParams = HotspotParams(),
+    weighting: str = "count",
+) -> HotspotAnalysis:
+    """The scan and EHSA on located incidents (easting, northing, month, source, force, category,
+    count, value) over ``months`` (consecutive, the last is the as-of month)."""
+    wards = wards.to_crs(BNG)
+    study_area = shapely.union_all(wards.geometry.values)
+    cube = build_cube(points, months, wards, params)
+    model = EmergingHotSpots(params.distance_m, params.time_lag, params.alpha, params.per_month).fit(cube)
+    cells = cube.cells.copy()
+    cells["pattern"] = model.patterns_
+    cells["hot_months"] = model.hot_months_
+    cells["final_z"] = model.z_[-1]
+    cells["trend_z"] = model.trend_z_
+    cells["trend_p"] = model.trend_p_
+    cells["flag"] = ehsa_flags(cells, model.hot_, params.recent_months)
+
+    inputs = scan_inputs(points, months, study_area, params.scan_cell_m, weighting)
+    scan = SpaceTimePermutationScan(
+        params.max_radius_m, params.max_share, params.max_window_months, params.permutations, params.alpha, params.seed
+    ).fit(inputs.counts, inputs.coords_m, inputs.weights)
+
+    recent = months[-params.recent_months :]
+    baseline = months[-(params.recent_months + params.baseline_months) : -params.recent_months]
+    emerging, series = _scan_rows(points, months, inputs, scan, cells, model, wards, params)
+    described = _described_rows(points, recent, baseline, cells, model, wards, params, emerging)
+    hotspots = gpd.GeoDataFrame(
+        pd.concat([emerging, described], ignore_index=True) if len(described) else emerging,
+        geometry="geometry",
+        crs=BNG,
+    )
+    budget = area_budget(points, recent, hotspots, float(cells["area_m2"].sum()))
+    return HotspotAnalysis(cube, model, cells, hotspots, recent, baseline, budget, scan, inputs, series)
+
+
+def ehsa_flags(cells: pd.DataFrame, hot: np.ndarray, recent_months: int) -> np.ndarray:
+    """Per EHSA cell: "persistent", "fading" or "" from its pattern and its history of hot months."""
+    patterns = cells["pattern"].to_numpy()
+    months = hot.shape[0]
+    share = cells["hot_months"].to_numpy() / max(months, 1)
+    persistent = np.isin(patterns, list(PERSISTENT_PATTERNS)) | (
+        np.isin(patterns, list(RECURRING_PATTERNS)) & (share >= RECURRING_MIN_SHARE)
+    )
+    earlier = hot[: max(months - 12, 0)]
+    formerly_hot = (
+        (earlier.mean(axis=0) >= FORMERLY_HOT_SHARE) & ~hot[-recent_months:].any(axis=0)
+        if len(earlier)
+        else np.zeros(hot.shape[1], dtype=bool)
+    )
+    fading = np.isin(patterns, list(FADING_PATTERNS)) | formerly_hot
+    return np.where(persistent, "persistent", np.where(fading, "fading", ""))
+
+
+def _scan_rows(
+    points: pd.DataFrame,
+    months: list[str],
+    inputs: ScanInputs,
+    scan: SpaceTimePermutationScan,
+    cells: gpd.GeoDataFrame,
+    model: EmergingHotSpots,
+    wards: gpd.GeoDataFrame,
+    params: HotspotParams,
+) -> tuple[gpd.GeoDataFrame, dict[str, pd.DataFrame]]:
+    """One row per significant scan cluster (new or rising), and its monthly counts against expected."""
+    clusters = scan.clusters_
+    if clusters.empty:
+        return gpd.GeoDataFrame(columns=[*HOTSPOT_FIELDS, "geometry"], geometry="geometry", crs=BNG), {}
+    counts = inputs.counts.sum(axis=0)  # (T, N)
+    location_totals = inputs.counts.sum(axis=1)  # (S, N)
+    stratum_totals = np.maximum(location_totals.sum(axis=1), 1)
+    month_totals = inputs.counts.sum(axis=2)  # (S, T)
+    geometries = [shapely.union_all(inputs.locations.geometry.values[row.locations]) for row in clusters.itertuples()]
+    tree = shapely.STRtree(cells.geometry.values)
+    centre_xy = inputs.coords_m[clusters["centre"].to_numpy()]
+    lon, lat = bng_to_lonlat(centre_xy[:, 0], centre_xy[:, 1])
+    ward_codes = ward_of(centre_xy, wards)
+    touched = wards_touched(np.asarray(geometries, dtype=object), wards)
+    locality = dict(zip(wards["ward_code"], wards.get("locality", pd.Series([None] * len(wards))), strict=True))
+    in_window_points = inputs.location_of >= 0
+    records, series = [], {}
+    for k, row in enumerate(clusters.itertuples()):
+        hotspot_id = f"E{k + 1}"
+        window = int(row.window_months)
+        ehsa_cells = tree.query(geometries[k], predicate="intersects")
+        ehsa_cells = ehsa_cells[
+            shapely.area(shapely.intersection(cells.geometry.values[ehsa_cells], geometries[k])) > 0
+        ]
+        hot_any = model.hot_[:, ehsa_cells].any(axis=1) if len(ehsa_cells) else np.zeros(len(months), dtype=bool)
+        before = hot_any[:-window]
+        flag = "new" if (before.mean() if len(before) else 0.0) < NEW_HISTORY_SHARE else "rising"
+        patterns = list(cells["pattern"].to_numpy()[ehsa_cells])
+        observed = counts[:, row.locations].sum(axis=1)
+        expected = (month_totals * (location_totals[:, row.locations].sum(axis=1) / stratum_totals)[:, None]).sum(
+            axis=0
+        )
+        series[hotspot_id] = pd.DataFrame({"month": months, "observed": observed, "expected": expected})
+        baseline_slice = slice(max(len(months) - window - params.baseline_months, 0), len(months) - window)
+        mine = in_window_points & np.isin(inputs.location_of, row.locations)
+        recent_rows = points.loc[mine & points["month"].isin(months[-window:]).to_numpy()]
+        records.append(
+            {
+                "hotspot": hotspot_id,
+                "lat": round(float(lat[k]), 6),
+                "lon": round(float(lon[k]), 6),
+                "pattern": dominant_pattern(patterns) if patterns else NO_PATTERN,
+                "emerging": True,
+                "flag": flag,
+                "ward_code": ward_codes[k],
+                "wards": touched[k],
+                "locality": locality.get(ward_codes[k]),
+                "recent_count": round(observed[-window:].sum()),
+                "baseline_count": int(observed[baseline_slice].sum()),
+                "expected_recent": round(float(row.expected), 1),
+                "rate_ratio": float(row.observed / row.expected) if row.expected else float("inf"),
+                "p_value": float(row.p_value),
+                # The scan's p-value compares with the maximum over every circle and window: it is
+                # already adjusted for the many places and windows tried.
+                "p_adjusted": float(row.p_value),
+                "hot_months": int(hot_any.sum()),
+                "months": len(months),
+                "area_km2": float(geometries[k].area / 1e6),
+                "sources": sorted(set(recent_rows["source"].astype(str))),
+                "scan_expected": float(row.expected),
+                "radius_m": float(row.radius_m),
+                "window_months": window,
+                "recurrence": float(1.0 / row.p_value),
+                "recurrence_sentence": recurrence_sentence(float(row.p_value), scan.permutations),
+                "observed_weighted": float(row.observed),
+                "geometry": geometries[k],
+            }
+        )
+    return gpd.GeoDataFrame(records, geometry="geometry", crs=BNG), series
+
+
+def _described_rows(
+    points: pd.DataFrame,
+    recent: list[str],
+    baseline: list[str],
+    cells: gpd.GeoDataFrame,
+    model: EmergingHotSpots,
+    wards: gpd.GeoDataFrame,
+    params: HotspotParams,
+    emerging: gpd.GeoDataFrame,
+) -> gpd.GeoDataFrame:
+    """Persistent and fading places from EHSA that the scan did not flag (never called emerging)."""
+    frames = []
+    persistent_cells = cells.loc[cells["flag"] == "persistent"]
+    areas = hotspot_areas(points, recent, baseline, persistent_cells, cells, model, wards, params)
+    if len(areas):
+        frames.append(areas.assign(flag="persistent"))
+    fading_cells = cells.loc[cells["flag"] == "fading"]
+    if len(fading_cells):
+        shapes = shapely.get_parts(shapely.union_all(fading_cells.geometry.values))
+        fading = hotspot_areas(
+            points, recent, baseline, fading_cells, cells, model, wards, params, shapes=np.asarray(shapes)
+        )
+        if len(fading):
+            frames.append(fading.assign(flag="fading"))
+    if not frames:
+        return gpd.GeoDataFrame(columns=[*HOTSPOT_FIELDS, "geometry"], geometry="geometry", crs=BNG)
+    described = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), geometry="geometry", crs=BNG)
+    if len(emerging):
+        overlap = shapely.STRtree(emerging.geometry.values).query(described.geometry.values, predicate="intersects")[0]
+        described = described.drop(index=described.index[np.unique(overlap)])
+    described = described.assign(
+        emerging=False, scan_expected=None, radius_m=None, window_months=len(recent), recurrence=None
+    ).reset_index(drop=True)
+    order = {"persistent": 0, "fading": 1}
+    described = described.sort_values(
+        ["flag", "recent_count"], key=lambda s: s.map(order) if s.name == "flag" else -s
+    ).reset_index(drop=True)
+    prefix = described["flag"].map({"persistent": "P", "fading": "F"})
+    described["hotspot"] = prefix + (described.groupby("flag").cumcount() + 1).astype(str)
+    return described
+
+
+def hotspot_records(hotspots: gpd.GeoDataFrame) -> list[dict]:
+    """The hotspots as plain JSON-ready records with ``HOTSPOT_FIELDS``: lists stay lists, and a
+    number that is not finite (an infinite rate ratio where nothing was expected) becomes None."""
+    records = []
+    for row in pd.DataFrame(hotspots.drop(columns="geometry")).reindex(columns=HOTSPOT_FIELDS).to_dict("records"):
+        clean = {}
+        for key, value in row.items():
+            if isinstance(value, (list, tuple, np.ndarray)):
+                clean[key] = [str(v) for v in value]
+            elif isinstance(value, (bool, np.bool_)):
+                clean[key] = bool(value)
+            elif isinstance(value, (int, np.integer)):
+                clean[key] = int(value)
+            elif isinstance(value, (float, np.floating)):
+                clean[key] = float(value) if np.isfinite(value) else None
+            elif value is None or (not isinstance(value, str) and pd.isna(value)):
+                clean[key] = None
+            else:
+                clean[key] = value
+        records.append(clean)
+    return records
+
+
+def run_backtest(
+    points: pd.DataFrame, months: list[str], wards: gpd.GeoDataFrame, params: HotspotParams, weighting: str = "count"
+) -> BacktestSummary:
+    """How well the scan's flags, refitted on data up to each of the last months, predicted the month
+    after, against the naive top cells (``BACKTEST_PERMUTATIONS`` per refit), scored on EHSA cells."""
+    wards = wards.to_crs(BNG)
+    study_area = shapely.union_all(wards.geometry.values)
+    cube = build_cube(points, months, wards, params)
+    inputs = scan_inputs(points, months, study_area, params.scan_cell_m, weighting)
+    cell_tree = shapely.STRtree(cube.cells.geometry.values)
+    location_cell = cell_tree.query(shapely.points(inputs.coords_m), predicate="intersects")
+    cells_of_location = pd.Series(location_cell[1]).groupby(location_cell[0]).apply(list)
+
+    def flag(t: int) -> np.ndarray:
+        fitted = SpaceTimePermutationScan(
+            params.max_radius_m,
+            params.max_share,
+            params.max_window_months,
+            BACKTEST_PERMUTATIONS,
+            params.alpha,
+            params.seed,
+        ).fit(inputs.counts[:, : t + 1], inputs.coords_m, inputs.weights)
+        flagged = np.zeros(len(cube.cells), dtype=bool)
+        for locations in fitted.clusters_["locations"]:
+            for location in locations:
+                flagged[cells_of_location.get(location, [])] = True
+        return flagged
+
+    return backtest(cube.counts, cube.area_m2, months, flag, params.backtest_months)

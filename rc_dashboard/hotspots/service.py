@@ -9,6 +9,9 @@ raises no flag either.
 
 from __future__ import annotations
 
+import hashlib
+import json
+import logging
 from dataclasses import replace
 
 import shapely
@@ -16,11 +19,13 @@ from sqlalchemy import Engine
 
 from rc_dashboard import categories
 from rc_dashboard.access import AccessDenied, Principal, point_scope, require
+from rc_dashboard.db import get_meta, set_meta
 from rc_dashboard.geography import wards_from_db
 from rc_dashboard.hotspots.analysis import HotspotAnalysis, HotspotParams, analyse
 from rc_dashboard.hotspots.analysis import run_backtest as _run_backtest
 from rc_dashboard.hotspots.backtest import BacktestSummary
 from rc_dashboard.hotspots.defaults import DEFAULT_SCAN_CELL_M, RESTRICTED_MIN_CELL_M
+from rc_dashboard.hotspots.identity import assign_names
 from rc_dashboard.periods import month_range
 from rc_dashboard.queries import IncidentFilter, feed_months, incidents_in_box, located_points, months_available
 
@@ -107,7 +112,44 @@ def run_analysis(
     becomes 250 m). The incidents behind a hotspot go through :func:`incidents_inside`.
     """
     points, months, wards, params = _prepare(engine, flt, params, principal, weighting)
-    return analyse(points, months, wards, params, weighting)
+    analysis = analyse(points, months, wards, params, weighting)
+    _name_emerging(engine, analysis, _register_key(flt, params, principal, weighting))
+    return analysis
+
+
+def _register_key(flt: IncidentFilter, params: HotspotParams, principal: Principal, weighting: str) -> str:
+    """The register a selection's names live in: same categories, sources, access, weighting and scan squares."""
+    scope = point_scope(principal)
+    selection = [
+        sorted(flt.categories),
+        sorted(flt.sources),
+        sorted(scope.categories) if scope.categories is not None else None,
+        weighting,
+        params.scan_cell_m,
+    ]
+    return "hotspot_names:" + hashlib.sha256(json.dumps(selection).encode()).hexdigest()[:24]
+
+
+def _name_emerging(engine: Engine, analysis: HotspotAnalysis, key: str) -> None:
+    """Give the emerging hotspots their stable names from the shared register (see ``identity``).
+
+    On a database that cannot be written (read-only), names stay the analysis's own (E1, E2, ...
+    by strength) and the page still works.
+    """
+    emerging = analysis.hotspots["emerging"].astype(bool).to_numpy() if len(analysis.hotspots) else []
+    if not any(emerging):
+        return
+    rows = analysis.hotspots.index[emerging]
+    try:
+        register = json.loads(get_meta(engine, key) or "[]")
+        names, register = assign_names(list(analysis.hotspots.geometry[rows]), register, analysis.as_of)
+        set_meta(engine, key, json.dumps(register))
+    except Exception as exc:
+        logging.getLogger(__name__).warning("Hotspot names not kept: %s", exc)
+        return
+    renamed = dict(zip(analysis.hotspots.loc[rows, "hotspot"], names, strict=True))
+    analysis.hotspots.loc[rows, "hotspot"] = names
+    analysis.series = {renamed.get(old, old): frame for old, frame in analysis.series.items()}
 
 
 def run_backtest(

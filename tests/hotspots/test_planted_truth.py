@@ -130,6 +130,40 @@ def test_cli_json_has_the_contract_fields(demo, capsys):
         assert isinstance(record["emerging"], bool) and 52 < record["lat"] < 53 and -2.5 < record["lon"] < -1
 
 
+def test_an_emerging_place_keeps_its_name_from_one_month_to_the_next(demo):
+    engine, _, analysis = demo
+    earlier = run_analysis(engine, IncidentFilter(month_to="2026-08"), HotspotParams(), system_principal())
+    later = run_analysis(engine, IncidentFilter(month_to="2026-09"), HotspotParams(), system_principal())
+    before = earlier.hotspots[earlier.hotspots["emerging"]]
+    after = later.hotspots[later.hotspots["emerging"]]
+    assert len(before) and len(after)
+    followed = 0
+    for row in after.itertuples():
+        overlapping = before[before.intersects(row.geometry)]
+        if len(overlapping):
+            assert row.hotspot in set(overlapping["hotspot"]), f"{row.hotspot} overlaps {list(overlapping['hotspot'])}"
+            followed += 1
+    assert followed >= 1
+    assert set(after["hotspot"]) == set(analysis.hotspots.loc[analysis.hotspots["emerging"], "hotspot"])
+
+
+def test_cli_json_marks_exactly_the_scan_flags_as_emerging(demo, capsys):
+    engine, _, _ = demo
+    url = engine.url.render_as_string(hide_password=False)
+    assert cli.main(["hotspots", "--db", url, "--format", "json", "--from", "2024-01", "--to", "2026-09"]) == 0
+    records = json.loads(capsys.readouterr().out)
+    assert records, "the demo has flagged places"
+    for record in records:
+        assert {"flag", "scan_expected", "radius_m", "window_months", "recurrence"} <= set(record)
+        assert record["flag"] in ("new", "rising", "persistent", "fading")
+        assert record["emerging"] == (record["flag"] in ("new", "rising"))
+        if record["emerging"]:
+            assert record["scan_expected"] > 0 and record["radius_m"] >= 0 and 1 <= record["window_months"] <= 6
+            assert record["recurrence"] == pytest.approx(1 / record["p_value"])
+        else:
+            assert record["scan_expected"] is None and record["recurrence"] is None
+
+
 def test_too_few_months_is_a_clear_message(demo):
     engine, _, _ = demo
     with pytest.raises(NotEnoughData, match="at least 12 months"):

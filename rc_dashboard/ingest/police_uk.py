@@ -65,7 +65,11 @@ def _first_bad_utf8_line(data: bytes) -> int | None:
 def read_header(data: bytes) -> list[str]:
     """Column names from the first line (BOM and surrounding spaces removed), without parsing the rest."""
     first_line = data[: data.find(b"\n") if b"\n" in data else len(data)].decode("utf-8-sig").rstrip("\r")
-    return [name.strip() for name in next(csv.reader([first_line]))]
+    try:
+        names = next(csv.reader([first_line]))
+    except csv.Error:  # a stray carriage return inside the header: split plainly, the names are reported as wrong
+        names = first_line.split(",")
+    return [name.strip() for name in names]
 
 
 def _to_float(values: pd.Series) -> np.ndarray:

@@ -264,7 +264,7 @@ def evaluate(measure: Measure, monthly: pd.Series, plan_start: str, as_of: str, 
             if target is None
             else (target if level else target / (4 if measure.frequency == "quarterly" else MONTHS_PER_YEAR))
         )
-        limits = spc.xmr_limits(series.to_numpy()[: min(base_points, len(series))])
+        limits = spc.latest_limits(series.to_numpy(), min(base_points, len(series)), breaks)
         assurance = spc.assurance_icon(per_period_target, limits, measure.direction)
         signals = spc.describe_signals(flags, list(series.index))
     note = "" if len(series) else "No data for this measure yet (its source may not be loaded)."

@@ -131,7 +131,9 @@ def load_minimums(path: Path = MINIMUMS_FILE) -> list[Minimum]:
         except (KeyError, InvalidVersion) as exc:
             raise ValueError(f"{path.name}: {package} has a missing or invalid version ({exc}).") from exc
         if minimum < max(fixed):
-            raise ValueError(f"{path.name}: {package} minimum {minimum} is below an advisory's fixed version {max(fixed)}.")
+            raise ValueError(
+                f"{path.name}: {package} minimum {minimum} is below an advisory's fixed version {max(fixed)}."
+            )
         out.append(Minimum(package, str(minimum), advisories, str(entry["checked"])))
     return out
 
@@ -192,7 +194,9 @@ def run_pip_audit() -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m rc_dashboard.security_audit", description=__doc__.splitlines()[0])
     parser.add_argument("--strict", action="store_true", help="fail when the advisory service audited nothing")
-    parser.add_argument("--pip-audit-json", type=Path, help="read pip-audit's JSON from this file instead of running it")
+    parser.add_argument(
+        "--pip-audit-json", type=Path, help="read pip-audit's JSON from this file instead of running it"
+    )
     args = parser.parse_args(argv)
 
     status = EXIT_OK

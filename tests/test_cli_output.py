@@ -49,10 +49,16 @@ def test_print_json_turns_every_non_finite_number_into_null(capsys):
     ("kind", "name", "content"),
     [
         ("localities", "localities.csv", "\x1b[2J\x1b[31mward\x1b]0;owned\x07\u202eevil,place\nE05000001,North\n"),
-        ("police", "2025-01-evil-street.csv", "Crime ID,Month,\x1b[31mReported by\x07\r\u202eevil,Falls within\nx,2025-01,F,F\n"),
+        (
+            "police",
+            "2025-01-evil-street.csv",
+            "Crime ID,Month,\x1b[31mReported by\x07\r\u202eevil,Falls within\nx,2025-01,F,F\n",
+        ),
     ],
 )
-def test_control_characters_in_a_csv_header_never_reach_the_terminal(sqlite_engine, tmp_path, capsys, kind, name, content):
+def test_control_characters_in_a_csv_header_never_reach_the_terminal(
+    sqlite_engine, tmp_path, capsys, kind, name, content
+):
     path = tmp_path / name
     path.write_text(content, encoding="utf-8")
     url = sqlite_engine.url.render_as_string(hide_password=False)

@@ -140,16 +140,18 @@ if principal.can("enter_values"):
                 except measures.MeasureError as exc:
                     st.error(escape_markdown(exc))
         upload = st.file_uploader(
-            "…or upload a CSV with columns measure_id, period, value[, note]", type=["csv"], key="pm_upload"
+            "…or upload a CSV with columns measure_id, period, value[, note]", type=["csv", "xlsx"], key="pm_upload"
         )
         if upload is not None and st.button("Save uploaded values"):
             try:
-                frame = pd.read_csv(upload, dtype=str, keep_default_na=False)
+                frame, notes = measures.read_manual_values(upload.getvalue(), upload.name)
                 saved = measures.save_manual_values(cached.engine(), frame, register, principal)
                 audit.record(cached.engine(), principal, "values_saved", {"file": upload.name, "rows": saved})
                 st.success(f"Saved {saved} values.")
-            except (measures.MeasureError, KeyError, AttributeError, pd.errors.ParserError) as exc:
-                st.error(escape_markdown(f"The file could not be used: {exc}"))
+                for note in notes:
+                    st.info(escape_markdown(note))
+            except measures.MeasureError as exc:
+                st.error(escape_markdown(exc))
 
 if principal.can("edit_register"):
     with st.expander("Edit the measures register (YAML)"):

@@ -21,7 +21,7 @@ from sqlalchemy import Engine, text
 from rc_dashboard import schema
 from rc_dashboard.db import bulk_insert, read_frame
 from rc_dashboard.geography import BNG, BNG_EASTING_RANGE, BNG_NORTHING_RANGE, WGS84
-from rc_dashboard.ingest.files import InputFile, read_zip
+from rc_dashboard.ingest.files import InputFile, file_kind, read_zip
 from rc_dashboard.ingest.store import ImportResult, file_sha256, finish_import, record_import
 from rc_dashboard.ingest.tables import find_column, read_table
 from rc_dashboard.ingest.validation import ImportRejected, Problem, ValidationReport, check_storable
@@ -48,6 +48,13 @@ def _vintage_fields(columns: list[str], pattern: re.Pattern) -> tuple[str | None
 
 
 def _read_geodata(item: InputFile, report: ValidationReport) -> gpd.GeoDataFrame | None:
+    if not item.data.strip():
+        report.reject(item.name, "the file is empty.")
+        return None
+    kind = file_kind(item.data)
+    if kind not in (None, "a zip archive"):
+        report.reject(item.name, f"the file is {kind}, not GeoJSON, a GeoPackage or a zipped Shapefile.")
+        return None
     try:
         if item.name.lower().endswith(".zip"):
             members = read_zip(item.data, item.name, report, (*SHAPEFILE_PARTS, ".geojson", ".gpkg", ".json"))
@@ -67,7 +74,13 @@ def _read_geodata(item: InputFile, report: ValidationReport) -> gpd.GeoDataFrame
                 return gpd.read_file(shapefiles[0])
         return gpd.read_file(io.BytesIO(item.data))
     except Exception as exc:  # pyogrio/GDAL raise several types for unreadable data
-        report.reject(item.name, f"the boundaries cannot be read as GeoJSON, GeoPackage or a zipped Shapefile ({exc}).")
+        detail = str(exc).splitlines()[0] if str(exc) else ""
+        hidden = "/vsi" in detail or "/src/" in detail  # GDAL's in-memory paths and source lines say nothing to a user
+        report.reject(
+            item.name,
+            "the boundaries cannot be read as GeoJSON, GeoPackage or a zipped Shapefile"
+            + ("." if hidden or not detail else f" ({detail})."),
+        )
         return None
 
 

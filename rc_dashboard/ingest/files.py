@@ -43,6 +43,35 @@ class InputFile:
         return hashlib.sha256(self.data).hexdigest()
 
 
+# Leading bytes of the kinds of file most often uploaded by mistake in place of a CSV or boundary file.
+_SIGNATURES: tuple[tuple[bytes, str], ...] = (
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "an old-style Excel (.xls) or Word file"),
+    (b"%PDF", "a PDF document"),
+    (b"\x1f\x8b", "a gzip archive"),
+    (b"\x89PNG", "a PNG image"),
+    (b"\xff\xd8\xff", "a JPEG image"),
+)
+
+
+def file_kind(data: bytes) -> str | None:
+    """What a file really is when its bytes say it is not text: "an Excel workbook", "a PDF document" ...
+
+    None for anything else (text, GeoJSON, or a kind not recognised). Used so a mis-typed upload is
+    named for what it is ("an Excel workbook named .csv") rather than reported as "not UTF-8".
+    """
+    if data.startswith(b"PK\x03\x04"):
+        try:
+            names = zipfile.ZipFile(io.BytesIO(data)).namelist()
+        except zipfile.BadZipFile:
+            return "a damaged zip archive"
+        if any(n.startswith("xl/") for n in names):
+            return "an Excel workbook"
+        if any(n.startswith("word/") for n in names):
+            return "a Word document"
+        return "a zip archive"
+    return next((kind for magic, kind in _SIGNATURES if data.startswith(magic)), None)
+
+
 def _unsafe_member(name: str) -> bool:
     path = PurePosixPath(name.replace("\\", "/"))
     return path.is_absolute() or ".." in path.parts or (len(name) > 1 and name[1] == ":")

@@ -3,7 +3,8 @@
 import pandas as pd
 import streamlit as st
 
-from rc_dashboard import audit, charts, measures
+from rc_dashboard import audit, charts, config, measures
+from rc_dashboard.access import small_numbers_rule
 from rc_dashboard.escaping import escape_markdown
 from rc_dashboard.export import to_csv_text
 from rc_dashboard.reports.scorecard_pdf import scorecard_pdf
@@ -55,7 +56,8 @@ locality = middle.selectbox(
     "Area", [None, *localities], format_func=lambda v: "Whole borough" if v is None else v, key="pm_locality"
 )
 shift = right.radio("Run rule", [7, 6], format_func=lambda n: f"{n} points", horizontal=True, key="pm_shift")
-results = cached.measure_results(as_of, locality, int(shift), version)
+small_numbers = config.area_config().suppression_threshold if small_numbers_rule(principal) else None
+results = cached.measure_results(as_of, locality, int(shift), version, small_numbers)
 if not by_area:
     results = [r for r in results if r.measure.manual or r.measure.geography == "borough"]
 table = measures.scorecard_table(results)

@@ -453,6 +453,30 @@ def manual_series(values: pd.DataFrame, measure_id: str, months: list[str]) -> p
     return series
 
 
+SMALL_NUMBERS_NOTE = (
+    "Some periods' counts are below {base}, so they are not shown to you and the figures that depend on "
+    "them are left out; other counts are rounded to the nearest {base}."
+)
+
+
+def protect_small_numbers(values: pd.Series, counts: pd.Series, threshold: int) -> pd.Series:
+    """`values` as the small-number rule lets them be published, period by period.
+
+    `counts` are the incidents behind each value (the same index). A period with 1 to `threshold`
+    incidents is hidden (NaN: not shown, never 0); any other is scaled to its count rounded to the
+    nearest multiple of `threshold + 1` (a count measure's value becomes that rounded count; a rate or
+    harm value is scaled in proportion). Rounding stops exact subtraction: a borough-wide total can no
+    longer be set against the ward tables, where the same small count is hidden, to read it off.
+    """
+    base = threshold + 1
+    counts = counts.reindex(values.index).astype(float)
+    rounded = np.floor(counts / base + 0.5) * base
+    shown = values * rounded / counts.where(counts > 0)
+    shown[counts == 0] = values[counts == 0]  # no incidents: nothing to protect (0, or a rate of 0)
+    shown[counts.between(1, threshold)] = np.nan
+    return shown
+
+
 def scorecard(
     register: Register,
     cube: pd.DataFrame,
@@ -461,9 +485,16 @@ def scorecard(
     as_of: str,
     locality: str | None = None,
     shift_length: int = 7,
+    small_numbers: int | None = None,
 ) -> list[MeasureResult]:
     """Every measure evaluated at ``as_of``; with ``locality`` the borough-wide incident measures are
-    re-scoped to that locality (manual measures stay borough-wide and say so)."""
+    re-scoped to that locality (manual measures stay borough-wide and say so).
+
+    ``small_numbers`` (the area's suppression threshold) is for audiences under the small-number rule
+    (see access.small_numbers_rule): each incident measure's periods pass through
+    :func:`protect_small_numbers` first, and everything shown (totals, change, RAG, the chart) is
+    computed from those published values only, so nothing more can be read off than they show.
+    """
     results = []
     for measure in register.measures:
         scoped = measure
@@ -476,7 +507,14 @@ def scorecard(
             if measure.manual
             else incident_series(scoped, cube, wards, months)
         )
+        hidden = False
+        if small_numbers is not None and not measure.manual:
+            counts = incident_series(Measure(**{**scoped.__dict__, "measure": "count"}), cube, wards, months)
+            series = protect_small_numbers(series, counts, small_numbers)
+            hidden = bool(counts.between(1, small_numbers).any())
         result = evaluate(scoped, series, register.plan_start, as_of, shift_length)
+        if hidden:
+            result.note = SMALL_NUMBERS_NOTE.format(base=small_numbers + 1)
         if measure.manual and locality:
             result.note = "Borough-wide: this measure has no locality breakdown."
         if not measure.manual and measure.sources and not cube["source"].isin(measure.sources).any():

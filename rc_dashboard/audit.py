@@ -44,7 +44,8 @@ def record(
         conn.execute(
             schema.audit_log.insert().values(
                 at=datetime.now(UTC),
-                user_name=(principal.username if principal else username)[:128],
+                # a typed user name is hostile: NUL (which PostgreSQL refuses) is kept visibly as U+FFFD
+                user_name=(principal.username if principal else username).replace("\x00", "\ufffd")[:128],
                 role=principal.role if principal else None,
                 action=action,
                 detail=text,

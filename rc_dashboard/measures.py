@@ -387,6 +387,8 @@ def save_manual_values(engine, frame: pd.DataFrame, register: Register, principa
             problems.append(f"row {number}: {exc}")
         if pd.isna(pd.to_numeric(row.value, errors="coerce")):
             problems.append(f"row {number}: value '{row.value}' is not a number")
+        if "\x00" in str(getattr(row, "note", "") or ""):
+            problems.append(f"row {number}: the note contains a NUL character (byte 0), which cannot be stored")
     if problems:
         raise MeasureError(
             "Nothing was saved. "

@@ -181,13 +181,16 @@ def normalise(name: str) -> str:
 
 def run_pip_audit() -> str:
     """pip-audit's JSON for this environment (the network call; skipped in tests)."""
-    completed = subprocess.run(
-        [sys.executable, "-m", "pip_audit", "--local", "--progress-spinner", "off", "-f", "json"],
-        capture_output=True,
-        text=True,
-        timeout=PIP_AUDIT_TIMEOUT_S,
-        check=False,
-    )
+    try:
+        completed = subprocess.run(
+            [sys.executable, "-m", "pip_audit", "--local", "--progress-spinner", "off", "-f", "json"],
+            capture_output=True,
+            text=True,
+            timeout=PIP_AUDIT_TIMEOUT_S,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        return ""  # reported as "did not write JSON ... Nothing was checked"
     return completed.stdout
 
 
@@ -200,14 +203,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     status = EXIT_OK
-    problems = below_minimum(load_minimums())
+    minimums = load_minimums()
+    problems = below_minimum(minimums)
     if problems:
-        print("Minimum safe versions (config/security_minimums.yaml): " + str(len(problems)) + " below:")
+        print(f"Minimum safe versions (config/security_minimums.yaml): {len(problems)} below:")
         for p in problems:
             print("  " + p)
         status = EXIT_VULNERABLE
     else:
-        print(f"Minimum safe versions: all {len(load_minimums())} listed packages are at or above their minimum.")
+        print(f"Minimum safe versions: all {len(minimums)} listed packages are at or above their minimum.")
 
     text = args.pip_audit_json.read_text(encoding="utf-8") if args.pip_audit_json else run_pip_audit()
     try:

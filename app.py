@@ -21,7 +21,9 @@ PAGES = [
     ("Admin", "pages/audit.py", "Audit log and users", ":material/policy:", "view_audit"),
 ]
 
-st.set_page_config(page_title="RC Dashboard", page_icon=":material/shield:", layout="wide")
+# A local icon: a Material icon name would make every visitor's browser fetch it from Google's servers.
+ICON = Path(__file__).parent / "assets" / "icon.png"
+st.set_page_config(page_title="RC Dashboard", page_icon=str(ICON), layout="wide")
 startup.ensure_data()
 
 with startup.database_errors_as_messages():

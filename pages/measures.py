@@ -3,7 +3,8 @@
 import pandas as pd
 import streamlit as st
 
-from rc_dashboard import audit, charts, measures
+from rc_dashboard import audit, charts, config, measures
+from rc_dashboard.access import small_numbers_rule
 from rc_dashboard.escaping import escape_markdown
 from rc_dashboard.export import to_csv_text
 from rc_dashboard.reports.scorecard_pdf import scorecard_pdf
@@ -55,7 +56,8 @@ locality = middle.selectbox(
     "Area", [None, *localities], format_func=lambda v: "Whole borough" if v is None else v, key="pm_locality"
 )
 shift = right.radio("Run rule", [7, 6], format_func=lambda n: f"{n} points", horizontal=True, key="pm_shift")
-results = cached.measure_results(as_of, locality, int(shift), version)
+small_numbers = config.area_config().suppression_threshold if small_numbers_rule(principal) else None
+results = cached.measure_results(as_of, locality, int(shift), version, small_numbers)
 if not by_area:
     results = [r for r in results if r.measure.manual or r.measure.geography == "borough"]
 table = measures.scorecard_table(results)
@@ -140,16 +142,18 @@ if principal.can("enter_values"):
                 except measures.MeasureError as exc:
                     st.error(escape_markdown(exc))
         upload = st.file_uploader(
-            "…or upload a CSV with columns measure_id, period, value[, note]", type=["csv"], key="pm_upload"
+            "…or upload a CSV with columns measure_id, period, value[, note]", type=["csv", "xlsx"], key="pm_upload"
         )
         if upload is not None and st.button("Save uploaded values"):
             try:
-                frame = pd.read_csv(upload, dtype=str, keep_default_na=False)
+                frame, notes = measures.read_manual_values(upload.getvalue(), upload.name)
                 saved = measures.save_manual_values(cached.engine(), frame, register, principal)
                 audit.record(cached.engine(), principal, "values_saved", {"file": upload.name, "rows": saved})
                 st.success(f"Saved {saved} values.")
-            except (measures.MeasureError, KeyError, AttributeError, pd.errors.ParserError) as exc:
-                st.error(escape_markdown(f"The file could not be used: {exc}"))
+                for note in notes:
+                    st.info(escape_markdown(note))
+            except measures.MeasureError as exc:
+                st.error(escape_markdown(exc))
 
 if principal.can("edit_register"):
     with st.expander("Edit the measures register (YAML)"):

@@ -174,3 +174,13 @@ def point_scope(principal: Principal) -> PointScope:
 def may_see_locality_detail(principal: Principal, locality: str) -> bool:
     """A locality lead sees detail (packs, points) only for their own locality; other roles for all."""
     return principal.role_info.points != "own_locality" or principal.locality == locality
+
+
+def small_numbers_rule(principal: Principal) -> bool:
+    """Whether what this principal sees of counts follows the small-number rule (suppressed or rounded).
+
+    Roles that may see no point-level data (councillors) see only published aggregates: their ward
+    tables are suppressed, so every other count they are shown (borough-wide measures included) must
+    be too, or a hidden small count could be read off it.
+    """
+    return principal.role_info.points == "none"

@@ -33,6 +33,12 @@ LOCKOUT_FAILURES = 5  # failed sign-ins ...
 LOCKOUT_MINUTES = 15  # ... within this many minutes lock the user name for the rest of the window
 
 
+def _stored_name(username: str) -> str:
+    """A user name as the audit log keeps it: a typed name is hostile, so NUL (which PostgreSQL refuses)
+    becomes a visible U+FFFD, and it is cut to the column's 128 characters."""
+    return username.replace("\x00", "\ufffd")[:128]
+
+
 def record(
     engine: Engine, principal: Principal | None, action: str, detail: dict | str | None = None, *, username: str = ""
 ) -> None:
@@ -44,7 +50,7 @@ def record(
         conn.execute(
             schema.audit_log.insert().values(
                 at=datetime.now(UTC),
-                user_name=(principal.username if principal else username)[:128],
+                user_name=_stored_name(principal.username if principal else username),
                 role=principal.role if principal else None,
                 action=action,
                 detail=text,
@@ -77,7 +83,7 @@ def recent_failures(engine: Engine, username: str, now: datetime | None = None) 
     table = schema.audit_log
     with engine.connect() as conn:
         unlocked = conn.execute(
-            select(func.max(table.c.id)).where(table.c.action == "unlocked", table.c.user_name == username[:128])
+            select(func.max(table.c.id)).where(table.c.action == "unlocked", table.c.user_name == _stored_name(username))
         ).scalar()
         return int(
             conn.execute(
@@ -85,7 +91,7 @@ def recent_failures(engine: Engine, username: str, now: datetime | None = None) 
                 .select_from(table)
                 .where(
                     table.c.action == "sign_in_failed",
-                    table.c.user_name == username[:128],
+                    table.c.user_name == _stored_name(username),
                     table.c.at >= since,
                     table.c.id > (unlocked or 0),
                 )

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import getpass
 import json
+import math
 import sys
 import time
 from collections.abc import Sequence
@@ -30,8 +31,10 @@ from rc_dashboard.hotspots.defaults import (
 )
 from rc_dashboard.ingest.validation import ImportRejected
 from rc_dashboard.queries import IncidentFilter, incident_counts
+from rc_dashboard.terminal import raw_stream, safe_standard_streams, strip_control
 
 EXIT_USER_ERROR = 2
+DEFAULT_SERVE_ADDRESS = "127.0.0.1"  # behind the reverse proxy (deploy/nginx.conf), which adds the security headers
 CLI_USER = "command line"  # imports.imported_by for files loaded from the shell
 
 
@@ -52,8 +55,29 @@ def _progress_line(fraction: float, message: str) -> None:
     """A single updating progress line on stderr (a terminal sees it redraw in place)."""
     end = "\n" if fraction >= 1.0 else ""
     _progress_open["line"] = fraction < 1.0
-    sys.stderr.write(f"\r[{fraction * 100:5.1f}%] {message:<60}{end}")
-    sys.stderr.flush()
+    stream = raw_stream(sys.stderr)  # the one writer allowed a carriage return; the message is cleaned here
+    stream.write(f"\r[{fraction * 100:5.1f}%] {strip_control(message):<60}{end}")
+    stream.flush()
+
+
+def _json_ready(value: object) -> object:
+    """`value` with NaN and infinities as null (JSON has neither) and numpy scalars as Python ones."""
+    if isinstance(value, dict):
+        return {str(k): _json_ready(v) for k, v in value.items()}
+    import numpy as np
+
+    if isinstance(value, list | tuple | np.ndarray):
+        return [_json_ready(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def print_json(value: object) -> None:
+    """Strict JSON on stdout: missing numbers are null, never the bare NaN that JSON parsers reject."""
+    print(json.dumps(_json_ready(value), indent=1, allow_nan=False, default=str))
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -82,7 +106,7 @@ def cmd_counts(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise CliError(str(exc)) from exc
     if args.format == "json":
-        print(json.dumps(frame.to_dict("records"), indent=1))
+        print_json(frame.to_dict("records"))
     else:
         sys.stdout.write(to_csv_text(frame))
     return 0
@@ -189,7 +213,7 @@ def cmd_hotspots(args: argparse.Namespace) -> int:
         raise CliError(str(exc)) from exc
     records = hotspot_records(analysis.hotspots)
     if args.format == "json":
-        print(json.dumps(records, indent=1, default=float))
+        print_json(records)
     else:
         import pandas as pd
 
@@ -243,7 +267,7 @@ def cmd_measures(args: argparse.Namespace) -> int:
         }
         for r in results
     ]
-    print(json.dumps(records, indent=1))
+    print_json(records)
     return 0
 
 
@@ -287,7 +311,7 @@ def cmd_summary(args: argparse.Namespace) -> int:
     if args.format == "md":
         sys.stdout.write(to_markdown(summary, explanation))
     else:
-        print(json.dumps(summary.as_json(), indent=1))
+        print_json(summary.as_json())
     return 0
 
 
@@ -513,7 +537,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     serve = commands.add_parser("serve", parents=[common], help="start the app with production settings")
     serve.add_argument("--port", type=int, default=8501)
-    serve.add_argument("--address", default="0.0.0.0", help="address to listen on (default: all)")
+    serve.add_argument(
+        "--address",
+        default=DEFAULT_SERVE_ADDRESS,
+        help="address to listen on (default 127.0.0.1: only a reverse proxy on this machine; 0.0.0.0 for all)",
+    )
     serve.add_argument("--check", action="store_true", help="only check the production settings")
     serve.set_defaults(handler=cmd_serve)
 
@@ -540,6 +568,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    with safe_standard_streams():
+        return _run(argv)
+
+
+def _run(argv: Sequence[str] | None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.handler(args)

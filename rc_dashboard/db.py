@@ -8,6 +8,7 @@ WAL journal (readers never wait for the writer), a busy timeout instead of insta
 from __future__ import annotations
 
 import io
+import os
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
@@ -34,14 +35,26 @@ DICTIONARY_MAX_SHARE = 0.5
 PG_CONNECT_TIMEOUT_S = 10  # a server that does not answer is reported in seconds, not minutes
 
 
-def explain_database_error(exc: BaseException) -> str:
-    """One sentence a user can act on, for any failure talking to the database."""
+PUBLIC_DATABASE_ERROR = (
+    "The dashboard cannot use its database just now; please try again later or tell your administrator "
+    "(the details are in the server's log)."
+)
+
+
+def explain_database_error(exc: BaseException, detailed: bool = True) -> str:
+    """One sentence a user can act on, for any failure talking to the database.
+
+    ``detailed=False`` is for visitors who have not signed in (or may not manage the data): driver
+    messages name the server's host, port, database and user, which are for the administrator only.
+    """
     text = str(getattr(exc, "orig", None) or exc)
     if "readonly" in text.replace("-", "").replace(" ", "").lower():
         return (
             "The database is read-only, so nothing can be saved (no import, value or setting was changed). "
             "Ask your administrator to check the database file's permissions or the database user's rights."
         )
+    if not detailed:
+        return PUBLIC_DATABASE_ERROR
     if isinstance(exc, DatabaseError):
         return str(exc)
     return f"The database did not answer ({text.splitlines()[0] if text else type(exc).__name__})."
@@ -62,6 +75,22 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     dbapi_connection.isolation_level = None
 
 
+DATABASE_FILE_MODE = 0o600  # incident data is personal data: only the app's own user may read the file
+
+
+def _create_private(path: Path) -> None:
+    """Create an empty SQLite file readable by its owner only (an empty file is a valid database).
+
+    SQLite gives the ``-wal`` and ``-shm`` files it makes later the main file's permissions, so
+    they are private too. An existing file is left as its administrator set it.
+    """
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, DATABASE_FILE_MODE))
+    except FileExistsError:
+        return
+    os.chmod(path, DATABASE_FILE_MODE)  # in case the umask took bits away from, or not from, the mode
+
+
 def make_engine(url: str) -> Engine:
     """An engine for ``url``; creates the folder of a SQLite file. Raises DatabaseError on a bad URL."""
     try:
@@ -72,6 +101,7 @@ def make_engine(url: str) -> Engine:
         database = parsed.database
         if database and database != ":memory:" and not database.startswith("file:"):  # file: URIs name existing files
             Path(database).parent.mkdir(parents=True, exist_ok=True)
+            _create_private(Path(database))
         engine = create_engine(url)
         event.listen(engine, "connect", _sqlite_pragmas)
         # Let SQLAlchemy, not the sqlite3 module, decide where transactions begin, so DDL and

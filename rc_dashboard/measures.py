@@ -264,7 +264,7 @@ def evaluate(measure: Measure, monthly: pd.Series, plan_start: str, as_of: str, 
             if target is None
             else (target if level else target / (4 if measure.frequency == "quarterly" else MONTHS_PER_YEAR))
         )
-        limits = spc.xmr_limits(series.to_numpy()[: min(base_points, len(series))])
+        limits = spc.latest_limits(series.to_numpy(), min(base_points, len(series)), breaks)
         assurance = spc.assurance_icon(per_period_target, limits, measure.direction)
         signals = spc.describe_signals(flags, list(series.index))
     note = "" if len(series) else "No data for this measure yet (its source may not be loaded)."
@@ -387,6 +387,8 @@ def save_manual_values(engine, frame: pd.DataFrame, register: Register, principa
             problems.append(f"row {number}: {exc}")
         if pd.isna(pd.to_numeric(row.value, errors="coerce")):
             problems.append(f"row {number}: value '{row.value}' is not a number")
+        if "\x00" in str(getattr(row, "note", "") or ""):
+            problems.append(f"row {number}: the note contains a NUL character (byte 0), which cannot be stored")
     if problems:
         raise MeasureError(
             "Nothing was saved. "
@@ -408,6 +410,34 @@ def save_manual_values(engine, frame: pd.DataFrame, register: Register, principa
     return len(frame)
 
 
+MANUAL_VALUE_COLUMNS = ("measure_id", "period", "value")  # and an optional "note"
+
+
+def read_manual_values(data: bytes, file_name: str) -> tuple[pd.DataFrame, list[str]]:
+    """An uploaded CSV (or Excel workbook) of survey and other manual values, and notes for the user.
+
+    Read like a partner table (ingest.tables): a Windows-1252 file is read with a note, an Excel
+    workbook is read as one. An empty, mis-typed (PDF, image ...) or wrongly laid-out file raises
+    MeasureError with one sentence; nothing is saved.
+    """
+    from rc_dashboard.ingest.tables import read_table
+    from rc_dashboard.ingest.validation import ValidationReport
+
+    report = ValidationReport()
+    frame = read_table(data, file_name, report)
+    if frame is None:
+        reason = next(p.reason for p in report.problems if p.action == "reject")
+        raise MeasureError(f"Nothing was saved: {reason}")
+    missing = [c for c in MANUAL_VALUE_COLUMNS if c not in frame.columns]
+    if missing:
+        raise MeasureError(
+            f"Nothing was saved: the file needs the columns {', '.join(MANUAL_VALUE_COLUMNS)} (and optionally note); "
+            f"it has {', '.join(frame.columns)}."
+        )
+    notes = [p.reason for p in report.problems if p.action == "note"]
+    return frame[[c for c in (*MANUAL_VALUE_COLUMNS, "note") if c in frame.columns]], notes
+
+
 def _period_months(period: str) -> list[str]:
     if "-Q" in period:
         return FinancialQuarter.parse(period).months
@@ -425,6 +455,30 @@ def manual_series(values: pd.DataFrame, measure_id: str, months: list[str]) -> p
     return series
 
 
+SMALL_NUMBERS_NOTE = (
+    "Some periods' counts are below {base}, so they are not shown to you and the figures that depend on "
+    "them are left out; other counts are rounded to the nearest {base}."
+)
+
+
+def protect_small_numbers(values: pd.Series, counts: pd.Series, threshold: int) -> pd.Series:
+    """`values` as the small-number rule lets them be published, period by period.
+
+    `counts` are the incidents behind each value (the same index). A period with 1 to `threshold`
+    incidents is hidden (NaN: not shown, never 0); any other is scaled to its count rounded to the
+    nearest multiple of `threshold + 1` (a count measure's value becomes that rounded count; a rate or
+    harm value is scaled in proportion). Rounding stops exact subtraction: a borough-wide total can no
+    longer be set against the ward tables, where the same small count is hidden, to read it off.
+    """
+    base = threshold + 1
+    counts = counts.reindex(values.index).astype(float)
+    rounded = np.floor(counts / base + 0.5) * base
+    shown = values * rounded / counts.where(counts > 0)
+    shown[counts == 0] = values[counts == 0]  # no incidents: nothing to protect (0, or a rate of 0)
+    shown[counts.between(1, threshold)] = np.nan
+    return shown
+
+
 def scorecard(
     register: Register,
     cube: pd.DataFrame,
@@ -433,9 +487,16 @@ def scorecard(
     as_of: str,
     locality: str | None = None,
     shift_length: int = 7,
+    small_numbers: int | None = None,
 ) -> list[MeasureResult]:
     """Every measure evaluated at ``as_of``; with ``locality`` the borough-wide incident measures are
-    re-scoped to that locality (manual measures stay borough-wide and say so)."""
+    re-scoped to that locality (manual measures stay borough-wide and say so).
+
+    ``small_numbers`` (the area's suppression threshold) is for audiences under the small-number rule
+    (see access.small_numbers_rule): each incident measure's periods pass through
+    :func:`protect_small_numbers` first, and everything shown (totals, change, RAG, the chart) is
+    computed from those published values only, so nothing more can be read off than they show.
+    """
     results = []
     for measure in register.measures:
         scoped = measure
@@ -448,7 +509,14 @@ def scorecard(
             if measure.manual
             else incident_series(scoped, cube, wards, months)
         )
+        hidden = False
+        if small_numbers is not None and not measure.manual:
+            counts = incident_series(Measure(**{**scoped.__dict__, "measure": "count"}), cube, wards, months)
+            series = protect_small_numbers(series, counts, small_numbers)
+            hidden = bool(counts.between(1, small_numbers).any())
         result = evaluate(scoped, series, register.plan_start, as_of, shift_length)
+        if hidden:
+            result.note = SMALL_NUMBERS_NOTE.format(base=small_numbers + 1)
         if measure.manual and locality:
             result.note = "Borough-wide: this measure has no locality breakdown."
         if not measure.manual and measure.sources and not cube["source"].isin(measure.sources).any():

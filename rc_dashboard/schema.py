@@ -185,3 +185,8 @@ audit_log = Table(
     Column("detail", Text, nullable=True),
     Index("ix_audit_log_at", "at"),
 )
+
+
+def text_limits(table: Table) -> dict[str, int | None]:
+    """Text column -> the most characters it holds (None for unlimited text), for checks before a write."""
+    return {column.name: column.type.length for column in table.columns if isinstance(column.type, String)}

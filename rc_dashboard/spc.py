@@ -180,6 +180,17 @@ def xmr_with_recalculations(
     return pd.concat(phases, ignore_index=True)
 
 
+def latest_limits(values: Sequence[float], baseline_length: int, recalculate_at: Sequence[int] = ()) -> XmRLimits:
+    """The limits of the latest phase (the process as it runs now), as `xmr_with_recalculations` sets them.
+
+    This is what the assurance icon must be judged against: after a recalculation point the first
+    phase's limits describe a process that no longer exists.
+    """
+    points = _as_points(values)
+    start = _phase_starts(points.size, recalculate_at)[-1]
+    return xmr_limits(points[start : start + min(baseline_length, points.size - start)])
+
+
 def _runs(keys: Sequence[Hashable]) -> list[tuple[int, int, Hashable]]:
     """Maximal runs of equal consecutive keys as (start, stop, key), stop exclusive."""
     runs = []

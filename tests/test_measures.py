@@ -205,3 +205,16 @@ def test_a_recalculation_point_restarts_the_limits():
         recalculated.chart["mean"].iloc[-1] == pytest.approx(62.0)
         and not recalculated.chart["beyond limits"].iloc[12:].any()
     )
+
+
+def test_assurance_after_a_recalculation_uses_the_latest_phase_limits():
+    """Issue 14's case: target 92.9 a month; the old process (90/100) could hit or miss it, the new one
+    (68/72 after the recalculation, limits 70 ± 2.66 × 4 = 59.36 to 80.64) always beats it: "pass"."""
+    months = month_range("2024-04", "2026-03")
+    monthly = pd.Series([90.0, 100.0] * 6 + [68.0, 72.0] * 6, index=months)
+    measure = one_measure(target={"value": 92.9 * 12}, recalculate_at=("2025-04",))
+    result = measures.evaluate(measure, monthly, "2025-04", "2026-03")
+    assert result.chart["lower"].iloc[-1] == pytest.approx(59.36) and result.chart["upper"].iloc[-1] == pytest.approx(80.64)
+    assert result.assurance == "pass"
+    without = measures.evaluate(one_measure(target={"value": 92.9 * 12}), monthly, "2025-04", "2026-03")
+    assert without.assurance == "hit_and_miss", "one phase: the 90/100 limits (68.4 to 121.6) contain 92.9"

@@ -18,12 +18,13 @@ import pandas as pd
 import shapely
 from sqlalchemy import Engine, text
 
+from rc_dashboard import schema
 from rc_dashboard.db import bulk_insert, read_frame
 from rc_dashboard.geography import BNG, BNG_EASTING_RANGE, BNG_NORTHING_RANGE, WGS84
-from rc_dashboard.ingest.files import InputFile, read_zip
+from rc_dashboard.ingest.files import InputFile, file_kind, read_zip
 from rc_dashboard.ingest.store import ImportResult, file_sha256, finish_import, record_import
 from rc_dashboard.ingest.tables import find_column, read_table
-from rc_dashboard.ingest.validation import ImportRejected, Problem, ValidationReport
+from rc_dashboard.ingest.validation import ImportRejected, Problem, ValidationReport, check_storable
 
 WARD_CODE_FIELD = re.compile(r"^WD(\d{2})CD$", re.IGNORECASE)
 LAD_CODE_FIELD = re.compile(r"^LAD(\d{2})CD$", re.IGNORECASE)
@@ -47,6 +48,13 @@ def _vintage_fields(columns: list[str], pattern: re.Pattern) -> tuple[str | None
 
 
 def _read_geodata(item: InputFile, report: ValidationReport) -> gpd.GeoDataFrame | None:
+    if not item.data.strip():
+        report.reject(item.name, "the file is empty.")
+        return None
+    kind = file_kind(item.data)
+    if kind not in (None, "a zip archive"):
+        report.reject(item.name, f"the file is {kind}, not GeoJSON, a GeoPackage or a zipped Shapefile.")
+        return None
     try:
         if item.name.lower().endswith(".zip"):
             members = read_zip(item.data, item.name, report, (*SHAPEFILE_PARTS, ".geojson", ".gpkg", ".json"))
@@ -66,7 +74,13 @@ def _read_geodata(item: InputFile, report: ValidationReport) -> gpd.GeoDataFrame
                 return gpd.read_file(shapefiles[0])
         return gpd.read_file(io.BytesIO(item.data))
     except Exception as exc:  # pyogrio/GDAL raise several types for unreadable data
-        report.reject(item.name, f"the boundaries cannot be read as GeoJSON, GeoPackage or a zipped Shapefile ({exc}).")
+        detail = str(exc).splitlines()[0] if str(exc) else ""
+        hidden = "/vsi" in detail or "/src/" in detail  # GDAL's in-memory paths and source lines say nothing to a user
+        report.reject(
+            item.name,
+            "the boundaries cannot be read as GeoJSON, GeoPackage or a zipped Shapefile"
+            + ("." if hidden or not detail else f" ({detail})."),
+        )
         return None
 
 
@@ -302,6 +316,7 @@ def store_area_attribute(
     Codes not among the loaded wards are reported and dropped; wards missing from the file keep
     their value (a partial file never blanks what is known).
     """
+    check_storable(frame, {**schema.text_limits(schema.areas), "ward_code": None}, item.name)  # unknown codes drop
     known = read_frame(engine, f"SELECT ward_code, {column} AS current FROM areas")
     if known.empty:
         report.reject(item.name, "no wards are loaded yet: import ward boundaries first.")
@@ -343,6 +358,7 @@ def store_lsoa_lookup(
     engine: Engine, frame: pd.DataFrame, item: InputFile, rows_read: int, imported_by: str | None = None
 ) -> ImportResult:
     """Replace the LSOA to ward lookup for the LSOAs in ``frame`` (others are kept)."""
+    check_storable(frame, schema.text_limits(schema.lsoa_wards), item.name)
     current = read_frame(engine, "SELECT lsoa_code, ward_code AS current FROM lsoa_wards")
     merged = frame.merge(current, on="lsoa_code", how="left")
     new = merged["current"].isna()
@@ -374,6 +390,7 @@ def store_area_counts(
     imported_by: str | None = None,
 ) -> ImportResult:
     """Replace the (source, month) partitions of aggregated counts present in ``frame``."""
+    check_storable(frame, schema.text_limits(schema.area_counts), item.name)
     keys = frame[["source", "month"]].drop_duplicates()
     current = read_frame(engine, "SELECT source, month, ward_code, category, count AS current FROM area_counts")
     current = current.merge(keys, on=["source", "month"])

@@ -22,8 +22,12 @@ from rc_dashboard.ingest.validation import ValidationReport
 
 MAX_FILE_BYTES = 512 * 1024**2  # one input file, 512 MiB
 MAX_ARCHIVE_UNCOMPRESSED_BYTES = 4 * 1024**3  # all members of one zip together, 4 GiB
-MAX_COMPRESSION_RATIO = 200  # bigger ratios are typical of decompression bombs, not CSV
+# Real police.uk and partner CSVs deflate 5 to 12 to 1; bigger ratios are typical of decompression bombs.
+# The ratio bounds the memory one upload can take: a 20 MiB zip expands to at most 1 GiB.
+MAX_COMPRESSION_RATIO = 50
+SMALL_MEMBER_BYTES = 1024**2  # members this small may exceed the ratio (a header and a few rows compress well)
 MAX_ARCHIVE_MEMBERS = 5_000
+READ_CHUNK_BYTES = 1024**2  # members are decompressed this much at a time, counted as they go
 
 
 @dataclass(frozen=True)
@@ -37,6 +41,35 @@ class InputFile:
     def sha256(self) -> str:
         """Hex SHA-256 of the bytes, computed once (hashing 300 MB takes half a second)."""
         return hashlib.sha256(self.data).hexdigest()
+
+
+# Leading bytes of the kinds of file most often uploaded by mistake in place of a CSV or boundary file.
+_SIGNATURES: tuple[tuple[bytes, str], ...] = (
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "an old-style Excel (.xls) or Word file"),
+    (b"%PDF", "a PDF document"),
+    (b"\x1f\x8b", "a gzip archive"),
+    (b"\x89PNG", "a PNG image"),
+    (b"\xff\xd8\xff", "a JPEG image"),
+)
+
+
+def file_kind(data: bytes) -> str | None:
+    """What a file really is when its bytes say it is not text: "an Excel workbook", "a PDF document" ...
+
+    None for anything else (text, GeoJSON, or a kind not recognised). Used so a mis-typed upload is
+    named for what it is ("an Excel workbook named .csv") rather than reported as "not UTF-8".
+    """
+    if data.startswith(b"PK\x03\x04"):
+        try:
+            names = zipfile.ZipFile(io.BytesIO(data)).namelist()
+        except zipfile.BadZipFile:
+            return "a damaged zip archive"
+        if any(n.startswith("xl/") for n in names):
+            return "an Excel workbook"
+        if any(n.startswith("word/") for n in names):
+            return "a Word document"
+        return "a zip archive"
+    return next((kind for magic, kind in _SIGNATURES if data.startswith(magic)), None)
 
 
 def _unsafe_member(name: str) -> bool:
@@ -77,33 +110,53 @@ def read_zip(data: bytes, archive_name: str, report: ValidationReport, suffixes:
                 f"{member.filename} would be {member.file_size / 1024**2:,.0f} MiB, over the {MAX_FILE_BYTES / 1024**2:,.0f} MiB limit for one file.",
             )
             return []
-        if (
-            member.compress_size
-            and member.file_size / member.compress_size > MAX_COMPRESSION_RATIO
-            and member.file_size > 1024**2
-        ):
+        if member.file_size > _member_allowance(member):
             report.reject(
                 archive_name,
                 f"{member.filename} is compressed {member.file_size / member.compress_size:,.0f} to 1, which looks like a decompression bomb.",
             )
             return []
     files = []
+    budget = MAX_ARCHIVE_UNCOMPRESSED_BYTES  # counted on the bytes really decompressed, not the headers' claims
     for member in sorted(members, key=lambda m: m.filename):
         if not member.filename.lower().endswith(suffixes) or PurePosixPath(member.filename).name.startswith("."):
             continue
         try:
-            with archive.open(member) as handle:
-                content = handle.read(member.file_size + 1)
+            content = _read_member(archive, member, min(member.file_size, budget))
         except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError) as exc:
             report.reject(
                 archive_name, f"{member.filename} cannot be extracted: the archive is damaged or encrypted ({exc})."
             )
             return []
-        if len(content) != member.file_size:  # the header lied about the size
+        if content is None or len(content) != member.file_size:  # the header lied about the size
             report.reject(archive_name, f"{member.filename} is not the size its archive header states.")
             return []
+        budget -= len(content)
         files.append(InputFile(f"{archive_name}/{member.filename}", content))
     return files
+
+
+def _member_allowance(member: zipfile.ZipInfo) -> int:
+    """The most bytes one member may expand to: its compressed size times the ratio limit, within the file limit."""
+    return min(MAX_FILE_BYTES, max(SMALL_MEMBER_BYTES, member.compress_size * MAX_COMPRESSION_RATIO))
+
+
+def _read_member(archive: zipfile.ZipFile, member: zipfile.ZipInfo, limit: int) -> bytes | None:
+    """The member's bytes, decompressed a chunk at a time; None as soon as they pass `limit` or its allowance.
+
+    Headers can lie, so the running count (not the stated size) is what stops a bomb: memory used is
+    at most the limit plus one chunk, whatever the archive claims.
+    """
+    limit = min(limit, _member_allowance(member))
+    chunks: list[bytes] = []
+    held = 0
+    with archive.open(member) as handle:
+        while chunk := handle.read(min(READ_CHUNK_BYTES, limit + 1 - held)):
+            held += len(chunk)
+            if held > limit:
+                return None
+            chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def expand_inputs(inputs: Iterable[InputFile], report: ValidationReport, suffixes: tuple[str, ...]) -> list[InputFile]:

@@ -22,6 +22,7 @@ import pyarrow.csv as pacsv
 
 from rc_dashboard.categories import LEGACY_CRIME_TYPES, POLICE_CRIME_TYPES
 from rc_dashboard.geography import in_uk, looks_swapped
+from rc_dashboard.ingest.files import file_kind
 from rc_dashboard.ingest.validation import ValidationReport
 from rc_dashboard.periods import MONTH_PATTERN
 
@@ -54,6 +55,10 @@ def month_from_file_name(file_name: str) -> str | None:
     return match.group(1) if match else None
 
 
+def _suffix(file_name: str) -> str:
+    return "." + file_name.rsplit(".", 1)[-1] if "." in file_name.rsplit("/", 1)[-1] else "without an extension"
+
+
 def _first_bad_utf8_line(data: bytes) -> int | None:
     try:
         data.decode("utf-8")
@@ -65,7 +70,11 @@ def _first_bad_utf8_line(data: bytes) -> int | None:
 def read_header(data: bytes) -> list[str]:
     """Column names from the first line (BOM and surrounding spaces removed), without parsing the rest."""
     first_line = data[: data.find(b"\n") if b"\n" in data else len(data)].decode("utf-8-sig").rstrip("\r")
-    return [name.strip() for name in next(csv.reader([first_line]))]
+    try:
+        names = next(csv.reader([first_line]))
+    except csv.Error:  # a stray carriage return inside the header: split plainly, the names are reported as wrong
+        names = first_line.split(",")
+    return [name.strip() for name in names]
 
 
 def _to_float(values: pd.Series) -> np.ndarray:
@@ -80,6 +89,10 @@ def read_police_csv(data: bytes, file_name: str, report: ValidationReport) -> pd
     """Parse the bytes of one police.uk CSV into a frame of text columns (None if rejected)."""
     if not data.strip():
         report.reject(file_name, "the file is empty.")
+        return None
+    kind = file_kind(data)
+    if kind is not None:
+        report.reject(file_name, f"the file is {kind} named {_suffix(file_name)}, not a CSV; police.uk files are CSV text.")
         return None
     bad_line = _first_bad_utf8_line(data)
     if bad_line is not None:

@@ -25,7 +25,7 @@ from sqlalchemy import Connection, Engine, text
 from rc_dashboard import schema
 from rc_dashboard.db import bulk_insert, bump_data_version, read_frame
 from rc_dashboard.geography import BNG, assign_wards, bng_to_lonlat, lonlat_to_bng, unique_points
-from rc_dashboard.ingest.validation import ValidationReport
+from rc_dashboard.ingest.validation import ValidationReport, check_storable
 
 INCIDENT_COLUMNS: tuple[str, ...] = (
     "source",
@@ -302,6 +302,7 @@ def store_incidents(
     """
     report = report or ValidationReport()
     rows = _for_database(frame)
+    check_storable(rows, schema.text_limits(schema.incidents), file_name)
     with_ref = rows["source_ref"].notna().to_numpy()
     referenced = rows if with_ref.all() else rows.loc[with_ref]
     repeated = referenced.duplicated(["source", "source_ref"], keep="last")
@@ -399,6 +400,7 @@ def store_wards(
         )
         merged[column] = pd.Series(incoming, index=merged.index).where(pd.notna(incoming), known)
     merged["population"] = merged["population"].astype("Int64").astype(object).where(merged["population"].notna(), None)
+    check_storable(merged, schema.text_limits(schema.areas), file_name)
     merged["area_sq_m"] = wards.geometry.area.to_numpy()
     merged["geometry_wkb"] = shapely.to_wkb(wards.geometry.values)
     with engine.begin() as conn:

@@ -12,9 +12,8 @@ import re
 
 import pandas as pd
 
+from rc_dashboard.ingest.files import file_kind
 from rc_dashboard.ingest.validation import Problem, ValidationReport
-
-XLSX_MAGIC = b"PK\x03\x04"
 
 
 def read_table(
@@ -24,12 +23,18 @@ def read_table(
     if not data.strip():
         report.reject(file_name, "the file is empty.")
         return None
-    if file_name.lower().endswith((".xlsx", ".xlsm")) or data.startswith(XLSX_MAGIC):
+    kind = file_kind(data)
+    if kind not in (None, "an Excel workbook"):
+        report.reject(file_name, f"the file is {kind}, not a CSV or Excel table; save the table as CSV and import that.")
+        return None
+    if file_name.lower().endswith((".xlsx", ".xlsm")) or kind == "an Excel workbook":
         try:
             frame = pd.read_excel(io.BytesIO(data), sheet_name=sheet or 0, dtype=str, engine="openpyxl")
         except Exception as exc:  # openpyxl raises many types for a damaged workbook
             report.reject(file_name, f"the workbook cannot be read ({type(exc).__name__}: {exc}).")
             return None
+        if not file_name.lower().endswith((".xlsx", ".xlsm")):
+            report.add(Problem(file_name, None, None, "the file is an Excel workbook; it was read as one", "note"))
     else:
         try:
             text = data.decode("utf-8-sig")

@@ -107,3 +107,45 @@ class ImportRejected(ValueError):
         self.report = report
         first = [p.sentence() for p in report.problems if p.action == "reject"][:3]
         super().__init__("Nothing was imported. " + " ".join(first))
+
+
+def check_storable(frame: pd.DataFrame, text_limits: dict[str, int | None], file_name: str) -> None:
+    """Refuse, before anything is written, text the database would refuse or SQLite would keep silently.
+
+    PostgreSQL rejects a NUL character in any text and a value longer than its column; SQLite stores
+    both. Checking here gives both backends the same one-sentence answer and leaves the database
+    unchanged. `text_limits` maps column -> maximum characters (None: unlimited text); see
+    `schema.text_limits`. Raises ImportRejected naming the column, how many values and the limit.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    report = ValidationReport()
+    for column, limit in text_limits.items():
+        if column not in frame.columns or len(frame) == 0:
+            continue
+        try:
+            values = pa.array(frame[column], from_pandas=True, type=pa.large_string())
+        except (pa.ArrowInvalid, pa.ArrowTypeError):
+            continue  # not text (numbers, bytes): nothing of this kind to check
+        with_nul = pc.sum(pc.fill_null(pc.match_substring(values, "\x00"), False).cast(pa.int64())).as_py() or 0
+        if with_nul:
+            report.reject(
+                file_name,
+                f"{with_nul:,} value(s) contain a NUL character (byte 0), which the database cannot store; "
+                "remove it and import again.",
+                column=column,
+            )
+        if limit is None:
+            continue
+        lengths = pc.fill_null(pc.utf8_length(values), 0)
+        too_long = pc.sum(pc.greater(lengths, limit).cast(pa.int64())).as_py() or 0
+        if too_long:
+            report.reject(
+                file_name,
+                f"{too_long:,} value(s) are longer than the {limit} characters the database holds "
+                f"(the longest has {pc.max(lengths).as_py():,}); shorten them and import again.",
+                column=column,
+            )
+    if report.rejected:
+        raise ImportRejected(report)

@@ -140,12 +140,22 @@ def measure_register(version: int):
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
-def measure_results(as_of: str, locality: str | None, shift_length: int, version: int):
+def measure_results(
+    as_of: str, locality: str | None, shift_length: int, version: int, small_numbers: int | None = None
+):
+    """The scorecard; `small_numbers` (the suppression threshold) for audiences under the small-number rule."""
     from rc_dashboard import measures
 
     register = measure_register(version)
     return measures.scorecard(
-        register, cube(version), wards_table(version), measures.manual_values(engine()), as_of, locality, shift_length
+        register,
+        cube(version),
+        wards_table(version),
+        measures.manual_values(engine()),
+        as_of,
+        locality,
+        shift_length,
+        small_numbers,
     )
 
 

@@ -4,6 +4,7 @@ and turn any database failure during a page into a clear message instead of a tr
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -30,8 +31,21 @@ def database_errors_as_messages() -> Iterator[None]:
     try:
         yield
     except (db.DatabaseError, SQLAlchemyError) as exc:
-        st.error(f"{db.explain_database_error(exc)} {DATABASE_HELP}", icon=":material/database:")
+        if _may_see_database_details():
+            st.error(f"{db.explain_database_error(exc)} {DATABASE_HELP}", icon=":material/database:")
+        else:
+            st.error(db.explain_database_error(exc, detailed=False), icon=":material/database:")
+        print(f"RC Dashboard: database error: {db.explain_database_error(exc)}", file=sys.stderr)
         st.stop()
+
+
+def _may_see_database_details() -> bool:
+    """Only a signed-in user who manages the data (imports or reads the audit log) sees host, port and
+    database name; anonymous visitors and other roles get a sentence that names none of them."""
+    from rc_dashboard.ui.auth import KEY_CURRENT, KEY_PRINCIPAL
+
+    principal = st.session_state.get(KEY_CURRENT) or st.session_state.get(KEY_PRINCIPAL)
+    return principal is not None and (principal.can("import") or principal.can("view_audit"))
 
 
 def ensure_data() -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
@@ -229,3 +231,18 @@ def test_councillors_get_borough_wide_measures_only(demo):
     app = demo_app("councillor")
     assert not app.exception, [e.value for e in app.exception]
     assert app.selectbox(key="pm_locality").options == ["Whole borough"]
+
+
+def test_councillors_measure_figures_follow_the_small_number_rule(demo):
+    """Counts are rounded to fives (or hidden) on the councillor's scorecard; an analyst sees them exact."""
+    councillor = demo_app("councillor")
+    assert not councillor.exception, [e.value for e in councillor.exception]
+    tables = [t.value for t in councillor.dataframe if "latest" in t.value.columns]
+    shown = pd.concat(tables)
+    counts = shown[~shown["measure"].str.contains("per 1|%|harm", case=False, regex=True)]
+    figures = counts[["latest", "baseline"]].to_numpy(dtype=float).ravel()
+    figures = figures[~np.isnan(figures)]
+    assert figures.size and (figures % 5 == 0).all(), figures
+    analyst = demo_app("analyst")
+    exact = pd.concat([t.value for t in analyst.dataframe if "latest" in t.value.columns])
+    assert (exact["latest"].dropna() % 5 != 0).any(), "the demo's exact figures are not all multiples of 5"

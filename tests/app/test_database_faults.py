@@ -35,18 +35,34 @@ def messages(app: AppTest) -> str:
     return " ".join(e.value for e in [*app.error, *app.warning, *app.info])
 
 
-def test_an_unreachable_database_server_is_one_sentence(monkeypatch, tmp_path):
-    use_database(monkeypatch, tmp_path, "postgresql://rc@127.0.0.1:1/nowhere")  # nothing listens on port 1
+UNREACHABLE = "postgresql://rcsecretuser@127.0.0.1:1/nowheredb"  # nothing listens on port 1
+
+
+def test_an_unreachable_database_server_is_one_sentence_naming_no_server_to_visitors(monkeypatch, tmp_path, capfd):
+    use_database(monkeypatch, tmp_path, UNREACHABLE)
     app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT_S).run()
     assert not app.exception, [e.value for e in app.exception]
-    assert "Cannot open the database" in messages(app) and "RC_DATABASE_URL" in messages(app)
+    shown = messages(app)
+    assert shown == db.PUBLIC_DATABASE_ERROR
+    for secret in ("127.0.0.1", "port", "nowheredb", "rcsecretuser", "postgresql"):
+        assert secret not in shown
     assert not app.title, "nothing else is drawn"
+    assert "Cannot open the database" in capfd.readouterr().err, "the details go to the server's log"
+
+
+def test_an_administrator_sees_the_database_details(monkeypatch, tmp_path):
+    use_database(monkeypatch, tmp_path, UNREACHABLE)
+    app = signed_in_app("admin", timeout=TIMEOUT_S).run()
+    assert not app.exception, [e.value for e in app.exception]
+    assert "Cannot open the database" in messages(app) and "RC_DATABASE_URL" in messages(app)
 
 
 def test_a_url_that_is_not_a_database_is_one_sentence(monkeypatch, tmp_path):
     use_database(monkeypatch, tmp_path, "not a url at all")
     app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT_S).run()
-    assert not app.exception and "is not a database URL" in messages(app)
+    assert not app.exception and messages(app) == db.PUBLIC_DATABASE_ERROR
+    admin = signed_in_app("admin", timeout=TIMEOUT_S).run()
+    assert "is not a database URL" in messages(admin)
 
 
 def test_a_read_only_database_still_shows_figures_and_refuses_writes_clearly(monkeypatch, tmp_path, demo_file):

@@ -92,8 +92,11 @@ SETTINGS = {
 }
 
 
-def make_scenario(name: str, seed: int = 1) -> Scenario:
-    """Build scenario ``name`` (one of ``SCENARIOS``) from ``seed``; the same arguments give the same data."""
+def make_scenario(name: str, seed: int = 1, scale: float = 1.0) -> Scenario:
+    """Build scenario ``name`` (one of ``SCENARIOS``) from ``seed``; the same arguments give the same data.
+
+    ``scale`` multiplies the background (not the planted sites), e.g. for benchmarks at a million incidents.
+    """
     if name not in SETTINGS:
         raise ValueError(f"Unknown scenario {name!r}; choose one of {', '.join(SCENARIOS)}.")
     settings = SETTINGS[name]
@@ -101,7 +104,7 @@ def make_scenario(name: str, seed: int = 1) -> Scenario:
     geo = demo._make_geography(rng)
     months = list(pd.period_range(end=END_MONTH, periods=settings.months, freq="M").strftime("%Y-%m"))
     snaps_x, snaps_y, weight = _snap_points(rng, geo, settings.clustered_share)
-    per_month = _monthly_totals(months, settings.per_month)
+    per_month = _monthly_totals(months, settings.per_month * scale)
     counts = rng.multinomial(rng.poisson(per_month), weight / weight.sum())  # (T, snap points)
     t_index, snap_index = np.nonzero(counts)
     repeats = counts[t_index, snap_index]

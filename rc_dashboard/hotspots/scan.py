@@ -44,6 +44,7 @@ would arise by chance about once in 100 monthly analyses.
 from __future__ import annotations
 
 import math
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numba
@@ -61,6 +62,7 @@ from rc_dashboard.hotspots.defaults import (
     DEFAULT_SEED,
 )
 
+COUNT_METHOD_MAX_TOTAL = 100_000  # numpy's "count" draw costs O(total), "marginals" O(locations): switch here
 BATCH_PERMUTATIONS = 50  # permutations scored at once: memory grows with it, Python overhead shrinks
 NULL_METHODS = ("hypergeometric", "shuffle")
 
@@ -84,39 +86,44 @@ def poisson_llr(observed: np.ndarray, expected: np.ndarray, total: float) -> np.
     return out
 
 
-@numba.njit(parallel=True, cache=True, fastmath=False)
+@numba.njit(parallel=True, cache=True, nogil=True)
 def _max_llr_kernel(observed, expected, neighbour_ptr, neighbours, ring_ptr, ring_end, total):  # pragma: no cover
     """Largest LLR over every circle and window of each permuted data set (compiled; numba).
 
-    ``observed`` (B, W, N) window counts per location, ``expected`` (W, N); centre i's neighbours,
+    ``observed`` (B, N, W) window counts per location, ``expected`` (N, W); centre i's neighbours,
     nearest first, are ``neighbours[neighbour_ptr[i]:neighbour_ptr[i + 1]]`` and its circles end at
     the positions ``ring_end[ring_ptr[i]:ring_ptr[i + 1]]``. The logarithms are taken only when the
     bound ``(c - mu)**2 C / (mu (C - mu))`` beats the best LLR so far (ln x <= x - 1 on both terms),
-    which skips nearly every circle. One permutation per thread.
+    which skips nearly every circle. One permutation per thread; all windows of a circle at once.
     """
-    n_perm, n_windows, n_centres = observed.shape
+    n_perm, n_centres, n_windows = observed.shape
     maxima = np.zeros(n_perm)
     for b in numba.prange(n_perm):
         best = 0.0
-        for w in range(n_windows):
-            for i in range(n_centres):
-                c = 0.0
-                mu = 0.0
-                pos = neighbour_ptr[i]
-                for q in range(ring_ptr[i], ring_ptr[i + 1]):
-                    stop = ring_end[q]
-                    while pos < stop:
-                        j = neighbours[pos]
-                        c += observed[b, w, j]
-                        mu += expected[w, j]
-                        pos += 1
-                    if c > mu and mu > 0.0:
-                        excess = c - mu
-                        if excess * excess * total / (mu * (total - mu)) > best:
-                            llr = c * math.log(c / mu)
-                            rest = total - c
+        c = np.zeros(n_windows)
+        mu = np.zeros(n_windows)
+        for i in range(n_centres):
+            c[:] = 0.0
+            mu[:] = 0.0
+            pos = neighbour_ptr[i]
+            for q in range(ring_ptr[i], ring_ptr[i + 1]):
+                stop = ring_end[q]
+                while pos < stop:
+                    j = neighbours[pos]
+                    for w in range(n_windows):
+                        c[w] += observed[b, j, w]
+                        mu[w] += expected[j, w]
+                    pos += 1
+                for w in range(n_windows):
+                    cw = c[w]
+                    mw = mu[w]
+                    if cw > mw and mw > 0.0:
+                        excess = cw - mw
+                        if excess * excess * total > best * mw * (total - mw):
+                            llr = cw * math.log(cw / mw)
+                            rest = total - cw
                             if rest > 0.0:
-                                llr += rest * math.log(rest / (total - mu))
+                                llr += rest * math.log(rest / (total - mw))
                             if llr > best:
                                 best = llr
         maxima[b] = best
@@ -342,29 +349,38 @@ class SpaceTimePermutationScan:
         rng = np.random.default_rng(self.random_state)
         n_strata, _n_months, n_locations = counts.shape
         maxima = np.empty(self.permutations)
-        done = 0
-        while done < self.permutations:
-            batch = min(BATCH_PERMUTATIONS, self.permutations - done)
-            recent = np.zeros((batch, w, n_locations))
-            for s in range(n_strata):
-                if location_totals[s].sum() == 0:
-                    continue
-                draws = (
-                    self._draw_hypergeometric(rng, location_totals[s], month_totals[s], w, batch)
-                    if self.null_method == "hypergeometric"
-                    else self._draw_shuffled(rng, counts[s], w, batch)
-                )
-                recent += weights[s] * draws
-            maxima[done : done + batch] = self._max_llr(np.cumsum(recent, axis=1))
-            done += batch
+        # Draw the next batch while the compiled kernel (which releases the interpreter lock) scores
+        # this one: the two take about as long as each other at a million incidents.
+        with ThreadPoolExecutor(max_workers=1) as scorer:
+            pending: list[tuple[int, int, Future]] = []
+            done = 0
+            while done < self.permutations:
+                batch = min(BATCH_PERMUTATIONS, self.permutations - done)
+                recent = np.zeros((batch, w, n_locations))
+                for s in range(n_strata):
+                    if location_totals[s].sum() == 0:
+                        continue
+                    draws = (
+                        self._draw_hypergeometric(rng, location_totals[s], month_totals[s], w, batch)
+                        if self.null_method == "hypergeometric"
+                        else self._draw_shuffled(rng, counts[s], w, batch)
+                    )
+                    recent += weights[s] * draws
+                pending.append((done, batch, scorer.submit(self._max_llr, np.cumsum(recent, axis=1))))
+                done += batch
+                while len(pending) > 2:  # at most two batches waiting: memory stays flat
+                    start, size, future = pending.pop(0)
+                    maxima[start : start + size] = future.result()
+            for start, size, future in pending:
+                maxima[start : start + size] = future.result()
         return maxima
 
     def _max_llr(self, observed: np.ndarray) -> np.ndarray:
         """The largest LLR over every circle and window of each of B data sets (B, W, N)."""
         cyl = self.cylinders_
         return _max_llr_kernel(
-            np.ascontiguousarray(observed, dtype=np.float64),
-            np.ascontiguousarray(self.expected_, dtype=np.float64),
+            np.ascontiguousarray(observed.transpose(0, 2, 1), dtype=np.float64),
+            np.ascontiguousarray(self.expected_.T, dtype=np.float64),
             cyl.neighbour_ptr,
             cyl.neighbours,
             cyl.ring_ptr,
@@ -390,12 +406,14 @@ class SpaceTimePermutationScan:
         if window_total == 0:
             return out
         pool = location_totals[occupied].astype(np.int64)
+        big = "marginals" if pool.sum() > COUNT_METHOD_MAX_TOTAL else "count"
+        small = "marginals" if window_total > COUNT_METHOD_MAX_TOTAL else "count"
         for b in range(batch):
-            remaining = rng.multivariate_hypergeometric(pool, window_total, method="count")
+            remaining = rng.multivariate_hypergeometric(pool, window_total, method=big)
             for k, m in enumerate(recent_totals[:-1]):
                 if m == 0:
                     continue
-                drawn = rng.multivariate_hypergeometric(remaining, int(m), method="count")
+                drawn = rng.multivariate_hypergeometric(remaining, int(m), method=small)
                 out[b, k, occupied] = drawn
                 remaining -= drawn
             out[b, w - 1, occupied] = remaining

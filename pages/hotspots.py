@@ -7,25 +7,10 @@ from rc_dashboard import maps
 from rc_dashboard.access import AccessDenied
 from rc_dashboard.export import to_csv_text
 from rc_dashboard.geography import WGS84
+from rc_dashboard.hotspots.analysis import hotspot_table
 from rc_dashboard.hotspots.patterns import PATTERN_RULES
 from rc_dashboard.hotspots.service import NotEnoughData
 from rc_dashboard.ui import auth, cached, filters, hotspot_widgets, layout
-
-TABLE_COLUMNS = {  # column -> header a partnership reads
-    "hotspot": "Hotspot",
-    "flag": "Flag",
-    "wards": "Wards",
-    "locality": "Locality",
-    "recent_count": "Incidents (window)",
-    "window_months": "Window (months)",
-    "expected_recent": "Expected",
-    "rate_ratio": "Observed / expected",
-    "radius_m": "Radius (m)",
-    "p_value": "p",
-    "hot_months": "Hot months (EHSA)",
-    "pattern": "EHSA pattern",
-    "sources": "Sources",
-}
 
 principal = auth.page_principal("hotspots")
 version = cached.data_version()
@@ -56,15 +41,11 @@ hotspots = analysis.hotspots
 if hotspots.empty:
     st.write("No area is a significant hotspot in the recent window.")
 else:
-    table = (
-        hotspots[list(TABLE_COLUMNS)]
-        .assign(sources=hotspots["sources"].map(", ".join), wards=hotspots["wards"].map(", ".join))
-        .rename(columns=TABLE_COLUMNS)
-    )
-    st.dataframe(table, hide_index=True, width="stretch")
+    st.dataframe(hotspot_table(hotspots), hide_index=True, width="stretch")
     left, right = st.columns(2)
     with left:
-        auth.download_button(principal, "Download CSV", to_csv_text(table), "hotspots.csv", "text/csv")
+        csv = to_csv_text(hotspot_table(hotspots, formatted=False))
+        auth.download_button(principal, "Download CSV", csv, "hotspots.csv", "text/csv")
     geojson = (
         hotspots.assign(sources=hotspots["sources"].map(", ".join), wards=hotspots["wards"].map(", ".join))
         .drop(columns=["recurrence_sentence", "observed_weighted"], errors="ignore")

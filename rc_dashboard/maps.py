@@ -294,8 +294,9 @@ def hotspot_deck(
                 pickable=True,
             )
         )
-        centres = areas.geometry.representative_point()
-        labels = pd.DataFrame({"lon": centres.x, "lat": centres.y, "text": areas["hotspot"]})
+        named = areas.loc[areas["flag"] != "fading"]  # fading places are outlined, not named: fewer labels
+        centres = named.geometry.representative_point()
+        labels = pd.DataFrame({"lon": centres.x, "lat": centres.y, "text": named["hotspot"]})
         layers.append(
             pdk.Layer(
                 "TextLayer",

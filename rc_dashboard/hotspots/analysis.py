@@ -399,6 +399,56 @@ def _described_rows(
     return described
 
 
+# The hotspot table as a partnership reads it: column -> header.
+TABLE_HEADERS = {
+    "hotspot": "Hotspot",
+    "flag": "Flag",
+    "wards": "Wards",
+    "locality": "Locality",
+    "recent_count": "Incidents in window",
+    "window_months": "Window (months)",
+    "expected_recent": "Expected",
+    "rate_ratio": "Observed / expected",
+    "radius_m": "Radius (m)",
+    "p_value": "p",
+    "hot_months": "Hot months (EHSA)",
+    "pattern": "EHSA pattern",
+    "sources": "Sources",
+}
+NOT_APPLICABLE = "—"
+
+
+def hotspot_table(hotspots: pd.DataFrame, formatted: bool = True) -> pd.DataFrame:
+    """One row per hotspot with human headers; ``formatted`` turns numbers into the text shown on a
+    page (counts with thousands separators, ratios to one decimal, radius in whole metres, "—"
+    where a field does not apply, such as a persistent place's scan radius). Unformatted, the
+    numbers stay numbers (for CSV downloads)."""
+    table = hotspots[list(TABLE_HEADERS)].copy()
+    table["wards"] = table["wards"].map(", ".join)
+    table["sources"] = table["sources"].map(", ".join)
+    if formatted:
+
+        def number(fmt: str):
+            return lambda v: (
+                NOT_APPLICABLE if v is None or pd.isna(v) or not np.isfinite(float(v)) else format(float(v), fmt)
+            )
+
+        for column, fmt in {
+            "recent_count": ",.0f",
+            "window_months": ".0f",
+            "expected_recent": ",.1f",
+            "rate_ratio": ".1f",
+            "radius_m": ",.0f",
+            "hot_months": ".0f",
+        }.items():
+            table[column] = table[column].map(number(fmt))
+        table["p_value"] = table["p_value"].map(
+            lambda p: NOT_APPLICABLE if p is None or pd.isna(p) else ("< 0.001" if p < 0.001 else f"{p:.3f}")
+        )
+        table["locality"] = table["locality"].fillna(NOT_APPLICABLE)
+    return table.rename(columns=TABLE_HEADERS)
+
+
 def hotspot_records(hotspots: gpd.GeoDataFrame) -> list[dict]:
     """The hotspots as plain JSON-ready records with ``HOTSPOT_FIELDS``: lists stay lists, and a
     number that is not finite (an infinite rate ratio where nothing was expected) becomes None."""

@@ -4,6 +4,7 @@ import streamlit as st
 
 from rc_dashboard import audit, charts
 from rc_dashboard.coverage import coverage_gaps
+from rc_dashboard.escaping import escape_markdown
 from rc_dashboard.ingest import importers
 from rc_dashboard.ingest.demo import remove_demo
 from rc_dashboard.ingest.preview import KINDS, dry_run
@@ -81,7 +82,7 @@ with coverage_tab:
         )
         st.plotly_chart(charts.coverage_heatmap(grid), width="stretch")
         for sentence in coverage_gaps(grid):
-            st.warning(sentence)
+            st.warning(escape_markdown(sentence))
         st.subheader("Location completeness")
         st.dataframe(cached.location_completeness(version), hide_index=True, width="stretch")
 

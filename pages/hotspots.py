@@ -4,6 +4,7 @@ import streamlit as st
 
 from rc_dashboard import maps
 from rc_dashboard.access import AccessDenied
+from rc_dashboard.escaping import escape_markdown
 from rc_dashboard.export import to_csv_text
 from rc_dashboard.geography import WGS84
 from rc_dashboard.hotspots.patterns import PATTERN_RULES
@@ -35,13 +36,13 @@ try:
     with st.spinner("Analysing the space-time cube (Gi*, Mann-Kendall, clusters, backtest)…"):
         analysis = cached.hotspot_analysis(flt, params, filters.weighting(), principal.scope(), version)
 except NotEnoughData as exc:
-    st.info(str(exc))
+    st.info(escape_markdown(exc))
     st.stop()
 except AccessDenied as exc:
     auth.denied_message(exc)
     st.stop()
 
-st.info(analysis.budget_sentence, icon=":material/target:")
+st.info(escape_markdown(analysis.budget_sentence), icon=":material/target:")
 wards_wgs, localities_wgs = cached.display_boundaries(version)
 st.pydeck_chart(maps.hotspot_deck(analysis.cells, analysis.hotspots, wards_wgs, localities_wgs), height=600)
 present = analysis.cells["pattern"].value_counts().rename_axis("pattern").reset_index(name="cells")
@@ -79,7 +80,7 @@ st.subheader("Would these flags have predicted next month?")
 if analysis.backtest is None:
     st.caption("Too few months for a backtest.")
 else:
-    st.write(analysis.backtest.sentence())
+    st.write(escape_markdown(analysis.backtest.sentence()))
     st.dataframe(analysis.backtest.months, hide_index=True, width="stretch")
 
 with st.expander("The 17 patterns, in plain words"):

@@ -3,9 +3,9 @@
 import streamlit as st
 
 from rc_dashboard.access import AccessDenied, may_see_locality_detail
+from rc_dashboard.escaping import escape_markdown
 from rc_dashboard.reports.pack_render import pack_html, pack_pdf
 from rc_dashboard.reports.service import ReportError
-from rc_dashboard.reports.ward_summary import escape_markdown
 from rc_dashboard.ui import auth, cached, layout
 
 principal = auth.page_principal("locality_pack")
@@ -25,7 +25,7 @@ try:
         pack = cached.locality_pack(locality, quarter, principal.scope(), version)
         status.update(label="Pack ready", state="complete")
 except ReportError as exc:
-    st.info(str(exc))
+    st.info(escape_markdown(exc))
     st.stop()
 except AccessDenied as exc:
     auth.denied_message(exc)

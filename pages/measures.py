@@ -66,7 +66,7 @@ display = table.assign(
 )
 
 for priority, group in display.groupby("priority", sort=False):
-    st.subheader(priority)
+    st.subheader(escape_markdown(priority))
     st.dataframe(
         group.drop(columns=["priority"]),
         hide_index=True,
@@ -147,7 +147,7 @@ if principal.can("enter_values"):
                 frame = pd.read_csv(upload, dtype=str, keep_default_na=False)
                 saved = measures.save_manual_values(cached.engine(), frame, register, principal)
                 audit.record(cached.engine(), principal, "values_saved", {"file": upload.name, "rows": saved})
-                st.success(f"Saved {saved} values.")
+                st.success(f"Saved {saved:,} values.")
             except (measures.MeasureError, KeyError, AttributeError, pd.errors.ParserError) as exc:
                 st.error(escape_markdown(f"The file could not be used: {exc}"))
 

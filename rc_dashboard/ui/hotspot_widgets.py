@@ -114,7 +114,7 @@ def why_flagged(
         )
         held_back = point_scope(principal).describe()
         if held_back:
-            st.caption(held_back)
+            st.caption(escape_markdown(held_back))
         if evidence.empty:
             st.caption("No incidents inside this area in the recent window.")
         else:

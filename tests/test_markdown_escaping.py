@@ -28,7 +28,7 @@ HOSTILE = [
     "mailto:victim@evil.example",
     "![x](https://evil.example/x.png)",
     "<a href='https://evil.example'>x</a><img src=https://evil.example/y.png>",
-    "=HYPERLINK(\"https://evil.example\",\"click\")",
+    '=HYPERLINK("https://evil.example","click")',
     "\x1b[31mred\x1b[0m",
     "<https://evil.example>",
     ":red[alarm] :material/warning:",

@@ -5,6 +5,7 @@ import streamlit as st
 from rc_dashboard import audit, charts
 from rc_dashboard.coverage import coverage_gaps
 from rc_dashboard.escaping import escape_markdown
+from rc_dashboard.export import to_csv_text
 from rc_dashboard.ingest import importers
 from rc_dashboard.ingest.demo import remove_demo
 from rc_dashboard.ingest.preview import KINDS, dry_run
@@ -81,6 +82,13 @@ with coverage_tab:
             "Rows per month from each feed. A red cross marks a month with no data: check it before reading a trend."
         )
         st.plotly_chart(charts.coverage_heatmap(grid), width="stretch")
+        auth.download_button(
+            principal,
+            "Download the coverage grid (CSV)",
+            lambda: to_csv_text(grid.rename_axis("feed").reset_index()),
+            "coverage_grid.csv",
+            "text/csv",
+        )
         for sentence in coverage_gaps(grid):
             st.warning(escape_markdown(sentence))
         st.subheader("Location completeness")
@@ -92,5 +100,8 @@ with history_tab:
         st.info("Nothing has been imported yet.")
     else:
         st.dataframe(history, hide_index=True, width="stretch")
+        auth.download_button(
+            principal, "Download the import history (CSV)", lambda: to_csv_text(history), "import_history.csv", "text/csv"
+        )
 
 layout.licence_footer()

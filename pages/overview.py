@@ -4,6 +4,7 @@ import streamlit as st
 
 from rc_dashboard import explore
 from rc_dashboard.escaping import escape_markdown
+from rc_dashboard.export import to_csv_text
 from rc_dashboard.periods import add_months
 from rc_dashboard.ui import auth, cached, filters, layout, widgets
 
@@ -41,7 +42,11 @@ by = st.segmented_control(
 )
 by = by or "locality"
 st.plotly_chart(figures[by], width="stretch")
-st.dataframe(tables.breakdowns[by].drop(columns=["months"]), hide_index=True, width="stretch")
+breakdown = tables.breakdowns[by].drop(columns=["months"])
+st.dataframe(breakdown, hide_index=True, width="stretch")
+auth.download_button(
+    principal, "Download this table (CSV)", lambda: to_csv_text(breakdown), f"overview_by_{by}.csv", "text/csv"
+)
 
 with st.expander("Every category and source: 12-month change in plain words"):
     for frame in (tables.by_category, tables.by_source):

@@ -4,6 +4,8 @@ import streamlit as st
 
 from rc_dashboard import config
 from rc_dashboard.escaping import escape_markdown
+from rc_dashboard.export import to_csv_text
+from rc_dashboard.paths import safe_file_part
 from rc_dashboard.reports.service import ReportError, ward_map
 from rc_dashboard.reports.suppression import explain, suppressed_label
 from rc_dashboard.reports.ward_pdf import summaries_pdf
@@ -62,6 +64,13 @@ table = table.drop(columns="suppressed").rename(
     }
 )
 st.dataframe(table.fillna("not shown"), hide_index=True, width="stretch")
+auth.download_button(
+    principal,
+    "Download this table (CSV)",
+    lambda: to_csv_text(table.fillna("not shown")),
+    f"{safe_file_part(ward)}_{safe_file_part(quarter)}_categories.csv",
+    "text/csv",
+)
 st.caption(
     "'Higher' and 'lower' mean an exact Poisson comparison found a real change (5% level); otherwise 'similar'. "
     + escape_markdown(explanation)
@@ -87,7 +96,7 @@ with left:
         principal,
         "Download (Markdown)",
         to_markdown(summary, explanation),
-        f"{ward}_{quarter.replace('/', '-')}.md",
+        f"{safe_file_part(ward)}_{safe_file_part(quarter)}.md",
         "text/markdown",
     )
 with right:
@@ -95,7 +104,7 @@ with right:
         principal,
         "Download (PDF)",
         summaries_pdf([(summary, map_png)], explanation),
-        f"{ward}_{quarter.replace('/', '-')}.pdf",
+        f"{safe_file_part(ward)}_{safe_file_part(quarter)}.pdf",
         "application/pdf",
     )
 layout.licence_footer()

@@ -233,6 +233,7 @@ def cmd_summary(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from rc_dashboard.geography import wards_from_db
+    from rc_dashboard.paths import UnsafePath, path_inside, safe_file_part
     from rc_dashboard.periods import FinancialQuarter
     from rc_dashboard.reports.service import ReportError, build_summaries, ward_hotspots, ward_map
     from rc_dashboard.reports.suppression import explain
@@ -257,12 +258,15 @@ def cmd_summary(args: argparse.Namespace) -> int:
         folder.mkdir(parents=True, exist_ok=True)
         wards = wards_from_db(engine)
         for number, (code, summary) in enumerate(summaries.items(), start=1):
-            _progress_line(number / len(summaries), f"Writing {code}")
-            (folder / f"{code}_{quarter.label.replace('/', '-')}.md").write_text(
-                to_markdown(summary, explanation), encoding="utf-8"
-            )
+            _progress_line(number / len(summaries), f"Writing {safe_file_part(code)}")
+            try:  # file names only from sanitised parts, checked to stay inside the folder
+                markdown_path = path_inside(folder, code, quarter.label, suffix=".md")
+                pdf_path = path_inside(folder, code, quarter.label, suffix=".pdf")
+            except UnsafePath as exc:
+                raise CliError(str(exc)) from exc
+            markdown_path.write_text(to_markdown(summary, explanation), encoding="utf-8")
             pdf = summaries_pdf([(summary, ward_map(wards, code, hotspots))], explanation)
-            (folder / f"{code}_{quarter.label.replace('/', '-')}.pdf").write_bytes(pdf)
+            pdf_path.write_bytes(pdf)
         print(f"Wrote {len(summaries)} ward summaries (Markdown and PDF) for {quarter.label} to {folder}.")
         return 0
     summary = summaries[args.ward]

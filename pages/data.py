@@ -101,7 +101,11 @@ with history_tab:
     else:
         st.dataframe(history, hide_index=True, width="stretch")
         auth.download_button(
-            principal, "Download the import history (CSV)", lambda: to_csv_text(history), "import_history.csv", "text/csv"
+            principal,
+            "Download the import history (CSV)",
+            lambda: to_csv_text(history),
+            "import_history.csv",
+            "text/csv",
         )
 
 layout.licence_footer()

@@ -22,7 +22,8 @@ def wards_file(two_wards, codes) -> InputFile:
 
 
 @pytest.mark.parametrize(
-    "bad", ["../../ESCAPED", "../../ESC", "..", "E05\\00001", "a/b", "E05\x1b[31m", "E05.00001", "[x](y)", "E0500000123"]
+    "bad",
+    ["../../ESCAPED", "../../ESC", "..", "E05\\00001", "a/b", "E05\x1b[31m", "E05.00001", "[x](y)", "E0500000123"],
 )
 def test_an_unsafe_ward_code_is_refused_with_one_sentence_and_nothing_stored(engine, two_wards, bad):
     with pytest.raises(ImportRejected) as caught:

@@ -122,6 +122,19 @@ def boundary_change(conn: Engine | Connection, wards: gpd.GeoDataFrame) -> Bound
     return change
 
 
+def preview_boundary_file(engine: Engine, item, code_field: str | None = None, name_field: str | None = None):
+    """What importing this boundary file would change, or None when the file cannot be read
+    (the import's own validation report says why)."""
+    from rc_dashboard.ingest.areas import read_wards
+    from rc_dashboard.ingest.validation import ValidationReport
+
+    report = ValidationReport()
+    wards = read_wards(item, report, code_field, name_field)
+    if wards is None or report.rejected:
+        return None
+    return boundary_change(engine, wards)
+
+
 def archive_current_wards(conn: Connection, *, replaced_by: str | None, import_id: int | None) -> int | None:
     """Copy the loaded ward set to ``ward_sets``; returns its id (None when no wards are loaded)."""
     current = read_frame(conn, f"SELECT {', '.join(AREA_COLUMNS)} FROM areas")

@@ -34,8 +34,8 @@ HOSTILE = {
 
 
 def plant_hostile_names(engine) -> dict[str, str]:
-    """Import hostile names as police forces, partner organisations and categories, localities, ward
-    names and a file name into a database that already has wards and incidents; returns what was
+    """Import hostile names as police forces, partner organisations and categories (incidents and
+    aggregated counts), localities, ward names and a file name into a database that already has wards and incidents; returns what was
     planted where (the hostile locality, for a locality lead to choose)."""
     months = sorted(read_frame(engine, "SELECT DISTINCT month FROM incidents")["month"])
     wards = read_frame(engine, "SELECT ward_code, ward_name, locality, geometry_wkb FROM areas ORDER BY ward_code")
@@ -86,6 +86,26 @@ def plant_hostile_names(engine) -> dict[str, str]:
     importers.import_partner(
         engine, [InputFile("[report](https://evil.example/file).csv", partner.to_csv(index=False).encode())], mapping
     )
+
+    # Aggregated partner counts by ward: hostile categories kept as given.
+    counts_mapping = PartnerMapping.from_dict(
+        {
+            "source": "housing",
+            "organisation": HOSTILE["email"],
+            "month": {"column": "month", "format": "%Y-%m"},
+            "category": {"column": "kind", "values": {}, "unmapped": "keep"},
+            "location": {"area_code": "ward"},
+            "count": "reports",
+        }
+    )
+    counts = pd.DataFrame(
+        [
+            {"month": month, "ward": code, "kind": HOSTILE["image"], "reports": 7}
+            for month in months[-15:]
+            for code in wards["ward_code"].head(3)
+        ]
+    )
+    importers.import_counts(engine, InputFile("counts.csv", counts.to_csv(index=False).encode()), counts_mapping)
 
     # Ward-to-locality lookup: every ward of the first locality moves to a hostile locality name.
     first_locality = sorted(wards["locality"].dropna().unique())[0]

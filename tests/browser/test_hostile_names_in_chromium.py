@@ -25,9 +25,10 @@ from tests.browser.test_app_in_chromium import (
     _free_port,
     chromium_path,  # noqa: F401 (fixture)
 )
-from tests.hostile_data import EVIL_HOST, plant_hostile_names
+from tests.hostile_data import EVIL_HOST, HOSTILE, plant_hostile_names
 
 pytestmark = pytest.mark.browser
+PASSWORD = "a long enough passphrase"
 SETTLE_MS = 1_500
 # Every element that can point somewhere, HTML or SVG (plotly draws labels as SVG, with <a> if asked).
 TARGETS_SCRIPT = """() => Array.from(document.querySelectorAll('a, img, image, area, link, iframe, source, video, audio'))
@@ -83,7 +84,7 @@ def hostile_server(tmp_path_factory):
     else:
         process.kill()
         pytest.fail(f"streamlit did not start within {STARTUP_TIMEOUT_S} s; see {folder / 'streamlit.log'}")
-    yield url, planted
+    yield url, planted, folder
     process.terminate()
     process.wait(timeout=20)
 
@@ -104,7 +105,9 @@ def _choose(page, box: str, option: str) -> None:
 def test_no_link_or_image_from_data_on_any_page_for_any_role(hostile_server, chromium_path):  # noqa: F811
     from playwright.sync_api import sync_playwright
 
-    url, planted = hostile_server
+    from rc_dashboard import users
+
+    url, planted, folder = hostile_server
     live, pages_seen, hostile_text_on = [], 0, set()
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=chromium_path, args=CHROMIUM_FLAGS)
@@ -134,6 +137,24 @@ def test_no_link_or_image_from_data_on_any_page_for_any_role(hostile_server, chr
                 if EVIL_HOST in page.evaluate("document.body.textContent").replace("\u200b", ""):
                     hostile_text_on.add((role, title))
             page.screenshot(path=str(SCREENSHOTS.mkdir(exist_ok=True) or SCREENSHOTS / f"hostile_{role}.png"))
+
+        # Users from now on (the server re-reads the file): an admin whose display name is hostile
+        # signs in, and "Signed in as ..." in the sidebar must not be a link either.
+        users.save_users(
+            users.add_user({}, "mallory", "admin", name=HOSTILE["link"], password=PASSWORD), folder / "users.yaml"
+        )
+        page.goto(url, timeout=PAGE_TIMEOUT_MS)
+        page.get_by_role("textbox", name="Username").wait_for(timeout=PAGE_TIMEOUT_MS)
+        page.get_by_role("textbox", name="Username").fill("mallory")
+        page.get_by_role("textbox", name="Password").fill(PASSWORD)
+        page.get_by_role("button", name="Sign in").click()
+        page.get_by_role("heading", name="Overview", exact=True).first.wait_for(timeout=PAGE_TIMEOUT_MS * 2)
+        _settle(page)
+        sidebar = page.locator('[data-testid="stSidebar"]').inner_text().replace("\u200b", "")
+        assert f"Signed in as {HOSTILE['link']} (Administrator)" in sidebar, sidebar
+        for tag, target in page.evaluate(TARGETS_SCRIPT):
+            if EVIL_HOST in target:
+                live.append(("signed in", "Overview", tag, target))
         browser.close()
     assert not live, live
     assert pages_seen >= 20, pages_seen

@@ -126,3 +126,22 @@ def test_the_cli_prints_what_would_change_and_restores(tmp_path, capsys, two_war
     assert cli.main(["wards", "restore", "1", "--db", url]) == 0
     assert sorted(read_frame(engine, "SELECT ward_code FROM areas")["ward_code"]) == ["E05000001", "E05000002"]
     assert cli.main(["wards", "restore", "99", "--db", url]) == cli.EXIT_USER_ERROR
+
+
+def test_a_version_1_database_gains_the_ward_set_archive(tmp_path, two_wards):
+    """Databases made before the archive upgrade in place (schema 2) and then keep replaced sets."""
+    from sqlalchemy import inspect, text
+
+    from rc_dashboard import db
+
+    engine = db.connect(f"sqlite:///{tmp_path / 'old.sqlite'}")
+    with engine.begin() as conn:
+        conn.execute(text("DROP TABLE ward_set_areas"))
+        conn.execute(text("DROP TABLE ward_sets"))
+        conn.execute(text("DELETE FROM schema_version WHERE version = 2"))
+    assert db.current_schema_version(engine) == 1
+    assert db.migrate(engine) == 2 and db.current_schema_version(engine) == 2
+    assert {"ward_sets", "ward_set_areas"} <= set(inspect(engine).get_table_names())
+    import_wards(engine, geojson(two_wards))
+    import_wards(engine, geojson(two_wards.head(1)), replace=True)
+    assert ward_set_history(engine)["wards"].tolist() == [2]

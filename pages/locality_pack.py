@@ -3,9 +3,10 @@
 import streamlit as st
 
 from rc_dashboard.access import AccessDenied, may_see_locality_detail
+from rc_dashboard.escaping import escape_markdown
+from rc_dashboard.paths import safe_file_part
 from rc_dashboard.reports.pack_render import pack_html, pack_pdf
 from rc_dashboard.reports.service import ReportError
-from rc_dashboard.reports.ward_summary import escape_markdown
 from rc_dashboard.ui import auth, cached, layout
 
 principal = auth.page_principal("locality_pack")
@@ -25,7 +26,7 @@ try:
         pack = cached.locality_pack(locality, quarter, principal.scope(), version)
         status.update(label="Pack ready", state="complete")
 except ReportError as exc:
-    st.info(str(exc))
+    st.info(escape_markdown(exc))
     st.stop()
 except AccessDenied as exc:
     auth.denied_message(exc)
@@ -35,7 +36,7 @@ auth.record_point_view(principal, "locality pack", {"locality": locality, "quart
 st.header(escape_markdown(f"{pack.locality}: {pack.quarter_long}"))
 st.caption(escape_markdown("Filters: " + "; ".join(f"{k}: {v}" for k, v in pack.filters.items())))
 left, right = st.columns(2)
-stem = f"{locality}_{quarter.replace('/', '-')}_pack"
+stem = f"{safe_file_part(locality)}_{safe_file_part(quarter)}_pack"
 with left:
     auth.download_button(principal, "Download PDF", pack_pdf(pack), f"{stem}.pdf", "application/pdf")
 with right:

@@ -6,6 +6,7 @@ import streamlit as st
 
 from rc_dashboard import categories, explore, maps
 from rc_dashboard.access import AccessDenied, point_scope
+from rc_dashboard.escaping import escape_markdown
 from rc_dashboard.periods import month_range
 from rc_dashboard.ui import auth, cached, filters, layout
 
@@ -66,7 +67,7 @@ else:
         st.stop()
     auth.record_point_view(principal, "map", {"view": view, "from": flt.month_from, "to": flt.month_to, "month": month})
     if scope is not None and scope.describe():
-        st.caption(scope.describe())
+        st.caption(escape_markdown(scope.describe()))
     weights = categories.harm_weights() if weighting == "harm" else None
     deck = maps.density_deck(
         wards_wgs, localities_wgs, maps.point_weights(points, weights), view, filters.WEIGHTINGS[weighting]

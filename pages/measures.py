@@ -68,7 +68,7 @@ display = table.assign(
 )
 
 for priority, group in display.groupby("priority", sort=False):
-    st.subheader(priority)
+    st.subheader(escape_markdown(priority))
     st.dataframe(
         group.drop(columns=["priority"]),
         hide_index=True,
@@ -149,7 +149,7 @@ if principal.can("enter_values"):
                 frame, notes = measures.read_manual_values(upload.getvalue(), upload.name)
                 saved = measures.save_manual_values(cached.engine(), frame, register, principal)
                 audit.record(cached.engine(), principal, "values_saved", {"file": upload.name, "rows": saved})
-                st.success(f"Saved {saved} values.")
+                st.success(f"Saved {saved:,} values.")
                 for note in notes:
                     st.info(escape_markdown(note))
             except measures.MeasureError as exc:

@@ -3,6 +3,8 @@
 import streamlit as st
 
 from rc_dashboard import explore
+from rc_dashboard.escaping import escape_markdown
+from rc_dashboard.export import to_csv_text
 from rc_dashboard.periods import add_months
 from rc_dashboard.ui import auth, cached, filters, layout, widgets
 
@@ -25,7 +27,7 @@ st.subheader(f"The 12 months to {explore.month_label(flt.month_to)}")
 widgets.headline_cards(tables.overall, tables.by_category)
 compared_from = min(months[0], add_months(flt.month_to, -(2 * explore.ROLLING_WINDOW_MONTHS - 1)))
 for note in explore.window_gaps(cached.coverage_grid(version), compared_from, flt.month_to, flt.sources):
-    st.warning(note, icon=":material/warning:")
+    st.warning(escape_markdown(note), icon=":material/warning:")
 
 st.subheader("Monthly trend")
 st.plotly_chart(figures["trend"], width="stretch")
@@ -40,7 +42,11 @@ by = st.segmented_control(
 )
 by = by or "locality"
 st.plotly_chart(figures[by], width="stretch")
-st.dataframe(tables.breakdowns[by].drop(columns=["months"]), hide_index=True, width="stretch")
+breakdown = tables.breakdowns[by].drop(columns=["months"])
+st.dataframe(breakdown, hide_index=True, width="stretch")
+auth.download_button(
+    principal, "Download this table (CSV)", lambda: to_csv_text(breakdown), f"overview_by_{by}.csv", "text/csv"
+)
 
 with st.expander("Every category and source: 12-month change in plain words"):
     for frame in (tables.by_category, tables.by_source):

@@ -3,10 +3,13 @@
 import streamlit as st
 
 from rc_dashboard import config
+from rc_dashboard.escaping import escape_markdown
+from rc_dashboard.export import to_csv_text
+from rc_dashboard.paths import safe_file_part
 from rc_dashboard.reports.service import ReportError, ward_map
 from rc_dashboard.reports.suppression import explain, suppressed_label
 from rc_dashboard.reports.ward_pdf import summaries_pdf
-from rc_dashboard.reports.ward_summary import escape_markdown, to_markdown
+from rc_dashboard.reports.ward_summary import to_markdown
 from rc_dashboard.ui import auth, cached, layout
 
 principal = auth.page_principal("ward_summary")
@@ -31,7 +34,7 @@ try:
     with st.spinner("Preparing the quarter's summaries…"):
         summaries, hotspots = cached.ward_summaries(quarter, version)
 except ReportError as exc:
-    st.info(str(exc))
+    st.info(escape_markdown(exc))
     st.stop()
 summary = summaries[ward]
 explanation = explain(config.area_config().suppression_threshold)
@@ -61,9 +64,16 @@ table = table.drop(columns="suppressed").rename(
     }
 )
 st.dataframe(table.fillna("not shown"), hide_index=True, width="stretch")
+auth.download_button(
+    principal,
+    "Download this table (CSV)",
+    lambda: to_csv_text(table.fillna("not shown")),
+    f"{safe_file_part(ward)}_{safe_file_part(quarter)}_categories.csv",
+    "text/csv",
+)
 st.caption(
     "'Higher' and 'lower' mean an exact Poisson comparison found a real change (5% level); otherwise 'similar'. "
-    + explanation
+    + escape_markdown(explanation)
 )
 
 map_png = ward_map(cached.wards_geometry(version), ward, hotspots)
@@ -79,14 +89,14 @@ with right:
     else:
         st.write("No hotspot areas in this ward.")
     for note in summary.quality_notes:
-        st.warning(note)
+        st.warning(escape_markdown(note))
 left, right = st.columns(2)
 with left:
     auth.download_button(
         principal,
         "Download (Markdown)",
         to_markdown(summary, explanation),
-        f"{ward}_{quarter.replace('/', '-')}.md",
+        f"{safe_file_part(ward)}_{safe_file_part(quarter)}.md",
         "text/markdown",
     )
 with right:
@@ -94,7 +104,7 @@ with right:
         principal,
         "Download (PDF)",
         summaries_pdf([(summary, map_png)], explanation),
-        f"{ward}_{quarter.replace('/', '-')}.pdf",
+        f"{safe_file_part(ward)}_{safe_file_part(quarter)}.pdf",
         "application/pdf",
     )
 layout.licence_footer()

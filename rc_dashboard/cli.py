@@ -167,11 +167,21 @@ def cmd_import(args: argparse.Namespace) -> int:
     elif args.kind == "counts":
         results = [importers.import_counts(engine, item, mapping, imported_by=CLI_USER) for item in inputs]
     elif args.kind == "wards":
-        results = [
-            importers.import_wards(
-                engine, inputs[0], code_field=args.code_field, name_field=args.name_field, imported_by=CLI_USER
-            )
-        ]
+        from rc_dashboard.ingest.boundaries import BoundaryChangeRefused
+
+        try:
+            results = [
+                importers.import_wards(
+                    engine,
+                    inputs[0],
+                    code_field=args.code_field,
+                    name_field=args.name_field,
+                    imported_by=CLI_USER,
+                    replace=args.replace,
+                )
+            ]
+        except BoundaryChangeRefused as exc:
+            raise CliError(str(exc)) from exc
     else:
         function = {
             "localities": importers.import_localities,
@@ -184,6 +194,29 @@ def cmd_import(args: argparse.Namespace) -> int:
         audit.record(
             engine, system_principal(), "import", {"kind": args.kind, "file": result.file_name, "via": "command line"}
         )
+    return 0
+
+
+def cmd_wards(args: argparse.Namespace) -> int:
+    """List the ward sets boundary imports replaced, or put one back."""
+    from rc_dashboard.ingest.boundaries import restore_ward_set, ward_set_history
+
+    engine = connect(args.db)
+    if args.action == "history":
+        history = ward_set_history(engine)
+        if history.empty:
+            print("No ward set has been replaced yet.")
+        for row in history.itertuples(index=False):
+            print(f"{row.id}: {row.wards} wards, replaced {row.replaced_at} by {row.replaced_by or 'unknown'}")
+        return 0
+    if args.set_id is None:
+        raise CliError("Give the id of the ward set to restore (python -m rc_dashboard wards history lists them).")
+    try:
+        result = restore_ward_set(engine, args.set_id, imported_by=CLI_USER)
+    except ValueError as exc:
+        raise CliError(str(exc)) from exc
+    _print_result(result)
+    audit.record(engine, system_principal(), "import", {"kind": "wards", "restored_set": args.set_id})
     return 0
 
 
@@ -275,6 +308,7 @@ def cmd_summary(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from rc_dashboard.geography import wards_from_db
+    from rc_dashboard.paths import UnsafePath, path_inside, safe_file_part
     from rc_dashboard.periods import FinancialQuarter
     from rc_dashboard.reports.service import ReportError, build_summaries, ward_hotspots, ward_map
     from rc_dashboard.reports.suppression import explain
@@ -299,12 +333,15 @@ def cmd_summary(args: argparse.Namespace) -> int:
         folder.mkdir(parents=True, exist_ok=True)
         wards = wards_from_db(engine)
         for number, (code, summary) in enumerate(summaries.items(), start=1):
-            _progress_line(number / len(summaries), f"Writing {code}")
-            (folder / f"{code}_{quarter.label.replace('/', '-')}.md").write_text(
-                to_markdown(summary, explanation), encoding="utf-8"
-            )
+            _progress_line(number / len(summaries), f"Writing {safe_file_part(code)}")
+            try:  # file names only from sanitised parts, checked to stay inside the folder
+                markdown_path = path_inside(folder, code, quarter.label, suffix=".md")
+                pdf_path = path_inside(folder, code, quarter.label, suffix=".pdf")
+            except UnsafePath as exc:
+                raise CliError(str(exc)) from exc
+            markdown_path.write_text(to_markdown(summary, explanation), encoding="utf-8")
             pdf = summaries_pdf([(summary, ward_map(wards, code, hotspots))], explanation)
-            (folder / f"{code}_{quarter.label.replace('/', '-')}.pdf").write_bytes(pdf)
+            pdf_path.write_bytes(pdf)
         print(f"Wrote {len(summaries)} ward summaries (Markdown and PDF) for {quarter.label} to {folder}.")
         return 0
     summary = summaries[args.ward]
@@ -463,7 +500,17 @@ def build_parser() -> argparse.ArgumentParser:
     importing.add_argument("--code-field", help="ward code field in the boundaries (default: detected, e.g. WD25CD)")
     importing.add_argument("--name-field", help="ward name field in the boundaries (default: detected, e.g. WD25NM)")
     importing.add_argument("--lookup", help="LSOA to ward lookup CSV to import first (population by LSOA)")
+    importing.add_argument(
+        "--replace",
+        action="store_true",
+        help="wards: allow boundaries that remove wards or move over 5%% of incidents (the old set is kept)",
+    )
     importing.set_defaults(handler=cmd_import)
+
+    ward_sets = commands.add_parser("wards", parents=[common], help="ward sets replaced by boundary imports")
+    ward_sets.add_argument("action", choices=["history", "restore"])
+    ward_sets.add_argument("set_id", nargs="?", type=int, help="for restore: the kept set's id (see 'wards history')")
+    ward_sets.set_defaults(handler=cmd_wards)
 
     hotspots = commands.add_parser("hotspots", parents=[common], help="emerging hotspot areas with their evidence")
     hotspots.add_argument(

@@ -146,6 +146,11 @@ def migrate(engine: Engine) -> int:
                 schema.metadata.create_all(conn)
                 conn.execute(schema.schema_version.insert().values(version=1, applied_at=datetime.now(UTC)))
                 conn.execute(schema.meta.insert().values(key=DATA_VERSION_KEY, value="0"))
+                conn.execute(schema.schema_version.insert().values(version=2, applied_at=datetime.now(UTC)))
+        elif found < 2:
+            with engine.begin() as conn:  # 2: the ward set archive (create_all skips tables already there)
+                schema.metadata.create_all(conn, tables=[schema.ward_sets, schema.ward_set_areas])
+                conn.execute(schema.schema_version.insert().values(version=2, applied_at=datetime.now(UTC)))
     except OperationalError as exc:
         raise DatabaseError(f"Cannot open the database: {exc.orig}.") from exc
     return schema.SCHEMA_VERSION

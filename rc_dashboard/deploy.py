@@ -21,6 +21,7 @@ PLACEHOLDER_SECRETS = {"a long random string, fixed across replicas", "CHANGE_ME
 PRODUCTION_OPTIONS = {
     "STREAMLIT_CLIENT_SHOW_ERROR_DETAILS": "none",
     "STREAMLIT_CLIENT_TOOLBAR_MODE": "viewer",
+    "STREAMLIT_CLIENT_DISABLE_DATA_EXPORT": "true",  # table exports go through our audited, neutralised download
     "STREAMLIT_SERVER_ENABLE_XSRF_PROTECTION": "true",
     "STREAMLIT_SERVER_ENABLE_CORS": "true",
     "STREAMLIT_SERVER_HEADLESS": "true",

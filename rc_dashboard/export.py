@@ -26,7 +26,8 @@ def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
         risky = series.map(lambda value: isinstance(value, str) and value.startswith(FORMULA_PREFIXES)).astype(bool)
         if risky.any():
             out[column] = series.where(~risky, "'" + series.astype("str"))
-    return out
+    # Headers can come from data too (a pivot's months or feed names).
+    return out.rename(columns=lambda c: "'" + c if isinstance(c, str) and c.startswith(FORMULA_PREFIXES) else c)
 
 
 def to_csv_text(frame: pd.DataFrame) -> str:

@@ -28,7 +28,7 @@ from sqlalchemy import (
     text,
 )
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: ward_sets / ward_set_areas (boundaries kept when replaced)
 
 metadata = MetaData()
 
@@ -58,6 +58,32 @@ areas = Table(
     Column("population", Integer, nullable=True, comment="Usual residents"),
     Column("area_sq_m", Float, nullable=True, comment="Square metres, from the BNG geometry"),
     Column("geometry_wkb", LargeBinary, nullable=True, comment="WKB, EPSG:27700"),
+)
+
+# Every ward set a boundary import replaced, kept whole so it can be restored
+# (python -m rc_dashboard wards restore ID): nothing lost means nothing silently replaced.
+ward_sets = Table(
+    "ward_sets",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("replaced_at", DateTime(timezone=True), nullable=False),
+    Column("replaced_by", String(128), nullable=True, comment="who imported the boundaries that replaced it"),
+    Column("replaced_by_import", Integer, nullable=True, comment="imports.id of the replacing import"),
+    Column("wards", Integer, nullable=False),
+)
+
+ward_set_areas = Table(
+    "ward_set_areas",
+    metadata,
+    Column("set_id", Integer, ForeignKey("ward_sets.id"), primary_key=True),
+    Column("ward_code", String(9), primary_key=True),
+    Column("ward_name", String(128), nullable=False),
+    Column("locality", String(64), nullable=True),
+    Column("lad_code", String(9), nullable=True),
+    Column("lad_name", String(128), nullable=True),
+    Column("population", Integer, nullable=True),
+    Column("area_sq_m", Float, nullable=True),
+    Column("geometry_wkb", LargeBinary, nullable=True),
 )
 
 imports = Table(

@@ -443,5 +443,6 @@ def test_any_real_import_ends_demo_mode(sqlite_engine, tmp_path, two_wards):
 
     build_demo_database(sqlite_engine, tmp_path, scale=0.1)
     assert db.get_meta(sqlite_engine, "demo") == "1"
-    import_wards(sqlite_engine, InputFile("w.geojson", two_wards.to_json().encode()))
+    # Two wards over the demo's twenty remove wards, so the import must be told to replace them.
+    import_wards(sqlite_engine, InputFile("w.geojson", two_wards.to_json().encode()), replace=True)
     assert db.get_meta(sqlite_engine, "demo") is None, "the role switcher must not open real data"

@@ -464,10 +464,11 @@ def test_new_boundaries_reassign_existing_incidents(engine, two_wards):
     moved = two_wards.copy()  # the boundary moves east to 401600, taking p3; the east ward grows to 404000
     moved.geometry = [shapely.box(400_000, 298_000, 401_600, 299_000), shapely.box(401_600, 298_000, 404_000, 299_000)]
     version = data_version(engine)
-    import_wards(engine, InputFile("wards-2026.geojson", geojson_bytes(moved)))
+    # 2 of 5 located incidents move ward (over 5%): a boundary change that must be confirmed.
+    import_wards(engine, InputFile("wards-2026.geojson", geojson_bytes(moved)), replace=True)
     assert counts_by_ward(engine) == {WEST: 3, EAST: 2}
     by_ref = read_frame(engine, "SELECT source_ref, ward_code FROM incidents ORDER BY source_ref")
     assert by_ref["ward_code"].tolist() == [WEST, WEST, WEST, EAST, EAST]
     details = read_frame(engine, "SELECT details FROM imports WHERE file_name = 'wards-2026.geojson'")
-    assert json.loads(details.iloc[0]["details"]) == {"incidents_reassigned": 2}
+    assert json.loads(details.iloc[0]["details"]) == {"incidents_reassigned": 2, "replaced_ward_set": 1}
     assert data_version(engine) == version + 1

@@ -21,6 +21,7 @@ from sqlalchemy import Engine, text
 from rc_dashboard import schema
 from rc_dashboard.db import bulk_insert, read_frame
 from rc_dashboard.geography import BNG, BNG_EASTING_RANGE, BNG_NORTHING_RANGE, WGS84
+from rc_dashboard.ingest.codes import check_ward_codes
 from rc_dashboard.ingest.files import InputFile, file_kind, read_zip
 from rc_dashboard.ingest.store import ImportResult, file_sha256, finish_import, record_import
 from rc_dashboard.ingest.tables import find_column, read_table
@@ -28,7 +29,6 @@ from rc_dashboard.ingest.validation import ImportRejected, Problem, ValidationRe
 
 WARD_CODE_FIELD = re.compile(r"^WD(\d{2})CD$", re.IGNORECASE)
 LAD_CODE_FIELD = re.compile(r"^LAD(\d{2})CD$", re.IGNORECASE)
-GSS_CODE = re.compile(r"^[EWSNK]\d{8}$")
 SHAPEFILE_PARTS = (".shp", ".shx", ".dbf", ".prj", ".cpg")
 
 
@@ -152,15 +152,7 @@ def read_wards(
     report.add_rows(item.name, blank, code_field, "ward code is blank", "reject", header_rows=0)
     repeated = np.flatnonzero(codes.duplicated().to_numpy())
     report.add_rows(item.name, repeated, code_field, "ward code appears twice", "reject", header_rows=0)
-    not_gss = np.flatnonzero(~codes.str.match(GSS_CODE.pattern).to_numpy(dtype=bool))
-    report.add_rows(
-        item.name,
-        not_gss,
-        code_field,
-        "not an ONS GSS code (letter and 8 digits); kept as given",
-        "note",
-        header_rows=0,
-    )
+    check_ward_codes(codes.where(codes != "None", ""), item.name, code_field, report, header_rows=0)
     polygonal = data.geometry.geom_type.isin(["Polygon", "MultiPolygon"]).to_numpy()
     report.add_rows(item.name, np.flatnonzero(~polygonal), "geometry", "not a polygon", "reject", header_rows=0)
     if report.rejected:
@@ -237,6 +229,7 @@ def read_lsoa_lookup(item: InputFile, report: ValidationReport) -> pd.DataFrame 
     out["lsoa_name"] = frame[name].str.strip() if name else None
     repeated = out["lsoa_code"].duplicated()
     report.add_rows(item.name, np.flatnonzero(repeated.to_numpy()), lsoa, "LSOA appears twice (first kept)", "drop")
+    check_ward_codes(out["ward_code"], item.name, ward, report, header_rows=1)
     out = out.loc[~repeated].reset_index(drop=True)
     out.attrs["rows_read"] = len(frame)
     return out

@@ -211,14 +211,21 @@ def import_wards(
     code_field: str | None = None,
     name_field: str | None = None,
     imported_by: str | None = None,
+    replace: bool = False,
 ) -> ImportResult:
-    """Import ward boundaries and re-assign every located incident to them."""
+    """Import ward boundaries and re-assign every located incident to them.
+
+    Raises :class:`~rc_dashboard.ingest.boundaries.BoundaryChangeRefused` (nothing written) when
+    the file would remove a ward or move more than 5% of located incidents, unless ``replace``.
+    """
     report = ValidationReport()
     wards = read_wards(item, report, code_field, name_field)
     if report.rejected or wards is None:
         raise ImportRejected(report)
-    result = store_wards(engine, wards, file_name=item.name, sha256=item.sha256, imported_by=imported_by)
-    result.notes = [p.sentence() for p in report.problems if p.action == "note"]
+    result = store_wards(
+        engine, wards, file_name=item.name, sha256=item.sha256, imported_by=imported_by, replace=replace
+    )
+    result.notes = [p.sentence() for p in report.problems if p.action == "note"] + result.notes
     return result
 
 

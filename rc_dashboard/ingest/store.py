@@ -384,10 +384,23 @@ def finish_import(conn: Connection, result: ImportResult, details: dict) -> None
 
 
 def store_wards(
-    engine: Engine, wards: gpd.GeoDataFrame, *, file_name: str, sha256: str, imported_by: str | None = None
+    engine: Engine,
+    wards: gpd.GeoDataFrame,
+    *,
+    file_name: str,
+    sha256: str,
+    imported_by: str | None = None,
+    replace: bool = False,
 ) -> ImportResult:
     """Replace the ward boundaries, keeping locality and population already known for a code,
-    then re-assign every located incident to the new wards, all in one transaction."""
+    then re-assign every located incident to the new wards, all in one transaction.
+
+    A change that removes any ward or moves more than 5% of located incidents raises
+    :class:`~rc_dashboard.ingest.boundaries.BoundaryChangeRefused` unless ``replace`` is given;
+    the set replaced is always kept (see :mod:`rc_dashboard.ingest.boundaries`).
+    """
+    from rc_dashboard.ingest.boundaries import BoundaryChangeRefused, archive_current_wards, boundary_change
+
     wards = wards.to_crs(BNG)
     current = read_frame(engine, "SELECT ward_code, locality, population, lad_code, lad_name FROM areas")
     merged = pd.DataFrame({"ward_code": wards["ward_code"].to_numpy(), "ward_name": wards["ward_name"].to_numpy()})
@@ -404,6 +417,9 @@ def store_wards(
     merged["area_sq_m"] = wards.geometry.area.to_numpy()
     merged["geometry_wkb"] = shapely.to_wkb(wards.geometry.values)
     with engine.begin() as conn:
+        change = boundary_change(conn, wards)
+        if change.needs_confirmation and not replace:
+            raise BoundaryChangeRefused(change)
         import_id = record_import(
             conn,
             kind="wards",
@@ -413,16 +429,26 @@ def store_wards(
             rows_read=len(wards),
             imported_by=imported_by,
         )
+        kept = archive_current_wards(conn, replaced_by=imported_by, import_id=import_id)
         conn.execute(schema.areas.delete())
         conn.execute(schema.areas.insert(), merged.to_dict("records"))
         reassigned = reassign_incident_wards(conn, wards)
+        details = {"incidents_reassigned": reassigned}
+        if kept is not None:
+            details["replaced_ward_set"] = kept
         conn.execute(
             schema.imports.update()
             .where(schema.imports.c.id == import_id)
-            .values(rows_inserted=len(wards), details=json.dumps({"incidents_reassigned": reassigned}))
+            .values(rows_inserted=len(wards), details=json.dumps(details))
         )
         bump_data_version(conn)
-    return ImportResult(import_id=import_id, file_name=file_name, rows_read=len(wards), rows_inserted=len(wards))
+    result = ImportResult(import_id=import_id, file_name=file_name, rows_read=len(wards), rows_inserted=len(wards))
+    if kept is not None:  # a first import has nothing to report or keep
+        result.notes = [
+            *change.lines(done=True),
+            f"The wards replaced are kept as ward set {kept} (python -m rc_dashboard wards restore {kept}).",
+        ]
+    return result
 
 
 def reassign_incident_wards(conn: Connection, wards: gpd.GeoDataFrame) -> int:

@@ -23,7 +23,14 @@ from rc_dashboard.explore import load_cube, with_harm
 from rc_dashboard.geography import wards_from_db
 from rc_dashboard.periods import FinancialQuarter
 from rc_dashboard.reports.figures import area_map_png
-from rc_dashboard.reports.service import ReportError, build_summaries, check_quarter, touches, ward_hotspots
+from rc_dashboard.reports.service import (
+    ReportError,
+    build_summaries,
+    check_quarter,
+    councillor_scope,
+    touches,
+    ward_hotspots,
+)
 from rc_dashboard.reports.ward_summary import compare, escape_markdown, quarter_label_long
 
 TOP_LOCATIONS = 10
@@ -114,7 +121,11 @@ def build_pack(engine: Engine, locality: str, quarter: FinancialQuarter, princip
     headline += [sentence for _, sentence in sorted(changes)[:TOP_CHANGES]]
 
     threshold = config.area_config().suppression_threshold
-    hotspots = ward_hotspots(engine, quarter, threshold)
+    # Ward rows and the digest are ward-summary material (councillor rules, whoever reads the pack);
+    # the hotspot briefs follow the reader's own category rules (a board member: non-sensitive only).
+    councillor = councillor_scope()
+    hotspots = ward_hotspots(engine, quarter, threshold, councillor)
+    own = hotspots if scope.categories == councillor.categories else ward_hotspots(engine, quarter, threshold, scope)
     summaries = build_summaries(engine, quarter, list(mine["ward_code"]), hotspots=hotspots)
     ward_rows = pd.DataFrame(
         [
@@ -135,7 +146,7 @@ def build_pack(engine: Engine, locality: str, quarter: FinancialQuarter, princip
     ]
     ward_rows = ward_rows.rename(columns=WARD_COLUMN_NAMES)
 
-    briefs = _hotspot_briefs(engine, hotspots, mine, wards_from_db(engine), quarter, principal)
+    briefs = _hotspot_briefs(engine, own, mine, wards_from_db(engine), quarter, principal)
     scoped = measures.scorecard(
         measures.parse_register(measures.register_text(engine)),
         cube,
@@ -162,7 +173,8 @@ def build_pack(engine: Engine, locality: str, quarter: FinancialQuarter, princip
         filters={
             "locality": locality,
             "quarter": quarter.label,
-            "categories": "all",
+            "categories": "all; hotspot areas: "
+            + ("every category" if scope.categories is None else "categories not configured as sensitive"),
             "sources": "all",
             "hotspot cells": "250 m squares, 500 m neighbourhood, 3-month window",
             "location detail": scope.describe() or "every category",

@@ -6,7 +6,7 @@ import pandas as pd
 from sqlalchemy import Engine
 
 from rc_dashboard import config
-from rc_dashboard.access import system_principal
+from rc_dashboard.access import PointScope, system_principal
 from rc_dashboard.coverage import coverage_grid
 from rc_dashboard.db import read_frame
 from rc_dashboard.explore import load_cube
@@ -41,24 +41,51 @@ def check_quarter(engine: Engine, quarter: FinancialQuarter) -> None:
         raise ReportError(f"{quarter.label} starts before the data does ({months[0]}).")
 
 
-def ward_hotspots(engine: Engine, quarter: FinancialQuarter, threshold: int) -> pd.DataFrame:
+def councillor_scope() -> PointScope:
+    """The category rule for ward summaries: only categories configured as non-sensitive.
+
+    Ward summaries go to councillors, the least-trusted role, and are the same document whoever
+    asks (page, CLI, PDF, cached or not), so their hotspot areas come from the categories a
+    councillor-facing output may show, never from sensitive ones (an allow-list, as for points).
+    """
+    from rc_dashboard.categories import non_sensitive_categories, sensitive_categories
+
+    return PointScope(
+        categories=tuple(sorted(non_sensitive_categories())),
+        sensitive_examples=tuple(sorted(sensitive_categories())),
+    )
+
+
+def ward_hotspots(
+    engine: Engine, quarter: FinancialQuarter, threshold: int, scope: PointScope | None = None
+) -> pd.DataFrame:
     """The hotspot areas as of the quarter's last month (empty when there is too little history).
 
     Reports show hotspot *areas* and their counts (aggregates, suppressed in ward summaries), never
-    the incidents inside, so the analysis runs with the system's rights whoever reads the report.
+    the incidents inside, so the analysis runs with the system's rights, over the categories that
+    ``scope`` allows: by default :func:`councillor_scope` (ward summaries), a locality pack passes its
+    reader's point scope.
     """
+    scope = councillor_scope() if scope is None else scope
+    empty = pd.DataFrame(
+        columns=["hotspot", "pattern", "flag", "emerging", "ward_code", "wards", "recent_count", "window_months"]
+    )
+    if scope.categories is not None and not scope.categories:
+        return empty  # no category may be shown (an empty filter would mean "every category")
     end = quarter.months[-1]
     try:
         analysis = run_analysis(
             engine,
-            IncidentFilter(month_from=add_months(end, -(HOTSPOT_HISTORY_MONTHS - 1)), month_to=end),
+            IncidentFilter(
+                month_from=add_months(end, -(HOTSPOT_HISTORY_MONTHS - 1)),
+                month_to=end,
+                categories=scope.categories or (),
+            ),
             HotspotParams(),
             system_principal(),
         )
     except NotEnoughData:
-        return pd.DataFrame(
-            columns=["hotspot", "pattern", "flag", "emerging", "ward_code", "wards", "recent_count", "window_months"]
-        )
+        return empty
     frame = pd.DataFrame(analysis.hotspots.drop(columns="geometry"))
     frame["geometry_wkb"] = [g.wkb for g in analysis.hotspots.geometry]
     return frame

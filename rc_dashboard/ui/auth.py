@@ -118,7 +118,7 @@ def _demo_principal() -> Principal:
         if available[role].points == "own_locality":
             localities = cached.distinct_values("locality", cached.data_version()) or ["(none)"]
             locality = st.selectbox("Demo locality", localities, key=KEY_DEMO_LOCALITY)
-        st.caption(available[role].description)
+        st.caption(escape_markdown(available[role].description))
     return Principal(username=f"demo-{role}", role=role, locality=locality, display_name="Demo user")
 
 
@@ -189,7 +189,7 @@ def identity_box(principal: Principal) -> None:
         if st.session_state.get(KEY_DEMO_SESSION):
             st.caption(f"Viewing as: {principal.role_info.label} (demo)")
             return
-        st.caption(f"Signed in as {principal.label()}")
+        st.caption(f"Signed in as {escape_markdown(principal.label())}")
         st.button("Sign out", on_click=sign_out, key="rc_sign_out")
 
 

@@ -201,7 +201,7 @@ def _incidents_evidence(
     with left:
         held_back = point_scope(principal).describe()
         if held_back:
-            st.caption(held_back)
+            st.caption(escape_markdown(held_back))
         if evidence.empty:
             st.caption("No incidents inside this area in the recent window.")
         else:

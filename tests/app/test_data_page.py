@@ -114,3 +114,24 @@ def test_coverage_names_a_missing_month(database):
     app = open_data_page()
     assert any("no data for 2024-03" in w.value for w in app.warning)
     assert app.get("plotly_chart"), "the coverage grid is drawn"
+
+
+def test_a_boundary_file_that_removes_a_ward_needs_confirmation(database, two_wards):
+    """Issue 14, finding 2, on the page: what would change is shown, and Import appears only once confirmed."""
+    import json
+
+    from rc_dashboard.ingest.boundaries import ward_set_history
+
+    app = open_data_page()
+    app.selectbox(key="import_kind").set_value("wards").run()
+    one = json.dumps(json.loads(two_wards.head(1).to_crs("EPSG:4326").to_json())).encode()
+    app.get("file_uploader")[0].upload("one.geojson", one, "application/geo+json").run()
+    assert not app.exception, [e.value for e in app.exception]
+    said = " ".join(m.value for m in app.markdown)
+    assert "1 of the 2 wards loaded would be removed" in said and "E05000002 (East Ward)" in said
+    assert not import_buttons(app), "no Import button before the replacement is confirmed"
+    app.checkbox(key="wards_replace_ok").check().run()
+    import_buttons(app)[0].click().run()
+    assert not app.exception, [e.value for e in app.exception]
+    assert db.read_frame(database, "SELECT ward_code FROM areas")["ward_code"].tolist() == ["E05000001"]
+    assert ward_set_history(database)["wards"].tolist() == [2]

@@ -114,11 +114,40 @@ def migrate(engine: Engine) -> int:
         if found < 1:
             with engine.begin() as conn:
                 schema.metadata.create_all(conn)
-                conn.execute(schema.schema_version.insert().values(version=1, applied_at=datetime.now(UTC)))
+                conn.execute(
+                    schema.schema_version.insert().values(version=schema.SCHEMA_VERSION, applied_at=datetime.now(UTC))
+                )
                 conn.execute(schema.meta.insert().values(key=DATA_VERSION_KEY, value="0"))
+            found = schema.SCHEMA_VERSION
+        if found < 2:
+            with engine.begin() as conn:
+                _migrate_to_2(conn)
+                conn.execute(schema.schema_version.insert().values(version=2, applied_at=datetime.now(UTC)))
+                bump_data_version(conn)
     except OperationalError as exc:
         raise DatabaseError(f"Cannot open the database: {exc.orig}.") from exc
     return schema.SCHEMA_VERSION
+
+
+def _migrate_to_2(conn: Connection) -> None:
+    """Version 2: incidents.area_status, the coverage table and LSOA boundaries (issue 13).
+
+    Existing rows get their status from what was stored (a ward, a point outside every ward, no
+    location: police.uk files are force-wide, so their unplaced rows are "force"), and coverage is
+    inferred: each police month with rows, each partner feed from its first to its last month.
+    """
+    conn.exec_driver_sql("ALTER TABLE incidents ADD COLUMN area_status VARCHAR(8) DEFAULT 'ward' NOT NULL")
+    conn.exec_driver_sql(
+        "UPDATE incidents SET area_status = CASE WHEN ward_code IS NOT NULL THEN 'ward' "
+        "WHEN easting IS NOT NULL THEN 'outside' WHEN source = 'police' THEN 'force' ELSE 'none' END"
+    )
+    for table in (schema.coverage, schema.lsoas):
+        table.create(conn, checkfirst=True)
+    if "method" not in {c["name"] for c in inspect(conn).get_columns("lsoa_wards")}:
+        conn.exec_driver_sql("ALTER TABLE lsoa_wards ADD COLUMN method VARCHAR(32)")
+    from rc_dashboard.coverage import infer_coverage
+
+    infer_coverage(conn)
 
 
 def connect(url: str | None = None) -> Engine:

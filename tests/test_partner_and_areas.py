@@ -459,7 +459,10 @@ def test_new_boundaries_reassign_existing_incidents(engine, two_wards):
     }
     rows = [f"{ref},2024-01,T,T,{lon},{lat},X,,,Burglary,," for ref, (lon, lat) in points.items()]
     import_police(engine, [InputFile("2024-01-t-street.csv", ("\n".join([header, *rows]) + "\n").encode())])
-    assert counts_by_ward(engine) == {"": 1, WEST: 2, EAST: 2}
+    assert counts_by_ward(engine) == {WEST: 2, EAST: 2}  # p5 is outside the area: stored, not counted
+    assert read_frame(engine, "SELECT area_status FROM incidents WHERE source_ref = 'p5'")["area_status"].tolist() == [
+        "outside"
+    ]
 
     moved = two_wards.copy()  # the boundary moves east to 401600, taking p3; the east ward grows to 404000
     moved.geometry = [shapely.box(400_000, 298_000, 401_600, 299_000), shapely.box(401_600, 298_000, 404_000, 299_000)]

@@ -372,8 +372,14 @@ def store_area_counts(
     report: ValidationReport,
     rows_read: int,
     imported_by: str | None = None,
+    covers: tuple[str, str] | None = None,
 ) -> ImportResult:
-    """Replace the (source, month) partitions of aggregated counts present in ``frame``."""
+    """Replace the (source, month) partitions of aggregated counts present in ``frame``, and record
+    the months the file covers (``covers``, else its first to last month)."""
+    from rc_dashboard.coverage import default_coverage, record_coverage, stated_coverage
+
+    keyed = frame.assign(force="")
+    covered = stated_coverage(keyed, covers[0], covers[1]) if covers else default_coverage(keyed, force_wide=False)
     keys = frame[["source", "month"]].drop_duplicates()
     current = read_frame(engine, "SELECT source, month, ward_code, category, count AS current FROM area_counts")
     current = current.merge(keys, on=["source", "month"])
@@ -390,11 +396,18 @@ def store_area_counts(
         rows_unchanged=unchanged,
         rows_dropped=report.rows_dropped,
         dropped_by_reason=report.dropped_by_reason(),
+        months_covered=sorted(set(covered["month"])),
+    )
+    outside = frame["ward_code"] == ""
+    result.notes.append(
+        f"{int(frame.loc[~outside, 'count'].sum()):,} incidents counted in the area's wards; "
+        f"{int(frame.loc[outside, 'count'].sum()):,} in areas outside every ward (stored, left out of every figure)."
     )
     if inserted == 0 and updated == 0 and len(current) == len(frame):
         with engine.begin() as conn:
             result.import_id = _provenance(conn, "counts", item, rows_read, imported_by)
-            finish_import(conn, result, {"dropped": result.dropped_by_reason})
+            record_coverage(conn, covered, "counts", result.import_id)
+            finish_import(conn, result, {"dropped": result.dropped_by_reason, "months_covered": result.months_covered})
         return result
     with engine.begin() as conn:
         result.import_id = _provenance(conn, "counts", item, rows_read, imported_by)
@@ -409,5 +422,6 @@ def store_area_counts(
         )
         if not result.rows_updated and not result.rows_inserted:
             result.rows_updated = len(current) - len(frame)  # rows removed from a re-published month
-        finish_import(conn, result, {"dropped": result.dropped_by_reason})
+        record_coverage(conn, covered, "counts", result.import_id)
+        finish_import(conn, result, {"dropped": result.dropped_by_reason, "months_covered": result.months_covered})
     return result

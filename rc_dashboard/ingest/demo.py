@@ -121,7 +121,17 @@ def _add_demo_survey(engine: Engine, months: list[str]) -> None:
 
 
 # Tables holding data (not schema, settings or the audit log), children before parents.
-DATA_TABLES = ("incidents", "partitions", "area_counts", "lsoa_wards", "measure_values", "imports", "areas")
+DATA_TABLES = (
+    "incidents",
+    "partitions",
+    "area_counts",
+    "coverage",
+    "lsoa_wards",
+    "lsoas",
+    "measure_values",
+    "imports",
+    "areas",
+)
 
 
 def remove_demo(engine: Engine) -> None:

@@ -89,6 +89,7 @@ def _store_batch(
     report: ValidationReport,
     imported_by: str | None,
     progress: Progress,
+    covers: tuple[str, str] | None = None,
 ) -> ImportResult:
     """Write a validated, located batch in one transaction, with each file's name and SHA-256 as provenance."""
     progress(0.75, f"Writing {len(located):,} rows in one transaction")
@@ -102,6 +103,7 @@ def _store_batch(
         report=report,
         imported_by=imported_by,
         files=[{"name": f.name, "sha256": f.sha256} for f in files],
+        covers=covers,
     )
     progress(1.0, result.sentence())
     return result
@@ -152,8 +154,13 @@ def import_partner(
     *,
     progress: Progress = _silent,
     imported_by: str | None = None,
+    covers: tuple[str, str] | None = None,
 ) -> ImportResult:
-    """Import partner incident logs (CSV or XLSX) read through ``mapping``, as one batch."""
+    """Import partner incident logs (CSV or XLSX) read through ``mapping``, as one batch.
+
+    ``covers`` (first, last month) states the period the files cover: a month in it with no rows
+    is a true zero. Without it the files cover their first to their last month with rows.
+    """
     report = ValidationReport()
     files = unique_files(expand_inputs(inputs, report, TABLE_SUFFIXES), report)
     lookup = lsoa_lookup(engine)
@@ -189,19 +196,49 @@ def import_partner(
         by_area = by_area.where(~unknown, None)
     located = locate(combined, wards)
     located["ward_code"] = by_area.where(by_area.notna(), located["ward_code"])  # an area code wins over no point
-    return _store_batch(engine, located, "incidents", files, rows_read, report, imported_by, progress)
+    # A row placed by an area code that is not one of the area's wards lies outside the area.
+    located["area_status"] = np.where(unknown.to_numpy() & located["ward_code"].isna().to_numpy(), "outside", None)
+    if covers is not None:
+        _check_covers(combined, covers, batch_name(files), report)
+    return _store_batch(engine, located, "incidents", files, rows_read, report, imported_by, progress, covers)
+
+
+def _check_covers(rows: pd.DataFrame, covers: tuple[str, str], name: str, report: ValidationReport) -> None:
+    """The stated period must be a valid range holding every row's month (else the file is refused)."""
+    from rc_dashboard.periods import MONTH_PATTERN
+
+    first, last = covers
+    if not (MONTH_PATTERN.match(first) and MONTH_PATTERN.match(last)) or first > last:
+        report.reject(name, f"the stated period {first} to {last} is not two months YYYY-MM in order.")
+    else:
+        outside = rows["month"][(rows["month"] < first) | (rows["month"] > last)]
+        if len(outside):
+            report.reject(
+                name,
+                f"{len(outside):,} rows fall outside the stated period {first} to {last} "
+                f"(e.g. {outside.iloc[0]}); state a period that holds every row.",
+            )
+    if report.rejected:
+        raise ImportRejected(report)
 
 
 def import_counts(
-    engine: Engine, item: InputFile, mapping: PartnerMapping, *, imported_by: str | None = None
+    engine: Engine,
+    item: InputFile,
+    mapping: PartnerMapping,
+    *,
+    imported_by: str | None = None,
+    covers: tuple[str, str] | None = None,
 ) -> ImportResult:
-    """Import a partner's aggregated counts (month x area x category x count)."""
+    """Import a partner's aggregated counts (month x area x category x count); ``covers`` as for partners."""
     report = ValidationReport()
     table = read_table(item.data, item.name, report, mapping.sheet)
     counts = normalise_counts(table, mapping, item.name, report, lsoa_lookup(engine)) if table is not None else None
     if report.rejected or counts is None:
         raise ImportRejected(report)
-    return store_area_counts(engine, counts, item, report, len(table), imported_by)
+    if covers is not None:
+        _check_covers(counts, covers, item.name, report)
+    return store_area_counts(engine, counts, item, report, len(table), imported_by, covers)
 
 
 def import_wards(

@@ -51,6 +51,14 @@ def is_demo(version: int) -> bool:
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
+def covered(version: int) -> pd.DataFrame:
+    """Every covered (feed, source, force, month, kind): see :func:`rc_dashboard.coverage.covered_months`."""
+    from rc_dashboard.coverage import covered_months
+
+    return covered_months(engine())
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
 def coverage_grid(version: int) -> pd.DataFrame:
     from rc_dashboard.coverage import coverage_grid as build
 
@@ -132,12 +140,22 @@ def measure_register(version: int):
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
-def measure_results(as_of: str, locality: str | None, shift_length: int, version: int):
+def measure_results(
+    as_of: str, locality: str | None, shift_length: int, version: int, accept_partial_baseline: bool = False
+):
     from rc_dashboard import measures
 
     register = measure_register(version)
     return measures.scorecard(
-        register, cube(version), wards_table(version), measures.manual_values(engine()), as_of, locality, shift_length
+        register,
+        cube(version),
+        wards_table(version),
+        measures.manual_values(engine()),
+        as_of,
+        locality,
+        shift_length,
+        covered=covered(version),
+        accept_partial_baseline=accept_partial_baseline,
     )
 
 
@@ -164,11 +182,9 @@ def complete_quarters(version: int) -> list[str]:
     """Financial quarters whose three months all lie within the loaded data, newest first."""
     from rc_dashboard.periods import FinancialQuarter
 
-    months = months_available(version)
-    if not months:
-        return []
+    months = set(months_available(version))
     quarters = sorted({FinancialQuarter.of_month(m) for m in months}, reverse=True)
-    return [q.label for q in quarters if q.months[0] >= months[0] and q.months[-1] <= months[-1]]
+    return [q.label for q in quarters if all(m in months for m in q.months)]
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
@@ -186,8 +202,11 @@ def overview(flt: IncidentFilter, value: str, value_label: str, version: int):
     """The Overview's tables and figures for a filter (most sessions share the default filter, so
     the second viewer of a view pays only for drawing). Read-only: callers must not modify them."""
     from rc_dashboard import charts, explore
+    from rc_dashboard.coverage import months_covered_by
 
-    tables = explore.overview_tables(cube(version), wards_table(version), flt, value)
+    tables = explore.overview_tables(
+        cube(version), wards_table(version), flt, value, months_covered_by(covered(version), flt.sources)
+    )
     figures = {
         "trend": charts.trend_chart(tables.trend, value_label),
         "categories": charts.category_trend_chart(tables.category_series, value, value_label),

@@ -81,8 +81,8 @@ class WardSummary:
                     "same_quarter_last_year": _int_or_none(row.same_quarter_last_year),
                     "same_quarter_last_year_status": _status(row.same_quarter_last_year, self.last_year_covered),
                     "suppressed": bool(row.suppressed),
-                    "vs_previous_quarter": row.vs_previous,
-                    "vs_same_quarter_last_year": row.vs_last_year,
+                    "vs_previous_quarter": _text_or_none(row.vs_previous),
+                    "vs_same_quarter_last_year": _text_or_none(row.vs_last_year),
                 }
                 for row in self.categories.itertuples(index=False)
             ],
@@ -112,6 +112,11 @@ def _status(value, covered: bool) -> str:
     if not covered:
         return STATUS_NOT_COVERED
     return STATUS_SUPPRESSED if _int_or_none(value) is None else STATUS_COVERED
+
+
+def _text_or_none(value) -> str | None:
+    """A verdict, or None where none may be published (pandas may hold that as NaN: not JSON)."""
+    return value if isinstance(value, str) else None
 
 
 def _int_or_none(value) -> int | None:

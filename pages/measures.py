@@ -3,7 +3,7 @@
 import pandas as pd
 import streamlit as st
 
-from rc_dashboard import audit, charts, measures
+from rc_dashboard import audit, charts, explore, measures
 from rc_dashboard.escaping import escape_markdown
 from rc_dashboard.export import to_csv_text
 from rc_dashboard.reports.scorecard_pdf import scorecard_pdf
@@ -55,7 +55,24 @@ locality = middle.selectbox(
     "Area", [None, *localities], format_func=lambda v: "Whole borough" if v is None else v, key="pm_locality"
 )
 shift = right.radio("Run rule", [7, 6], format_func=lambda n: f"{n} points", horizontal=True, key="pm_shift")
-results = cached.measure_results(as_of, locality, int(shift), version)
+accept_partial = st.checkbox(
+    "Accept a partly loaded baseline period",
+    key="pm_partial_baseline",
+    help="When some months of a measure's baseline period are not loaded, build the baseline from the loaded "
+    "months, scaled to the whole period. Off: no baseline, target or RAG until the whole period is loaded.",
+)
+results = cached.measure_results(as_of, locality, int(shift), version, bool(accept_partial))
+no_baseline = [r for r in results if not r.measure.manual and r.baseline is None and r.series.notna().any()]
+if no_baseline:
+    st.info(
+        f"{len(no_baseline)} incident measure{'s have' if len(no_baseline) != 1 else ' has'} no baseline yet: "
+        "the baseline period is not wholly loaded, so they show GREY with no control limits. "
+        + explore.loaded_months_sentence(months).capitalize()
+        + ". Load the baseline months, or accept a partly loaded baseline above.",
+        icon=":material/info:",
+    )
+if accept_partial:
+    st.caption("A partly loaded baseline is accepted: such baselines are scaled from the loaded months and say so.")
 if not by_area:
     results = [r for r in results if r.measure.manual or r.measure.geography == "borough"]
 table = measures.scorecard_table(results)

@@ -3,6 +3,7 @@
 import streamlit as st
 
 from rc_dashboard import explore
+from rc_dashboard.coverage import months_covered_by
 from rc_dashboard.periods import add_months
 from rc_dashboard.ui import auth, cached, filters, layout, widgets
 
@@ -21,7 +22,17 @@ if cached.cube(version).empty:
 tables, figures = cached.overview(flt, value, value_label, version)
 months = tables.months
 
-st.subheader(f"The 12 months to {explore.month_label(flt.month_to)}")
+covered = months_covered_by(cached.covered(version), flt.sources)
+latest_months = int(tables.overall["latest_months"])
+if latest_months >= explore.ROLLING_WINDOW_MONTHS:
+    st.subheader(f"The 12 months to {explore.month_label(flt.month_to)}")
+else:
+    st.subheader(
+        f"The {latest_months} month{'s' if latest_months != 1 else ''} loaded to {explore.month_label(flt.month_to)}"
+    )
+note = explore.short_history_note(covered)
+if note:
+    st.info(note, icon=":material/info:")
 widgets.headline_cards(tables.overall, tables.by_category)
 compared_from = min(months[0], add_months(flt.month_to, -(2 * explore.ROLLING_WINDOW_MONTHS - 1)))
 for note in explore.window_gaps(cached.coverage_grid(version), compared_from, flt.month_to, flt.sources):
@@ -32,7 +43,8 @@ st.plotly_chart(figures["trend"], width="stretch")
 st.plotly_chart(figures["categories"], width="stretch")
 
 st.subheader(
-    f"Where and what: {len(months)} months, {explore.month_label(months[0])} to {explore.month_label(months[-1])}"
+    f"Where and what: {len(months)} month{'s' if len(months) != 1 else ''}, "
+    f"{explore.month_label(months[0])} to {explore.month_label(months[-1])}"
 )
 # One breakdown at a time: tabs would send and draw all four charts on every load.
 by = st.segmented_control(

@@ -87,6 +87,25 @@ def month_label(month: str) -> str:
     return f"{MONTH_NAMES[mon - 1]} {year}"
 
 
+def loaded_months_sentence(months: list[str]) -> str:
+    """ "1 month is loaded (March 2026)" / "6 months are loaded (October 2025 to March 2026)"."""
+    if not months:
+        return "no month is loaded yet"
+    if len(months) == 1:
+        return f"1 month is loaded ({month_label(months[0])})"
+    return f"{len(months)} months are loaded ({month_label(months[0])} to {month_label(months[-1])})"
+
+
+def short_history_note(covered: list[str], window: int = ROLLING_WINDOW_MONTHS) -> str | None:
+    """What the Overview cannot show yet and why, or None once two full windows are loaded."""
+    if len(covered) >= 2 * window:
+        return None
+    return (
+        f"{loaded_months_sentence(covered).capitalize()}. Comparisons with the 12 months before need "
+        f"{2 * window} months loaded, so none is shown yet; months never loaded appear as gaps, never as zeros."
+    )
+
+
 @dataclass(frozen=True)
 class Change:
     """Latest ``window`` months to ``end_month`` against the ``window`` before.

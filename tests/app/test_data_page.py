@@ -112,5 +112,5 @@ def test_coverage_names_a_missing_month(database):
     ]
     import_police(database, files)
     app = open_data_page()
-    assert any("no data for 2024-03" in w.value for w in app.warning)
+    assert any("not loaded for 2024-03 (missing, not zero)" in w.value for w in app.warning)
     assert app.get("plotly_chart"), "the coverage grid is drawn"

@@ -3,7 +3,8 @@
 import pandas as pd
 import streamlit as st
 
-from rc_dashboard import audit, charts, explore, measures
+from rc_dashboard import audit, charts, config, explore, measures
+from rc_dashboard.coverage import data_up_to
 from rc_dashboard.escaping import escape_markdown
 from rc_dashboard.export import to_csv_text
 from rc_dashboard.reports.scorecard_pdf import scorecard_pdf
@@ -52,7 +53,10 @@ as_of = left.selectbox("As of", list(reversed(months)), key="pm_as_of")
 by_area = principal.can("measures_by_area")  # councillors: borough-wide measures only (no small areas)
 localities = cached.distinct_values("locality", version) if by_area else []
 locality = middle.selectbox(
-    "Area", [None, *localities], format_func=lambda v: "Whole borough" if v is None else v, key="pm_locality"
+    "Area",
+    [None, *localities],
+    format_func=lambda v: f"Whole {config.area_config().area_word}" if v is None else v,
+    key="pm_locality",
 )
 shift = right.radio("Run rule", [7, 6], format_func=lambda n: f"{n} points", horizontal=True, key="pm_shift")
 accept_partial = st.checkbox(
@@ -111,7 +115,7 @@ with right:
     auth.download_button(
         principal,
         "Download scorecard (PDF)",
-        scorecard_pdf(table, as_of, locality),
+        scorecard_pdf(table, as_of, locality, data_up_to(cached.covered(version)), config.area_config().area_word),
         f"scorecard_{as_of}.pdf",
         "application/pdf",
     )

@@ -232,3 +232,51 @@ def test_every_cli_command_works_on_a_short_history(sqlite_engine, tmp_path, n_m
     else:
         status = cli.main(["summary", "--db", url, "--ward", "E05000001", "--quarter", "2025/26-Q4"])
         assert status == cli.EXIT_USER_ERROR and "Traceback" not in capsys.readouterr().err
+
+
+def test_every_pdf_says_how_far_the_data_goes_and_never_compares_with_a_missing_quarter(sqlite_engine, tmp_path):
+    import io
+
+    from pypdf import PdfReader
+
+    from rc_dashboard.reports.scorecard_pdf import scorecard_pdf
+    from rc_dashboard.reports.ward_pdf import summaries_pdf
+
+    def text_of(data: bytes) -> str:
+        return " ".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages)
+
+    short_history.build(sqlite_engine, 6)
+    summaries = build_summaries(sqlite_engine, FinancialQuarter.parse("2025/26-Q4"))
+    ward_text = text_of(summaries_pdf([(summaries[short_history.WARD_CODES[3]], None)], "explanation"))
+    assert "Data up to: council: Council community safety team: data from October 2025 up to March 2026" in " ".join(
+        ward_text.split()
+    )
+    assert "not available" in ward_text
+    covered = covered_months(sqlite_engine)
+    register = measures.parse_register(measures.register_text(sqlite_engine))
+    cube = explore.with_harm(explore.load_cube(sqlite_engine), categories.harm_weights())
+    wards = read_frame(sqlite_engine, "SELECT ward_code, ward_name, locality, population FROM areas")
+    results = measures.scorecard(
+        register, cube, wards, measures.manual_values(sqlite_engine), "2026-03", covered=covered
+    )
+    pdf = scorecard_pdf(measures.scorecard_table(results), "2026-03", None, data_up_to(covered), "district")
+    card_text = " ".join(text_of(pdf).split())
+    assert "whole district" in card_text and "Data up to: council" in card_text
+    assert (
+        cli.main(
+            [
+                "pack",
+                "--db",
+                url_of(sqlite_engine),
+                "--locality",
+                "South",
+                "--quarter",
+                "2025/26-Q4",
+                "--out",
+                str(tmp_path / "p.pdf"),
+            ]
+        )
+        == 0
+    )
+    pack_text = " ".join(text_of((tmp_path / "p.pdf").read_bytes()).split())
+    assert "data up to: council" in pack_text and "not loaded (missing, not zero)" in pack_text

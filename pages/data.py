@@ -75,6 +75,7 @@ with import_tab:
                     "localities": lambda: importers.import_localities(engine, files[0], imported_by=by),
                     "population": lambda: importers.import_population(engine, files[0], imported_by=by),
                     "lookup": lambda: importers.import_lsoa_lookup(engine, files[0], imported_by=by),
+                    "lsoas": lambda: importers.import_lsoas(engine, files[0], imported_by=by),
                 }[kind]
                 try:
                     result = run()
@@ -112,6 +113,15 @@ with coverage_tab:
             "but left out of every figure. A partner's own incidents with no location (without_location) stay in totals."
         )
         st.dataframe(cached.location_completeness(version), hide_index=True, width="stretch")
+    lookup = cached.lsoa_wards(version)
+    if len(lookup):
+        st.subheader("LSOA to ward lookup, for checking")
+        st.caption(
+            "Used to place partner rows that carry only an LSOA code and to sum LSOA populations to wards. "
+            "'lookup file': from an ONS best-fit lookup; 'largest overlap': derived from the LSOA and ward boundaries "
+            "(each LSOA goes to the ward holding most of its area)."
+        )
+        st.dataframe(lookup, hide_index=True, width="stretch")
 
 with history_tab:
     history = cached.import_history(version)

@@ -79,7 +79,7 @@ def cmd_counts(args: argparse.Namespace) -> int:
     return 0
 
 
-IMPORT_KINDS = ("police", "incidents", "counts", "wards", "localities", "population", "lookup")
+IMPORT_KINDS = ("police", "incidents", "counts", "wards", "localities", "population", "lookup", "lsoas")
 MAX_PROBLEMS_PRINTED = 30
 
 
@@ -102,7 +102,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     suffixes = {"police": (".csv",), "wards": (".geojson", ".json", ".gpkg", ".zip", ".shp")}.get(
         args.kind, (".csv", ".xlsx")
     )
-    if args.kind == "wards":
+    if args.kind in ("wards", "lsoas"):
         from pathlib import Path
 
         from rc_dashboard.ingest.files import InputFile
@@ -147,9 +147,16 @@ def cmd_import(args: argparse.Namespace) -> int:
     elif args.kind == "wards":
         results = [
             importers.import_wards(
-                engine, inputs[0], code_field=args.code_field, name_field=args.name_field, imported_by=CLI_USER
+                engine,
+                inputs[0],
+                code_field=args.code_field,
+                name_field=args.name_field,
+                imported_by=CLI_USER,
+                lad=args.lad,
             )
         ]
+    elif args.kind == "lsoas":
+        results = [importers.import_lsoas(engine, inputs[0], imported_by=CLI_USER)]
     else:
         function = {
             "localities": importers.import_localities,
@@ -451,6 +458,10 @@ def build_parser() -> argparse.ArgumentParser:
     importing.add_argument("--code-field", help="ward code field in the boundaries (default: detected, e.g. WD25CD)")
     importing.add_argument("--name-field", help="ward name field in the boundaries (default: detected, e.g. WD25NM)")
     importing.add_argument("--lookup", help="LSOA to ward lookup CSV to import first (population by LSOA)")
+    importing.add_argument(
+        "--lad",
+        help="with 'import wards': keep only this local authority's wards (e.g. E08000034) from a national file",
+    )
     importing.add_argument(
         "--covers",
         metavar="FIRST:LAST",

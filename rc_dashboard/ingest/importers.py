@@ -14,16 +14,19 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Engine
 
+from rc_dashboard.db import read_frame
 from rc_dashboard.geography import wards_from_db
 from rc_dashboard.ingest.areas import (
     lsoa_lookup,
     read_localities,
     read_lsoa_lookup,
+    read_lsoas,
     read_population,
     read_wards,
     store_area_attribute,
     store_area_counts,
     store_lsoa_lookup,
+    store_lsoas,
 )
 from rc_dashboard.ingest.files import InputFile, expand_inputs
 from rc_dashboard.ingest.partner import PartnerMapping, normalise_counts, normalise_partner
@@ -248,10 +251,11 @@ def import_wards(
     code_field: str | None = None,
     name_field: str | None = None,
     imported_by: str | None = None,
+    lad: str | None = None,
 ) -> ImportResult:
-    """Import ward boundaries and re-assign every located incident to them."""
+    """Import ward boundaries (``lad``: only that local authority's) and re-assign every located incident."""
     report = ValidationReport()
-    wards = read_wards(item, report, code_field, name_field)
+    wards = read_wards(item, report, code_field, name_field, lad)
     if report.rejected or wards is None:
         raise ImportRejected(report)
     result = store_wards(engine, wards, file_name=item.name, sha256=item.sha256, imported_by=imported_by)
@@ -269,7 +273,8 @@ def import_localities(engine: Engine, item: InputFile, *, imported_by: str | Non
 
 def import_population(engine: Engine, item: InputFile, *, imported_by: str | None = None) -> ImportResult:
     report = ValidationReport()
-    frame = read_population(item, report, lsoa_lookup(engine))
+    known = frozenset(read_frame(engine, "SELECT ward_code FROM areas")["ward_code"])
+    frame = read_population(item, report, lsoa_lookup(engine), known)
     if report.rejected or frame is None:
         raise ImportRejected(report)
     return store_area_attribute(engine, frame, "population", item, report, frame.attrs["rows_read"], imported_by)
@@ -280,4 +285,13 @@ def import_lsoa_lookup(engine: Engine, item: InputFile, *, imported_by: str | No
     frame = read_lsoa_lookup(item, report)
     if report.rejected or frame is None:
         raise ImportRejected(report)
-    return store_lsoa_lookup(engine, frame, item, frame.attrs["rows_read"], imported_by)
+    return store_lsoa_lookup(engine, frame, item, frame.attrs["rows_read"], imported_by, report)
+
+
+def import_lsoas(engine: Engine, item: InputFile, *, imported_by: str | None = None) -> ImportResult:
+    """Import LSOA boundaries; LSOAs not in an ONS lookup get their ward by largest overlap (stored, shown)."""
+    report = ValidationReport()
+    lsoas = read_lsoas(item, report)
+    if report.rejected or lsoas is None:
+        raise ImportRejected(report)
+    return store_lsoas(engine, lsoas, wards_from_db(engine), item, report, imported_by)

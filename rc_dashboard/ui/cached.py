@@ -59,6 +59,13 @@ def covered(version: int) -> pd.DataFrame:
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
+def lsoa_wards(version: int) -> pd.DataFrame:
+    from rc_dashboard.ingest.areas import lsoa_ward_table
+
+    return lsoa_ward_table(engine())
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
 def coverage_grid(version: int) -> pd.DataFrame:
     from rc_dashboard.coverage import coverage_grid as build
 

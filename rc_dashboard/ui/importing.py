@@ -23,6 +23,7 @@ UPLOAD_TYPES = {
     "localities": ["csv"],
     "population": ["csv"],
     "lookup": ["csv"],
+    "lsoas": ["geojson", "json", "gpkg", "zip"],
 }
 MULTIPLE_FILES = {"police", "incidents"}
 

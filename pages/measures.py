@@ -115,7 +115,14 @@ with right:
     auth.download_button(
         principal,
         "Download scorecard (PDF)",
-        scorecard_pdf(table, as_of, locality, data_up_to(cached.covered(version)), config.area_config().area_word),
+        scorecard_pdf(
+            table,
+            as_of,
+            locality,
+            data_up_to(cached.covered(version)),
+            config.area_config().area_word,
+            config.area_config().area_name,
+        ),
         f"scorecard_{as_of}.pdf",
         "application/pdf",
     )

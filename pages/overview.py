@@ -16,7 +16,15 @@ value_label = filters.WEIGHTINGS[value]
 st.title("Overview")
 layout.demo_banner(cached.is_demo(version))
 if cached.cube(version).empty:
-    st.info("No incidents are loaded yet. Import police.uk files or partner logs on the Data page.")
+    stored = cached.data_summary(version)
+    if stored["outside_area"] or stored["force_no_location"]:
+        st.info(
+            f"None of the loaded incidents lies in the area: {stored['outside_area']:,} lie outside its wards and "
+            f"{stored['force_no_location']:,} crimes have no location in the force's files. Check that the ward "
+            "boundaries are this partnership's (Data page, first-run checklist)."
+        )
+    else:
+        st.info("No incidents are loaded yet. Import police.uk files or partner logs on the Data page.")
     st.stop()
 
 tables, figures = cached.overview(flt, value, value_label, version)

@@ -516,7 +516,9 @@ def scorecard(
         )
         result = evaluate(scoped, series, register.plan_start, as_of, shift_length, accept_partial_baseline)
         if measure.manual and locality:
-            result.note = "Borough-wide: this measure has no locality breakdown."
+            from rc_dashboard.config import area_config
+
+            result.note = f"{area_config().area_word.capitalize()}-wide: this measure has no locality breakdown."
         if not measure.manual and measure.sources and not cube["source"].isin(measure.sources).any():
             result = MeasureResult(
                 scoped,

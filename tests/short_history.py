@@ -25,7 +25,13 @@ import shapely
 
 from rc_dashboard.geography import bng_to_lonlat
 from rc_dashboard.ingest.files import InputFile
-from rc_dashboard.ingest.importers import import_localities, import_partner, import_police, import_wards
+from rc_dashboard.ingest.importers import (
+    import_localities,
+    import_partner,
+    import_police,
+    import_population,
+    import_wards,
+)
 from rc_dashboard.ingest.partner import PartnerMapping
 from rc_dashboard.periods import add_months, month_range
 
@@ -145,6 +151,8 @@ def build(engine, n_months: int, *, outside_per_month: int = 1, council: bool = 
     import_wards(engine, InputFile("wards.geojson", geojson_bytes(wards())))
     localities = "ward_code,locality\n" + "".join(f"{c},{loc}\n" for c, loc in zip(WARD_CODES, LOCALITIES, strict=True))
     import_localities(engine, InputFile("localities.csv", localities.encode()))
+    population = "ward_code,population\n" + "".join(f"{c},{POPULATION}\n" for c in WARD_CODES)
+    import_population(engine, InputFile("population.csv", population.encode()))
     files, planted = [], []
     for index, month in enumerate(months):
         data, rows = police_csv(month, index, outside_per_month)

@@ -280,3 +280,27 @@ def test_every_pdf_says_how_far_the_data_goes_and_never_compares_with_a_missing_
     )
     pack_text = " ".join(text_of((tmp_path / "p.pdf").read_bytes()).split())
     assert "data up to: council" in pack_text and "not loaded (missing, not zero)" in pack_text
+
+
+def test_the_partnership_name_and_area_word_come_from_configuration(sqlite_engine, tmp_path, monkeypatch, capsys):
+    import shutil
+
+    folder = tmp_path / "config"
+    shutil.copytree(short_history.ROOT / "config", folder)
+    area = (folder / "area.yaml").read_text(encoding="utf-8")
+    area = area.replace(
+        'area_name: "Brackenfield Community Safety Partnership (demo)"', 'area_name: "Kirklees Partnership"'
+    )
+    (folder / "area.yaml").write_text(area.replace("area_word: borough", "area_word: district"), encoding="utf-8")
+    monkeypatch.setenv("RC_CONFIG_DIR", str(folder))
+    short_history.build(sqlite_engine, 6, council=False)
+    code = short_history.WARD_CODES[0]
+    assert (
+        cli.main(
+            ["summary", "--db", url_of(sqlite_engine), "--ward", code, "--quarter", "2025/26-Q4", "--format", "md"]
+        )
+        == 0
+    )
+    markdown = capsys.readouterr().out
+    assert "_Kirklees Partnership_" in markdown
+    assert "among the district's 4 wards with data" in markdown and "borough" not in markdown

@@ -172,6 +172,7 @@ def build_pack(engine: Engine, locality: str, quarter: FinancialQuarter, princip
         quarter=quarter.label,
         quarter_long=quarter_label_long(quarter),
         filters={
+            "partnership": config.area_config().area_name,
             "locality": locality,
             "quarter": quarter.label,
             "categories": "all",
@@ -225,7 +226,7 @@ def _hotspot_briefs(
         kinds = inside["category"].value_counts().head(5).rename_axis("category").reset_index(name="incidents")
         evidence = (
             f"{row.recent_count:,} incidents in the last {row.window_months} months against {row.expected_recent:,.0f} expected "
-            f"from the borough's own change (exact test p = {row.p_adjusted:.2g} after FDR); hot in {row.hot_months} of {row.months} months; "
+            f"from the {config.area_config().area_word}'s own change (exact test p = {row.p_adjusted:.2g} after FDR); hot in {row.hot_months} of {row.months} months; "
             f"sources: {', '.join(row.sources)}."
         )
         briefs.append(

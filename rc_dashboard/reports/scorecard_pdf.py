@@ -32,6 +32,7 @@ def scorecard_pdf(
     locality: str | None,
     data_up_to: list[str] | None = None,
     area_word: str = "borough",
+    area_name: str = "",
 ) -> bytes:
     """A landscape A4 table grouped by plan priority, with the plain-English line under each measure,
     and how far each feed's data goes (``data_up_to``, see :func:`rc_dashboard.coverage.data_up_to`)."""
@@ -46,6 +47,9 @@ def scorecard_pdf(
         new_x="LMARGIN",
         new_y="NEXT",
     )
+    if area_name:
+        pdf.set_font("Helvetica", "I", 9)
+        pdf.cell(0, 6, pdf_safe(area_name), new_x="LMARGIN", new_y="NEXT")
     for priority, group in table.groupby("priority", sort=False):
         pdf.set_font("Helvetica", "B", 11)
         pdf.cell(0, 8, pdf_safe(priority), new_x="LMARGIN", new_y="NEXT")

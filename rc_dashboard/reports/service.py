@@ -124,7 +124,14 @@ def build_summaries(
             for row in mine.itertuples(index=False)
         ]
         summaries[code] = summarise_ward(
-            code, tables, wards, quality_notes=notes, hotspots=listed, data_up_to=up_to, area_word=area_word
+            code,
+            tables,
+            wards,
+            quality_notes=notes,
+            hotspots=listed,
+            data_up_to=up_to,
+            area_word=area_word,
+            area_name=config.area_config().area_name,
         )
     return summaries
 

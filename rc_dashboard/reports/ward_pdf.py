@@ -38,6 +38,9 @@ def add_ward_page(pdf: FPDF, summary: WardSummary, explanation: str, map_png: by
         new_x="LMARGIN",
         new_y="NEXT",
     )
+    if summary.area_name:
+        pdf.set_font("Helvetica", "I", 9)
+        pdf.multi_cell(0, 5, pdf_safe(summary.area_name), new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("Helvetica", "", 10)
     pdf.multi_cell(0, 5, pdf_safe(summary.narrative), new_x="LMARGIN", new_y="NEXT")
     pdf.ln(2)

@@ -63,6 +63,7 @@ class WardSummary:
     last_year_covered: bool = True
     data_up_to: list[str] = field(default_factory=list)
     area_word: str = "borough"
+    area_name: str = ""
 
     def as_json(self) -> dict:
         return {
@@ -93,6 +94,7 @@ class WardSummary:
             "total_same_quarter_last_year": self.total_last_year,
             "total_same_quarter_last_year_status": _status(self.total_last_year, self.last_year_covered),
             "data_up_to": self.data_up_to,
+            "area_name": self.area_name,
             "rate_per_1000": self.rate_per_1000,
             "rank": self.rank,
             "wards_ranked": self.n_wards,
@@ -190,6 +192,7 @@ def summarise_ward(
     hotspots: list[dict] | None = None,
     data_up_to: list[str] | None = None,
     area_word: str = "borough",
+    area_name: str = "",
 ) -> WardSummary:
     """The summary of one ward from the quarter's suppressed tables."""
     info = wards.set_index("ward_code").loc[ward_code]
@@ -268,6 +271,7 @@ def summarise_ward(
         last_year_covered=tables.last_year_covered,
         data_up_to=list(data_up_to or []),
         area_word=area_word,
+        area_name=area_name,
     )
     summary.narrative = narrative(summary, current.label)
     return summary
@@ -289,7 +293,7 @@ def narrative(summary: WardSummary, label) -> str:
     if summary.rate_per_1000 is not None and summary.rank is not None:
         head += (
             f", {summary.rate_per_1000:.1f} per 1,000 residents, the {_ordinal(summary.rank)} highest rate "
-            f"of the {summary.n_wards} wards of the {summary.area_word} with a rate"
+            f"among the {summary.area_word}'s {summary.n_wards} wards with data"
         )
     sentences.append(head + ".")
     comparisons, not_loaded = [], []
@@ -361,6 +365,7 @@ def to_markdown(summary: WardSummary, explanation: str) -> str:
     lines = [
         f"# {escape_markdown(summary.ward_name)} ({summary.ward_code}): {summary.quarter_months}",
         "",
+        *([f"_{escape_markdown(summary.area_name)}_", ""] if summary.area_name else []),
         escape_markdown(summary.narrative),
         "",
         "| Category | This quarter | Previous quarter | Same quarter last year | Against previous | Against last year |",

@@ -87,10 +87,11 @@ def month_label(month: str) -> str:
     return f"{MONTH_NAMES[mon - 1]} {year}"
 
 
-def loaded_months_sentence(months: list[str]) -> str:
-    """ "1 month is loaded (March 2026)" / "6 months are loaded (October 2025 to March 2026)"."""
+def loaded_months_sentence(months: list[str], *, start: bool = False) -> str:
+    """ "1 month is loaded (March 2026)" / "6 months are loaded (October 2025 to March 2026)";
+    ``start``: capitalised to open a sentence ("No month ..."; digits need nothing)."""
     if not months:
-        return "no month is loaded yet"
+        return "No month is loaded yet" if start else "no month is loaded yet"
     if len(months) == 1:
         return f"1 month is loaded ({month_label(months[0])})"
     return f"{len(months)} months are loaded ({month_label(months[0])} to {month_label(months[-1])})"
@@ -101,7 +102,7 @@ def short_history_note(covered: list[str], window: int = ROLLING_WINDOW_MONTHS) 
     if len(covered) >= 2 * window:
         return None
     return (
-        f"{loaded_months_sentence(covered).capitalize()}. Comparisons with the 12 months before need "
+        f"{loaded_months_sentence(covered, start=True)}. Comparisons with the 12 months before need "
         f"{2 * window} months loaded, so none is shown yet; months never loaded appear as gaps, never as zeros."
     )
 

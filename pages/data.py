@@ -76,6 +76,7 @@ with import_tab:
                     "population": lambda: importers.import_population(engine, files[0], imported_by=by),
                     "lookup": lambda: importers.import_lsoa_lookup(engine, files[0], imported_by=by),
                     "lsoas": lambda: importers.import_lsoas(engine, files[0], imported_by=by),
+                    "lads": lambda: importers.import_ward_lads(engine, files[0], imported_by=by),
                 }[kind]
                 try:
                     result = run()

@@ -79,7 +79,7 @@ def cmd_counts(args: argparse.Namespace) -> int:
     return 0
 
 
-IMPORT_KINDS = ("police", "incidents", "counts", "wards", "localities", "population", "lookup", "lsoas")
+IMPORT_KINDS = ("police", "incidents", "counts", "wards", "localities", "population", "lookup", "lsoas", "lads")
 MAX_PROBLEMS_PRINTED = 30
 
 
@@ -153,6 +153,7 @@ def cmd_import(args: argparse.Namespace) -> int:
                 name_field=args.name_field,
                 imported_by=CLI_USER,
                 lad=args.lad,
+                lad_lookup=files_from_paths([args.lad_lookup], report, (".csv",))[0] if args.lad_lookup else None,
             )
         ]
     elif args.kind == "lsoas":
@@ -162,6 +163,7 @@ def cmd_import(args: argparse.Namespace) -> int:
             "localities": importers.import_localities,
             "population": importers.import_population,
             "lookup": importers.import_lsoa_lookup,
+            "lads": importers.import_ward_lads,
         }[args.kind]
         results = [function(engine, item, imported_by=CLI_USER) for item in inputs]
     for result in results:
@@ -461,6 +463,10 @@ def build_parser() -> argparse.ArgumentParser:
     importing.add_argument(
         "--lad",
         help="with 'import wards': keep only this local authority's wards (e.g. E08000034) from a national file",
+    )
+    importing.add_argument(
+        "--lad-lookup",
+        help="with 'import wards --lad': ONS ward-to-local-authority lookup CSV, for files without a LAD field",
     )
     importing.add_argument(
         "--covers",

@@ -173,3 +173,40 @@ def test_an_ons_lookup_as_downloaded_skips_wards_outside_the_area(sqlite_engine,
     assert result.rows_inserted == int(inside.sum()) and result.rows_dropped == int((~inside).sum())
     stored = read_frame(sqlite_engine, "SELECT method FROM lsoa_wards")
     assert set(stored["method"]) == {"lookup file"}
+
+
+WARD_TO_LAD = "lookups/ward_to_lad_walsall_2016-and-2026-wards.csv"
+
+
+def test_a_national_ward_file_without_lad_fields_is_filtered_through_the_ons_ward_to_lad_lookup(
+    sqlite_engine, shared_real, tmp_path
+):
+    national = pd.concat(
+        [gpd.read_file(shared_real / WALSALL_WARDS), gpd.read_file(shared_real / BRISTOL_WARDS)], ignore_index=True
+    )
+    national = national[["WD25CD", "WD25NM", "geometry"]]  # as ONS publishes ward boundaries: no LAD field
+    path = tmp_path / "wards_national.geojson"
+    national.to_file(path, driver="GeoJSON")
+    with pytest.raises(ImportRejected) as caught:
+        import_wards(sqlite_engine, input_file(path), lad="E08000030")
+    assert "--lad-lookup" in caught.value.report.problems[0].reason
+    lookup = input_file(shared_real / WARD_TO_LAD)
+    result = import_wards(sqlite_engine, input_file(path), lad="E08000030", lad_lookup=lookup)
+    assert result.rows_read == 20
+    stored = read_frame(sqlite_engine, "SELECT lad_code, lad_name FROM areas")
+    assert set(stored["lad_code"]) == {"E08000030"} and set(stored["lad_name"]) == {"Walsall"}
+
+
+def test_the_ons_ward_to_lad_lookup_sets_the_loaded_wards_and_skips_the_rest(sqlite_engine, shared_real):
+    from rc_dashboard.ingest.importers import import_ward_lads
+
+    wards = gpd.read_file(shared_real / WALSALL_WARDS)[["WD25CD", "WD25NM", "geometry"]]
+    import_wards(sqlite_engine, InputFile("w.geojson", wards.to_json().encode()))
+    assert read_frame(sqlite_engine, "SELECT lad_code FROM areas")["lad_code"].isna().all()
+    raw = pd.read_csv(shared_real / WARD_TO_LAD, dtype=str)
+    first = raw.drop_duplicates("WDCD")
+    result = import_ward_lads(sqlite_engine, input_file(shared_real / WARD_TO_LAD))
+    assert result.rows_updated == 20
+    outside = int((~first["WDCD"].isin(wards["WD25CD"])).sum())
+    assert result.dropped_by_reason.get("ward outside the area, skipped", 0) == outside
+    assert set(read_frame(sqlite_engine, "SELECT lad_code FROM areas")["lad_code"]) == {"E08000030"}

@@ -76,11 +76,14 @@ def read_wards(
     code_field: str | None = None,
     name_field: str | None = None,
     lad: str | None = None,
+    lad_lookup: pd.DataFrame | None = None,
 ) -> gpd.GeoDataFrame | None:
     """Ward polygons in BNG with ward_code, ward_name (and lad_code/lad_name when present).
 
     ``lad`` (a local authority code such as E08000034) keeps only that authority's wards, so a
-    national ward file can be imported as downloaded; the others are skipped and counted.
+    national ward file can be imported as downloaded; the others are skipped and counted. ONS's
+    ward boundary files carry no local authority field: ``lad_lookup`` (ONS's ward-to-LAD lookup,
+    see :func:`read_ward_lad_lookup`) supplies it.
     """
     data = _read_geodata(item, report)
     if data is None:
@@ -89,10 +92,6 @@ def read_wards(
         report.reject(item.name, "the file holds no features.")
         return None
     columns = [c for c in data.columns if c != data.geometry.name]
-    if lad:
-        data = _only_lad(data, columns, lad.strip(), item.name, report)
-        if data is None:
-            return None
     detected_code, detected_name = _vintage_fields(columns, WARD_CODE_FIELD)
     code_field = code_field or detected_code or find_column(columns, ("ward_code", "code", "wd_code"))
     name_field = name_field or detected_name or find_column(columns, ("ward_name", "name", "wd_name"))
@@ -102,6 +101,17 @@ def read_wards(
                 item.name,
                 f"cannot find the {what} field; found {', '.join(columns)}. Name it with --code-field / --name-field.",
             )
+            return None
+    if lad_lookup is not None and len(lad_lookup):
+        by_ward = lad_lookup.drop_duplicates("ward_code").set_index("ward_code")
+        codes_in_file = data[code_field].astype(str).str.strip()
+        data = data.assign(
+            LADLOOKUPCD=codes_in_file.map(by_ward["lad_code"]), LADLOOKUPNM=codes_in_file.map(by_ward["lad_name"])
+        )
+        columns = [c for c in data.columns if c != data.geometry.name]
+    if lad:
+        data = _only_lad(data, columns, lad.strip(), item.name, report)
+        if data is None:
             return None
     if data.crs is not None and data.crs.is_geographic:
         minx, miny, maxx, maxy = data.total_bounds
@@ -176,6 +186,8 @@ def read_wards(
         )
         geometry = shapely.make_valid(geometry)
     lad_code, lad_name = _vintage_fields(columns, LAD_CODE_FIELD)
+    if "LADLOOKUPCD" in data.columns:
+        lad_code, lad_name = "LADLOOKUPCD", "LADLOOKUPNM"
     wards = gpd.GeoDataFrame(
         {
             "ward_code": codes.to_numpy(),
@@ -194,11 +206,14 @@ def _only_lad(
 ) -> gpd.GeoDataFrame | None:
     """The features of one local authority (by the newest LADnnCD field); None (rejected) if impossible."""
     field, _ = _vintage_fields(columns, LAD_CODE_FIELD)
+    if "LADLOOKUPCD" in columns:
+        field = "LADLOOKUPCD"
     field = field or find_column(columns, ("lad_code", "ladcd", "lad"))
     if not field:
         report.reject(
             file_name,
-            f"--lad {lad} needs a local authority code field (LADnnCD) in the file; found {', '.join(columns)}.",
+            f"--lad {lad} needs a local authority code field (LADnnCD) in the file, or ONS's ward-to-local-authority "
+            f"lookup with --lad-lookup; found {', '.join(columns)}.",
         )
         return None
     keep = data[field].astype(str).str.strip() == lad
@@ -686,4 +701,62 @@ def store_area_counts(
             result.rows_updated = len(current) - len(frame)  # rows removed from a re-published month
         record_coverage(conn, covered, "counts", result.import_id)
         finish_import(conn, result, {"dropped": result.dropped_by_reason, "months_covered": result.months_covered})
+    return result
+
+
+def read_ward_lad_lookup(item: InputFile, report: ValidationReport) -> pd.DataFrame | None:
+    """ward_code, lad_code, lad_name from ONS's ward-to-local-authority lookup as downloaded
+    (``WDnnCD``/``LADnnCD`` columns, with or without the year digits)."""
+    frame = read_table(item.data, item.name, report)
+    if frame is None:
+        return None
+    ward = find_column(list(frame.columns), ("ward_code",), r"WD(\d{2})?CD")
+    lad = find_column(list(frame.columns), ("lad_code",), r"LAD(\d{2})?CD")
+    if not ward or not lad:
+        report.reject(
+            item.name,
+            f"needs a ward code column (WDnnCD) and a local authority column (LADnnCD); found {', '.join(frame.columns)}.",
+        )
+        return None
+    name = find_column(list(frame.columns), ("lad_name",), r"LAD(\d{2})?NM")
+    out = pd.DataFrame({"ward_code": frame[ward].str.strip(), "lad_code": frame[lad].str.strip()})
+    out["lad_name"] = frame[name].str.strip() if name else None
+    repeated = out["ward_code"].duplicated()
+    report.add_rows(item.name, np.flatnonzero(repeated.to_numpy()), ward, "ward appears twice (first kept)", "drop")
+    out = out.loc[~repeated].reset_index(drop=True)
+    out.attrs["rows_read"] = len(frame)
+    return out
+
+
+def store_ward_lads(
+    engine: Engine, frame: pd.DataFrame, item: InputFile, report: ValidationReport, imported_by: str | None = None
+) -> ImportResult:
+    """Set each loaded ward's local authority from the lookup; wards outside the area are skipped and counted."""
+    known = read_frame(engine, "SELECT ward_code, lad_code, lad_name FROM areas")
+    if known.empty:
+        report.reject(item.name, "no wards are loaded yet: import ward boundaries first.")
+        raise ImportRejected(report)
+    outside = ~frame["ward_code"].isin(set(known["ward_code"]))
+    report.add_rows(
+        item.name, np.flatnonzero(outside.to_numpy()), "ward_code", "ward outside the area, skipped", "drop"
+    )
+    merged = frame.loc[~outside].merge(known, on="ward_code", suffixes=("", "_now"))
+    changed = merged[(merged["lad_code"] != merged["lad_code_now"]) | (merged["lad_name"] != merged["lad_name_now"])]
+    result = ImportResult(
+        import_id=0,
+        file_name=item.name,
+        rows_read=frame.attrs.get("rows_read", len(frame)),
+        rows_updated=len(changed),
+        rows_unchanged=len(merged) - len(changed),
+        rows_dropped=report.rows_dropped,
+        dropped_by_reason=report.dropped_by_reason(),
+    )
+    with engine.begin() as conn:
+        result.import_id = _provenance(conn, "lads", item, result.rows_read, imported_by)
+        for row in changed.itertuples(index=False):
+            conn.execute(
+                text("UPDATE areas SET lad_code = :c, lad_name = :n WHERE ward_code = :w"),
+                {"c": row.lad_code, "n": row.lad_name, "w": row.ward_code},
+            )
+        finish_import(conn, result, {"dropped": result.dropped_by_reason})
     return result

@@ -22,11 +22,13 @@ from rc_dashboard.ingest.areas import (
     read_lsoa_lookup,
     read_lsoas,
     read_population,
+    read_ward_lad_lookup,
     read_wards,
     store_area_attribute,
     store_area_counts,
     store_lsoa_lookup,
     store_lsoas,
+    store_ward_lads,
 )
 from rc_dashboard.ingest.files import InputFile, expand_inputs
 from rc_dashboard.ingest.partner import PartnerMapping, normalise_counts, normalise_partner
@@ -252,10 +254,15 @@ def import_wards(
     name_field: str | None = None,
     imported_by: str | None = None,
     lad: str | None = None,
+    lad_lookup: InputFile | None = None,
 ) -> ImportResult:
-    """Import ward boundaries (``lad``: only that local authority's) and re-assign every located incident."""
+    """Import ward boundaries (``lad``: only that local authority's, by the file's LAD field or the
+    ward-to-LAD lookup ``lad_lookup``) and re-assign every located incident."""
     report = ValidationReport()
-    wards = read_wards(item, report, code_field, name_field, lad)
+    lookup = read_ward_lad_lookup(lad_lookup, report) if lad_lookup is not None else None
+    if report.rejected:
+        raise ImportRejected(report)
+    wards = read_wards(item, report, code_field, name_field, lad, lookup)
     if report.rejected or wards is None:
         raise ImportRejected(report)
     result = store_wards(engine, wards, file_name=item.name, sha256=item.sha256, imported_by=imported_by)
@@ -286,6 +293,15 @@ def import_lsoa_lookup(engine: Engine, item: InputFile, *, imported_by: str | No
     if report.rejected or frame is None:
         raise ImportRejected(report)
     return store_lsoa_lookup(engine, frame, item, frame.attrs["rows_read"], imported_by, report)
+
+
+def import_ward_lads(engine: Engine, item: InputFile, *, imported_by: str | None = None) -> ImportResult:
+    """Set the loaded wards' local authority from ONS's ward-to-LAD lookup as downloaded."""
+    report = ValidationReport()
+    frame = read_ward_lad_lookup(item, report)
+    if report.rejected or frame is None:
+        raise ImportRejected(report)
+    return store_ward_lads(engine, frame, item, report, imported_by)
 
 
 def import_lsoas(engine: Engine, item: InputFile, *, imported_by: str | None = None) -> ImportResult:

@@ -13,6 +13,7 @@ from rc_dashboard.ingest.areas import (
     read_lsoa_lookup,
     read_lsoas,
     read_population,
+    read_ward_lad_lookup,
     read_wards,
 )
 from rc_dashboard.ingest.files import InputFile, expand_inputs
@@ -31,6 +32,7 @@ KINDS = {
     "population": "Population by ward or by LSOA (CSV)",
     "lookup": "LSOA to ward lookup (CSV, e.g. ONS best fit as downloaded)",
     "lsoas": "LSOA boundaries (to derive the LSOA to ward lookup when there is none)",
+    "lads": "Ward to local authority lookup (ONS CSV as downloaded)",
 }
 
 
@@ -70,7 +72,7 @@ def dry_run(
                 derived = derive_lsoa_wards(lsoas, wards_from_db(engine))
                 frames.append(derived if len(derived) else pd.DataFrame(lsoas.drop(columns="geometry")))
         else:
-            reader = {"localities": read_localities, "lookup": read_lsoa_lookup}.get(kind)
+            reader = {"localities": read_localities, "lookup": read_lsoa_lookup, "lads": read_ward_lad_lookup}.get(kind)
             frame = reader(item, report) if reader else read_population(item, report, lsoa_lookup(engine))
             if frame is not None:
                 rows_read += frame.attrs.get("rows_read", len(frame))

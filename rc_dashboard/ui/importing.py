@@ -24,6 +24,7 @@ UPLOAD_TYPES = {
     "population": ["csv"],
     "lookup": ["csv"],
     "lsoas": ["geojson", "json", "gpkg", "zip"],
+    "lads": ["csv"],
 }
 MULTIPLE_FILES = {"police", "incidents"}
 

@@ -101,7 +101,8 @@ class ImportResult:
             parts.append(f"{self.outside_area:,} outside the area (stored, left out of every figure)")
         if self.force_no_location:
             parts.append(
-                f"{self.force_no_location:,} crimes with no location in the force's file "
+                f"{self.force_no_location:,} {'crime' if self.force_no_location == 1 else 'crimes'} "
+                "with no location in the force's file "
                 "(cannot be placed in the area: stored, left out of every figure)"
             )
         dropped = f"{self.rows_dropped:,} dropped"

@@ -39,6 +39,19 @@ def database(request, tmp_path_factory):
     st.cache_data.clear()
 
 
+def test_ward_summary_page_says_not_available_for_a_quarter_never_loaded(database):
+    if len(database.months) < 3 or len(database.months) >= 15:
+        pytest.skip("needs a complete quarter and no year-earlier quarter")
+    app = signed_in_app("councillor", timeout=TIMEOUT_S)
+    app.run()
+    app.switch_page("pages/ward_summary.py")
+    app.run()
+    assert not app.exception, [e.value for e in app.exception]
+    table = app.dataframe[0].value
+    assert (table["Same quarter last year"] == "not available").all()
+    assert (table["Against last year"] == "not available").all()
+
+
 def page_text(app) -> str:
     parts = []
     for kind in ("markdown", "caption", "info", "warning", "error", "success", "metric", "subheader", "title"):
@@ -63,3 +76,7 @@ def test_page_works_on_a_short_history(database, page):
         # No delta: there is never a full 24 months loaded in these databases.
         assert all(m.delta is None or m.delta == "" for m in metrics), [m.delta for m in metrics]
         assert any("comparison" in c.value for c in app.caption)
+        # The headline counts the area's incidents only: no out-of-area or force-wide unplaced row.
+        shown = next(m for m in metrics if m.label == "All selected")
+        expected = sum(database.month_total(m) for m in database.months[-12:])
+        assert int(shown.value.replace(",", "")) == expected

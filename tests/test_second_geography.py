@@ -210,3 +210,26 @@ def test_the_ons_ward_to_lad_lookup_sets_the_loaded_wards_and_skips_the_rest(sql
     outside = int((~first["WDCD"].isin(wards["WD25CD"])).sum())
     assert result.dropped_by_reason.get("ward outside the area, skipped", 0) == outside
     assert set(read_frame(sqlite_engine, "SELECT lad_code FROM areas")["lad_code"]) == {"E08000030"}
+
+
+def test_a_census_table_by_ward_in_the_nomis_layout(sqlite_engine, shared_real):
+    derived = pd.read_csv(
+        shared_real / "population/census2021_usual_residents_by_ward25_walsall_DERIVED.csv", dtype=str
+    )
+    import_wards(sqlite_engine, input_file(shared_real / WALSALL_WARDS))
+    lines = ['"2022 ward","mnemonic","total"']
+    lines += [f'"{row.WD25NM}","{row.WD25CD}",{row.usual_residents_2021_sum_of_lsoa21}' for row in derived.itertuples()]
+    lines += [
+        '"Ashley","E05010885",12345',
+        ",,",
+        '"In order to protect against disclosure of personal information","",""',
+    ]
+    result = import_population(sqlite_engine, InputFile("nomis_ts001_ward.csv", ("\n".join(lines) + "\n").encode()))
+    assert result.rows_updated == 20
+    assert result.dropped_by_reason == {
+        "ward outside the area (not a loaded ward), skipped": 1,
+        "blank or note line (the file's footer), skipped": 2,
+    }
+    stored = read_frame(sqlite_engine, "SELECT ward_code, population FROM areas").set_index("ward_code")["population"]
+    expected = derived.set_index("WD25CD")["usual_residents_2021_sum_of_lsoa21"].astype(int)
+    assert stored.astype(int).to_dict() == expected.to_dict()

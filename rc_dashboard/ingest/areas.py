@@ -480,7 +480,8 @@ def read_population(
     codes = frame[ward or lsoa].str.strip()
     # Nomis and ONS files end with blank lines and notes ("In order to protect against disclosure ..."):
     # a row with no code is the file's footer, skipped and counted, never a population.
-    footer = (codes == "").to_numpy()
+    blank_value = frame[population].str.strip() == ""
+    footer = ((codes == "") | (blank_value & ~codes.str.fullmatch(GSS_CODE.pattern[1:-1]))).to_numpy()
     report.add_rows(
         item.name, np.flatnonzero(footer), ward or lsoa, "blank or note line (the file's footer), skipped", "drop"
     )

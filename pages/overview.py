@@ -3,7 +3,7 @@
 import streamlit as st
 
 from rc_dashboard import explore
-from rc_dashboard.coverage import months_covered_by
+from rc_dashboard.coverage import source_months
 from rc_dashboard.periods import add_months
 from rc_dashboard.ui import auth, cached, filters, layout, widgets
 
@@ -30,7 +30,7 @@ if cached.cube(version).empty:
 tables, figures = cached.overview(flt, value, value_label, version)
 months = tables.months
 
-covered = months_covered_by(cached.covered(version), flt.sources)
+covered = {s: m for s, m in source_months(cached.covered(version)).items() if not flt.sources or s in flt.sources}
 latest_months = int(tables.overall["latest_months"])
 if latest_months >= explore.ROLLING_WINDOW_MONTHS:
     st.subheader(f"The 12 months to {explore.month_label(flt.month_to)}")
@@ -38,7 +38,7 @@ else:
     st.subheader(
         f"The {latest_months} month{'s' if latest_months != 1 else ''} loaded to {explore.month_label(flt.month_to)}"
     )
-note = explore.short_history_note(covered)
+note = explore.short_history_note(covered, flt.month_to)
 if note:
     st.info(note, icon=":material/info:")
 widgets.headline_cards(tables.overall, tables.by_category)

@@ -7,7 +7,7 @@ filter change is a pandas operation on a small frame, never a new scan of the in
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -97,13 +97,22 @@ def loaded_months_sentence(months: list[str], *, start: bool = False) -> str:
     return f"{len(months)} months are loaded ({month_label(months[0])} to {month_label(months[-1])})"
 
 
-def short_history_note(covered: list[str], window: int = ROLLING_WINDOW_MONTHS) -> str | None:
-    """What the Overview cannot show yet and why, or None once two full windows are loaded."""
-    if len(covered) >= 2 * window:
+def short_history_note(
+    covered: Mapping[str, Collection[str]], end_month: str, window: int = ROLLING_WINDOW_MONTHS
+) -> str | None:
+    """What the Overview cannot compare yet and why (None when every selected source covers the
+    ``2 * window`` months to ``end_month``). ``covered``: months per selected source."""
+    needed = month_range(add_months(end_month, -(2 * window - 1)), end_month)
+    short = {s: sorted(m for m in months if m in set(needed)) for s, months in covered.items()}
+    short = {s: m for s, m in short.items() if len(m) < len(needed)}
+    if not short:
         return None
+    every = sorted(set().union(*(set(m) for m in covered.values())))
+    detail = "; ".join(f"{s}: {len(m)} of them" for s, m in sorted(short.items()))
     return (
-        f"{loaded_months_sentence(covered, start=True)}. Comparisons with the 12 months before need "
-        f"{2 * window} months loaded, so none is shown yet; months never loaded appear as gaps, never as zeros."
+        f"{loaded_months_sentence(every, start=True)}. A comparison with the 12 months before needs the "
+        f"{2 * window} months to {month_label(end_month)} loaded for each source ({detail}), so it is made only "
+        "where they are; months never loaded appear as gaps, never as zeros."
     )
 
 
@@ -193,19 +202,34 @@ def describe_change(change: Change, unit: str = "incidents") -> str:
     return f"{head}, {direction} {abs(pct):.0f}% ({abs(difference):,.0f} {more_or_fewer}) on the {change.window} months before."
 
 
+Coverage = Collection[str] | Mapping[str, Collection[str]]
+
+
+def covered_for(part: pd.DataFrame, covered: Coverage) -> set[str]:
+    """The months a slice of the cube is fully covered: with ``covered`` per source, the months every
+    source present in the slice covers (a police-only category is judged on the police months)."""
+    if not isinstance(covered, Mapping):
+        return set(covered)
+    present = [s for s in part["source"].unique() if s in covered] if len(part) else []
+    if not present:
+        return set().union(*(set(v) for v in covered.values())) if covered else set()
+    return set.intersection(*(set(covered[s]) for s in present))
+
+
 def headline_changes(
-    cube: pd.DataFrame, end_month: str, covered: Collection[str], by: str | None, value: str = "count"
+    cube: pd.DataFrame, end_month: str, covered: Coverage, by: str | None, value: str = "count"
 ) -> pd.DataFrame:
     """Rolling 12-month change overall (``by=None``) or per category / source, biggest moves first.
 
-    ``covered``: the months the selected feeds cover (see :func:`rolling_change`).
+    ``covered``: the months the selected feeds cover (see :func:`rolling_change`), or a mapping
+    source -> months, so each row is judged on the sources it holds (see :func:`covered_for`).
     """
     unit = "incidents" if value == "count" else "harm-days"
     groups = [("All selected", cube)] if by is None else list(cube.groupby(by, sort=True))
     records = []
     for label, part in groups:
         monthly = part.groupby("month")[value].sum()
-        change = rolling_change(monthly, end_month, covered, label=str(label))
+        change = rolling_change(monthly, end_month, covered_for(part, covered), label=str(label))
         records.append(
             {
                 "label": str(label),
@@ -235,11 +259,17 @@ def monthly_series(
     months: list[str],
     value: str = "count",
     by: str | None = None,
-    covered: Collection[str] | None = None,
+    covered: Coverage | None = None,
 ) -> pd.DataFrame:
     """Long frame month, [group], value with every month present: zero when a covered month had
-    nothing, NaN (a gap on a chart) when the month is not covered (``covered`` None: all are)."""
-    missing = [] if covered is None else [m for m in months if m not in set(covered)]
+    nothing, NaN (a gap on a chart) when no source covers the month (``covered`` None: all are)."""
+    if covered is None:
+        loaded = None
+    elif isinstance(covered, Mapping):
+        loaded = set().union(*(set(v) for v in covered.values())) if covered else set()
+    else:
+        loaded = set(covered)
+    missing = [] if loaded is None else [m for m in months if m not in loaded]
     if by is None:
         series = cube.groupby("month")[value].sum().reindex(months, fill_value=0).astype(float)
         series[missing] = np.nan
@@ -255,25 +285,35 @@ def monthly_series(
 
 
 def trend_with_previous_year(
-    cube_all_months: pd.DataFrame, months: list[str], value: str = "count", covered: Collection[str] | None = None
+    cube_all_months: pd.DataFrame, months: list[str], value: str = "count", covered: Coverage | None = None
 ) -> pd.DataFrame:
     """For each month shown, its value and the same month a year earlier; NaN where a month is not
-    covered (``covered`` None: every month from the first with data)."""
+    covered (``covered`` None: every month from the first with data).
+
+    With ``covered`` per source, a month any source covers is shown (a partly loaded month, the
+    page names the missing feed), and the year-earlier month only where every source covering
+    the month covered it too, so the two lines compare like with like.
+    """
     monthly = cube_all_months.groupby("month")[value].sum()
     if covered is None:
         first = monthly.index.min() if len(monthly) else None
         covered = set() if first is None else {m for m in month_range(first, max(months[-1], first))}
-    covered = set(covered)
+    by_source = covered if isinstance(covered, Mapping) else {"": covered}
+    by_source = {k: set(v) for k, v in by_source.items()}
+
+    def sources_at(month: str) -> set[str]:
+        return {s for s, ms in by_source.items() if month in ms}
 
     def at(month: str) -> float:
-        return float(monthly.get(month, 0)) if month in covered else np.nan
+        return float(monthly.get(month, 0)) if sources_at(month) else np.nan
+
+    def year_before(month: str) -> float:
+        earlier = add_months(month, -12)
+        now, then = sources_at(month), sources_at(earlier)
+        return float(monthly.get(earlier, 0)) if then and now <= then else np.nan
 
     return pd.DataFrame(
-        {
-            "month": months,
-            "this_period": [at(m) for m in months],
-            "year_before": [at(add_months(m, -12)) for m in months],
-        }
+        {"month": months, "this_period": [at(m) for m in months], "year_before": [year_before(m) for m in months]}
     )
 
 
@@ -355,13 +395,13 @@ def overview_tables(
     wards: pd.DataFrame,
     flt: IncidentFilter,
     value: str = "count",
-    covered: Collection[str] | None = None,
+    covered: Coverage | None = None,
 ) -> OverviewTables:
     """The Overview's headline changes (12 months to the filter's last month against the 12 before),
     trend against the previous year, category series and breakdowns (``value``: count or harm).
 
-    ``covered``: months every selected source covers (see :func:`rc_dashboard.coverage.months_covered_by`);
-    None treats every month from the cube's first as covered (no coverage recorded).
+    ``covered``: months per source (see :func:`rc_dashboard.coverage.source_months`), or one set of
+    months every selected source covers; None treats every month from the cube's first as covered.
     """
     ward_locality = dict(zip(wards["ward_code"], wards["locality"], strict=True))
     selected_all_months = filter_cube(cube, flt, ward_locality, months=False)
@@ -370,7 +410,12 @@ def overview_tables(
     if covered is None:
         first = cube["month"].min() if len(cube) else flt.month_from
         covered = month_range(first, max(first, flt.month_to))
-    covered = set(covered)
+    if isinstance(covered, Mapping):
+        covered = {s: set(m) for s, m in covered.items() if not flt.sources or s in flt.sources}
+        any_loaded = set().union(*covered.values()) if covered else set()
+    else:
+        covered = set(covered)
+        any_loaded = covered
     return OverviewTables(
         months=months,
         overall=headline_changes(selected_all_months, flt.month_to, covered, by=None, value=value).iloc[0],
@@ -378,5 +423,7 @@ def overview_tables(
         by_source=headline_changes(selected_all_months, flt.month_to, covered, by="source", value=value),
         trend=trend_with_previous_year(selected_all_months, months, value, covered),
         category_series=monthly_series(selected, months, value, by="category", covered=covered),
-        breakdowns={by: breakdown(selected, by, wards, len([m for m in months if m in covered])) for by in BREAKDOWNS},
+        breakdowns={
+            by: breakdown(selected, by, wards, len([m for m in months if m in any_loaded])) for by in BREAKDOWNS
+        },
     )

@@ -304,3 +304,32 @@ def test_the_partnership_name_and_area_word_come_from_configuration(sqlite_engin
     markdown = capsys.readouterr().out
     assert "_Kirklees Partnership_" in markdown
     assert "among the district's 4 wards with data" in markdown and "borough" not in markdown
+
+
+def test_a_partner_that_started_later_leaves_police_comparisons_intact(sqlite_engine):
+    planted = short_history.build(sqlite_engine, 24, council=False)
+    mapping = PartnerMapping.from_yaml(short_history.COUNCIL_MAPPING)
+    late = planted.months[-6:]
+    import_partner(sqlite_engine, [InputFile("council.csv", short_history.council_csv(late))], mapping)
+    from rc_dashboard.coverage import source_months
+
+    cube = explore.with_harm(explore.load_cube(sqlite_engine), categories.harm_weights())
+    wards = read_frame(sqlite_engine, "SELECT ward_code, ward_name, locality, population FROM areas")
+    per_source = source_months(covered_months(sqlite_engine))
+    flt = IncidentFilter(month_from=planted.months[0], month_to=planted.months[-1])
+    tables = explore.overview_tables(cube, wards, flt, "count", per_source)
+    by_source = tables.by_source.set_index("label")
+    police_total = planted.police_in_area.groupby("month")["count"].sum()
+    assert by_source.loc["police", "previous"] == police_total[planted.months[:12]].sum()
+    assert pd.isna(by_source.loc["council", "previous"]), "the council's earlier year was never loaded"
+    assert pd.isna(tables.overall["previous"]), "the total mixes a source whose earlier year is missing"
+    trend = tables.trend.set_index("month")
+    assert trend["this_period"].notna().all(), "every month has police data: no gap"
+    for month in planted.months[12:]:
+        earlier = add_months(month, -12)
+        if month in late:  # council covers the month but not the year before: no like-for-like comparison
+            assert pd.isna(trend.loc[month, "year_before"]), month
+        else:
+            assert trend.loc[month, "year_before"] == police_total[earlier], month
+    note = explore.short_history_note(per_source, planted.months[-1])
+    assert "council: 6 of them" in note and "police" not in note

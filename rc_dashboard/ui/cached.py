@@ -209,11 +209,9 @@ def overview(flt: IncidentFilter, value: str, value_label: str, version: int):
     """The Overview's tables and figures for a filter (most sessions share the default filter, so
     the second viewer of a view pays only for drawing). Read-only: callers must not modify them."""
     from rc_dashboard import charts, explore
-    from rc_dashboard.coverage import months_covered_by
+    from rc_dashboard.coverage import source_months
 
-    tables = explore.overview_tables(
-        cube(version), wards_table(version), flt, value, months_covered_by(covered(version), flt.sources)
-    )
+    tables = explore.overview_tables(cube(version), wards_table(version), flt, value, source_months(covered(version)))
     figures = {
         "trend": charts.trend_chart(tables.trend, value_label),
         "categories": charts.category_trend_chart(tables.category_series, value, value_label),

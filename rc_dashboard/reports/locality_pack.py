@@ -101,7 +101,8 @@ def build_pack(engine: Engine, locality: str, quarter: FinancialQuarter, princip
         return int(frame.loc[frame["month"].isin(months), "count"].sum())
 
     covered = covered_months(engine)
-    loaded = set(months_covered_by(covered))
+    sources_now = tuple(sorted(local.loc[local["month"].isin(now_m), "source"].unique()))
+    loaded = set(months_covered_by(covered, sources_now))
     prev_ok, year_ok = all(m in loaded for m in prev_m), all(m in loaded for m in year_m)
 
     def versus(label: str, now: int, before: int, words: str, ok: bool) -> str:

@@ -91,8 +91,10 @@ def build_summaries(
     cube = load_cube(engine)
     covered = covered_months(engine)
     area_word = config.area_config().area_word
-    tables = quarter_tables(cube, wards, quarter, threshold, months_covered_by(covered))
     in_quarter = cube[cube["month"].isin(quarter.months)]
+    # A comparison quarter counts as loaded when every source with data this quarter covers it.
+    sources_now = tuple(sorted(in_quarter["source"].unique()))
+    tables = quarter_tables(cube, wards, quarter, threshold, months_covered_by(covered, sources_now))
     notes = quality_notes(
         coverage_grid(engine),
         quarter.months,

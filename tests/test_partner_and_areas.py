@@ -252,7 +252,9 @@ def test_area_code_mapping_takes_ward_codes_directly_and_lsoas_through_the_looku
     assert [(r[0], r[5]) for r in stored(wards)] == [("A1", EAST), ("A2", WEST), ("A3", EAST), ("A4", None)]
     no_points = read_frame(wards, "SELECT COUNT(*) AS n FROM incidents WHERE easting IS NULL AND lon IS NULL")
     assert int(no_points.iloc[0]["n"]) == 4
-    assert counts_by_ward(wards) == {"": 1, WEST: 1, EAST: 2}
+    # A4's LSOA is not in the lookup: it is outside the area (as the import note says), stored, not counted.
+    assert result.outside_area == 1 and result.without_location == 0
+    assert counts_by_ward(wards) == {WEST: 1, EAST: 2}
 
 
 def test_rows_without_a_reference_replace_their_source_organisation_month(wards):

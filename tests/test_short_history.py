@@ -333,3 +333,22 @@ def test_a_partner_that_started_later_leaves_police_comparisons_intact(sqlite_en
             assert trend.loc[month, "year_before"] == police_total[earlier], month
     note = explore.short_history_note(per_source, planted.months[-1])
     assert "council: 6 of them" in note and "police" not in note
+
+
+def test_partner_rows_placed_by_area_codes_outside_the_area_are_not_counted(sqlite_engine):
+    short_history.build(sqlite_engine, 1, council=False)
+    mapping = PartnerMapping.from_yaml(
+        "source: housing\norganisation: Housing\nreference: ref\nmonth: {column: month}\n"
+        "category: {column: type, unmapped: keep}\nlocation: {area_code: area}\n"
+    )
+    rows = (
+        "ref,month,type,area\n"
+        "1,2026-03,Noise nuisance,E05000001\n"  # a loaded ward: in the area
+        "2,2026-03,Noise nuisance,E05999999\n"  # a ward code elsewhere: outside
+        "3,2026-03,Noise nuisance,E01999999\n"  # an LSOA not in the lookup: outside
+        "4,2026-03,Noise nuisance,\n"  # no location: the partner's own, counted
+    )
+    result = import_partner(sqlite_engine, [InputFile("housing.csv", rows.encode())], mapping)
+    assert (result.in_area, result.outside_area, result.without_location) == (1, 2, 1)
+    housing = incident_counts(sqlite_engine, ["ward"], IncidentFilter(sources=("housing",)))
+    assert dict(zip(housing["ward_code"], housing["count"], strict=True)) == {"": 1, "E05000001": 1}

@@ -201,8 +201,10 @@ def import_partner(
         by_area = by_area.where(~unknown, None)
     located = locate(combined, wards)
     located["ward_code"] = by_area.where(by_area.notna(), located["ward_code"])  # an area code wins over no point
-    # A row placed by an area code that is not one of the area's wards lies outside the area.
-    located["area_status"] = np.where(unknown.to_numpy() & located["ward_code"].isna().to_numpy(), "outside", None)
+    # A row placed by an area code that is not one of the area's wards (or an LSOA outside the lookup)
+    # lies outside the area: stored, flagged, never counted as the partner's unplaced incident.
+    named_elsewhere = unknown.to_numpy() | combined["outside_area"].fillna(False).to_numpy(dtype=bool)
+    located["area_status"] = np.where(named_elsewhere & located["ward_code"].isna().to_numpy(), "outside", None)
     if covers is not None:
         _check_covers(combined, covers, batch_name(files), report)
     return _store_batch(engine, located, "incidents", files, rows_read, report, imported_by, progress, covers)

@@ -277,6 +277,15 @@ def test_fixmystreet_counts_through_the_lsoa11_lookup(engine, shared_real):
         stored.set_index(["month", "ward_code", "category"])["count"].sort_index().to_dict() == expected_cells.to_dict()
     )
     assert set(expected_by_category) == {"Fly-tipping", "Graffiti", "Dog fouling"}  # no A51 (noise) rows in the file
+    # No ward boundaries are loaded here, so none of the counts lies in the area yet (they are stored).
+    assert result.notes[0].startswith("0 incidents counted in the area's wards;")
+    # The file covers its first to its last month: a month in between with no reports is a true zero.
+    from rc_dashboard.coverage import covered_months
+    from rc_dashboard.periods import month_range
+
+    covered = covered_months(engine)
+    assert covered["feed"].unique().tolist() == ["council: aggregated counts"]
+    assert covered["month"].tolist() == month_range(kept["month"].min(), kept["month"].max())
 
     version = data_version(engine)
     again = import_counts(engine, input_file(shared_real / FIXMYSTREET), mapping)

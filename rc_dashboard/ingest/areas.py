@@ -676,7 +676,8 @@ def store_area_counts(
         dropped_by_reason=report.dropped_by_reason(),
         months_covered=sorted(set(covered["month"])),
     )
-    outside = frame["ward_code"] == ""
+    known = set(read_frame(engine, "SELECT ward_code FROM areas")["ward_code"])
+    outside = (frame["ward_code"] == "") | ~frame["ward_code"].isin(known)
     result.notes.append(
         f"{int(frame.loc[~outside, 'count'].sum()):,} incidents counted in the area's wards; "
         f"{int(frame.loc[outside, 'count'].sum()):,} in areas outside every ward (stored, left out of every figure)."

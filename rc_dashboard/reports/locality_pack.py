@@ -29,6 +29,7 @@ from rc_dashboard.reports.ward_summary import compare, escape_markdown, quarter_
 
 TOP_LOCATIONS = 10
 TOP_CHANGES = 5
+NOT_LOADED = "not loaded"  # a whole column: the quarter was never loaded (missing, not zero)
 WARD_COLUMN_NAMES = {
     "ward_code": "code",
     "this_quarter": "this quarter",
@@ -133,8 +134,10 @@ def build_pack(engine: Engine, locality: str, quarter: FinancialQuarter, princip
                 "ward": s.ward_name,
                 "ward_code": s.ward_code,
                 "this_quarter": total(now_m, local[local["ward_code"] == s.ward_code]),
-                "previous_quarter": total(prev_m, local[local["ward_code"] == s.ward_code]) if prev_ok else None,
-                "same_quarter_last_year": total(year_m, local[local["ward_code"] == s.ward_code]) if year_ok else None,
+                "previous_quarter": total(prev_m, local[local["ward_code"] == s.ward_code]) if prev_ok else NOT_LOADED,
+                "same_quarter_last_year": total(year_m, local[local["ward_code"] == s.ward_code])
+                if year_ok
+                else NOT_LOADED,
                 "per_1000": s.rate_per_1000,
                 "rank_in_borough": s.rank,
             }

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from rc_dashboard import audit, charts
+from rc_dashboard import audit, charts, config
 from rc_dashboard.coverage import coverage_gaps
 from rc_dashboard.escaping import escape_markdown
 from rc_dashboard.export import to_csv_text
@@ -11,6 +11,7 @@ from rc_dashboard.ingest.boundaries import BoundaryChangeRefused, preview_bounda
 from rc_dashboard.ingest.demo import remove_demo
 from rc_dashboard.ingest.preview import KINDS, dry_run
 from rc_dashboard.ingest.validation import ImportRejected
+from rc_dashboard.setup import checklist
 from rc_dashboard.ui import auth, cached, importing, layout
 
 principal = auth.page_principal("import")
@@ -33,6 +34,25 @@ with import_tab:
                 remove_demo(cached.engine())
                 audit.record(cached.engine(), principal, "import", {"kind": "demo removed"})
                 st.rerun()
+    else:
+        steps = checklist(cached.engine(), config.area_config())
+        if not all(step.done for step in steps):
+            with st.container(border=True):
+                st.subheader("First-run checklist")
+                st.caption("What this partnership has set up so far. Each missing step says how to do it.")
+                for step in steps:
+                    mark = ":green[done]" if step.done else ":red[missing]"
+                    left, right = st.columns([4, 1])
+                    left.markdown(
+                        f"**{escape_markdown(step.name)}**: {mark}: {escape_markdown(step.detail)}"
+                        + ("" if step.done else f". To do: {escape_markdown(step.how)}.")
+                    )
+                    if step.import_kind and step.import_kind in KINDS and not step.done:
+                        right.button(
+                            "Import now",
+                            key=f"checklist_{step.import_kind}",
+                            on_click=lambda kind=step.import_kind: st.session_state.update(import_kind=kind),
+                        )
     kind = st.selectbox("What are you importing?", list(KINDS), format_func=KINDS.get, key="import_kind")
     files = importing.uploaded_files(kind)
     mapping = importing.mapping_editor(files) if kind in ("incidents", "counts") else None
@@ -73,6 +93,8 @@ with import_tab:
                     "localities": lambda: importers.import_localities(engine, files[0], imported_by=by),
                     "population": lambda: importers.import_population(engine, files[0], imported_by=by),
                     "lookup": lambda: importers.import_lsoa_lookup(engine, files[0], imported_by=by),
+                    "lsoas": lambda: importers.import_lsoas(engine, files[0], imported_by=by),
+                    "lads": lambda: importers.import_ward_lads(engine, files[0], imported_by=by),
                 }[kind]
                 try:
                     result = run()
@@ -99,7 +121,9 @@ with coverage_tab:
         st.info("No data yet: the coverage grid appears after the first import.")
     else:
         st.caption(
-            "Rows per month from each feed. A red cross marks a month with no data: check it before reading a trend."
+            "Rows in the area per month from each feed. A red cross marks a month the feed does not cover: it is "
+            "missing (never loaded), shown as a gap and left out of every comparison. A covered month with no rows "
+            "is a true zero. A police.uk file covers its month; a partner file the period stated at import."
         )
         st.plotly_chart(charts.coverage_heatmap(grid), width="stretch")
         auth.download_button(
@@ -111,8 +135,22 @@ with coverage_tab:
         )
         for sentence in coverage_gaps(grid):
             st.warning(escape_markdown(sentence))
-        st.subheader("Location completeness")
+        st.subheader("In the area, outside it, and with no location")
+        st.caption(
+            "police.uk files are published per force, so they hold crimes outside the partnership's wards "
+            "(outside_area) and crimes with no location that cannot be placed (force_no_location): both are stored "
+            "but left out of every figure. A partner's own incidents with no location (without_location) stay in totals."
+        )
         st.dataframe(cached.location_completeness(version), hide_index=True, width="stretch")
+    lookup = cached.lsoa_wards(version)
+    if len(lookup):
+        st.subheader("LSOA to ward lookup, for checking")
+        st.caption(
+            "Used to place partner rows that carry only an LSOA code and to sum LSOA populations to wards. "
+            "'lookup file': from an ONS best-fit lookup; 'largest overlap': derived from the LSOA and ward boundaries "
+            "(each LSOA goes to the ward holding most of its area)."
+        )
+        st.dataframe(lookup, hide_index=True, width="stretch")
 
 with history_tab:
     history = cached.import_history(version)

@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from rc_dashboard import explore
 from rc_dashboard.access import AccessDenied, may_see_locality_detail
 from rc_dashboard.escaping import escape_markdown
 from rc_dashboard.paths import safe_file_part
@@ -16,7 +17,11 @@ layout.demo_banner(cached.is_demo(version))
 quarters = cached.complete_quarters(version)
 localities = [loc for loc in cached.distinct_values("locality", version) if may_see_locality_detail(principal, loc)]
 if not quarters or not localities:
-    st.info("Locality packs need a ward-to-locality lookup and at least one complete financial quarter of data.")
+    st.info(
+        "Locality packs need a ward-to-locality lookup and at least one complete financial quarter of data (April to June, July to September, October to December or January to March); "
+        + explore.loaded_months_sentence(cached.months_available(version))
+        + "."
+    )
     st.stop()
 left, right = st.columns(2)
 locality = left.selectbox("Locality", localities, key="lp_locality")

@@ -80,6 +80,12 @@ st.caption(
     f"{located:,} of them in a ward. Incidents with no location are counted in totals but never mapped. "
     "Thick lines are locality boundaries; thin lines are wards."
 )
+stored_apart = cached.data_summary(version)
+if stored_apart["outside_area"] or stored_apart["force_no_location"]:
+    st.caption(
+        f"Not shown and not counted anywhere: {stored_apart['outside_area']:,} incidents outside the area's wards and "
+        f"{stored_apart['force_no_location']:,} crimes with no location in the force's files (all months; see the Data page)."
+    )
 
 # Built only when asked for: 36 frames of ward polygons would otherwise cost most of every run.
 if st.toggle("Month by month (animated ward map)", key="map_animated"):

@@ -3,8 +3,9 @@
 import pandas as pd
 import streamlit as st
 
-from rc_dashboard import audit, charts, config, measures
+from rc_dashboard import audit, charts, config, explore, measures
 from rc_dashboard.access import small_numbers_rule
+from rc_dashboard.coverage import data_up_to
 from rc_dashboard.escaping import escape_markdown
 from rc_dashboard.export import to_csv_text
 from rc_dashboard.reports.scorecard_pdf import scorecard_pdf
@@ -53,11 +54,31 @@ as_of = left.selectbox("As of", list(reversed(months)), key="pm_as_of")
 by_area = principal.can("measures_by_area")  # councillors: borough-wide measures only (no small areas)
 localities = cached.distinct_values("locality", version) if by_area else []
 locality = middle.selectbox(
-    "Area", [None, *localities], format_func=lambda v: "Whole borough" if v is None else v, key="pm_locality"
+    "Area",
+    [None, *localities],
+    format_func=lambda v: f"Whole {config.area_config().area_word}" if v is None else v,
+    key="pm_locality",
 )
 shift = right.radio("Run rule", [7, 6], format_func=lambda n: f"{n} points", horizontal=True, key="pm_shift")
+accept_partial = st.checkbox(
+    "Accept a partly loaded baseline period",
+    key="pm_partial_baseline",
+    help="When some months of a measure's baseline period are not loaded, build the baseline from the loaded "
+    "months, scaled to the whole period. Off: no baseline, target or RAG until the whole period is loaded.",
+)
 small_numbers = config.area_config().suppression_threshold if small_numbers_rule(principal) else None
-results = cached.measure_results(as_of, locality, int(shift), version, small_numbers)
+results = cached.measure_results(as_of, locality, int(shift), version, small_numbers, bool(accept_partial))
+no_baseline = [r for r in results if not r.measure.manual and r.baseline is None and r.series.notna().any()]
+if no_baseline:
+    st.info(
+        f"{len(no_baseline)} incident measure{'s have' if len(no_baseline) != 1 else ' has'} no baseline yet: "
+        "the baseline period is not wholly loaded, so they show GREY with no control limits. "
+        + explore.loaded_months_sentence(months, start=True)
+        + ". Load the baseline months, or accept a partly loaded baseline above.",
+        icon=":material/info:",
+    )
+if accept_partial:
+    st.caption("A partly loaded baseline is accepted: such baselines are scaled from the loaded months and say so.")
 if not by_area:
     results = [r for r in results if r.measure.manual or r.measure.geography == "borough"]
 table = measures.scorecard_table(results)
@@ -96,7 +117,14 @@ with right:
     auth.download_button(
         principal,
         "Download scorecard (PDF)",
-        scorecard_pdf(table, as_of, locality),
+        scorecard_pdf(
+            table,
+            as_of,
+            locality,
+            data_up_to(cached.covered(version)),
+            config.area_config().area_word,
+            config.area_config().area_name,
+        ),
         f"scorecard_{as_of}.pdf",
         "application/pdf",
     )

@@ -3,6 +3,7 @@
 import streamlit as st
 
 from rc_dashboard import explore
+from rc_dashboard.coverage import source_months
 from rc_dashboard.escaping import escape_markdown
 from rc_dashboard.export import to_csv_text
 from rc_dashboard.periods import add_months
@@ -17,13 +18,31 @@ value_label = filters.WEIGHTINGS[value]
 st.title("Overview")
 layout.demo_banner(cached.is_demo(version))
 if cached.cube(version).empty:
-    st.info("No incidents are loaded yet. Import police.uk files or partner logs on the Data page.")
+    stored = cached.data_summary(version)
+    if stored["outside_area"] or stored["force_no_location"]:
+        st.info(
+            f"None of the loaded incidents lies in the area: {stored['outside_area']:,} lie outside its wards and "
+            f"{stored['force_no_location']:,} crimes have no location in the force's files. Check that the ward "
+            "boundaries are this partnership's (Data page, first-run checklist)."
+        )
+    else:
+        st.info("No incidents are loaded yet. Import police.uk files or partner logs on the Data page.")
     st.stop()
 
 tables, figures = cached.overview(flt, value, value_label, version)
 months = tables.months
 
-st.subheader(f"The 12 months to {explore.month_label(flt.month_to)}")
+covered = {s: m for s, m in source_months(cached.covered(version)).items() if not flt.sources or s in flt.sources}
+latest_months = int(tables.overall["latest_months"])
+if latest_months >= explore.ROLLING_WINDOW_MONTHS:
+    st.subheader(f"The 12 months to {explore.month_label(flt.month_to)}")
+else:
+    st.subheader(
+        f"The {latest_months} month{'s' if latest_months != 1 else ''} loaded to {explore.month_label(flt.month_to)}"
+    )
+note = explore.short_history_note(covered, flt.month_to)
+if note:
+    st.info(note, icon=":material/info:")
 widgets.headline_cards(tables.overall, tables.by_category)
 compared_from = min(months[0], add_months(flt.month_to, -(2 * explore.ROLLING_WINDOW_MONTHS - 1)))
 for note in explore.window_gaps(cached.coverage_grid(version), compared_from, flt.month_to, flt.sources):
@@ -34,7 +53,8 @@ st.plotly_chart(figures["trend"], width="stretch")
 st.plotly_chart(figures["categories"], width="stretch")
 
 st.subheader(
-    f"Where and what: {len(months)} months, {explore.month_label(months[0])} to {explore.month_label(months[-1])}"
+    f"Where and what: {len(months)} month{'s' if len(months) != 1 else ''}, "
+    f"{explore.month_label(months[0])} to {explore.month_label(months[-1])}"
 )
 # One breakdown at a time: tabs would send and draw all four charts on every load.
 by = st.segmented_control(

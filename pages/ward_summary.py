@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from rc_dashboard import config
+from rc_dashboard import config, explore
 from rc_dashboard.escaping import escape_markdown
 from rc_dashboard.export import to_csv_text
 from rc_dashboard.paths import safe_file_part
@@ -19,7 +19,11 @@ layout.demo_banner(cached.is_demo(version))
 quarters = cached.complete_quarters(version)
 wards = cached.wards_table(version)
 if not quarters or wards.empty:
-    st.info("Ward summaries need ward boundaries and at least one complete financial quarter of data.")
+    st.info(
+        "Ward summaries need ward boundaries and at least one complete financial quarter of data (April to June, July to September, October to December or January to March); "
+        + explore.loaded_months_sentence(cached.months_available(version))
+        + "."
+    )
     st.stop()
 
 left, right = st.columns(2)
@@ -52,8 +56,15 @@ third.metric(
 
 label = suppressed_label(summary.threshold)
 table = summary.categories.copy()
-for column in ("count", "previous_quarter", "same_quarter_last_year"):
-    table[column] = table[column].map(lambda v: label if v is None or v != v else f"{int(v):,}")
+covered_columns = {
+    "count": True,
+    "previous_quarter": summary.previous_covered,
+    "same_quarter_last_year": summary.last_year_covered,
+}
+for column, covered in covered_columns.items():  # a quarter never loaded is "not available", not suppressed
+    table[column] = table[column].map(
+        lambda v, covered=covered: "not available" if not covered else label if v is None or v != v else f"{int(v):,}"
+    )
 table = table.drop(columns="suppressed").rename(
     columns={
         "count": "This quarter",

@@ -16,7 +16,8 @@ MISSING_COLOUR = "#d7301f"
 
 
 def coverage_heatmap(grid: pd.DataFrame) -> go.Figure:
-    """Months across, feeds down; colour is rows sent, and a month with nothing is marked in red."""
+    """Months across, feeds down; colour is rows in the area; a month the feed does not cover (NaN,
+    missing) is marked with a red cross, and a covered month with no rows is a true zero."""
     values = grid.to_numpy()
     figure = go.Figure(
         go.Heatmap(
@@ -28,7 +29,7 @@ def coverage_heatmap(grid: pd.DataFrame) -> go.Figure:
             hovertemplate="%{y}<br>%{x}: %{z:,} rows<extra></extra>",
         )
     )
-    missing = [(x, y) for y, row in grid.iterrows() for x, value in row.items() if value == 0]
+    missing = [(x, y) for y, row in grid.iterrows() for x, value in row.items() if pd.isna(value)]
     if missing:
         figure.add_trace(
             go.Scatter(
@@ -36,8 +37,8 @@ def coverage_heatmap(grid: pd.DataFrame) -> go.Figure:
                 y=[plain(m[1]) for m in missing],
                 mode="markers",
                 marker={"symbol": "x", "color": MISSING_COLOUR, "size": 10},
-                name="no data",
-                hovertemplate="%{y}<br>%{x}: no data<extra></extra>",
+                name="not loaded (missing, not zero)",
+                hovertemplate="%{y}<br>%{x}: not loaded<extra></extra>",
             )
         )
     figure.update_layout(
@@ -74,6 +75,7 @@ def trend_chart(trend: pd.DataFrame, value_label: str) -> go.Figure:
             name="Selected months",
             mode="lines+markers",
             line={"color": THIS_PERIOD_COLOUR},
+            connectgaps=False,
         )
     )
     figure.update_layout(
@@ -93,14 +95,20 @@ def category_trend_chart(long: pd.DataFrame, value: str, value_label: str) -> go
     totals = long.groupby("category")[value].sum().sort_values(ascending=False)
     top = list(totals.index[:MAX_CATEGORY_LINES])
     grouped = long.assign(category=long["category"].where(long["category"].isin(top), "Other"))
-    grouped = grouped.groupby(["month", "category"], as_index=False)[value].sum()
+    grouped = grouped.groupby(["month", "category"], as_index=False)[value].sum(min_count=1)
+    # A stacked area would draw a month that is not loaded as zero; with gaps, stacked bars leave it empty.
+    gaps = bool(grouped[value].isna().any())
     figure = go.Figure()
     for category in [*top, "Other"]:
         part = grouped[grouped["category"] == category]
         if not part.empty:
             figure.add_trace(
-                go.Scatter(x=part["month"], y=part[value], name=plain(category), mode="lines", stackgroup="one")
+                go.Bar(x=part["month"], y=part[value], name=plain(category))
+                if gaps
+                else go.Scatter(x=part["month"], y=part[value], name=plain(category), mode="lines", stackgroup="one")
             )
+    if gaps:
+        figure.update_layout(barmode="stack")
     figure.update_layout(
         height=380,
         margin={"l": 10, "r": 10, "t": 30, "b": 10},

@@ -101,7 +101,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def cmd_counts(args: argparse.Namespace) -> int:
     by = [part.strip() for part in args.by.split(",") if part.strip()]
     try:
-        flt = IncidentFilter(month_from=args.month_from, month_to=args.month_to)
+        flt = IncidentFilter(
+            month_from=args.month_from, month_to=args.month_to, include_outside=bool(args.include_outside)
+        )
         frame = incident_counts(connect(args.db), by, flt)
     except ValueError as exc:
         raise CliError(str(exc)) from exc
@@ -112,7 +114,7 @@ def cmd_counts(args: argparse.Namespace) -> int:
     return 0
 
 
-IMPORT_KINDS = ("police", "incidents", "counts", "wards", "localities", "population", "lookup")
+IMPORT_KINDS = ("police", "incidents", "counts", "wards", "localities", "population", "lookup", "lsoas", "lads")
 MAX_PROBLEMS_PRINTED = 30
 
 
@@ -135,7 +137,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     suffixes = {"police": (".csv",), "wards": (".geojson", ".json", ".gpkg", ".zip", ".shp")}.get(
         args.kind, (".csv", ".xlsx")
     )
-    if args.kind == "wards":
+    if args.kind in ("wards", "lsoas"):
         from pathlib import Path
 
         from rc_dashboard.ingest.files import InputFile
@@ -160,12 +162,23 @@ def cmd_import(args: argparse.Namespace) -> int:
             raise CliError(f"Cannot read the mapping file {args.mapping}: {exc.strerror}.") from exc
         except MappingError as exc:
             raise CliError(f"{args.mapping}: {exc}") from exc
+    covers = _covers(args.covers) if args.covers else None
+    if covers and args.kind not in ("incidents", "counts"):
+        raise CliError(
+            "--covers states the period of a partner file: use it with 'import incidents' or 'import counts'."
+        )
     if args.kind == "police":
         results = [importers.import_police(engine, inputs, progress=_progress_line, imported_by=CLI_USER)]
     elif args.kind == "incidents":
-        results = [importers.import_partner(engine, inputs, mapping, progress=_progress_line, imported_by=CLI_USER)]
+        results = [
+            importers.import_partner(
+                engine, inputs, mapping, progress=_progress_line, imported_by=CLI_USER, covers=covers
+            )
+        ]
     elif args.kind == "counts":
-        results = [importers.import_counts(engine, item, mapping, imported_by=CLI_USER) for item in inputs]
+        results = [
+            importers.import_counts(engine, item, mapping, imported_by=CLI_USER, covers=covers) for item in inputs
+        ]
     elif args.kind == "wards":
         from rc_dashboard.ingest.boundaries import BoundaryChangeRefused
 
@@ -178,15 +191,20 @@ def cmd_import(args: argparse.Namespace) -> int:
                     name_field=args.name_field,
                     imported_by=CLI_USER,
                     replace=args.replace,
+                    lad=args.lad,
+                    lad_lookup=files_from_paths([args.lad_lookup], report, (".csv",))[0] if args.lad_lookup else None,
                 )
             ]
         except BoundaryChangeRefused as exc:
             raise CliError(str(exc)) from exc
+    elif args.kind == "lsoas":
+        results = [importers.import_lsoas(engine, inputs[0], imported_by=CLI_USER)]
     else:
         function = {
             "localities": importers.import_localities,
             "population": importers.import_population,
             "lookup": importers.import_lsoa_lookup,
+            "lads": importers.import_ward_lads,
         }[args.kind]
         results = [function(engine, item, imported_by=CLI_USER) for item in inputs]
     for result in results:
@@ -218,6 +236,12 @@ def cmd_wards(args: argparse.Namespace) -> int:
     _print_result(result)
     audit.record(engine, system_principal(), "import", {"kind": "wards", "restored_set": args.set_id})
     return 0
+
+
+def _covers(text: str) -> tuple[str, str]:
+    """ "2025-04:2026-03" (or one month) -> (first, last); the importer checks the months themselves."""
+    first, _, last = text.partition(":")
+    return first.strip(), (last or first).strip()
 
 
 def cmd_hotspots(args: argparse.Namespace) -> int:
@@ -263,6 +287,7 @@ def cmd_hotspots(args: argparse.Namespace) -> int:
 
 def cmd_measures(args: argparse.Namespace) -> int:
     from rc_dashboard import categories, explore, measures
+    from rc_dashboard.coverage import covered_months
     from rc_dashboard.db import read_frame
     from rc_dashboard.queries import months_available
 
@@ -278,7 +303,16 @@ def cmd_measures(args: argparse.Namespace) -> int:
     try:
         cube = explore.with_harm(explore.load_cube(engine), categories.harm_weights())
         wards = read_frame(engine, "SELECT ward_code, ward_name, locality, population FROM areas")
-        results = measures.scorecard(register, cube, wards, measures.manual_values(engine), as_of, args.locality)
+        results = measures.scorecard(
+            register,
+            cube,
+            wards,
+            measures.manual_values(engine),
+            as_of,
+            args.locality,
+            covered=covered_months(engine),
+            accept_partial_baseline=bool(args.accept_partial_baseline),
+        )
     except ValueError as exc:
         raise CliError(str(exc)) from exc
     records = [
@@ -296,6 +330,7 @@ def cmd_measures(args: argparse.Namespace) -> int:
             "variation": r.variation,
             "assurance": r.assurance,
             "signals": r.signals,
+            "baseline_status": "covered" if r.baseline is not None else "not covered",
             "sentence": r.note or r.sentence,
         }
         for r in results
@@ -505,6 +540,20 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="wards: allow boundaries that remove wards or move over 5%% of incidents (the old set is kept)",
     )
+    importing.add_argument(
+        "--lad",
+        help="with 'import wards': keep only this local authority's wards (e.g. E08000034) from a national file",
+    )
+    importing.add_argument(
+        "--lad-lookup",
+        help="with 'import wards --lad': ONS ward-to-local-authority lookup CSV, for files without a LAD field",
+    )
+    importing.add_argument(
+        "--covers",
+        metavar="FIRST:LAST",
+        help="months a partner file covers, e.g. 2025-04:2026-03 (a month in it with no rows is a true zero); "
+        "default: its first to its last month with rows",
+    )
     importing.set_defaults(handler=cmd_import)
 
     ward_sets = commands.add_parser("wards", parents=[common], help="ward sets replaced by boundary imports")
@@ -555,6 +604,11 @@ def build_parser() -> argparse.ArgumentParser:
     measures.add_argument("--as-of", help="month to report at, YYYY-MM (default: the latest loaded)")
     measures.add_argument("--locality", help="scope borough-wide incident measures to one locality")
     measures.add_argument("--format", choices=["json"], default="json")
+    measures.add_argument(
+        "--accept-partial-baseline",
+        action="store_true",
+        help="build a baseline from the loaded months of a partly loaded baseline period (scaled to the whole period)",
+    )
     measures.set_defaults(handler=cmd_measures)
 
     summary = commands.add_parser("summary", parents=[common], help="ward quarterly summary for councillors")
@@ -580,6 +634,11 @@ def build_parser() -> argparse.ArgumentParser:
     counts.add_argument("--from", dest="month_from", help="first month, YYYY-MM")
     counts.add_argument("--to", dest="month_to", help="last month, YYYY-MM")
     counts.add_argument("--format", choices=["csv", "json"], default="csv")
+    counts.add_argument(
+        "--include-outside",
+        action="store_true",
+        help="also count stored rows outside the area and force-wide rows with no location (a check, not a figure)",
+    )
     counts.set_defaults(handler=cmd_counts)
 
     serve = commands.add_parser("serve", parents=[common], help="start the app with production settings")

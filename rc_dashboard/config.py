@@ -45,6 +45,8 @@ class AreaConfig:
     sources: tuple[SourceConfig, ...]
     suppression_threshold: int = 4
     extra: dict = field(default_factory=dict)
+    # What the partnership calls its area in sentences ("the borough's wards"): borough, district, city, county.
+    area_word: str = "borough"
 
     def source_label(self, key: str) -> str:
         for source in self.sources:
@@ -106,10 +108,25 @@ def _load_area_config(path: Path) -> AreaConfig:
             area_name=str(raw["area_name"]),
             sources=sources,
             suppression_threshold=int(raw.get("suppression_threshold", 4)),
-            extra={k: v for k, v in raw.items() if k not in {"area_name", "sources", "suppression_threshold"}},
+            extra={
+                k: v for k, v in raw.items() if k not in {"area_name", "sources", "suppression_threshold", "area_word"}
+            },
+            area_word=_area_word(raw.get("area_word", "borough"), path),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise ConfigError(f"Configuration file {path} is missing or has a bad value for {exc}.") from exc
+
+
+AREA_WORDS = ("borough", "district", "city", "county", "area")
+
+
+def _area_word(value: object, path: Path) -> str:
+    word = str(value or "borough").strip().lower()
+    if word not in AREA_WORDS:
+        raise ConfigError(
+            f"Configuration file {path}: area_word must be one of {', '.join(AREA_WORDS)}; got '{value}'."
+        )
+    return word
 
 
 def area_config() -> AreaConfig:

@@ -144,16 +144,49 @@ def migrate(engine: Engine) -> int:
         if found < 1:
             with engine.begin() as conn:
                 schema.metadata.create_all(conn)
-                conn.execute(schema.schema_version.insert().values(version=1, applied_at=datetime.now(UTC)))
+                conn.execute(
+                    schema.schema_version.insert().values(version=schema.SCHEMA_VERSION, applied_at=datetime.now(UTC))
+                )
                 conn.execute(schema.meta.insert().values(key=DATA_VERSION_KEY, value="0"))
-                conn.execute(schema.schema_version.insert().values(version=2, applied_at=datetime.now(UTC)))
-        elif found < 2:
+            found = schema.SCHEMA_VERSION
+        if found < 2:
             with engine.begin() as conn:  # 2: the ward set archive (create_all skips tables already there)
                 schema.metadata.create_all(conn, tables=[schema.ward_sets, schema.ward_set_areas])
                 conn.execute(schema.schema_version.insert().values(version=2, applied_at=datetime.now(UTC)))
+        if found < 3:
+            with engine.begin() as conn:
+                _migrate_to_3(conn)
+                conn.execute(schema.schema_version.insert().values(version=3, applied_at=datetime.now(UTC)))
+                bump_data_version(conn)
     except OperationalError as exc:
         raise DatabaseError(f"Cannot open the database: {exc.orig}.") from exc
     return schema.SCHEMA_VERSION
+
+
+def _migrate_to_3(conn: Connection) -> None:
+    """Version 3: incidents.area_status, the coverage table and LSOA boundaries (issue 13).
+
+    Existing rows get their status from what was stored (a ward, a point outside every ward, no
+    location: police.uk files are force-wide, so their unplaced rows are "force"), and coverage is
+    inferred: each police month with rows, each partner feed from its first to its last month.
+    """
+    # Each step checks first, so a database made by a development version that numbered it
+    # differently upgrades too.
+    if "area_status" not in {c["name"] for c in inspect(conn).get_columns("incidents")}:
+        conn.exec_driver_sql("ALTER TABLE incidents ADD COLUMN area_status VARCHAR(8) DEFAULT 'ward' NOT NULL")
+        conn.exec_driver_sql(
+            "UPDATE incidents SET area_status = CASE WHEN ward_code IS NOT NULL THEN 'ward' "
+            "WHEN easting IS NOT NULL THEN 'outside' WHEN source = 'police' THEN 'force' ELSE 'none' END"
+        )
+    coverage_is_new = not inspect(conn).has_table(schema.coverage.name)
+    for table in (schema.coverage, schema.lsoas):
+        table.create(conn, checkfirst=True)
+    if "method" not in {c["name"] for c in inspect(conn).get_columns("lsoa_wards")}:
+        conn.exec_driver_sql("ALTER TABLE lsoa_wards ADD COLUMN method VARCHAR(32)")
+    if coverage_is_new:
+        from rc_dashboard.coverage import infer_coverage
+
+        infer_coverage(conn)
 
 
 def connect(url: str | None = None) -> Engine:

@@ -7,12 +7,14 @@ filter change is a pandas operation on a small frame, never a new scan of the in
 
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 from sqlalchemy import Engine
 
+from rc_dashboard.coverage import COUNTED_SQL
 from rc_dashboard.db import read_frame
 from rc_dashboard.periods import add_months, month_range, parse_month
 from rc_dashboard.queries import IncidentFilter
@@ -35,7 +37,7 @@ MONTH_NAMES = (
 )
 # A change smaller than this (in %) is described as "about the same".
 STEADY_PCT = 2.0
-NO_AREA = "(no ward: outside the area or no location)"
+NO_AREA = "(no location: partner incidents)"
 
 
 def load_cube(engine: Engine) -> pd.DataFrame:
@@ -43,14 +45,15 @@ def load_cube(engine: Engine) -> pd.DataFrame:
 
     Partners' aggregated counts (imported as counts, not records) join the cube here, so they
     reach every count, rate, measure and ward summary; they never reach a point map or the
-    hotspot analysis, which read located incident records only.
+    hotspot analysis, which read located incident records only. Only the area's rows are counted
+    (see :data:`rc_dashboard.coverage.COUNTED_SQL`); ward "" holds partner incidents with no location.
     """
     cube = read_frame(
         engine,
         "SELECT month, COALESCE(ward_code, '') AS ward_code, category, source, COUNT(*) AS count "
-        "FROM incidents GROUP BY month, COALESCE(ward_code, ''), category, source "
+        f"FROM incidents WHERE {COUNTED_SQL} GROUP BY month, COALESCE(ward_code, ''), category, source "
         "UNION ALL SELECT month, ward_code, category, source, SUM(count) AS count FROM area_counts "
-        "GROUP BY month, ward_code, category, source",
+        "WHERE ward_code IN (SELECT ward_code FROM areas) GROUP BY month, ward_code, category, source",
     )
     cube["count"] = cube["count"].astype("int64")
     return cube.groupby(["month", "ward_code", "category", "source"], as_index=False)["count"].sum()
@@ -84,15 +87,50 @@ def month_label(month: str) -> str:
     return f"{MONTH_NAMES[mon - 1]} {year}"
 
 
+def loaded_months_sentence(months: list[str], *, start: bool = False) -> str:
+    """ "1 month is loaded (March 2026)" / "6 months are loaded (October 2025 to March 2026)";
+    ``start``: capitalised to open a sentence ("No month ..."; digits need nothing)."""
+    if not months:
+        return "No month is loaded yet" if start else "no month is loaded yet"
+    if len(months) == 1:
+        return f"1 month is loaded ({month_label(months[0])})"
+    return f"{len(months)} months are loaded ({month_label(months[0])} to {month_label(months[-1])})"
+
+
+def short_history_note(
+    covered: Mapping[str, Collection[str]], end_month: str, window: int = ROLLING_WINDOW_MONTHS
+) -> str | None:
+    """What the Overview cannot compare yet and why (None when every selected source covers the
+    ``2 * window`` months to ``end_month``). ``covered``: months per selected source."""
+    needed = month_range(add_months(end_month, -(2 * window - 1)), end_month)
+    short = {s: sorted(m for m in months if m in set(needed)) for s, months in covered.items()}
+    short = {s: m for s, m in short.items() if len(m) < len(needed)}
+    if not short:
+        return None
+    every = sorted(set().union(*(set(m) for m in covered.values())))
+    detail = "; ".join(f"{s}: {len(m)} of them" for s, m in sorted(short.items()))
+    return (
+        f"{loaded_months_sentence(every, start=True)}. A comparison with the 12 months before needs the "
+        f"{2 * window} months to {month_label(end_month)} loaded for each source ({detail}), so it is made only "
+        "where they are; months never loaded appear as gaps, never as zeros."
+    )
+
+
 @dataclass(frozen=True)
 class Change:
-    """Latest ``window`` months to ``end_month`` against the ``window`` before them."""
+    """Latest ``window`` months to ``end_month`` against the ``window`` before.
+
+    ``latest`` sums only the covered months of the latest window (``latest_months`` of them);
+    ``previous`` is None unless every month of both windows is covered: a month never loaded is
+    missing, not zero, so no comparison is made with it.
+    """
 
     label: str
     end_month: str
     window: int
     latest: float
-    previous: float | None  # None when the data does not reach back far enough
+    previous: float | None  # None when the data does not cover both windows
+    latest_months: int = ROLLING_WINDOW_MONTHS
 
     @property
     def difference(self) -> float | None:
@@ -106,19 +144,33 @@ class Change:
 
 
 def rolling_change(
-    monthly: pd.Series, end_month: str, first_month: str, *, window: int = ROLLING_WINDOW_MONTHS, label: str = ""
+    monthly: pd.Series,
+    end_month: str,
+    covered: Collection[str],
+    *,
+    window: int = ROLLING_WINDOW_MONTHS,
+    label: str = "",
 ) -> Change:
     """Sum of ``monthly`` over the ``window`` months ending ``end_month`` against the ``window`` before.
 
-    ``monthly`` is indexed by month ("YYYY-MM"); a month absent from it counted zero. ``first_month``
-    is the first month the data covers: if the earlier window starts before it, there is no fair
-    comparison and ``previous`` is None rather than a misleading low number.
+    ``monthly`` is indexed by month ("YYYY-MM"); a *covered* month absent from it counted zero (a
+    true zero). ``covered`` is the set of months the selected feeds cover: a month outside it is
+    missing, so the latest sum uses only covered months and a comparison needs both windows covered.
     """
-    latest_months = month_range(add_months(end_month, -(window - 1)), end_month)
+    covered = set(covered)
+    latest_months = [m for m in month_range(add_months(end_month, -(window - 1)), end_month) if m in covered]
     previous_months = month_range(add_months(end_month, -(2 * window - 1)), add_months(end_month, -window))
     latest = float(monthly.reindex(latest_months, fill_value=0).sum())
-    previous = None if previous_months[0] < first_month else float(monthly.reindex(previous_months, fill_value=0).sum())
-    return Change(label=label, end_month=end_month, window=window, latest=latest, previous=previous)
+    comparable = len(latest_months) == window and all(m in covered for m in previous_months)
+    previous = float(monthly.reindex(previous_months, fill_value=0).sum()) if comparable else None
+    return Change(
+        label=label,
+        end_month=end_month,
+        window=window,
+        latest=latest,
+        previous=previous,
+        latest_months=len(latest_months),
+    )
 
 
 def describe_change(change: Change, unit: str = "incidents") -> str:
@@ -126,9 +178,15 @@ def describe_change(change: Change, unit: str = "incidents") -> str:
     up 23% (225 more) on the 12 months before." Built only from the numbers in ``change``."""
     subject = f"{change.label}: " if change.label else ""
     amount = f"{change.latest:,.0f} {unit}"
+    if change.latest_months < change.window:
+        loaded = change.latest_months
+        return (
+            f"{subject}{amount} in the {loaded} month{'s' if loaded != 1 else ''} loaded to {month_label(change.end_month)}; "
+            f"a 12-month comparison needs {2 * change.window} months of data, so none is made yet."
+        )
     head = f"{subject}{amount} in the {change.window} months to {month_label(change.end_month)}"
     if change.previous is None:
-        return f"{head}; the data does not reach back far enough for a comparison."
+        return f"{head}; the {change.window} months before are not all loaded, so no comparison is made."
     if change.previous == 0:
         return (
             f"{head}, against none in the {change.window} months before."
@@ -144,52 +202,118 @@ def describe_change(change: Change, unit: str = "incidents") -> str:
     return f"{head}, {direction} {abs(pct):.0f}% ({abs(difference):,.0f} {more_or_fewer}) on the {change.window} months before."
 
 
+Coverage = Collection[str] | Mapping[str, Collection[str]]
+
+
+def covered_for(part: pd.DataFrame, covered: Coverage) -> set[str]:
+    """The months a slice of the cube is fully covered: with ``covered`` per source, the months every
+    source present in the slice covers (a police-only category is judged on the police months)."""
+    if not isinstance(covered, Mapping):
+        return set(covered)
+    present = [s for s in part["source"].unique() if s in covered] if len(part) else []
+    if not present:
+        return set().union(*(set(v) for v in covered.values())) if covered else set()
+    return set.intersection(*(set(covered[s]) for s in present))
+
+
 def headline_changes(
-    cube: pd.DataFrame, end_month: str, first_month: str, by: str | None, value: str = "count"
+    cube: pd.DataFrame, end_month: str, covered: Coverage, by: str | None, value: str = "count"
 ) -> pd.DataFrame:
-    """Rolling 12-month change overall (``by=None``) or per category / source, biggest moves first."""
+    """Rolling 12-month change overall (``by=None``) or per category / source, biggest moves first.
+
+    ``covered``: the months the selected feeds cover (see :func:`rolling_change`), or a mapping
+    source -> months, so each row is judged on the sources it holds (see :func:`covered_for`).
+    """
     unit = "incidents" if value == "count" else "harm-days"
     groups = [("All selected", cube)] if by is None else list(cube.groupby(by, sort=True))
     records = []
     for label, part in groups:
         monthly = part.groupby("month")[value].sum()
-        change = rolling_change(monthly, end_month, first_month, label=str(label))
+        change = rolling_change(monthly, end_month, covered_for(part, covered), label=str(label))
         records.append(
             {
                 "label": str(label),
                 "latest": change.latest,
+                "latest_months": change.latest_months,
                 "previous": change.previous,
                 "difference": change.difference,
                 "pct": change.pct,
                 "sentence": describe_change(change, unit),
             }
         )
-    frame = pd.DataFrame(records)
+    frame = pd.DataFrame(
+        records, columns=["label", "latest", "latest_months", "previous", "difference", "pct", "sentence"]
+    )
     if by is not None and not frame.empty:
-        frame = frame.sort_values("difference", key=lambda s: s.abs().fillna(-1), ascending=False, kind="stable")
+        frame = frame.sort_values(
+            "difference",
+            key=lambda s: pd.to_numeric(s, errors="coerce").abs().fillna(-1),
+            ascending=False,
+            kind="stable",
+        )
     return frame.reset_index(drop=True)
 
 
-def monthly_series(cube: pd.DataFrame, months: list[str], value: str = "count", by: str | None = None) -> pd.DataFrame:
-    """Long frame month, [group], value with every month present (zero when nothing happened)."""
+def monthly_series(
+    cube: pd.DataFrame,
+    months: list[str],
+    value: str = "count",
+    by: str | None = None,
+    covered: Coverage | None = None,
+) -> pd.DataFrame:
+    """Long frame month, [group], value with every month present: zero when a covered month had
+    nothing, NaN (a gap on a chart) when no source covers the month (``covered`` None: all are)."""
+    if covered is None:
+        loaded = None
+    elif isinstance(covered, Mapping):
+        loaded = set().union(*(set(v) for v in covered.values())) if covered else set()
+    else:
+        loaded = set(covered)
+    missing = [] if loaded is None else [m for m in months if m not in loaded]
     if by is None:
-        series = cube.groupby("month")[value].sum().reindex(months, fill_value=0)
+        series = cube.groupby("month")[value].sum().reindex(months, fill_value=0).astype(float)
+        series[missing] = np.nan
         return pd.DataFrame({"month": months, value: series.to_numpy()})
-    table = cube.pivot_table(index="month", columns=by, values=value, aggfunc="sum", fill_value=0).reindex(
-        months, fill_value=0
+    table = (
+        cube.pivot_table(index="month", columns=by, values=value, aggfunc="sum", fill_value=0)
+        .reindex(months, fill_value=0)
+        .astype(float)
     )
+    table.loc[missing] = np.nan
     long = table.reset_index().melt(id_vars="month", var_name=by, value_name=value)
     return long
 
 
-def trend_with_previous_year(cube_all_months: pd.DataFrame, months: list[str], value: str = "count") -> pd.DataFrame:
-    """For each month shown, its value and the same month a year earlier (NaN before the data starts)."""
+def trend_with_previous_year(
+    cube_all_months: pd.DataFrame, months: list[str], value: str = "count", covered: Coverage | None = None
+) -> pd.DataFrame:
+    """For each month shown, its value and the same month a year earlier; NaN where a month is not
+    covered (``covered`` None: every month from the first with data).
+
+    With ``covered`` per source, a month any source covers is shown (a partly loaded month, the
+    page names the missing feed), and the year-earlier month only where every source covering
+    the month covered it too, so the two lines compare like with like.
+    """
     monthly = cube_all_months.groupby("month")[value].sum()
-    first = monthly.index.min() if len(monthly) else None
-    earlier = [add_months(m, -12) for m in months]
-    previous = [float(monthly.get(m, 0)) if first is not None and m >= first else np.nan for m in earlier]
+    if covered is None:
+        first = monthly.index.min() if len(monthly) else None
+        covered = set() if first is None else {m for m in month_range(first, max(months[-1], first))}
+    by_source = covered if isinstance(covered, Mapping) else {"": covered}
+    by_source = {k: set(v) for k, v in by_source.items()}
+
+    def sources_at(month: str) -> set[str]:
+        return {s for s, ms in by_source.items() if month in ms}
+
+    def at(month: str) -> float:
+        return float(monthly.get(month, 0)) if sources_at(month) else np.nan
+
+    def year_before(month: str) -> float:
+        earlier = add_months(month, -12)
+        now, then = sources_at(month), sources_at(earlier)
+        return float(monthly.get(earlier, 0)) if then and now <= then else np.nan
+
     return pd.DataFrame(
-        {"month": months, "this_period": [float(monthly.get(m, 0)) for m in months], "year_before": previous}
+        {"month": months, "this_period": [at(m) for m in months], "year_before": [year_before(m) for m in months]}
     )
 
 
@@ -224,27 +348,29 @@ def breakdown(cube: pd.DataFrame, by: str, wards: pd.DataFrame, n_months: int) -
 
 
 def window_gaps(grid: pd.DataFrame, first: str, last: str, sources: tuple[str, ...]) -> list[str]:
-    """Coverage problems inside [first, last] for the selected sources: missing months, a feed that stopped."""
+    """Coverage problems inside [first, last] for the selected sources: months a feed does not cover
+    (missing, not zero) and a feed that stopped. ``grid`` is :func:`rc_dashboard.coverage.coverage_grid`."""
     if grid.empty:
         return []
     notes = []
-    months = [m for m in grid.columns if first <= m <= last]
+    months = month_range(first, last)
     for feed, row in grid.iterrows():
         source = str(feed).split(":", 1)[0]
         if sources and source not in sources:
             continue
-        sent = row[row > 0]
-        if sent.empty:
+        covered = row[row.notna()]
+        if covered.empty:
             continue
-        inside = row.reindex(months, fill_value=0)
-        start = max(first, sent.index[0])
-        missing = [m for m, v in inside.items() if v == 0 and start <= m <= sent.index[-1]]
+        inside = row.reindex(months)
+        start = max(first, covered.index[0])
+        missing = [m for m, v in inside.items() if pd.isna(v) and start <= m <= covered.index[-1]]
         if missing:
             notes.append(
-                f"{feed} sent no data for {', '.join(missing[:6])}{' and more' if len(missing) > 6 else ''}: counts for those months are incomplete."
+                f"{feed} is not loaded for {', '.join(missing[:6])}{' and more' if len(missing) > 6 else ''}: "
+                "those months are shown as gaps and left out of comparisons."
             )
-        if sent.index[-1] < last and sent.index[-1] >= first:
-            notes.append(f"{feed} has sent nothing since {sent.index[-1]}: later months undercount it.")
+        if first <= covered.index[-1] < last:
+            notes.append(f"{feed} is loaded only up to {covered.index[-1]}: later months leave it out.")
     return notes
 
 
@@ -265,21 +391,39 @@ BREAKDOWNS = ("locality", "ward", "category", "source")
 
 
 def overview_tables(
-    cube: pd.DataFrame, wards: pd.DataFrame, flt: IncidentFilter, value: str = "count"
+    cube: pd.DataFrame,
+    wards: pd.DataFrame,
+    flt: IncidentFilter,
+    value: str = "count",
+    covered: Coverage | None = None,
 ) -> OverviewTables:
     """The Overview's headline changes (12 months to the filter's last month against the 12 before),
-    trend against the previous year, category series and breakdowns (``value``: count or harm)."""
+    trend against the previous year, category series and breakdowns (``value``: count or harm).
+
+    ``covered``: months per source (see :func:`rc_dashboard.coverage.source_months`), or one set of
+    months every selected source covers; None treats every month from the cube's first as covered.
+    """
     ward_locality = dict(zip(wards["ward_code"], wards["locality"], strict=True))
     selected_all_months = filter_cube(cube, flt, ward_locality, months=False)
     selected = filter_cube(cube, flt, ward_locality)
     months = month_range(flt.month_from, flt.month_to)
-    first_month = cube["month"].min()
+    if covered is None:
+        first = cube["month"].min() if len(cube) else flt.month_from
+        covered = month_range(first, max(first, flt.month_to))
+    if isinstance(covered, Mapping):
+        covered = {s: set(m) for s, m in covered.items() if not flt.sources or s in flt.sources}
+        any_loaded = set().union(*covered.values()) if covered else set()
+    else:
+        covered = set(covered)
+        any_loaded = covered
     return OverviewTables(
         months=months,
-        overall=headline_changes(selected_all_months, flt.month_to, first_month, by=None, value=value).iloc[0],
-        by_category=headline_changes(selected_all_months, flt.month_to, first_month, by="category", value=value),
-        by_source=headline_changes(selected_all_months, flt.month_to, first_month, by="source", value=value),
-        trend=trend_with_previous_year(selected_all_months, months, value),
-        category_series=monthly_series(selected, months, value, by="category"),
-        breakdowns={by: breakdown(selected, by, wards, len(months)) for by in BREAKDOWNS},
+        overall=headline_changes(selected_all_months, flt.month_to, covered, by=None, value=value).iloc[0],
+        by_category=headline_changes(selected_all_months, flt.month_to, covered, by="category", value=value),
+        by_source=headline_changes(selected_all_months, flt.month_to, covered, by="source", value=value),
+        trend=trend_with_previous_year(selected_all_months, months, value, covered),
+        category_series=monthly_series(selected, months, value, by="category", covered=covered),
+        breakdowns={
+            by: breakdown(selected, by, wards, len([m for m in months if m in any_loaded])) for by in BREAKDOWNS
+        },
     )

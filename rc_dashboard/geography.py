@@ -60,12 +60,16 @@ def unique_points(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray,
     return uniques.real, uniques.imag, codes
 
 
-def assign_wards(easting: np.ndarray, northing: np.ndarray, wards: gpd.GeoDataFrame) -> np.ndarray:
+def assign_wards(
+    easting: np.ndarray, northing: np.ndarray, wards: gpd.GeoDataFrame, *, tolerance_m: float = 0.0
+) -> np.ndarray:
     """Ward code for each point (object array; None for no location or outside every ward).
 
     ``wards`` is in BNG with a ``ward_code`` column. Distinct points are assigned once (an
     STRtree query with the ``intersects`` predicate); a point on a shared boundary goes to
-    the ward listed first, so the answer is deterministic.
+    the ward listed first, so the answer is deterministic. With ``tolerance_m`` > 0 (metres), a
+    point outside every ward but within that distance of one goes to the nearest (police.uk snap
+    points can land just across a boundary).
     """
     easting = np.asarray(easting, float)
     northing = np.asarray(northing, float)
@@ -84,6 +88,13 @@ def assign_wards(easting: np.ndarray, northing: np.ndarray, wards: gpd.GeoDataFr
     first = np.unique(point_index, return_index=True)[1]
     codes_for_unique = np.full(len(ux) + 1, None, dtype=object)  # the extra last slot answers code -1
     codes_for_unique[point_index[first]] = wards["ward_code"].to_numpy(dtype=object)[ward_index[first]]
+    if tolerance_m > 0:
+        outside = np.flatnonzero(pd.isna(codes_for_unique[: len(ux)]) & ~np.isnan(ux))
+        if outside.size:
+            near_point, near_ward = tree.query_nearest(
+                shapely.points(ux[outside], uy[outside]), max_distance=tolerance_m, all_matches=False
+            )
+            codes_for_unique[outside[near_point]] = wards["ward_code"].to_numpy(dtype=object)[near_ward]
     return codes_for_unique[codes]
 
 

@@ -9,6 +9,7 @@ RAG status by stated rules, and an XmR chart whose limits come from the baseline
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -138,8 +139,18 @@ def baseline_months(measure: Measure, plan_start: str) -> list[str]:
     return month_range(add_months(plan_start, -length), add_months(plan_start, -1))
 
 
-def incident_series(measure: Measure, cube: pd.DataFrame, wards: pd.DataFrame, months: list[str]) -> pd.Series:
-    """Monthly values of an incident measure: count, harm, or incidents per 1,000 residents."""
+def incident_series(
+    measure: Measure,
+    cube: pd.DataFrame,
+    wards: pd.DataFrame,
+    months: list[str],
+    covered: Collection[str] | None = None,
+) -> pd.Series:
+    """Monthly values of an incident measure: count, harm, or incidents per 1,000 residents.
+
+    A month outside ``covered`` (months every source of the measure covers; None: all) is NaN,
+    missing rather than zero, so no baseline, limit or comparison is built from it.
+    """
     rows = cube
     if measure.categories:
         rows = rows[rows["category"].isin(measure.categories)]
@@ -161,6 +172,8 @@ def incident_series(measure: Measure, cube: pd.DataFrame, wards: pd.DataFrame, m
         if population.isna().any() or population.sum() <= 0:
             return pd.Series(np.nan, index=months)
         series = 1000.0 * series / float(population.sum())
+    if covered is not None:
+        series = series.where(series.index.isin(list(covered)))
     return series
 
 
@@ -210,17 +223,30 @@ def _rag(direction: Direction, projected: float | None, target: float | None, ba
     return "red"
 
 
-def evaluate(measure: Measure, monthly: pd.Series, plan_start: str, as_of: str, shift_length: int = 7) -> MeasureResult:
+def evaluate(
+    measure: Measure,
+    monthly: pd.Series,
+    plan_start: str,
+    as_of: str,
+    shift_length: int = 7,
+    accept_partial_baseline: bool = False,
+) -> MeasureResult:
     """Baseline, latest, change, target, projection, RAG and SPC for one measure.
 
     ``monthly`` holds the measure's value per month (NaN where unknown) from at least the baseline
     start to ``as_of``. Incident measures compare rolling 12-month totals (or the 12-month rate) with
     the baseline year; levels (manual measures) compare the latest value with the baseline mean.
     The projection scales the plan year's months so far by the baseline year's seasonal shape.
+
+    A baseline month that is not covered (NaN) leaves the baseline, target and RAG unknown ("grey"),
+    unless ``accept_partial_baseline``: then the covered baseline months are scaled to the whole
+    period (their mean x its length) and the note says so. SPC limits come only from covered
+    baseline points, and the chart keeps a gap (NaN) for every month not covered.
     """
     base_months = baseline_months(measure, plan_start)
     monthly = monthly.loc[base_months[0] : as_of]
     level = measure.manual
+    partial_note = ""
     base_values = monthly.reindex(base_months)
     if level:
         baseline = float(base_values.mean()) if base_values.notna().any() else None
@@ -229,6 +255,13 @@ def evaluate(measure: Measure, monthly: pd.Series, plan_start: str, as_of: str, 
         projected = latest
     else:
         baseline = float(base_values.sum()) if base_values.notna().all() else None
+        covered_base = int(base_values.notna().sum())
+        if baseline is None and accept_partial_baseline and covered_base >= 2:
+            baseline = float(base_values.mean()) * len(base_values)
+            partial_note = (
+                f"Baseline from {covered_base} of its {len(base_values)} months (scaled to the whole period), "
+                "as accepted by the user."
+            )
         recent = monthly.reindex(month_range(add_months(as_of, -11), as_of))
         latest = float(recent.sum()) if recent.notna().all() else None
         projected = _projection(monthly, base_values, plan_start, as_of) if baseline is not None else None
@@ -238,15 +271,18 @@ def evaluate(measure: Measure, monthly: pd.Series, plan_start: str, as_of: str, 
     change = None if baseline in (None, 0) or latest is None else 100.0 * (latest - baseline) / baseline
     rag = _rag(measure.direction, projected, target, baseline)
 
-    series = to_quarters(monthly, manual=level) if measure.frequency == "quarterly" else monthly
-    series = series.dropna()
+    full_series = to_quarters(monthly, manual=level) if measure.frequency == "quarterly" else monthly
+    series = full_series.dropna()
     base_points = (
         len(to_quarters(base_values, manual=level))
         if measure.frequency == "quarterly"
         else int(base_values.notna().sum())
     )
+    # Limits come from the baseline period only when it is wholly covered (or a partial one is
+    # accepted): limits from a few scattered months would call ordinary variation special.
+    base_complete = bool(base_values.notna().all()) or (accept_partial_baseline and base_points >= 2)
     chart, variation, assurance, signals = None, "none", "none", []
-    if len(series) >= 2 and base_points >= 2:
+    if len(series) >= 2 and base_points >= 2 and (level or base_complete):
         breaks = [
             list(series.index).index(p)
             for p in measure.recalculate_at
@@ -267,7 +303,19 @@ def evaluate(measure: Measure, monthly: pd.Series, plan_start: str, as_of: str, 
         limits = spc.latest_limits(series.to_numpy(), min(base_points, len(series)), breaks)
         assurance = spc.assurance_icon(per_period_target, limits, measure.direction)
         signals = spc.describe_signals(flags, list(series.index))
+        if full_series.isna().any():  # months not loaded stay on the chart as gaps, never as zeros
+            first_shown = series.index[0]
+            chart = chart.reindex([p for p in full_series.index if p >= first_shown])
     note = "" if len(series) else "No data for this measure yet (its source may not be loaded)."
+    if not level and not note and baseline is None:
+        missing = [m for m in base_months if pd.isna(base_values.get(m))]
+        note = (
+            f"{sentence_start(measure)}the baseline period ({base_months[0]} to {base_months[-1]}) is not loaded for "
+            f"{len(missing)} of its {len(base_months)} months, so there is no baseline, target or RAG yet, and no "
+            "control limits; missing months are gaps, not zeros."
+        )
+    elif partial_note:
+        note = partial_note
     sentence = describe(measure, change, signals, rag)
     return MeasureResult(
         measure,
@@ -285,6 +333,10 @@ def evaluate(measure: Measure, monthly: pd.Series, plan_start: str, as_of: str, 
         sentence,
         note,
     )
+
+
+def sentence_start(measure: Measure) -> str:
+    return f"{measure.name}: "
 
 
 def _projection(monthly: pd.Series, base_values: pd.Series, plan_start: str, as_of: str) -> float | None:
@@ -488,6 +540,8 @@ def scorecard(
     locality: str | None = None,
     shift_length: int = 7,
     small_numbers: int | None = None,
+    covered: pd.DataFrame | None = None,
+    accept_partial_baseline: bool = False,
 ) -> list[MeasureResult]:
     """Every measure evaluated at ``as_of``; with ``locality`` the borough-wide incident measures are
     re-scoped to that locality (manual measures stay borough-wide and say so).
@@ -496,7 +550,12 @@ def scorecard(
     (see access.small_numbers_rule): each incident measure's periods pass through
     :func:`protect_small_numbers` first, and everything shown (totals, change, RAG, the chart) is
     computed from those published values only, so nothing more can be read off than they show.
+
+    ``covered`` (see :func:`rc_dashboard.coverage.covered_months`): a month not covered by every
+    source of an incident measure is missing for it. None treats every month as covered.
     """
+    from rc_dashboard.coverage import months_covered_by
+
     results = []
     for measure in register.measures:
         scoped = measure
@@ -504,21 +563,26 @@ def scorecard(
             scoped = Measure(**{**measure.__dict__, "geography": f"locality:{locality}"})
         first = min(baseline_months(scoped, register.plan_start)[0], add_months(as_of, -35))
         months = month_range(first, as_of)
+        covered_months = None if covered is None else months_covered_by(covered, _measure_sources(measure, cube))
         series = (
             manual_series(manual, measure.id, months)
             if measure.manual
-            else incident_series(scoped, cube, wards, months)
+            else incident_series(scoped, cube, wards, months, covered_months)
         )
         hidden = False
         if small_numbers is not None and not measure.manual:
-            counts = incident_series(Measure(**{**scoped.__dict__, "measure": "count"}), cube, wards, months)
+            counts = incident_series(
+                Measure(**{**scoped.__dict__, "measure": "count"}), cube, wards, months, covered_months
+            )
             series = protect_small_numbers(series, counts, small_numbers)
             hidden = bool(counts.between(1, small_numbers).any())
-        result = evaluate(scoped, series, register.plan_start, as_of, shift_length)
+        result = evaluate(scoped, series, register.plan_start, as_of, shift_length, accept_partial_baseline)
         if hidden:
             result.note = SMALL_NUMBERS_NOTE.format(base=small_numbers + 1)
         if measure.manual and locality:
-            result.note = "Borough-wide: this measure has no locality breakdown."
+            from rc_dashboard.config import area_config
+
+            result.note = f"{area_config().area_word.capitalize()}-wide: this measure has no locality breakdown."
         if not measure.manual and measure.sources and not cube["source"].isin(measure.sources).any():
             result = MeasureResult(
                 scoped,
@@ -538,6 +602,15 @@ def scorecard(
             )
         results.append(result)
     return results
+
+
+def _measure_sources(measure: Measure, cube: pd.DataFrame) -> tuple[str, ...]:
+    """The sources an incident measure reads: those named, else those with rows in its categories."""
+    if measure.sources:
+        return measure.sources
+    rows = cube if not measure.categories else cube[cube["category"].isin(measure.categories)]
+    found = tuple(sorted(rows["source"].unique()))
+    return found or tuple(sorted(cube["source"].unique()))
 
 
 def scorecard_table(results: list[MeasureResult]) -> pd.DataFrame:

@@ -12,6 +12,7 @@ import pandas as pd
 from sqlalchemy import Engine
 
 from rc_dashboard.access import AccessDenied, Principal, point_scope
+from rc_dashboard.coverage import COUNTED_SQL
 from rc_dashboard.db import read_frame
 from rc_dashboard.periods import MONTH_PATTERN
 
@@ -43,6 +44,9 @@ class IncidentFilter:
     sources: tuple[str, ...] = field(default_factory=tuple)
     localities: tuple[str, ...] = field(default_factory=tuple)
     allowed_categories: tuple[str, ...] | None = None  # set by access rules, not the user; () = none
+    # Rows outside the partnership's area (and force-wide rows with no location) are stored but left
+    # out of every figure; only the ``counts --include-outside`` check asks for them.
+    include_outside: bool = False
 
     def __post_init__(self) -> None:
         for value in (self.month_from, self.month_to):
@@ -52,6 +56,8 @@ class IncidentFilter:
     def where(self) -> tuple[str, dict]:
         """SQL condition on incidents ``i`` joined to areas ``a``, with bound parameters."""
         clauses, params = ["1 = 1"], {}
+        if not self.include_outside:
+            clauses.append("i." + COUNTED_SQL)
         if self.month_from:
             clauses.append("i.month >= :month_from")
             params["month_from"] = self.month_from
@@ -103,8 +109,9 @@ def point_filter(flt: IncidentFilter, principal: Principal) -> IncidentFilter:
 def incident_counts(engine: Engine, by: list[str], flt: IncidentFilter | None = None) -> pd.DataFrame:
     """Incidents counted by the named dimensions (ward, locality, month, category, source, force).
 
-    One row per non-zero group, with a ``count`` column; incidents with no ward (no
-    location, or outside every ward) have ``ward_code`` "" so they stay in totals.
+    One row per non-zero group, with a ``count`` column. Only the area's incidents are counted
+    (unless ``flt.include_outside``): a row with ``ward_code`` "" is a partner's incident with no
+    location, which belongs to the partnership and stays in its totals.
     """
     unknown = [b for b in by if b not in GROUPABLE]
     if unknown:
@@ -124,10 +131,8 @@ def incident_counts(engine: Engine, by: list[str], flt: IncidentFilter | None = 
 
 
 def months_available(engine: Engine) -> list[str]:
-    """Months with any incident record or aggregated count."""
-    return read_frame(engine, "SELECT month FROM incidents UNION SELECT month FROM area_counts ORDER BY 1")[
-        "month"
-    ].tolist()
+    """Months some feed covers (see :mod:`rc_dashboard.coverage`), sorted; a month no feed covers is absent."""
+    return read_frame(engine, "SELECT DISTINCT month FROM coverage ORDER BY 1")["month"].tolist()
 
 
 def distinct_values(engine: Engine, column: str) -> list[str]:
@@ -152,17 +157,20 @@ def data_summary(engine: Engine) -> dict[str, int | str | None]:
     """Headline facts about what is loaded (for the home page and the CLI)."""
     row = read_frame(
         engine,
-        "SELECT COUNT(*) AS incidents, MIN(month) AS first_month, MAX(month) AS last_month, "
-        "SUM(CASE WHEN easting IS NULL THEN 1 ELSE 0 END) AS without_location, "
-        "SUM(CASE WHEN easting IS NOT NULL AND ward_code IS NULL THEN 1 ELSE 0 END) AS outside_area FROM incidents",
+        f"SELECT SUM(CASE WHEN {COUNTED_SQL} THEN 1 ELSE 0 END) AS incidents, MIN(month) AS first_month, "
+        "MAX(month) AS last_month, "
+        "SUM(CASE WHEN area_status = 'none' THEN 1 ELSE 0 END) AS without_location, "
+        "SUM(CASE WHEN area_status = 'force' THEN 1 ELSE 0 END) AS force_no_location, "
+        "SUM(CASE WHEN area_status = 'outside' THEN 1 ELSE 0 END) AS outside_area FROM incidents",
     ).iloc[0]
     wards = read_frame(engine, "SELECT COUNT(*) AS n, COUNT(DISTINCT locality) AS l FROM areas").iloc[0]
     return {
-        "incidents": int(row["incidents"]),
+        "incidents": int(row["incidents"] or 0),
         "first_month": row["first_month"],
         "last_month": row["last_month"],
         "without_location": int(row["without_location"] or 0),
         "outside_area": int(row["outside_area"] or 0),
+        "force_no_location": int(row["force_no_location"] or 0),
         "wards": int(wards["n"]),
         "localities": int(wards["l"]),
     }
@@ -211,17 +219,6 @@ def located_points(engine: Engine, flt: IncidentFilter) -> pd.DataFrame:
     )
     frame["count"] = frame["count"].astype("int64")
     return frame
-
-
-def feed_months(engine: Engine, flt: IncidentFilter) -> pd.DataFrame:
-    """Months with incidents per feed (source and force) in the selection: columns feed, month."""
-    where, params = flt.where()
-    return read_frame(
-        engine,
-        "SELECT DISTINCT i.source || ': ' || COALESCE(i.force, '') AS feed, i.month AS month "
-        f"FROM incidents i LEFT JOIN areas a ON a.ward_code = i.ward_code WHERE {where}",
-        params,
-    )
 
 
 def incidents_in_box(

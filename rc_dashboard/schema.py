@@ -28,7 +28,16 @@ from sqlalchemy import (
     text,
 )
 
-SCHEMA_VERSION = 2  # 2: ward_sets / ward_set_areas (boundaries kept when replaced)
+SCHEMA_VERSION = 3  # 2: ward_sets / ward_set_areas (boundaries kept when replaced); 3: coverage, lsoas, incidents.area_status
+
+# Where an incident lies relative to the partnership's area (incidents.area_status). One definition,
+# used by every read: only AREA_STATUS_COUNTED rows reach a total, map, measure or report.
+#   ward     inside a ward of the area (or within the boundary tolerance of one)
+#   outside  located, but outside every ward (a force-wide police file covers several districts)
+#   none     no location, in a partner's own log: the partner's incident, counted in area totals
+#   force    no location, in a force-wide police.uk file: cannot be placed in the area, not counted
+AREA_STATUSES = ("ward", "outside", "none", "force")
+AREA_STATUS_COUNTED = ("ward", "none")
 
 metadata = MetaData()
 
@@ -126,6 +135,13 @@ incidents = Table(
     Column("location", String(255), nullable=True, comment="free text, e.g. 'On or near Mill Lane'"),
     Column("outcome", String(128), nullable=True),
     Column("import_id", Integer, ForeignKey("imports.id"), nullable=True),
+    Column(
+        "area_status",
+        String(8),
+        nullable=False,
+        server_default=text("'ward'"),
+        comment="ward, outside, none or force (see AREA_STATUSES)",
+    ),
     # Few indexes on purpose: each costs ~0.7 s per million rows loaded. (month, source, force) serves
     # month ranges and the replacement of a (source, force, month) partition; (ward, month) ward
     # drill-downs; the unique reference index the upsert.
@@ -155,6 +171,20 @@ partitions = Table(
     Column("import_id", Integer, ForeignKey("imports.id"), nullable=True),
 )
 
+# Which feed (source and organisation / force) covers which month. A covered month with no rows is
+# a true zero; a month a feed does not cover is missing, and is never read as zero. A police.uk
+# file covers its month; a partner file covers the period stated at import (default: its first to
+# its last month with rows). Aggregated counts are recorded with force "" (area_counts has none).
+coverage = Table(
+    "coverage",
+    metadata,
+    Column("source", String(32), primary_key=True),
+    Column("force", String(64), primary_key=True),
+    Column("month", String(7), primary_key=True, comment="YYYY-MM"),
+    Column("kind", String(16), nullable=False, server_default=text("'incidents'"), comment="incidents or counts"),
+    Column("import_id", Integer, ForeignKey("imports.id"), nullable=True),
+)
+
 # LSOA -> ward best-fit lookup (ONS publishes these per boundary vintage); used to place
 # partner rows that carry only an LSOA code, and to sum LSOA populations to wards.
 lsoa_wards = Table(
@@ -163,6 +193,16 @@ lsoa_wards = Table(
     Column("lsoa_code", String(9), primary_key=True),
     Column("ward_code", String(9), nullable=False),
     Column("lsoa_name", String(128), nullable=True),
+    Column("method", String(32), nullable=True, comment="lookup file, largest overlap or centroid"),
+)
+
+# LSOA boundaries (for deriving the LSOA-to-ward lookup when ONS's is not at hand).
+lsoas = Table(
+    "lsoas",
+    metadata,
+    Column("lsoa_code", String(9), primary_key=True),
+    Column("lsoa_name", String(128), nullable=True),
+    Column("geometry_wkb", LargeBinary, nullable=True, comment="WKB, EPSG:27700"),
 )
 
 # Partners who share only aggregated counts: they join measures and ward summaries, never point maps.

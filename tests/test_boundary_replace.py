@@ -132,15 +132,16 @@ def test_a_version_1_database_gains_the_ward_set_archive(tmp_path, two_wards):
     """Databases made before the archive upgrade in place (schema 2) and then keep replaced sets."""
     from sqlalchemy import inspect, text
 
-    from rc_dashboard import db
+    from rc_dashboard import db, schema
 
     engine = db.connect(f"sqlite:///{tmp_path / 'old.sqlite'}")
     with engine.begin() as conn:
         conn.execute(text("DROP TABLE ward_set_areas"))
         conn.execute(text("DROP TABLE ward_sets"))
-        conn.execute(text("DELETE FROM schema_version WHERE version = 2"))
+        conn.execute(text("DELETE FROM schema_version WHERE version > 1"))
+        conn.execute(text("INSERT INTO schema_version (version, applied_at) VALUES (1, CURRENT_TIMESTAMP)"))
     assert db.current_schema_version(engine) == 1
-    assert db.migrate(engine) == 2 and db.current_schema_version(engine) == 2
+    assert db.migrate(engine) == schema.SCHEMA_VERSION and db.current_schema_version(engine) == schema.SCHEMA_VERSION
     assert {"ward_sets", "ward_set_areas"} <= set(inspect(engine).get_table_names())
     import_wards(engine, geojson(two_wards))
     import_wards(engine, geojson(two_wards.head(1)), replace=True)

@@ -16,11 +16,11 @@ def cube_from(records):
     return pd.DataFrame(records, columns=["month", "ward_code", "category", "source", "count"])
 
 
-def test_rolling_change_sums_the_right_months_and_counts_missing_months_as_zero():
+def test_rolling_change_sums_the_right_months_and_counts_a_covered_empty_month_as_zero():
     months = month_range("2023-01", "2024-12")
     monthly = pd.Series(range(1, 25), index=months)  # 1..24
-    monthly = monthly.drop("2024-06")  # a month with nothing recorded counts zero, not "missing"
-    change = explore.rolling_change(monthly, "2024-12", "2023-01", label="All")
+    monthly = monthly.drop("2024-06")  # a covered month with nothing recorded is a true zero
+    change = explore.rolling_change(monthly, "2024-12", months, label="All")
     assert change.latest == sum(range(13, 25)) - 18  # 2024-06 held 18
     assert change.previous == sum(range(1, 13))
     assert change.pct == pytest.approx(100 * (222 - 18 - 78) / 78)
@@ -28,9 +28,31 @@ def test_rolling_change_sums_the_right_months_and_counts_missing_months_as_zero(
 
 def test_rolling_change_refuses_a_comparison_the_data_cannot_support():
     monthly = pd.Series([5] * 18, index=month_range("2024-01", "2025-06"))
-    change = explore.rolling_change(monthly, "2025-06", "2024-01")
+    change = explore.rolling_change(monthly, "2025-06", month_range("2024-01", "2025-06"))
     assert change.latest == 60 and change.previous is None and change.pct is None
-    assert "does not reach back far enough" in explore.describe_change(change)
+    assert "not all loaded, so no comparison is made" in explore.describe_change(change)
+
+
+def test_rolling_change_never_compares_with_a_month_that_was_not_loaded():
+    months = month_range("2023-01", "2024-12")
+    monthly = pd.Series(10, index=months)
+    loaded = [m for m in months if m != "2023-05"]  # a hole in the earlier year: no comparison
+    change = explore.rolling_change(monthly, "2024-12", loaded)
+    assert change.latest == 120 and change.previous is None
+    loaded = [m for m in months if m != "2024-05"]  # a hole in the latest year: 11 months, no comparison
+    change = explore.rolling_change(monthly, "2024-12", loaded)
+    assert change.latest == 110 and change.latest_months == 11 and change.previous is None
+    assert "11 months loaded to December 2024" in explore.describe_change(change)
+
+
+@pytest.mark.parametrize("n_months", [1, 6, 12, 23])
+def test_headline_changes_with_a_short_history_give_no_comparison_and_no_error(n_months):
+    months = month_range("2025-01", "2027-12")[:n_months]
+    cube = cube_from([(m, "W1", c, "police", 3) for m in months for c in ("Robbery", "Burglary")])
+    overall = explore.headline_changes(cube, months[-1], months, by=None).iloc[0]
+    assert overall["latest"] == 6 * min(n_months, 12) and pd.isna(overall["previous"]) and pd.isna(overall["pct"])
+    by_category = explore.headline_changes(cube, months[-1], months, by="category")
+    assert by_category["previous"].isna().all() and len(by_category) == 2
 
 
 @pytest.mark.parametrize(
@@ -115,17 +137,23 @@ def test_trend_with_previous_year_lines_up_months():
     assert np.isnan(trend["year_before"].iloc[0]), "2024-02 is before the data starts: no comparison, not zero"
     early = explore.trend_with_previous_year(cube, ["2024-03"], "count")
     assert np.isnan(early["year_before"].iloc[0]), "no comparison before the data starts"
+    # With coverage: a month not loaded is a gap (NaN), a loaded month with no rows a true zero.
+    covered = ["2024-03", "2025-02", "2025-03"]
+    gaps = explore.trend_with_previous_year(cube, ["2025-01", "2025-02", "2025-03"], "count", covered)
+    assert np.isnan(gaps["this_period"].iloc[0]) and gaps["this_period"].iloc[1:].tolist() == [0.0, 9.0]
+    assert np.isnan(gaps["year_before"].iloc[1]) and gaps["year_before"].iloc[2] == 7.0
 
 
 def test_window_gaps_name_missing_months_and_a_feed_that_stopped():
-    grid = pd.DataFrame(
-        {"2025-01": [5, 3], "2025-02": [0, 3], "2025-03": [6, 0], "2025-04": [7, 0]},
+    nan = float("nan")
+    grid = pd.DataFrame(  # NaN: the feed does not cover the month; 0: covered, nothing happened
+        {"2025-01": [5, 3], "2025-02": [nan, 0], "2025-03": [6, nan], "2025-04": [7, nan]},
         index=["police: Test Police", "fire: Fire service"],
     )
     notes = explore.window_gaps(grid, "2025-01", "2025-04", ())
     assert notes == [
-        "police: Test Police sent no data for 2025-02: counts for those months are incomplete.",
-        "fire: Fire service has sent nothing since 2025-02: later months undercount it.",
+        "police: Test Police is not loaded for 2025-02: those months are shown as gaps and left out of comparisons.",
+        "fire: Fire service is loaded only up to 2025-02: later months leave it out.",
     ]
     assert explore.window_gaps(grid, "2025-01", "2025-04", ("fire",)) == notes[1:]
 
@@ -135,7 +163,7 @@ def test_violence_change_on_the_demo_matches_the_planted_rise():
     counts = borough.truth.counts
     cube = counts.assign(source="all")[["month", "ward_code", "category", "source", "count"]]
     violence = cube[cube["category"] == "Violence and sexual offences"].groupby("month")["count"].sum()
-    change = explore.rolling_change(violence, borough.truth.end_month, borough.truth.months[0])
+    change = explore.rolling_change(violence, borough.truth.end_month, borough.truth.months)
     assert change.pct == pytest.approx(borough.truth.violence_yoy_pct, abs=1e-9)
 
 

@@ -75,7 +75,8 @@ def city_expectations(folder: Path) -> pd.DataFrame:
 
 
 def month_counts(engine) -> dict[str, int]:
-    counts = incident_counts(engine, ["month"], IncidentFilter())
+    """Every stored row per month (no wards are loaded in these tests, so every row is outside the area)."""
+    counts = incident_counts(engine, ["month"], IncidentFilter(include_outside=True))
     return dict(zip(counts["month"], counts["count"], strict=True))
 
 
@@ -135,7 +136,10 @@ def test_city_of_london_zip_download_gives_the_same_counts_as_the_folder(sqlite_
         from_folder.rows_dropped,
     )
     by = ["month", "category"]
-    pd.testing.assert_frame_equal(incident_counts(sqlite_engine, by), incident_counts(folder_engine, by))
+    everything = IncidentFilter(include_outside=True)
+    pd.testing.assert_frame_equal(
+        incident_counts(sqlite_engine, by, everything), incident_counts(folder_engine, by, everything)
+    )
     expected = city_expectations(city)
     assert month_counts(sqlite_engine) == (expected["rows"] - expected["repeated"]).to_dict()
 
@@ -194,7 +198,9 @@ def test_walsall_police_rows_land_in_the_wards_an_independent_spatial_join_gives
     joined = gpd.sjoin(points, wards, how="left", predicate="intersects")
     assert joined.index.is_unique  # no point sits on a shared boundary
     expected = joined["WD25CD"].fillna("").value_counts().sort_index()
-    counts = incident_counts(sqlite_engine, ["ward"]).set_index("ward_code")["count"]
+    counts = incident_counts(sqlite_engine, ["ward"], IncidentFilter(include_outside=True)).set_index("ward_code")[
+        "count"
+    ]
     assert counts.to_dict() == expected.to_dict()
     assert expected.sum() == 171 and len(expected) >= 3
 
@@ -227,10 +233,11 @@ def test_walsall_population_by_lsoa_sums_to_wards_and_matches_the_derived_ward_f
     expected = merged.loc[in_walsall].groupby("WD25CD")["n"].sum()
 
     looked_up = import_lsoa_lookup(engine, input_file(shared_real / LOOKUP_21))
-    assert (looked_up.rows_read, looked_up.rows_inserted) == (169, 169)
+    # The two LSOAs whose best-fit ward lies in a neighbouring council are outside the area: skipped, counted.
+    assert (looked_up.rows_read, looked_up.rows_inserted, looked_up.rows_dropped) == (169, 167, 2)
     result = import_population(engine, input_file(shared_real / POPULATION_LSOA))
     assert result.rows_read == 169 and result.rows_updated == 20
-    assert result.dropped_by_reason == {"ward code is not among the loaded wards": 2}  # the two outside wards
+    assert result.dropped_by_reason == {"LSOA outside the area (not in the LSOA-to-ward lookup), skipped": 2}
     population = stored_areas(engine)["population"].astype(int)
     assert population.to_dict() == expected.to_dict()
     assert population.sum() == WALSALL_RESIDENTS - merged.loc[~in_walsall, "n"].sum()
@@ -270,6 +277,15 @@ def test_fixmystreet_counts_through_the_lsoa11_lookup(engine, shared_real):
         stored.set_index(["month", "ward_code", "category"])["count"].sort_index().to_dict() == expected_cells.to_dict()
     )
     assert set(expected_by_category) == {"Fly-tipping", "Graffiti", "Dog fouling"}  # no A51 (noise) rows in the file
+    # No ward boundaries are loaded here, so none of the counts lies in the area yet (they are stored).
+    assert result.notes[0].startswith("0 incidents counted in the area's wards;")
+    # The file covers its first to its last month: a month in between with no reports is a true zero.
+    from rc_dashboard.coverage import covered_months
+    from rc_dashboard.periods import month_range
+
+    covered = covered_months(engine)
+    assert covered["feed"].unique().tolist() == ["council: aggregated counts"]
+    assert covered["month"].tolist() == month_range(kept["month"].min(), kept["month"].max())
 
     version = data_version(engine)
     again = import_counts(engine, input_file(shared_real / FIXMYSTREET), mapping)

@@ -184,7 +184,8 @@ def test_cli_measures_on_the_demo_match_the_planted_violence_rise(engine, tmp_pa
         "signals",
     } <= set(records["violence"])
     truth = load_truth_counts(tmp_path)
-    violence = truth[truth["category"] == "Violence and sexual offences"]
+    in_area = truth[truth["ward_code"].fillna("") != ""]  # rows outside the borough or unplaced are not counted
+    violence = in_area[in_area["category"] == "Violence and sexual offences"]
     baseline = violence[violence["month"].between("2024-04", "2025-03")]["count"].sum()
     latest = violence[violence["month"].between("2025-04", "2026-03")]["count"].sum()
     assert records["violence"]["baseline"] == baseline and records["violence"]["latest"] == latest
@@ -218,3 +219,27 @@ def test_assurance_after_a_recalculation_uses_the_latest_phase_limits():
     assert result.assurance == "pass"
     without = measures.evaluate(one_measure(target={"value": 92.9 * 12}), monthly, "2025-04", "2026-03")
     assert without.assurance == "hit_and_miss", "one phase: the 90/100 limits (68.4 to 121.6) contain 92.9"
+
+
+def test_months_not_loaded_are_gaps_on_the_spc_chart_and_never_set_limits():
+    measure = measures.parse_register(
+        "plan_start: '2025-04'\nmeasures:\n  - {id: m, name: M, priority: P, direction: lower_is_better, "
+        "baseline: {before_plan: 12}, target: {change_pct: -5}}\n"
+    ).measures[0]
+    months = month_range("2024-04", "2026-03")
+    values = pd.Series([10.0 + (i % 3) for i in range(len(months))], index=months)
+    gap = values.copy()
+    gap[["2025-08", "2025-09"]] = np.nan  # two months after the baseline were never loaded
+    result = measures.evaluate(measure, gap, "2025-04", "2026-03")
+    assert result.baseline == values["2024-04":"2025-03"].sum()
+    assert result.chart is not None and list(result.chart.index) == months
+    assert result.chart.loc[["2025-08", "2025-09"], "value"].isna().all(), "a gap, not a zero"
+    assert result.latest is None, "the latest 12 months are not all loaded"
+    holed = values.copy()
+    holed["2024-06"] = np.nan  # a hole in the baseline year: no baseline, no limits, grey
+    result = measures.evaluate(measure, holed, "2025-04", "2026-03")
+    assert result.baseline is None and result.chart is None and result.rag == "grey"
+    assert "not loaded for 1 of its 12 months" in result.note
+    accepted = measures.evaluate(measure, holed, "2025-04", "2026-03", accept_partial_baseline=True)
+    assert accepted.baseline == pytest.approx(holed["2024-04":"2025-03"].mean() * 12)
+    assert accepted.chart is not None and "11 of its 12 months" in accepted.note

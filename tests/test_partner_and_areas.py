@@ -252,7 +252,9 @@ def test_area_code_mapping_takes_ward_codes_directly_and_lsoas_through_the_looku
     assert [(r[0], r[5]) for r in stored(wards)] == [("A1", EAST), ("A2", WEST), ("A3", EAST), ("A4", None)]
     no_points = read_frame(wards, "SELECT COUNT(*) AS n FROM incidents WHERE easting IS NULL AND lon IS NULL")
     assert int(no_points.iloc[0]["n"]) == 4
-    assert counts_by_ward(wards) == {"": 1, WEST: 1, EAST: 2}
+    # A4's LSOA is not in the lookup: it is outside the area (as the import note says), stored, not counted.
+    assert result.outside_area == 1 and result.without_location == 0
+    assert counts_by_ward(wards) == {WEST: 1, EAST: 2}
 
 
 def test_rows_without_a_reference_replace_their_source_organisation_month(wards):
@@ -459,7 +461,10 @@ def test_new_boundaries_reassign_existing_incidents(engine, two_wards):
     }
     rows = [f"{ref},2024-01,T,T,{lon},{lat},X,,,Burglary,," for ref, (lon, lat) in points.items()]
     import_police(engine, [InputFile("2024-01-t-street.csv", ("\n".join([header, *rows]) + "\n").encode())])
-    assert counts_by_ward(engine) == {"": 1, WEST: 2, EAST: 2}
+    assert counts_by_ward(engine) == {WEST: 2, EAST: 2}  # p5 is outside the area: stored, not counted
+    assert read_frame(engine, "SELECT area_status FROM incidents WHERE source_ref = 'p5'")["area_status"].tolist() == [
+        "outside"
+    ]
 
     moved = two_wards.copy()  # the boundary moves east to 401600, taking p3; the east ward grows to 404000
     moved.geometry = [shapely.box(400_000, 298_000, 401_600, 299_000), shapely.box(401_600, 298_000, 404_000, 299_000)]

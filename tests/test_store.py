@@ -62,7 +62,8 @@ def test_import_is_idempotent_and_upserts_outcomes(engine, two_wards):
     )
     result = store_incidents(engine, first, kind="police", file_name="f.csv", sha256="1" * 64, rows_read=5)
     assert (result.rows_inserted, result.rows_updated, result.rows_unchanged) == (5, 0, 0)
-    assert (result.without_location, result.outside_area) == (1, 1)
+    # A police.uk file is force-wide: its row with no location cannot be placed in the area.
+    assert (result.in_area, result.without_location, result.force_no_location, result.outside_area) == (3, 0, 1, 1)
     version = data_version(engine)
 
     again = store_incidents(engine, first, kind="police", file_name="f.csv", sha256="1" * 64, rows_read=5)
@@ -75,8 +76,15 @@ def test_import_is_idempotent_and_upserts_outcomes(engine, two_wards):
     assert (third.rows_inserted, third.rows_updated, third.rows_unchanged) == (0, 1, 4)
     assert data_version(engine) == version + 1
 
+    # Only the area's rows are counted; the out-of-area row and the force's unplaced row are stored apart.
     counts = incident_counts(engine, ["ward"], IncidentFilter())
-    assert dict(zip(counts["ward_code"], counts["count"], strict=True)) == {"": 2, "E05000001": 2, "E05000002": 1}
+    assert dict(zip(counts["ward_code"], counts["count"], strict=True)) == {"E05000001": 2, "E05000002": 1}
+    everything = incident_counts(engine, ["ward"], IncidentFilter(include_outside=True))
+    assert dict(zip(everything["ward_code"], everything["count"], strict=True)) == {
+        "": 2,
+        "E05000001": 2,
+        "E05000002": 1,
+    }
 
 
 def np_nan():
@@ -127,7 +135,9 @@ def test_new_boundaries_reassign_existing_incidents(engine, two_wards):
         sha256="f" * 64,
         rows_read=1,
     )
-    assert incident_counts(engine, ["ward"])["ward_code"].tolist() == [""]
+    # Before any boundary is loaded, a located row lies outside the (empty) area: stored, not counted.
+    assert incident_counts(engine, ["ward"])["ward_code"].tolist() == []
+    assert incident_counts(engine, ["ward"], IncidentFilter(include_outside=True))["ward_code"].tolist() == [""]
     store_wards(engine, two_wards, file_name="wards.geojson", sha256="0" * 64)
     assert incident_counts(engine, ["ward"])["ward_code"].tolist() == ["E05000001"]
 

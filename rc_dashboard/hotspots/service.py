@@ -19,6 +19,7 @@ from sqlalchemy import Engine
 
 from rc_dashboard import categories
 from rc_dashboard.access import AccessDenied, Principal, point_scope, require
+from rc_dashboard.coverage import covered_months
 from rc_dashboard.db import get_meta, set_meta
 from rc_dashboard.geography import wards_from_db
 from rc_dashboard.hotspots.analysis import HotspotAnalysis, HotspotParams, analyse
@@ -27,7 +28,7 @@ from rc_dashboard.hotspots.backtest import BacktestSummary
 from rc_dashboard.hotspots.defaults import DEFAULT_SCAN_CELL_M, RESTRICTED_MIN_CELL_M
 from rc_dashboard.hotspots.identity import assign_names
 from rc_dashboard.periods import month_range
-from rc_dashboard.queries import IncidentFilter, feed_months, incidents_in_box, located_points, months_available
+from rc_dashboard.queries import IncidentFilter, incidents_in_box, located_points, months_available
 
 MIN_MONTHS = 12  # the scan needs each place's own history, and Mann-Kendall and the 90% rules a series
 
@@ -37,15 +38,17 @@ class NotEnoughData(ValueError):
 
 
 def default_as_of(engine: Engine, flt: IncidentFilter) -> str | None:
-    """The latest month every selected feed covers (a feed is a source and force with incidents in
-    the selection); feeds that sent nothing in the last year of the data are not waited for."""
-    feeds = feed_months(engine, IncidentFilter(flt.month_from, flt.month_to, flt.categories, flt.sources))
-    if feeds.empty:
+    """The latest month every selected feed covers (a feed is a source and force, by the coverage
+    its imports recorded); a feed whose coverage ended more than a year before the newest month
+    (one that stopped) is not waited for."""
+    covered = covered_months(engine)
+    if flt.sources:
+        covered = covered[covered["source"].isin(flt.sources)]
+    if covered.empty:
         return None
-    latest = feeds.groupby("feed")["month"].max()
-    cutoff = _months_back(latest.max(), 11)
-    recent_enough = latest[latest >= cutoff]
-    return str(recent_enough.min())
+    latest = covered.groupby("feed")["month"].max()
+    current = latest[latest >= _months_back(latest.max(), 11)]
+    return str(current.min())
 
 
 def _months_back(month: str, n: int) -> str:

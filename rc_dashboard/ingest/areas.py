@@ -21,7 +21,7 @@ from sqlalchemy import Engine, text
 from rc_dashboard import schema
 from rc_dashboard.db import bulk_insert, read_frame
 from rc_dashboard.geography import BNG, BNG_EASTING_RANGE, BNG_NORTHING_RANGE, WGS84
-from rc_dashboard.ingest.codes import check_ward_codes
+from rc_dashboard.ingest.codes import GSS_CODE, check_ward_codes
 from rc_dashboard.ingest.files import InputFile, file_kind, read_zip
 from rc_dashboard.ingest.store import ImportResult, file_sha256, finish_import, record_import
 from rc_dashboard.ingest.tables import find_column, read_table
@@ -85,9 +85,20 @@ def _read_geodata(item: InputFile, report: ValidationReport) -> gpd.GeoDataFrame
 
 
 def read_wards(
-    item: InputFile, report: ValidationReport, code_field: str | None = None, name_field: str | None = None
+    item: InputFile,
+    report: ValidationReport,
+    code_field: str | None = None,
+    name_field: str | None = None,
+    lad: str | None = None,
+    lad_lookup: pd.DataFrame | None = None,
 ) -> gpd.GeoDataFrame | None:
-    """Ward polygons in BNG with ward_code, ward_name (and lad_code/lad_name when present)."""
+    """Ward polygons in BNG with ward_code, ward_name (and lad_code/lad_name when present).
+
+    ``lad`` (a local authority code such as E08000034) keeps only that authority's wards, so a
+    national ward file can be imported as downloaded; the others are skipped and counted. ONS's
+    ward boundary files carry no local authority field: ``lad_lookup`` (ONS's ward-to-LAD lookup,
+    see :func:`read_ward_lad_lookup`) supplies it.
+    """
     data = _read_geodata(item, report)
     if data is None:
         return None
@@ -104,6 +115,17 @@ def read_wards(
                 item.name,
                 f"cannot find the {what} field; found {', '.join(columns)}. Name it with --code-field / --name-field.",
             )
+            return None
+    if lad_lookup is not None and len(lad_lookup):
+        by_ward = lad_lookup.drop_duplicates("ward_code").set_index("ward_code")
+        codes_in_file = data[code_field].astype(str).str.strip()
+        data = data.assign(
+            LADLOOKUPCD=codes_in_file.map(by_ward["lad_code"]), LADLOOKUPNM=codes_in_file.map(by_ward["lad_name"])
+        )
+        columns = [c for c in data.columns if c != data.geometry.name]
+    if lad:
+        data = _only_lad(data, columns, lad.strip(), item.name, report)
+        if data is None:
             return None
     if data.crs is not None and data.crs.is_geographic:
         minx, miny, maxx, maxy = data.total_bounds
@@ -170,6 +192,8 @@ def read_wards(
         )
         geometry = shapely.make_valid(geometry)
     lad_code, lad_name = _vintage_fields(columns, LAD_CODE_FIELD)
+    if "LADLOOKUPCD" in data.columns:
+        lad_code, lad_name = "LADLOOKUPCD", "LADLOOKUPNM"
     wards = gpd.GeoDataFrame(
         {
             "ward_code": codes.to_numpy(),
@@ -181,6 +205,172 @@ def read_wards(
         crs=BNG,
     )
     return wards
+
+
+def _only_lad(
+    data: gpd.GeoDataFrame, columns: list[str], lad: str, file_name: str, report: ValidationReport
+) -> gpd.GeoDataFrame | None:
+    """The features of one local authority (by the newest LADnnCD field); None (rejected) if impossible."""
+    field, _ = _vintage_fields(columns, LAD_CODE_FIELD)
+    if "LADLOOKUPCD" in columns:
+        field = "LADLOOKUPCD"
+    field = field or find_column(columns, ("lad_code", "ladcd", "lad"))
+    if not field:
+        report.reject(
+            file_name,
+            f"--lad {lad} needs a local authority code field (LADnnCD) in the file, or ONS's ward-to-local-authority "
+            f"lookup with --lad-lookup; found {', '.join(columns)}.",
+        )
+        return None
+    keep = data[field].astype(str).str.strip() == lad
+    if not keep.any():
+        report.reject(file_name, f"no ward in the file belongs to local authority {lad} (field {field}).")
+        return None
+    skipped = int((~keep).sum())
+    if skipped:
+        report.add(
+            Problem(
+                file_name, None, field, f"{skipped:,} wards of other local authorities skipped (kept {lad})", "note"
+            )
+        )
+    return data.loc[keep].reset_index(drop=True)
+
+
+LSOA_CODE_FIELD = re.compile(r"^LSOA(\d{2})CD$", re.IGNORECASE)
+
+
+def read_lsoas(item: InputFile, report: ValidationReport) -> gpd.GeoDataFrame | None:
+    """LSOA polygons in BNG with lsoa_code and lsoa_name (ONS ``LSOAnnCD`` / ``LSOAnnNM`` fields)."""
+    data = _read_geodata(item, report)
+    if data is None:
+        return None
+    if data.empty:
+        report.reject(item.name, "the file holds no features.")
+        return None
+    columns = [c for c in data.columns if c != data.geometry.name]
+    code, name = _vintage_fields(columns, LSOA_CODE_FIELD)
+    code = code or find_column(columns, ("lsoa_code", "code"))
+    if not code:
+        report.reject(item.name, f"cannot find the LSOA code field (LSOAnnCD); found {', '.join(columns)}.")
+        return None
+    if data.crs is None:
+        report.reject(item.name, "the file has no coordinate reference system.")
+        return None
+    data = data.to_crs(BNG)
+    codes = data[code].astype(str).str.strip()
+    repeated = np.flatnonzero(codes.duplicated().to_numpy())
+    report.add_rows(item.name, repeated, code, "LSOA code appears twice", "reject", header_rows=0)
+    polygonal = data.geometry.geom_type.isin(["Polygon", "MultiPolygon"]).to_numpy()
+    report.add_rows(item.name, np.flatnonzero(~polygonal), "geometry", "not a polygon", "reject", header_rows=0)
+    if report.rejected:
+        return None
+    geometry = data.geometry.values
+    if (~shapely.is_valid(geometry)).any():
+        geometry = shapely.make_valid(geometry)
+    return gpd.GeoDataFrame(
+        {"lsoa_code": codes.to_numpy(), "lsoa_name": data[name].astype(str).to_numpy() if name else None},
+        geometry=gpd.GeoSeries(geometry, crs=BNG),
+        crs=BNG,
+    )
+
+
+DERIVED_METHOD = "largest overlap"
+
+
+def derive_lsoa_wards(lsoas: gpd.GeoDataFrame, wards: gpd.GeoDataFrame) -> pd.DataFrame:
+    """Each LSOA's ward by largest overlap of area: lsoa_code, lsoa_name, ward_code, overlap_share (0-1).
+
+    An LSOA that overlaps no ward (outside the area) is left out. Largest overlap, not centroid: an
+    LSOA's centroid can fall outside an odd-shaped LSOA; the share says how clean the fit is.
+    """
+    if lsoas.empty or wards.empty:
+        return pd.DataFrame(columns=["lsoa_code", "lsoa_name", "ward_code", "overlap_share"])
+    tree = shapely.STRtree(wards.geometry.values)
+    lsoa_index, ward_index = tree.query(lsoas.geometry.values, predicate="intersects")
+    overlap = shapely.area(shapely.intersection(lsoas.geometry.values[lsoa_index], wards.geometry.values[ward_index]))
+    pairs = pd.DataFrame({"lsoa": lsoa_index, "ward": ward_index, "overlap": overlap})
+    pairs = pairs[pairs["overlap"] > 0].sort_values(["lsoa", "overlap"], ascending=[True, False], kind="stable")
+    best = pairs.drop_duplicates("lsoa")
+    areas = shapely.area(lsoas.geometry.values)
+    return pd.DataFrame(
+        {
+            "lsoa_code": lsoas["lsoa_code"].to_numpy()[best["lsoa"]],
+            "lsoa_name": lsoas["lsoa_name"].to_numpy()[best["lsoa"]],
+            "ward_code": wards["ward_code"].to_numpy()[best["ward"]],
+            "overlap_share": (best["overlap"].to_numpy() / areas[best["lsoa"]]).round(3),
+        }
+    ).reset_index(drop=True)
+
+
+def store_lsoas(
+    engine: Engine,
+    lsoas: gpd.GeoDataFrame,
+    wards: gpd.GeoDataFrame,
+    item: InputFile,
+    report: ValidationReport,
+    imported_by: str | None = None,
+) -> ImportResult:
+    """Store the area's LSOA boundaries and, for LSOAs with no lookup entry, their ward by largest overlap.
+
+    LSOAs overlapping no loaded ward are outside the area: skipped and counted. An LSOA already in
+    the lookup from an ONS file keeps that ward (an official best fit is never replaced silently).
+    """
+    if wards.empty:
+        report.reject(item.name, "no wards are loaded yet: import ward boundaries first.")
+        raise ImportRejected(report)
+    derived = derive_lsoa_wards(lsoas, wards)
+    inside = lsoas[lsoas["lsoa_code"].isin(derived["lsoa_code"])]
+    outside = len(lsoas) - len(inside)
+    current = read_frame(engine, "SELECT lsoa_code, method FROM lsoa_wards")
+    official = set(current.loc[current["method"].fillna("lookup file") != DERIVED_METHOD, "lsoa_code"])
+    new_rows = derived[~derived["lsoa_code"].isin(official)]
+    result = ImportResult(
+        import_id=0,
+        file_name=item.name,
+        rows_read=len(lsoas),
+        rows_inserted=len(inside),
+        rows_dropped=outside,
+        dropped_by_reason={"LSOA outside the area (overlaps no loaded ward), skipped": outside} if outside else {},
+    )
+    result.notes.append(
+        f"{len(new_rows):,} LSOAs placed in a ward by {DERIVED_METHOD} of area "
+        f"(median {100 * float(new_rows['overlap_share'].median() if len(new_rows) else 1):.0f}% of the LSOA in its ward; "
+        f"{int((new_rows['overlap_share'] < 0.5).sum()):,} under half: check them on the Data page); "
+        f"{len(derived) - len(new_rows):,} kept their ward from an ONS lookup file."
+    )
+    with engine.begin() as conn:
+        result.import_id = _provenance(conn, "lsoas", item, len(lsoas), imported_by)
+        codes = list(inside["lsoa_code"])
+        for code in codes:
+            conn.execute(text("DELETE FROM lsoas WHERE lsoa_code = :c"), {"c": code})
+        bulk_insert(
+            conn,
+            "lsoas",
+            pd.DataFrame(
+                {
+                    "lsoa_code": inside["lsoa_code"].to_numpy(),
+                    "lsoa_name": inside["lsoa_name"].to_numpy(),
+                    "geometry_wkb": shapely.to_wkb(inside.geometry.values),
+                }
+            ),
+        )
+        for code in new_rows["lsoa_code"]:
+            conn.execute(text("DELETE FROM lsoa_wards WHERE lsoa_code = :c"), {"c": code})
+        bulk_insert(conn, "lsoa_wards", new_rows[["lsoa_code", "ward_code", "lsoa_name"]].assign(method=DERIVED_METHOD))
+        finish_import(conn, result, {"dropped": result.dropped_by_reason, "method": DERIVED_METHOD})
+        from rc_dashboard.db import bump_data_version
+
+        bump_data_version(conn)
+    return result
+
+
+def lsoa_ward_table(engine: Engine) -> pd.DataFrame:
+    """The LSOA-to-ward lookup in force, for checking: LSOA, ward, how each was placed."""
+    return read_frame(
+        engine,
+        "SELECT l.lsoa_code, l.lsoa_name, l.ward_code, a.ward_name, COALESCE(l.method, 'lookup file') AS method "
+        "FROM lsoa_wards l LEFT JOIN areas a ON a.ward_code = l.ward_code ORDER BY l.lsoa_code",
+    )
 
 
 def _code_column(frame: pd.DataFrame, pattern: str, names: tuple[str, ...]) -> str | None:
@@ -235,20 +425,58 @@ def read_lsoa_lookup(item: InputFile, report: ValidationReport) -> pd.DataFrame 
     return out
 
 
-def read_population(item: InputFile, report: ValidationReport, lsoa_to_ward: dict[str, str]) -> pd.DataFrame | None:
-    """ward_code -> population; by ward directly, or by LSOA summed to wards through the lookup."""
+GSS_WARD_VALUES = r"[EW]05\d{6}"
+GSS_LSOA_VALUES = r"[EW]01\d{6}"
+
+
+def _column_of_codes(frame: pd.DataFrame, pattern: str, share: float = 0.9) -> str | None:
+    """The first column whose non-blank values are (at least ``share``) GSS codes of one kind."""
+    for column in frame.columns:
+        values = frame[column].astype(str).str.strip()
+        values = values[values != ""]
+        if len(values) and values.str.fullmatch(pattern).mean() >= share:
+            return column
+    return None
+
+
+def read_population(
+    item: InputFile,
+    report: ValidationReport,
+    lsoa_to_ward: dict[str, str],
+    known_wards: frozenset[str] | set[str] = frozenset(),
+) -> pd.DataFrame | None:
+    """ward_code -> population; by ward directly, or by LSOA summed to wards through the lookup.
+
+    Files as Nomis and ONS publish them are accepted: "mnemonic" code columns, "total" counts,
+    footer notes (skipped and counted). Rows for LSOAs or wards outside the area (not in the lookup,
+    not among ``known_wards``) are skipped and counted, so a national file can be imported as is.
+    """
     frame = read_table(item.data, item.name, report)
     if frame is None:
         return None
     columns = list(frame.columns)
-    ward = _code_column(frame, r"WD\d{2}CD", ("ward_code", "ward code"))
+    # Nomis / ONS downloads name the code column "mnemonic" (or "geography code") and the count
+    # "total" / "observation": codes are recognised by their values when the header does not say.
+    ward = _code_column(frame, r"WD\d{2}CD", ("ward_code", "ward code")) or _column_of_codes(frame, GSS_WARD_VALUES)
     lsoa = (
-        None if ward else _code_column(frame, r"LSOA\d{2}CD", ("lsoa_code", "lsoa21_code", "lsoa11_code", "lsoa code"))
+        None
+        if ward
+        else _code_column(frame, r"LSOA\d{2}CD", ("lsoa_code", "lsoa21_code", "lsoa11_code", "lsoa code"))
+        or _column_of_codes(frame, GSS_LSOA_VALUES)
     )
     population = find_column(
         columns,
-        ("population", "usual_residents", "usual_residents_total", "residents", "count", "value"),
-        r"(usual_residents.*|population.*|all_persons)",
+        (
+            "population",
+            "usual_residents",
+            "usual_residents_total",
+            "residents",
+            "count",
+            "value",
+            "total",
+            "observation",
+        ),
+        r"(usual_residents.*|population.*|all_persons|obs_value)",
     )
     if not (ward or lsoa) or not population:
         report.reject(
@@ -256,11 +484,32 @@ def read_population(item: InputFile, report: ValidationReport, lsoa_to_ward: dic
         )
         return None
     values = pd.to_numeric(frame[population].str.replace(",", "").str.strip(), errors="coerce")
-    bad = values.isna() | (values < 0)
-    report.add_rows(
-        item.name, np.flatnonzero(bad.to_numpy()), population, "population is not a number of zero or more", "drop"
-    )
     codes = frame[ward or lsoa].str.strip()
+    # Nomis and ONS files end with blank lines and notes ("In order to protect against disclosure ..."):
+    # a row with no code is the file's footer, skipped and counted, never a population.
+    blank_value = frame[population].str.strip() == ""
+    footer = ((codes == "") | (blank_value & ~codes.str.fullmatch(GSS_CODE.pattern[1:-1]))).to_numpy()
+    report.add_rows(
+        item.name, np.flatnonzero(footer), ward or lsoa, "blank or note line (the file's footer), skipped", "drop"
+    )
+    bad = pd.Series(footer, index=frame.index) | (~footer & (values.isna() | (values < 0)))
+    report.add_rows(
+        item.name,
+        np.flatnonzero((bad & ~footer).to_numpy()),
+        population,
+        "population is not a number of zero or more",
+        "drop",
+    )
+    if ward and len(known_wards):
+        outside = ~codes.isin(known_wards) & ~bad
+        report.add_rows(
+            item.name,
+            np.flatnonzero(outside.to_numpy()),
+            ward,
+            "ward outside the area (not a loaded ward), skipped",
+            "drop",
+        )
+        bad = bad | outside
     if lsoa:
         if not lsoa_to_ward:
             report.reject(
@@ -270,7 +519,13 @@ def read_population(item: InputFile, report: ValidationReport, lsoa_to_ward: dic
             return None
         mapped = codes.map(lsoa_to_ward)
         unknown = mapped.isna() & ~bad
-        report.add_rows(item.name, np.flatnonzero(unknown.to_numpy()), lsoa, "LSOA is not in the lookup", "drop")
+        report.add_rows(
+            item.name,
+            np.flatnonzero(unknown.to_numpy()),
+            lsoa,
+            "LSOA outside the area (not in the LSOA-to-ward lookup), skipped",
+            "drop",
+        )
         codes, bad = mapped, bad | unknown
     out = pd.DataFrame({"ward_code": codes[~bad], "population": values[~bad].round().astype("int64")})
     summed = out.groupby("ward_code", as_index=False)["population"].sum()
@@ -348,9 +603,30 @@ def store_area_attribute(
 
 
 def store_lsoa_lookup(
-    engine: Engine, frame: pd.DataFrame, item: InputFile, rows_read: int, imported_by: str | None = None
+    engine: Engine,
+    frame: pd.DataFrame,
+    item: InputFile,
+    rows_read: int,
+    imported_by: str | None = None,
+    report: ValidationReport | None = None,
 ) -> ImportResult:
-    """Replace the LSOA to ward lookup for the LSOAs in ``frame`` (others are kept)."""
+    """Replace the LSOA to ward lookup for the LSOAs in ``frame`` (others are kept).
+
+    With wards loaded, rows for wards outside the area are skipped and counted, so ONS's national
+    best-fit lookup can be imported as downloaded.
+    """
+    report = report or ValidationReport()
+    known = read_frame(engine, "SELECT ward_code FROM areas")["ward_code"]
+    if len(known):
+        outside = ~frame["ward_code"].isin(set(known))
+        report.add_rows(
+            item.name,
+            np.flatnonzero(outside.to_numpy()),
+            "ward_code",
+            "LSOA of a ward outside the area, skipped",
+            "drop",
+        )
+        frame = frame.loc[~outside].reset_index(drop=True)
     check_storable(frame, schema.text_limits(schema.lsoa_wards), item.name)
     current = read_frame(engine, "SELECT lsoa_code, ward_code AS current FROM lsoa_wards")
     merged = frame.merge(current, on="lsoa_code", how="left")
@@ -363,10 +639,12 @@ def store_lsoa_lookup(
         rows_inserted=int(new.sum()),
         rows_updated=int(changed.sum()),
         rows_unchanged=int((~new & ~changed).sum()),
+        rows_dropped=report.rows_dropped,
+        dropped_by_reason=report.dropped_by_reason(),
     )
     with engine.begin() as conn:
         result.import_id = _provenance(conn, "lookup", item, rows_read, imported_by)
-        replace = merged.loc[new | changed, ["lsoa_code", "ward_code", "lsoa_name"]]
+        replace = merged.loc[new | changed, ["lsoa_code", "ward_code", "lsoa_name"]].assign(method="lookup file")
         for code in replace.loc[~new[new | changed].to_numpy(), "lsoa_code"]:
             conn.execute(text("DELETE FROM lsoa_wards WHERE lsoa_code = :code"), {"code": code})
         bulk_insert(conn, "lsoa_wards", replace)
@@ -381,8 +659,14 @@ def store_area_counts(
     report: ValidationReport,
     rows_read: int,
     imported_by: str | None = None,
+    covers: tuple[str, str] | None = None,
 ) -> ImportResult:
-    """Replace the (source, month) partitions of aggregated counts present in ``frame``."""
+    """Replace the (source, month) partitions of aggregated counts present in ``frame``, and record
+    the months the file covers (``covers``, else its first to last month)."""
+    from rc_dashboard.coverage import default_coverage, record_coverage, stated_coverage
+
+    keyed = frame.assign(force="")
+    covered = stated_coverage(keyed, covers[0], covers[1]) if covers else default_coverage(keyed, force_wide=False)
     check_storable(frame, schema.text_limits(schema.area_counts), item.name)
     keys = frame[["source", "month"]].drop_duplicates()
     current = read_frame(engine, "SELECT source, month, ward_code, category, count AS current FROM area_counts")
@@ -400,11 +684,19 @@ def store_area_counts(
         rows_unchanged=unchanged,
         rows_dropped=report.rows_dropped,
         dropped_by_reason=report.dropped_by_reason(),
+        months_covered=sorted(set(covered["month"])),
+    )
+    known = set(read_frame(engine, "SELECT ward_code FROM areas")["ward_code"])
+    outside = (frame["ward_code"] == "") | ~frame["ward_code"].isin(known)
+    result.notes.append(
+        f"{int(frame.loc[~outside, 'count'].sum()):,} incidents counted in the area's wards; "
+        f"{int(frame.loc[outside, 'count'].sum()):,} in areas outside every ward (stored, left out of every figure)."
     )
     if inserted == 0 and updated == 0 and len(current) == len(frame):
         with engine.begin() as conn:
             result.import_id = _provenance(conn, "counts", item, rows_read, imported_by)
-            finish_import(conn, result, {"dropped": result.dropped_by_reason})
+            record_coverage(conn, covered, "counts", result.import_id)
+            finish_import(conn, result, {"dropped": result.dropped_by_reason, "months_covered": result.months_covered})
         return result
     with engine.begin() as conn:
         result.import_id = _provenance(conn, "counts", item, rows_read, imported_by)
@@ -419,5 +711,64 @@ def store_area_counts(
         )
         if not result.rows_updated and not result.rows_inserted:
             result.rows_updated = len(current) - len(frame)  # rows removed from a re-published month
+        record_coverage(conn, covered, "counts", result.import_id)
+        finish_import(conn, result, {"dropped": result.dropped_by_reason, "months_covered": result.months_covered})
+    return result
+
+
+def read_ward_lad_lookup(item: InputFile, report: ValidationReport) -> pd.DataFrame | None:
+    """ward_code, lad_code, lad_name from ONS's ward-to-local-authority lookup as downloaded
+    (``WDnnCD``/``LADnnCD`` columns, with or without the year digits)."""
+    frame = read_table(item.data, item.name, report)
+    if frame is None:
+        return None
+    ward = find_column(list(frame.columns), ("ward_code",), r"WD(\d{2})?CD")
+    lad = find_column(list(frame.columns), ("lad_code",), r"LAD(\d{2})?CD")
+    if not ward or not lad:
+        report.reject(
+            item.name,
+            f"needs a ward code column (WDnnCD) and a local authority column (LADnnCD); found {', '.join(frame.columns)}.",
+        )
+        return None
+    name = find_column(list(frame.columns), ("lad_name",), r"LAD(\d{2})?NM")
+    out = pd.DataFrame({"ward_code": frame[ward].str.strip(), "lad_code": frame[lad].str.strip()})
+    out["lad_name"] = frame[name].str.strip() if name else None
+    repeated = out["ward_code"].duplicated()
+    report.add_rows(item.name, np.flatnonzero(repeated.to_numpy()), ward, "ward appears twice (first kept)", "drop")
+    out = out.loc[~repeated].reset_index(drop=True)
+    out.attrs["rows_read"] = len(frame)
+    return out
+
+
+def store_ward_lads(
+    engine: Engine, frame: pd.DataFrame, item: InputFile, report: ValidationReport, imported_by: str | None = None
+) -> ImportResult:
+    """Set each loaded ward's local authority from the lookup; wards outside the area are skipped and counted."""
+    known = read_frame(engine, "SELECT ward_code, lad_code, lad_name FROM areas")
+    if known.empty:
+        report.reject(item.name, "no wards are loaded yet: import ward boundaries first.")
+        raise ImportRejected(report)
+    outside = ~frame["ward_code"].isin(set(known["ward_code"]))
+    report.add_rows(
+        item.name, np.flatnonzero(outside.to_numpy()), "ward_code", "ward outside the area, skipped", "drop"
+    )
+    merged = frame.loc[~outside].merge(known, on="ward_code", suffixes=("", "_now"))
+    changed = merged[(merged["lad_code"] != merged["lad_code_now"]) | (merged["lad_name"] != merged["lad_name_now"])]
+    result = ImportResult(
+        import_id=0,
+        file_name=item.name,
+        rows_read=frame.attrs.get("rows_read", len(frame)),
+        rows_updated=len(changed),
+        rows_unchanged=len(merged) - len(changed),
+        rows_dropped=report.rows_dropped,
+        dropped_by_reason=report.dropped_by_reason(),
+    )
+    with engine.begin() as conn:
+        result.import_id = _provenance(conn, "lads", item, result.rows_read, imported_by)
+        for row in changed.itertuples(index=False):
+            conn.execute(
+                text("UPDATE areas SET lad_code = :c, lad_name = :n WHERE ward_code = :w"),
+                {"c": row.lad_code, "n": row.lad_name, "w": row.ward_code},
+            )
         finish_import(conn, result, {"dropped": result.dropped_by_reason})
     return result

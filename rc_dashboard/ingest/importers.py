@@ -14,16 +14,21 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Engine
 
+from rc_dashboard.db import read_frame
 from rc_dashboard.geography import wards_from_db
 from rc_dashboard.ingest.areas import (
     lsoa_lookup,
     read_localities,
     read_lsoa_lookup,
+    read_lsoas,
     read_population,
+    read_ward_lad_lookup,
     read_wards,
     store_area_attribute,
     store_area_counts,
     store_lsoa_lookup,
+    store_lsoas,
+    store_ward_lads,
 )
 from rc_dashboard.ingest.files import InputFile, expand_inputs
 from rc_dashboard.ingest.partner import PartnerMapping, normalise_counts, normalise_partner
@@ -89,6 +94,7 @@ def _store_batch(
     report: ValidationReport,
     imported_by: str | None,
     progress: Progress,
+    covers: tuple[str, str] | None = None,
 ) -> ImportResult:
     """Write a validated, located batch in one transaction, with each file's name and SHA-256 as provenance."""
     progress(0.75, f"Writing {len(located):,} rows in one transaction")
@@ -102,6 +108,7 @@ def _store_batch(
         report=report,
         imported_by=imported_by,
         files=[{"name": f.name, "sha256": f.sha256} for f in files],
+        covers=covers,
     )
     progress(1.0, result.sentence())
     return result
@@ -152,8 +159,13 @@ def import_partner(
     *,
     progress: Progress = _silent,
     imported_by: str | None = None,
+    covers: tuple[str, str] | None = None,
 ) -> ImportResult:
-    """Import partner incident logs (CSV or XLSX) read through ``mapping``, as one batch."""
+    """Import partner incident logs (CSV or XLSX) read through ``mapping``, as one batch.
+
+    ``covers`` (first, last month) states the period the files cover: a month in it with no rows
+    is a true zero. Without it the files cover their first to their last month with rows.
+    """
     report = ValidationReport()
     files = unique_files(expand_inputs(inputs, report, TABLE_SUFFIXES), report)
     lookup = lsoa_lookup(engine)
@@ -189,19 +201,51 @@ def import_partner(
         by_area = by_area.where(~unknown, None)
     located = locate(combined, wards)
     located["ward_code"] = by_area.where(by_area.notna(), located["ward_code"])  # an area code wins over no point
-    return _store_batch(engine, located, "incidents", files, rows_read, report, imported_by, progress)
+    # A row placed by an area code that is not one of the area's wards (or an LSOA outside the lookup)
+    # lies outside the area: stored, flagged, never counted as the partner's unplaced incident.
+    named_elsewhere = unknown.to_numpy() | combined["outside_area"].fillna(False).to_numpy(dtype=bool)
+    located["area_status"] = np.where(named_elsewhere & located["ward_code"].isna().to_numpy(), "outside", None)
+    if covers is not None:
+        _check_covers(combined, covers, batch_name(files), report)
+    return _store_batch(engine, located, "incidents", files, rows_read, report, imported_by, progress, covers)
+
+
+def _check_covers(rows: pd.DataFrame, covers: tuple[str, str], name: str, report: ValidationReport) -> None:
+    """The stated period must be a valid range holding every row's month (else the file is refused)."""
+    from rc_dashboard.periods import MONTH_PATTERN
+
+    first, last = covers
+    if not (MONTH_PATTERN.match(first) and MONTH_PATTERN.match(last)) or first > last:
+        report.reject(name, f"the stated period {first} to {last} is not two months YYYY-MM in order.")
+    else:
+        outside = rows["month"][(rows["month"] < first) | (rows["month"] > last)]
+        if len(outside):
+            report.reject(
+                name,
+                f"{len(outside):,} rows fall outside the stated period {first} to {last} "
+                f"(e.g. {outside.iloc[0]}); state a period that holds every row.",
+            )
+    if report.rejected:
+        raise ImportRejected(report)
 
 
 def import_counts(
-    engine: Engine, item: InputFile, mapping: PartnerMapping, *, imported_by: str | None = None
+    engine: Engine,
+    item: InputFile,
+    mapping: PartnerMapping,
+    *,
+    imported_by: str | None = None,
+    covers: tuple[str, str] | None = None,
 ) -> ImportResult:
-    """Import a partner's aggregated counts (month x area x category x count)."""
+    """Import a partner's aggregated counts (month x area x category x count); ``covers`` as for partners."""
     report = ValidationReport()
     table = read_table(item.data, item.name, report, mapping.sheet)
     counts = normalise_counts(table, mapping, item.name, report, lsoa_lookup(engine)) if table is not None else None
     if report.rejected or counts is None:
         raise ImportRejected(report)
-    return store_area_counts(engine, counts, item, report, len(table), imported_by)
+    if covers is not None:
+        _check_covers(counts, covers, item.name, report)
+    return store_area_counts(engine, counts, item, report, len(table), imported_by, covers)
 
 
 def import_wards(
@@ -212,14 +256,20 @@ def import_wards(
     name_field: str | None = None,
     imported_by: str | None = None,
     replace: bool = False,
+    lad: str | None = None,
+    lad_lookup: InputFile | None = None,
 ) -> ImportResult:
-    """Import ward boundaries and re-assign every located incident to them.
+    """Import ward boundaries (``lad``: only that local authority's, by the file's LAD field or the
+    ward-to-LAD lookup ``lad_lookup``) and re-assign every located incident to them.
 
     Raises :class:`~rc_dashboard.ingest.boundaries.BoundaryChangeRefused` (nothing written) when
     the file would remove a ward or move more than 5% of located incidents, unless ``replace``.
     """
     report = ValidationReport()
-    wards = read_wards(item, report, code_field, name_field)
+    lookup = read_ward_lad_lookup(lad_lookup, report) if lad_lookup is not None else None
+    if report.rejected:
+        raise ImportRejected(report)
+    wards = read_wards(item, report, code_field, name_field, lad, lookup)
     if report.rejected or wards is None:
         raise ImportRejected(report)
     result = store_wards(
@@ -239,7 +289,8 @@ def import_localities(engine: Engine, item: InputFile, *, imported_by: str | Non
 
 def import_population(engine: Engine, item: InputFile, *, imported_by: str | None = None) -> ImportResult:
     report = ValidationReport()
-    frame = read_population(item, report, lsoa_lookup(engine))
+    known = frozenset(read_frame(engine, "SELECT ward_code FROM areas")["ward_code"])
+    frame = read_population(item, report, lsoa_lookup(engine), known)
     if report.rejected or frame is None:
         raise ImportRejected(report)
     return store_area_attribute(engine, frame, "population", item, report, frame.attrs["rows_read"], imported_by)
@@ -250,4 +301,22 @@ def import_lsoa_lookup(engine: Engine, item: InputFile, *, imported_by: str | No
     frame = read_lsoa_lookup(item, report)
     if report.rejected or frame is None:
         raise ImportRejected(report)
-    return store_lsoa_lookup(engine, frame, item, frame.attrs["rows_read"], imported_by)
+    return store_lsoa_lookup(engine, frame, item, frame.attrs["rows_read"], imported_by, report)
+
+
+def import_ward_lads(engine: Engine, item: InputFile, *, imported_by: str | None = None) -> ImportResult:
+    """Set the loaded wards' local authority from ONS's ward-to-LAD lookup as downloaded."""
+    report = ValidationReport()
+    frame = read_ward_lad_lookup(item, report)
+    if report.rejected or frame is None:
+        raise ImportRejected(report)
+    return store_ward_lads(engine, frame, item, report, imported_by)
+
+
+def import_lsoas(engine: Engine, item: InputFile, *, imported_by: str | None = None) -> ImportResult:
+    """Import LSOA boundaries; LSOAs not in an ONS lookup get their ward by largest overlap (stored, shown)."""
+    report = ValidationReport()
+    lsoas = read_lsoas(item, report)
+    if report.rejected or lsoas is None:
+        raise ImportRejected(report)
+    return store_lsoas(engine, lsoas, wards_from_db(engine), item, report, imported_by)

@@ -292,12 +292,14 @@ def _normalise(
         keep &= ~(bad | outside)
 
     ward_code = pd.Series(None, index=frame.index, dtype=object)
+    unplaceable = np.zeros(len(frame), dtype=bool)  # an area code that names no place in the area
     if mapping.area_code_column:
         codes = frame[mapping.area_code_column].str.strip().str.upper()
         is_ward = codes.str.match(GSS_WARD.pattern).to_numpy(dtype=bool)
         is_lsoa = codes.str.match(GSS_LSOA.pattern).to_numpy(dtype=bool)
         ward_code = codes.where(is_ward, codes.map(lsoa_to_ward).where(is_lsoa, None))
         unknown_lsoa = keep & is_lsoa & ward_code.isna().to_numpy()
+        unplaceable = unknown_lsoa
         report.add_rows(
             file_name,
             np.flatnonzero(unknown_lsoa),
@@ -347,6 +349,7 @@ def _normalise(
             "location": frame[mapping.location_text_column].str.strip() if mapping.location_text_column else None,
             "outcome": None,
             "row_position": np.arange(len(frame)),
+            "outside_area": unplaceable,
         }
     )
     for column, limit in TEXT_LIMITS.items():

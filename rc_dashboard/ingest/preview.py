@@ -5,7 +5,17 @@ from __future__ import annotations
 import pandas as pd
 from sqlalchemy import Engine
 
-from rc_dashboard.ingest.areas import lsoa_lookup, read_localities, read_lsoa_lookup, read_population, read_wards
+from rc_dashboard.geography import wards_from_db
+from rc_dashboard.ingest.areas import (
+    derive_lsoa_wards,
+    lsoa_lookup,
+    read_localities,
+    read_lsoa_lookup,
+    read_lsoas,
+    read_population,
+    read_ward_lad_lookup,
+    read_wards,
+)
 from rc_dashboard.ingest.files import InputFile, expand_inputs
 from rc_dashboard.ingest.partner import PartnerMapping, normalise_counts, normalise_partner
 from rc_dashboard.ingest.police_uk import normalise_police, read_police_csv
@@ -20,7 +30,9 @@ KINDS = {
     "wards": "Ward boundaries (GeoJSON, GeoPackage or zipped Shapefile)",
     "localities": "Ward to locality lookup (CSV)",
     "population": "Population by ward or by LSOA (CSV)",
-    "lookup": "LSOA to ward lookup (CSV)",
+    "lookup": "LSOA to ward lookup (CSV, e.g. ONS best fit as downloaded)",
+    "lsoas": "LSOA boundaries (to derive the LSOA to ward lookup when there is none)",
+    "lads": "Ward to local authority lookup (ONS CSV as downloaded)",
 }
 
 
@@ -30,7 +42,7 @@ def dry_run(
     """(first rows as they will be stored, validation report, rows read) for every file, nothing written."""
     report = ValidationReport()
     suffixes = (".csv",) if kind == "police" else (".csv", ".xlsx", ".xlsm")
-    files = inputs if kind == "wards" else expand_inputs(inputs, report, suffixes)
+    files = inputs if kind in ("wards", "lsoas") else expand_inputs(inputs, report, suffixes)
     frames, rows_read = [], 0
     for item in files:
         if kind == "police":
@@ -53,8 +65,14 @@ def dry_run(
                 frames.append(
                     pd.DataFrame(wards.drop(columns="geometry")).assign(area_km2=(wards.geometry.area / 1e6).round(2))
                 )
+        elif kind == "lsoas":
+            lsoas = read_lsoas(item, report)
+            if lsoas is not None:
+                rows_read += len(lsoas)
+                derived = derive_lsoa_wards(lsoas, wards_from_db(engine))
+                frames.append(derived if len(derived) else pd.DataFrame(lsoas.drop(columns="geometry")))
         else:
-            reader = {"localities": read_localities, "lookup": read_lsoa_lookup}.get(kind)
+            reader = {"localities": read_localities, "lookup": read_lsoa_lookup, "lads": read_ward_lad_lookup}.get(kind)
             frame = reader(item, report) if reader else read_population(item, report, lsoa_lookup(engine))
             if frame is not None:
                 rows_read += frame.attrs.get("rows_read", len(frame))

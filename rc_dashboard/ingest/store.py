@@ -43,7 +43,11 @@ INCIDENT_COLUMNS: tuple[str, ...] = (
     "lsoa_code",
     "location",
     "outcome",
+    "area_status",
 )
+# police.uk publishes per force, so its files are force-wide: a row with no location cannot be placed
+# in the partnership's area. A partner's own log is the partnership's: its unplaced rows count.
+FORCE_WIDE_SOURCES = ("police",)
 # Columns whose change on a re-import counts as an update (the reference and source are the key).
 MUTABLE_COLUMNS = tuple(c for c in INCIDENT_COLUMNS if c not in ("source", "source_ref"))
 FINGERPRINT_COLUMNS = (
@@ -64,7 +68,11 @@ BULK_LOAD_MIN_ROWS = 50_000  # below this, index maintenance costs less than a r
 
 @dataclass
 class ImportResult:
-    """What an import did, for the user and for the provenance table."""
+    """What an import did, for the user and for the provenance table.
+
+    Every row read is accounted for: ``in_area + outside_area + without_location +
+    force_no_location + rows_dropped == rows_read`` for incident imports.
+    """
 
     import_id: int
     file_name: str
@@ -77,6 +85,31 @@ class ImportResult:
     without_location: int = 0
     dropped_by_reason: dict[str, int] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    in_area: int = 0
+    force_no_location: int = 0
+    months_covered: list[str] = field(default_factory=list)
+    placed: bool = False  # True for incident imports, whose rows are placed in or out of the area
+
+    def placement_sentence(self) -> str:
+        """What happened to each row: in the area, out of area, no location, dropped with reason."""
+        parts = [f"{self.in_area:,} in the area"]
+        if self.without_location:
+            parts.append(
+                f"{self.without_location:,} with no location (a partner's own incidents: counted in the area's totals)"
+            )
+        if self.outside_area:
+            parts.append(f"{self.outside_area:,} outside the area (stored, left out of every figure)")
+        if self.force_no_location:
+            parts.append(
+                f"{self.force_no_location:,} {'crime' if self.force_no_location == 1 else 'crimes'} "
+                "with no location in the force's file "
+                "(cannot be placed in the area: stored, left out of every figure)"
+            )
+        dropped = f"{self.rows_dropped:,} dropped"
+        if self.dropped_by_reason:
+            dropped += " (" + "; ".join(f"{reason}: {n:,}" for reason, n in self.dropped_by_reason.items()) + ")"
+        parts.append(dropped)
+        return "Of these, " + ", ".join(parts) + "."
 
     def sentence(self) -> str:
         parts = [
@@ -87,9 +120,34 @@ class ImportResult:
             f"{self.rows_dropped:,} dropped",
         ]
         text_ = f"{self.file_name}: " + ", ".join(parts) + "."
-        if self.without_location or self.outside_area:
-            text_ += f" {self.without_location:,} have no location; {self.outside_area:,} lie outside every ward."
+        if self.placed:
+            text_ += " " + self.placement_sentence()
+        elif self.dropped_by_reason:
+            text_ += " Dropped: " + "; ".join(f"{reason}: {n:,}" for reason, n in self.dropped_by_reason.items()) + "."
+        if self.months_covered:
+            first, last = self.months_covered[0], self.months_covered[-1]
+            text_ += f" Covers {first}" + (f" to {last}" if last != first else "") + "."
         return text_
+
+
+def boundary_tolerance_m() -> float:
+    """Metres within which a point just outside every ward is placed in the nearest one (config/area.yaml
+    ``boundary_tolerance_m``, default 0: only points inside a ward are in the area)."""
+    from rc_dashboard.config import area_config
+
+    value = area_config().extra.get("boundary_tolerance_m", 0)
+    try:
+        tolerance = float(value or 0)
+    except (TypeError, ValueError):
+        return 0.0
+    return max(tolerance, 0.0)
+
+
+def area_statuses(frame: pd.DataFrame, force_wide: np.ndarray) -> np.ndarray:
+    """Each row's area status (see schema.AREA_STATUSES) from its ward and location."""
+    has_ward = frame["ward_code"].notna().to_numpy()
+    located = frame["easting"].notna().to_numpy() if "easting" in frame.columns else np.zeros(len(frame), bool)
+    return np.where(has_ward, "ward", np.where(located, "outside", np.where(force_wide, "force", "none")))
 
 
 def locate(frame: pd.DataFrame, wards: gpd.GeoDataFrame) -> pd.DataFrame:
@@ -114,7 +172,9 @@ def locate(frame: pd.DataFrame, wards: gpd.GeoDataFrame) -> pd.DataFrame:
         lon, lat = bng_to_lonlat(ux, uy)
         frame.loc[need_wgs, "lon"] = np.round(lon[codes], 6)
         frame.loc[need_wgs, "lat"] = np.round(lat[codes], 6)
-    frame["ward_code"] = assign_wards(frame["easting"].to_numpy(), frame["northing"].to_numpy(), wards)
+    frame["ward_code"] = assign_wards(
+        frame["easting"].to_numpy(), frame["northing"].to_numpy(), wards, tolerance_m=boundary_tolerance_m()
+    )
     return frame
 
 
@@ -295,14 +355,35 @@ def store_incidents(
     report: ValidationReport | None = None,
     imported_by: str | None = None,
     files: list[dict] | None = None,
+    covers: tuple[str, str] | None = None,
 ) -> ImportResult:
     """Write located incidents (see :func:`locate`) in one transaction; returns what happened.
 
-    ``files`` (name and SHA-256 of each input file) is kept in the provenance record.
+    ``files`` (name and SHA-256 of each input file) is kept in the provenance record. Coverage is
+    recorded in the same transaction: ``covers`` (first, last month) when the partner stated the
+    period, else each force-wide month with rows, or a partner feed's first to last month.
+    A row's ``area_status`` is kept when the caller set it (a partner's area code outside the
+    area), else worked out from its ward and location.
     """
+    from rc_dashboard.coverage import default_coverage, record_coverage, stated_coverage
+
     report = report or ValidationReport()
+    force_wide = frame["source"].isin(FORCE_WIDE_SOURCES).to_numpy() if len(frame) else np.zeros(0, bool)
+    computed = area_statuses(frame, force_wide) if len(frame) else np.zeros(0, dtype=object)
+    given = frame["area_status"].to_numpy(dtype=object) if "area_status" in frame.columns else None
+    frame = frame.assign(area_status=computed if given is None else np.where(pd.isna(given), computed, given))
     rows = _for_database(frame)
     check_storable(rows, schema.text_limits(schema.incidents), file_name)
+    if covers is not None:
+        covered = stated_coverage(rows, covers[0], covers[1])
+    else:
+        covered = pd.concat(
+            [
+                default_coverage(rows.loc[force_wide], force_wide=True),
+                default_coverage(rows.loc[~force_wide], force_wide=False),
+            ],
+            ignore_index=True,
+        )
     with_ref = rows["source_ref"].notna().to_numpy()
     referenced = rows if with_ref.all() else rows.loc[with_ref]
     repeated = referenced.duplicated(["source", "source_ref"], keep="last")
@@ -354,14 +435,27 @@ def store_incidents(
             rows_updated=updated,
             rows_unchanged=unchanged + part_unchanged,
             rows_dropped=report.rows_dropped,
-            outside_area=int((rows["ward_code"].isna() & rows["easting"].notna()).sum()),
-            without_location=int(rows["easting"].isna().sum()),
+            outside_area=int((rows["area_status"] == "outside").sum()),
+            without_location=int((rows["area_status"] == "none").sum()),
+            in_area=int((rows["area_status"] == "ward").sum()),
+            force_no_location=int((rows["area_status"] == "force").sum()),
             dropped_by_reason=report.dropped_by_reason(),
+            months_covered=sorted(set(covered["month"])),
+            placed=True,
         )
+        record_coverage(conn, covered, "incidents", import_id)
         finish_import(
             conn,
             result,
-            {"dropped": result.dropped_by_reason, "outside_area": result.outside_area, "files": files or []},
+            {
+                "dropped": result.dropped_by_reason,
+                "in_area": result.in_area,
+                "outside_area": result.outside_area,
+                "without_location": result.without_location,
+                "force_no_location": result.force_no_location,
+                "months_covered": result.months_covered,
+                "files": files or [],
+            },
         )
     return result
 
@@ -456,7 +550,9 @@ def reassign_incident_wards(conn: Connection, wards: gpd.GeoDataFrame) -> int:
     points = read_frame(conn, "SELECT DISTINCT easting, northing FROM incidents WHERE easting IS NOT NULL")
     if points.empty:
         return 0
-    points["ward_code"] = assign_wards(points["easting"].to_numpy(), points["northing"].to_numpy(), wards)
+    points["ward_code"] = assign_wards(
+        points["easting"].to_numpy(), points["northing"].to_numpy(), wards, tolerance_m=boundary_tolerance_m()
+    )
     conn.exec_driver_sql("DROP TABLE IF EXISTS stage_wards")
     conn.exec_driver_sql("CREATE TEMPORARY TABLE stage_wards (easting FLOAT, northing FLOAT, ward_code VARCHAR(9))")
     bulk_insert(conn, "stage_wards", points)
@@ -464,6 +560,10 @@ def reassign_incident_wards(conn: Connection, wards: gpd.GeoDataFrame) -> int:
         "UPDATE incidents AS i SET ward_code = s.ward_code FROM stage_wards AS s "
         "WHERE i.easting = s.easting AND i.northing = s.northing AND i.ward_code IS DISTINCT FROM s.ward_code"
     ).rowcount
+    conn.exec_driver_sql(
+        "UPDATE incidents SET area_status = CASE WHEN ward_code IS NULL THEN 'outside' ELSE 'ward' END "
+        "WHERE easting IS NOT NULL"
+    )
     conn.exec_driver_sql("DROP TABLE stage_wards")
     return int(changed)
 

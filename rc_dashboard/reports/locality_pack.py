@@ -18,6 +18,7 @@ from sqlalchemy import Engine
 
 from rc_dashboard import categories, config, measures
 from rc_dashboard.access import AccessDenied, Principal, may_see_locality_detail, point_scope, require
+from rc_dashboard.coverage import covered_months, data_up_to, months_covered_by
 from rc_dashboard.db import read_frame
 from rc_dashboard.explore import load_cube, with_harm
 from rc_dashboard.geography import wards_from_db
@@ -35,6 +36,7 @@ from rc_dashboard.reports.ward_summary import compare, escape_markdown, quarter_
 
 TOP_LOCATIONS = 10
 TOP_CHANGES = 5
+NOT_LOADED = "not loaded"  # a whole column: the quarter was never loaded (missing, not zero)
 WARD_COLUMN_NAMES = {
     "ward_code": "code",
     "this_quarter": "this quarter",
@@ -106,13 +108,23 @@ def build_pack(engine: Engine, locality: str, quarter: FinancialQuarter, princip
     def total(months: list[str], frame: pd.DataFrame = local) -> int:
         return int(frame.loc[frame["month"].isin(months), "count"].sum())
 
+    covered = covered_months(engine)
+    sources_now = tuple(sorted(local.loc[local["month"].isin(now_m), "source"].unique()))
+    loaded = set(months_covered_by(covered, sources_now))
+    prev_ok, year_ok = all(m in loaded for m in prev_m), all(m in loaded for m in year_m)
+
+    def versus(label: str, now: int, before: int, words: str, ok: bool) -> str:
+        if ok:
+            return _change_sentence(label, now, before, words)
+        return f"{label}: {now:,} this quarter; no comparison with {words}: it is not loaded (missing, not zero)."
+
     headline = [
-        _change_sentence(f"All incidents in {locality}", total(now_m), total(prev_m), "the previous quarter"),
-        _change_sentence(f"All incidents in {locality}", total(now_m), total(year_m), "the same quarter last year"),
+        versus(f"All incidents in {locality}", total(now_m), total(prev_m), "the previous quarter", prev_ok),
+        versus(f"All incidents in {locality}", total(now_m), total(year_m), "the same quarter last year", year_ok),
     ]
     per_category = local.pivot_table(index="category", columns="month", values="count", aggfunc="sum", fill_value=0)
     changes = []
-    for category, row in per_category.iterrows():
+    for category, row in per_category.iterrows() if year_ok else []:
         now = int(row.reindex(now_m, fill_value=0).sum())
         before = int(row.reindex(year_m, fill_value=0).sum())
         verdict, p = compare(now, before)
@@ -133,8 +145,10 @@ def build_pack(engine: Engine, locality: str, quarter: FinancialQuarter, princip
                 "ward": s.ward_name,
                 "ward_code": s.ward_code,
                 "this_quarter": total(now_m, local[local["ward_code"] == s.ward_code]),
-                "previous_quarter": total(prev_m, local[local["ward_code"] == s.ward_code]),
-                "same_quarter_last_year": total(year_m, local[local["ward_code"] == s.ward_code]),
+                "previous_quarter": total(prev_m, local[local["ward_code"] == s.ward_code]) if prev_ok else NOT_LOADED,
+                "same_quarter_last_year": total(year_m, local[local["ward_code"] == s.ward_code])
+                if year_ok
+                else NOT_LOADED,
                 "per_1000": s.rate_per_1000,
                 "rank_in_borough": s.rank,
             }
@@ -142,7 +156,8 @@ def build_pack(engine: Engine, locality: str, quarter: FinancialQuarter, princip
         ]
     )
     ward_rows["vs_last_year"] = [
-        compare(a, b)[0] for a, b in zip(ward_rows["this_quarter"], ward_rows["same_quarter_last_year"], strict=True)
+        compare(a, b)[0] if year_ok else "not available"
+        for a, b in zip(ward_rows["this_quarter"], ward_rows["same_quarter_last_year"], strict=True)
     ]
     ward_rows = ward_rows.rename(columns=WARD_COLUMN_NAMES)
 
@@ -154,10 +169,11 @@ def build_pack(engine: Engine, locality: str, quarter: FinancialQuarter, princip
         measures.manual_values(engine),
         quarter.months[-1],
         locality,
+        covered=covered,
     )
     measure_lines = [r.sentence for r in scoped if r.variation not in ("common_cause", "none") and not r.note]
     repeat = _repeat_locations(engine, mine, now_m, scope.categories)
-    sources = _source_view(local, now_m, prev_m)
+    sources = _source_view(local, now_m, prev_m, prev_ok)
     tasking = pd.DataFrame(
         [
             {"issue": f"{b.hotspot}: {b.flag} in {b.ward_name}", "evidence": b.evidence, "owner": "", "action": ""}
@@ -171,6 +187,7 @@ def build_pack(engine: Engine, locality: str, quarter: FinancialQuarter, princip
         quarter=quarter.label,
         quarter_long=quarter_label_long(quarter),
         filters={
+            "partnership": config.area_config().area_name,
             "locality": locality,
             "quarter": quarter.label,
             "categories": "all; hotspot areas: "
@@ -179,6 +196,7 @@ def build_pack(engine: Engine, locality: str, quarter: FinancialQuarter, princip
             "hotspot cells": "250 m squares, 500 m neighbourhood, 3-month window",
             "location detail": scope.describe() or "every category",
             "audience": "professional partners: counts are not suppressed, so share the ward summaries, not this pack, with councillors",
+            "data up to": "; ".join(data_up_to(covered)),
         },
         generated_at=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         headline=headline,
@@ -284,11 +302,11 @@ def _repeat_locations(
     )
 
 
-def _source_view(local: pd.DataFrame, now_m: list[str], prev_m: list[str]) -> pd.DataFrame:
+def _source_view(local: pd.DataFrame, now_m: list[str], prev_m: list[str], prev_ok: bool = True) -> pd.DataFrame:
     rows = []
     for source, part in local.groupby("source"):
         now = int(part.loc[part["month"].isin(now_m), "count"].sum())
-        before = int(part.loc[part["month"].isin(prev_m), "count"].sum())
+        before = int(part.loc[part["month"].isin(prev_m), "count"].sum()) if prev_ok else None
         leading = (
             part[part["month"].isin(now_m)].groupby("category")["count"].sum().sort_values(ascending=False).head(3)
         )
@@ -297,7 +315,7 @@ def _source_view(local: pd.DataFrame, now_m: list[str], prev_m: list[str]) -> pd
                 "source": source,
                 "this_quarter": now,
                 "previous_quarter": before,
-                "change": compare(now, before)[0],
+                "change": compare(now, before)[0] if prev_ok else "not available",
                 "main categories": ", ".join(f"{c} ({n:,})" for c, n in leading.items()),
             }
         )

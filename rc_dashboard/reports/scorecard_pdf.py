@@ -26,8 +26,16 @@ def _number(value) -> str:
     return f"{value:,.1f}" if isinstance(value, float) else str(value)
 
 
-def scorecard_pdf(table: pd.DataFrame, as_of: str, locality: str | None) -> bytes:
-    """A landscape A4 table grouped by plan priority, with the plain-English line under each measure."""
+def scorecard_pdf(
+    table: pd.DataFrame,
+    as_of: str,
+    locality: str | None,
+    data_up_to: list[str] | None = None,
+    area_word: str = "borough",
+    area_name: str = "",
+) -> bytes:
+    """A landscape A4 table grouped by plan priority, with the plain-English line under each measure,
+    and how far each feed's data goes (``data_up_to``, see :func:`rc_dashboard.coverage.data_up_to`)."""
     pdf = FPDF(orientation="L", format="A4")
     pdf.set_auto_page_break(auto=True, margin=12)
     pdf.add_page()
@@ -35,10 +43,13 @@ def scorecard_pdf(table: pd.DataFrame, as_of: str, locality: str | None) -> byte
     pdf.cell(
         0,
         9,
-        pdf_safe(f"Community safety plan scorecard, as of {as_of} ({locality or 'whole borough'})"),
+        pdf_safe(f"Community safety plan scorecard, as of {as_of} ({locality or 'whole ' + area_word})"),
         new_x="LMARGIN",
         new_y="NEXT",
     )
+    if area_name:
+        pdf.set_font("Helvetica", "I", 9)
+        pdf.cell(0, 6, pdf_safe(area_name), new_x="LMARGIN", new_y="NEXT")
     for priority, group in table.groupby("priority", sort=False):
         pdf.set_font("Helvetica", "B", 11)
         pdf.cell(0, 8, pdf_safe(priority), new_x="LMARGIN", new_y="NEXT")
@@ -58,5 +69,7 @@ def scorecard_pdf(table: pd.DataFrame, as_of: str, locality: str | None) -> byte
             pdf.set_font("Helvetica", "I", 7)
             pdf.multi_cell(0, 4, pdf_safe(row.summary), new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("Helvetica", "", 7)
+    if data_up_to:
+        pdf.multi_cell(0, 4, pdf_safe("Data up to: " + "; ".join(data_up_to) + "."), new_x="LMARGIN", new_y="NEXT")
     pdf.multi_cell(0, 4, "Contains public sector information licensed under the Open Government Licence v3.0.")
     return bytes(pdf.output())

@@ -7,7 +7,7 @@ from sqlalchemy import Engine
 
 from rc_dashboard import config
 from rc_dashboard.access import PointScope, system_principal
-from rc_dashboard.coverage import coverage_grid
+from rc_dashboard.coverage import coverage_grid, covered_months, data_up_to, months_covered_by
 from rc_dashboard.db import read_frame
 from rc_dashboard.explore import load_cube
 from rc_dashboard.hotspots.analysis import HotspotParams
@@ -32,6 +32,7 @@ def touches(hotspots: pd.DataFrame, ward_codes: list[str]) -> pd.Series:
 
 
 def check_quarter(engine: Engine, quarter: FinancialQuarter) -> None:
+    """The quarter must be wholly loaded (some feed covers each of its months)."""
     months = months_available(engine)
     if not months:
         raise ReportError("No incidents are loaded yet.")
@@ -39,6 +40,9 @@ def check_quarter(engine: Engine, quarter: FinancialQuarter) -> None:
         raise ReportError(f"{quarter.label} is not complete: the data runs to {months[-1]}.")
     if quarter.months[0] < months[0]:
         raise ReportError(f"{quarter.label} starts before the data does ({months[0]}).")
+    missing = [m for m in quarter.months if m not in set(months)]
+    if missing:
+        raise ReportError(f"{quarter.label} is not wholly loaded: no data covers {', '.join(missing)}.")
 
 
 def councillor_scope() -> PointScope:
@@ -111,14 +115,20 @@ def build_summaries(
     if unknown:
         raise ReportError(f"{unknown[0]} is not a loaded ward code.")
     cube = load_cube(engine)
-    tables = quarter_tables(cube, wards, quarter, threshold)
+    covered = covered_months(engine)
+    area_word = config.area_config().area_word
     in_quarter = cube[cube["month"].isin(quarter.months)]
+    # A comparison quarter counts as loaded when every source with data this quarter covers it.
+    sources_now = tuple(sorted(in_quarter["source"].unique()))
+    tables = quarter_tables(cube, wards, quarter, threshold, months_covered_by(covered, sources_now))
     notes = quality_notes(
         coverage_grid(engine),
         quarter.months,
         int(in_quarter.loc[in_quarter["ward_code"] == "", "count"].sum()),
         int(in_quarter["count"].sum()),
+        area_word,
     )
+    up_to = data_up_to(covered)
     hotspots = ward_hotspots(engine, quarter, threshold) if hotspots is None else hotspots
     summaries = {}
     ward_totals = in_quarter.groupby("ward_code")["count"].sum()
@@ -142,7 +152,16 @@ def build_summaries(
             }
             for row in mine.itertuples(index=False)
         ]
-        summaries[code] = summarise_ward(code, tables, wards, quality_notes=notes, hotspots=listed)
+        summaries[code] = summarise_ward(
+            code,
+            tables,
+            wards,
+            quality_notes=notes,
+            hotspots=listed,
+            data_up_to=up_to,
+            area_word=area_word,
+            area_name=config.area_config().area_name,
+        )
     return summaries
 
 

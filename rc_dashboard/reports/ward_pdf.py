@@ -22,8 +22,12 @@ COLUMNS = [
 
 
 def add_ward_page(pdf: FPDF, summary: WardSummary, explanation: str, map_png: bytes | None = None) -> None:
-    def cell(value) -> str:
+    def cell(value, covered: bool = True) -> str:
+        if not covered:  # a comparison quarter never loaded: missing, not suppressed and not zero
+            return "not available"
         return suppressed_label(summary.threshold) if value is None or pd.isna(value) else f"{int(value):,}"
+
+    prev_ok, year_ok = summary.previous_covered, summary.last_year_covered
 
     pdf.add_page()
     pdf.set_font("Helvetica", "B", 14)
@@ -34,6 +38,9 @@ def add_ward_page(pdf: FPDF, summary: WardSummary, explanation: str, map_png: by
         new_x="LMARGIN",
         new_y="NEXT",
     )
+    if summary.area_name:
+        pdf.set_font("Helvetica", "I", 9)
+        pdf.multi_cell(0, 5, pdf_safe(summary.area_name), new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("Helvetica", "", 10)
     pdf.multi_cell(0, 5, pdf_safe(summary.narrative), new_x="LMARGIN", new_y="NEXT")
     pdf.ln(2)
@@ -49,8 +56,8 @@ def add_ward_page(pdf: FPDF, summary: WardSummary, explanation: str, map_png: by
         values = [
             row.category,
             cell(row.count),
-            cell(row.previous_quarter),
-            cell(row.same_quarter_last_year),
+            cell(row.previous_quarter, prev_ok),
+            cell(row.same_quarter_last_year, year_ok),
             _verdict(row.vs_previous, "-"),
             _verdict(row.vs_last_year, "-"),
         ]
@@ -60,7 +67,14 @@ def add_ward_page(pdf: FPDF, summary: WardSummary, explanation: str, map_png: by
     pdf.set_font("Helvetica", "B", 8)
     for (_, width), value in zip(
         COLUMNS,
-        ["Total", cell(summary.total), cell(summary.total_previous), cell(summary.total_last_year), "", ""],
+        [
+            "Total",
+            cell(summary.total),
+            cell(summary.total_previous, prev_ok),
+            cell(summary.total_last_year, year_ok),
+            "",
+            "",
+        ],
         strict=True,
     ):
         pdf.cell(width, 5, value, border=1)
@@ -68,6 +82,10 @@ def add_ward_page(pdf: FPDF, summary: WardSummary, explanation: str, map_png: by
     pdf.set_font("Helvetica", "", 8)
     for note in summary.quality_notes:
         pdf.multi_cell(0, 4, pdf_safe(f"Data quality: {note}"), new_x="LMARGIN", new_y="NEXT")
+    if summary.data_up_to:
+        pdf.multi_cell(
+            0, 4, pdf_safe("Data up to: " + "; ".join(summary.data_up_to) + "."), new_x="LMARGIN", new_y="NEXT"
+        )
     pdf.set_font("Helvetica", "I", 7)
     pdf.multi_cell(0, 4, pdf_safe(explanation), new_x="LMARGIN", new_y="NEXT")
     pdf.multi_cell(

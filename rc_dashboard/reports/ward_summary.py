@@ -9,6 +9,7 @@ quarter at once, so reading every ward's summary together reveals nothing a sing
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -32,6 +33,10 @@ class QuarterTables:
     current: SuppressedTable
     previous: SuppressedTable
     last_year: SuppressedTable
+    # A comparison quarter not wholly covered by the loaded feeds is missing: its counts are not
+    # shown (null) and no comparison is made with it.
+    previous_covered: bool = True
+    last_year_covered: bool = True
 
 
 @dataclass
@@ -54,6 +59,11 @@ class WardSummary:
     quality_notes: list[str] = field(default_factory=list)
     hotspots: list[dict] = field(default_factory=list)
     threshold: int = 4
+    previous_covered: bool = True
+    last_year_covered: bool = True
+    data_up_to: list[str] = field(default_factory=list)
+    area_word: str = "borough"
+    area_name: str = ""
 
     def as_json(self) -> dict:
         return {
@@ -66,17 +76,25 @@ class WardSummary:
                 {
                     "category": row.category,
                     "count": _int_or_none(row.count),
+                    "count_status": _status(row.count, True),
                     "previous_quarter": _int_or_none(row.previous_quarter),
+                    "previous_quarter_status": _status(row.previous_quarter, self.previous_covered),
                     "same_quarter_last_year": _int_or_none(row.same_quarter_last_year),
+                    "same_quarter_last_year_status": _status(row.same_quarter_last_year, self.last_year_covered),
                     "suppressed": bool(row.suppressed),
-                    "vs_previous_quarter": row.vs_previous,
-                    "vs_same_quarter_last_year": row.vs_last_year,
+                    "vs_previous_quarter": _text_or_none(row.vs_previous),
+                    "vs_same_quarter_last_year": _text_or_none(row.vs_last_year),
                 }
                 for row in self.categories.itertuples(index=False)
             ],
             "total": self.total,
+            "total_status": _status(self.total, True),
             "total_previous_quarter": self.total_previous,
+            "total_previous_quarter_status": _status(self.total_previous, self.previous_covered),
             "total_same_quarter_last_year": self.total_last_year,
+            "total_same_quarter_last_year_status": _status(self.total_last_year, self.last_year_covered),
+            "data_up_to": self.data_up_to,
+            "area_name": self.area_name,
             "rate_per_1000": self.rate_per_1000,
             "rank": self.rank,
             "wards_ranked": self.n_wards,
@@ -85,6 +103,22 @@ class WardSummary:
             "hotspots": self.hotspots,
             "suppression_threshold": self.threshold,
         }
+
+
+NOT_AVAILABLE = "not available"
+STATUS_COVERED, STATUS_NOT_COVERED, STATUS_SUPPRESSED = "covered", "not covered", "suppressed"
+
+
+def _status(value, covered: bool) -> str:
+    """Why a value is what it is: null means either "not covered" (never loaded) or "suppressed"."""
+    if not covered:
+        return STATUS_NOT_COVERED
+    return STATUS_SUPPRESSED if _int_or_none(value) is None else STATUS_COVERED
+
+
+def _text_or_none(value) -> str | None:
+    """A verdict, or None where none may be published (pandas may hold that as NaN: not JSON)."""
+    return value if isinstance(value, str) else None
 
 
 def _int_or_none(value) -> int | None:
@@ -109,10 +143,26 @@ def ward_category_table(
     return table.reindex(index=list(wards["ward_code"]), columns=categories, fill_value=0).astype(int)
 
 
-def quarter_tables(cube: pd.DataFrame, wards: pd.DataFrame, quarter: FinancialQuarter, threshold: int) -> QuarterTables:
+def quarter_tables(
+    cube: pd.DataFrame,
+    wards: pd.DataFrame,
+    quarter: FinancialQuarter,
+    threshold: int,
+    covered: Collection[str] | None = None,
+) -> QuarterTables:
+    """The quarter and its two comparison quarters, suppressed; ``covered`` months (every source
+    covers them; None: all) decide whether a comparison quarter is loaded at all."""
     categories = sorted(cube["category"].unique())
     build = lambda q: suppress_table(ward_category_table(cube, wards, q.months, categories), threshold)  # noqa: E731
-    return QuarterTables(quarter, build(quarter), build(quarter.shifted(-1)), build(quarter.shifted(-4)))
+    is_covered = lambda q: covered is None or all(m in set(covered) for m in q.months)  # noqa: E731
+    return QuarterTables(
+        quarter,
+        build(quarter),
+        build(quarter.shifted(-1)),
+        build(quarter.shifted(-4)),
+        previous_covered=is_covered(quarter.shifted(-1)),
+        last_year_covered=is_covered(quarter.shifted(-4)),
+    )
 
 
 def compare(current: int, earlier: int) -> tuple[str, float]:
@@ -140,6 +190,9 @@ def summarise_ward(
     *,
     quality_notes: list[str] | None = None,
     hotspots: list[dict] | None = None,
+    data_up_to: list[str] | None = None,
+    area_word: str = "borough",
+    area_name: str = "",
 ) -> WardSummary:
     """The summary of one ward from the quarter's suppressed tables."""
     info = wards.set_index("ward_code").loc[ward_code]
@@ -149,10 +202,16 @@ def summarise_ward(
     lines = []
     for category in current.cells.columns:
         count = _shown(current, ward_code, category)
-        earlier = _shown(previous, ward_code, category)
-        year_ago = _shown(last_year, ward_code, category)
-        vs_previous = compare(count, earlier)[0] if allowed_previous.loc[ward_code, category] else None
-        vs_last_year = compare(count, year_ago)[0] if allowed_last_year.loc[ward_code, category] else None
+        earlier = _shown(previous, ward_code, category) if tables.previous_covered else None
+        year_ago = _shown(last_year, ward_code, category) if tables.last_year_covered else None
+        if not tables.previous_covered:
+            vs_previous = NOT_AVAILABLE
+        else:
+            vs_previous = compare(count, earlier)[0] if allowed_previous.loc[ward_code, category] else None
+        if not tables.last_year_covered:
+            vs_last_year = NOT_AVAILABLE
+        else:
+            vs_last_year = compare(count, year_ago)[0] if allowed_last_year.loc[ward_code, category] else None
         lines.append(
             (
                 category,
@@ -178,8 +237,8 @@ def summarise_ward(
     )
     table = table[
         (table["count"].fillna(1) > 0)
-        | (table["previous_quarter"].fillna(1) > 0)
-        | (table["same_quarter_last_year"].fillna(1) > 0)
+        | (table["previous_quarter"].fillna(1 if tables.previous_covered else 0) > 0)
+        | (table["same_quarter_last_year"].fillna(1 if tables.last_year_covered else 0) > 0)
     ]
     table = table.sort_values("count", ascending=False, na_position="last", kind="stable").reset_index(drop=True)
 
@@ -199,8 +258,8 @@ def summarise_ward(
         quarter_months=quarter_label_long(tables.quarter),
         categories=table,
         total=total,
-        total_previous=_total(previous, ward_code),
-        total_last_year=_total(last_year, ward_code),
+        total_previous=_total(previous, ward_code) if tables.previous_covered else None,
+        total_last_year=_total(last_year, ward_code) if tables.last_year_covered else None,
         rate_per_1000=rate,
         rank=rank,
         n_wards=int(rates.notna().sum()),
@@ -208,6 +267,11 @@ def summarise_ward(
         quality_notes=list(quality_notes or []),
         hotspots=list(hotspots or []),
         threshold=current.threshold,
+        previous_covered=tables.previous_covered,
+        last_year_covered=tables.last_year_covered,
+        data_up_to=list(data_up_to or []),
+        area_word=area_word,
+        area_name=area_name,
     )
     summary.narrative = narrative(summary, current.label)
     return summary
@@ -229,14 +293,17 @@ def narrative(summary: WardSummary, label) -> str:
     if summary.rate_per_1000 is not None and summary.rank is not None:
         head += (
             f", {summary.rate_per_1000:.1f} per 1,000 residents, the {_ordinal(summary.rank)} highest rate "
-            f"of the borough's {summary.n_wards} wards"
+            f"among the {summary.area_word}'s {summary.n_wards} wards with data"
         )
     sentences.append(head + ".")
-    comparisons = []
-    for earlier, words in (
-        (summary.total_previous, "the previous quarter"),
-        (summary.total_last_year, "the same quarter last year"),
+    comparisons, not_loaded = [], []
+    for earlier, words, covered in (
+        (summary.total_previous, "the previous quarter", summary.previous_covered),
+        (summary.total_last_year, "the same quarter last year", summary.last_year_covered),
     ):
+        if not covered:
+            not_loaded.append(words)
+            continue
         if summary.total is None or earlier is None:
             continue
         verdict, _ = compare(summary.total, earlier)
@@ -245,6 +312,10 @@ def narrative(summary: WardSummary, label) -> str:
         )
     if comparisons:
         sentences.append("That is " + " and ".join(comparisons) + ".")
+    if not_loaded:
+        sentences.append(
+            f"No comparison with {' or '.join(not_loaded)} is available: that data is not loaded (missing, not zero)."
+        )
     shown = summary.categories.dropna(subset=["count"])
     shown = shown[shown["count"] > 0].head(TOP_CATEGORIES)
     if len(shown):
@@ -263,30 +334,38 @@ def narrative(summary: WardSummary, label) -> str:
     return " ".join(sentences)
 
 
-def quality_notes(grid: pd.DataFrame, months: list[str], unplaced: int, total: int) -> list[str]:
-    """Coverage gaps inside the quarter, and how many incidents could not be placed in a ward."""
+def quality_notes(
+    grid: pd.DataFrame, months: list[str], unplaced: int, total: int, area_word: str = "borough"
+) -> list[str]:
+    """Coverage gaps inside the quarter, and how many of the area's incidents had no location."""
     from rc_dashboard.explore import window_gaps
 
     notes = window_gaps(grid, months[0], months[-1], ())
-    if total:
+    if total and unplaced:
         notes.append(
-            f"{unplaced / total:.1%} of the borough's incidents this quarter had no location or lay outside every ward, so no ward summary counts them."
+            f"{unplaced / total:.1%} of the {area_word}'s incidents this quarter were partner records with no location, "
+            "so no ward summary counts them (they are in the whole-area totals)."
         )
     return notes
 
 
-def _verdict(value: object, missing: str = "not shown") -> str:
+def _verdict(value: object, missing: str = "not shown") -> str:  # "not available" passes through
     """A comparison verdict, or ``missing`` where none may be published (a suppressed side)."""
     return value if isinstance(value, str) else missing
 
 
 def to_markdown(summary: WardSummary, explanation: str) -> str:
-    def cell(value) -> str:
+    def cell(value, covered: bool = True) -> str:
+        if not covered:
+            return NOT_AVAILABLE
         return suppressed_label(summary.threshold) if value is None or pd.isna(value) else f"{int(value):,}"
+
+    prev_ok, year_ok = summary.previous_covered, summary.last_year_covered
 
     lines = [
         f"# {escape_markdown(summary.ward_name)} ({summary.ward_code}): {summary.quarter_months}",
         "",
+        *([f"_{escape_markdown(summary.area_name)}_", ""] if summary.area_name else []),
         escape_markdown(summary.narrative),
         "",
         "| Category | This quarter | Previous quarter | Same quarter last year | Against previous | Against last year |",
@@ -294,11 +373,13 @@ def to_markdown(summary: WardSummary, explanation: str) -> str:
     ]
     for row in summary.categories.itertuples(index=False):
         lines.append(
-            f"| {escape_markdown(row.category)} | {cell(row.count)} | {cell(row.previous_quarter)} | {cell(row.same_quarter_last_year)} | "
+            f"| {escape_markdown(row.category)} | {cell(row.count)} | {cell(row.previous_quarter, prev_ok)} | "
+            f"{cell(row.same_quarter_last_year, year_ok)} | "
             f"{_verdict(row.vs_previous)} | {_verdict(row.vs_last_year)} |"
         )
     lines.append(
-        f"| **Total** | {cell(summary.total)} | {cell(summary.total_previous)} | {cell(summary.total_last_year)} | | |"
+        f"| **Total** | {cell(summary.total)} | {cell(summary.total_previous, prev_ok)} | "
+        f"{cell(summary.total_last_year, year_ok)} | | |"
     )
     if summary.rate_per_1000 is not None:
         lines += [
@@ -313,6 +394,8 @@ def to_markdown(summary: WardSummary, explanation: str) -> str:
         ]
     if summary.quality_notes:
         lines += ["", "## Data quality", ""] + [f"- {escape_markdown(n)}" for n in summary.quality_notes]
+    if summary.data_up_to:
+        lines += ["", "## Data up to", ""] + [f"- {escape_markdown(n)}" for n in summary.data_up_to]
     lines += [
         "",
         f"_{escape_markdown(explanation)}_",

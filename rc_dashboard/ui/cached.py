@@ -51,6 +51,21 @@ def is_demo(version: int) -> bool:
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
+def covered(version: int) -> pd.DataFrame:
+    """Every covered (feed, source, force, month, kind): see :func:`rc_dashboard.coverage.covered_months`."""
+    from rc_dashboard.coverage import covered_months
+
+    return covered_months(engine())
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def lsoa_wards(version: int) -> pd.DataFrame:
+    from rc_dashboard.ingest.areas import lsoa_ward_table
+
+    return lsoa_ward_table(engine())
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
 def coverage_grid(version: int) -> pd.DataFrame:
     from rc_dashboard.coverage import coverage_grid as build
 
@@ -141,7 +156,12 @@ def measure_register(version: int):
 
 @st.cache_data(show_spinner=False, max_entries=32)
 def measure_results(
-    as_of: str, locality: str | None, shift_length: int, version: int, small_numbers: int | None = None
+    as_of: str,
+    locality: str | None,
+    shift_length: int,
+    version: int,
+    small_numbers: int | None = None,
+    accept_partial_baseline: bool = False,
 ):
     """The scorecard; `small_numbers` (the suppression threshold) for audiences under the small-number rule."""
     from rc_dashboard import measures
@@ -156,6 +176,8 @@ def measure_results(
         locality,
         shift_length,
         small_numbers,
+        covered=covered(version),
+        accept_partial_baseline=accept_partial_baseline,
     )
 
 
@@ -182,11 +204,9 @@ def complete_quarters(version: int) -> list[str]:
     """Financial quarters whose three months all lie within the loaded data, newest first."""
     from rc_dashboard.periods import FinancialQuarter
 
-    months = months_available(version)
-    if not months:
-        return []
+    months = set(months_available(version))
     quarters = sorted({FinancialQuarter.of_month(m) for m in months}, reverse=True)
-    return [q.label for q in quarters if q.months[0] >= months[0] and q.months[-1] <= months[-1]]
+    return [q.label for q in quarters if all(m in months for m in q.months)]
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
@@ -204,8 +224,9 @@ def overview(flt: IncidentFilter, value: str, value_label: str, version: int):
     """The Overview's tables and figures for a filter (most sessions share the default filter, so
     the second viewer of a view pays only for drawing). Read-only: callers must not modify them."""
     from rc_dashboard import charts, explore
+    from rc_dashboard.coverage import source_months
 
-    tables = explore.overview_tables(cube(version), wards_table(version), flt, value)
+    tables = explore.overview_tables(cube(version), wards_table(version), flt, value, source_months(covered(version)))
     figures = {
         "trend": charts.trend_chart(tables.trend, value_label),
         "categories": charts.category_trend_chart(tables.category_series, value, value_label),

@@ -23,6 +23,8 @@ UPLOAD_TYPES = {
     "localities": ["csv"],
     "population": ["csv"],
     "lookup": ["csv"],
+    "lsoas": ["geojson", "json", "gpkg", "zip"],
+    "lads": ["csv"],
 }
 MULTIPLE_FILES = {"police", "incidents"}
 

@@ -62,6 +62,12 @@ def test_upload_preview_and_import_police_file(database):
     import_buttons(app)[0].click().run()
     assert not app.exception, [e.value for e in app.exception]
     assert any("3 rows read, 3 new" in s.value for s in app.success)
+    # The two located rows lie just north of the wards (northing 299,133 m): stored, flagged, not counted.
+    assert any(
+        "Of these, 0 in the area, 2 outside the area (stored, left out of every figure), "
+        "1 crime with no location in the force's file" in s.value
+        for s in app.success
+    ), [s.value for s in app.success]
     assert incident_count(database) == 3
 
 
@@ -112,7 +118,7 @@ def test_coverage_names_a_missing_month(database):
     ]
     import_police(database, files)
     app = open_data_page()
-    assert any("no data for 2024-03" in w.value for w in app.warning)
+    assert any("not loaded for 2024-03 (missing, not zero)" in w.value for w in app.warning)
     assert app.get("plotly_chart"), "the coverage grid is drawn"
 
 

@@ -31,6 +31,8 @@ except AccessDenied as exc:
 
 st.info(escape_markdown(analysis.scan_sentence()), icon=":material/target:")
 st.caption(escape_markdown(analysis.budget_sentence))
+if analysis.as_of_note:
+    st.caption(escape_markdown(analysis.as_of_note))
 wards_wgs, localities_wgs = cached.display_boundaries(version)
 st.pydeck_chart(maps.hotspot_deck(analysis.cells, analysis.hotspots, wards_wgs, localities_wgs), height=600)
 present = analysis.cells["pattern"].value_counts().rename_axis("pattern").reset_index(name="cells")
@@ -82,7 +84,7 @@ with st.expander("The 17 patterns, in plain words"):
     )
 cell_text = f"{params.cell_m:.0f} m squares" if params.geography == "grid" else "wards"
 st.caption(
-    f"Scan: {len(analysis.scan_inputs.locations):,} occupied {params.scan_cell_m:.0f} m squares, circles up to "
+    f"Scan: {len(analysis.scan_inputs.locations):,} occupied {analysis.scan_inputs.cell_m:.0f} m squares, circles up to "
     f"{params.max_radius_m:,.0f} m, windows of 1 to {params.max_window_months} months ending {analysis.as_of}, "
     f"{params.permutations:,} permutations within each feed. EHSA: {len(analysis.cells):,} cells ({cell_text}) over "
     f"{len(analysis.cube.months)} months, {analysis.cube.months[0]} to {analysis.cube.months[-1]}."

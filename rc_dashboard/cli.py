@@ -249,8 +249,13 @@ def cmd_hotspots(args: argparse.Namespace) -> int:
     from rc_dashboard.hotspots.service import NotEnoughData, run_analysis, run_backtest
 
     try:
+        if args.to and args.as_of and args.to != args.as_of:
+            raise CliError("--to and --as-of name the same month; give one of them.")
         flt = IncidentFilter(
-            month_from=args.date_from, month_to=args.to or args.as_of, categories=tuple(args.category or ())
+            month_from=args.date_from,
+            month_to=args.to or args.as_of,
+            categories=tuple(args.category or ()),
+            sources=tuple(args.source or ()),
         )
         params = HotspotParams(
             cell_m=args.cell_m,
@@ -568,6 +573,9 @@ def build_parser() -> argparse.ArgumentParser:
     hotspots.add_argument("--from", dest="date_from", help="first month of the history, YYYY-MM (default: all loaded)")
     hotspots.add_argument("--to", help="the same as --as-of")
     hotspots.add_argument("--category", action="append", help="limit to a category (repeat for several)")
+    hotspots.add_argument(
+        "--source", action="append", help="limit to a source, e.g. police (repeat for several: shared hotspots)"
+    )
     hotspots.add_argument("--harm", action="store_true", help="weight incidents by harm (config/harm.yaml)")
     hotspots.add_argument(
         "--cell-m", type=float, default=DEFAULT_CELL_M, help=f"EHSA grid square size in metres (default {DEFAULT_CELL_M})"

@@ -147,6 +147,22 @@ def test_board_hotspots_leave_out_sensitive_incidents_and_small_squares(demo):
         run_analysis(demo, IncidentFilter(), HotspotParams(cell_m=150), lead)
 
 
+def test_restricted_roles_get_scan_squares_of_250_m(demo, monkeypatch):
+    board = run_analysis(demo, IncidentFilter(), HotspotParams(), BOARD)
+    assert board.scan_inputs.cell_m == 250, "the unchosen 125 m default becomes the role's smallest"
+    assert run_analysis(demo, IncidentFilter(), HotspotParams(), ANALYST).scan_inputs.cell_m == 125
+    with pytest.raises(AccessDenied, match="scan's squares are at least 250 m"):
+        run_analysis(demo, IncidentFilter(), HotspotParams(scan_cell_m=150), BOARD)
+    # Reports (ward summaries, packs) reach restricted readers whoever builds them: 250 m squares.
+    from rc_dashboard.reports import service
+
+    seen = []
+    monkeypatch.setattr(service, "run_analysis", lambda engine, flt, params, principal: seen.append(params) or 1 / 0)
+    with pytest.raises(ZeroDivisionError):
+        service.ward_hotspots(demo, FinancialQuarter.parse("2026/27-Q2"), 5)
+    assert seen and seen[0].scan_cell_m >= 250
+
+
 def test_locality_packs_respect_role_and_locality(demo):
     months = read_frame(demo, "SELECT MAX(month) AS m FROM incidents")["m"].iloc[0]
     quarter = FinancialQuarter.of_month(months).shifted(-1)

@@ -92,6 +92,10 @@ HOTSPOT_FIELDS = [
 ]
 
 
+class NotEnoughData(ValueError):
+    """Too little data for the analysis; the message says what is missing."""
+
+
 @dataclass(frozen=True)
 class HotspotParams:
     """Every setting of the analysis. Distances in metres (British National Grid), windows in months."""
@@ -125,6 +129,7 @@ class ScanInputs:
     locations: gpd.GeoDataFrame  # N occupied grid cells: cell_id, geometry (BNG square clipped to the area)
     coords_m: np.ndarray  # (N, 2) cell centres, metres
     location_of: np.ndarray  # per input point: its location index, -1 outside the area or the months
+    cell_m: float  # the squares' side, metres
 
 
 @dataclass
@@ -141,7 +146,8 @@ class HotspotAnalysis:
     scan: SpaceTimePermutationScan
     scan_inputs: ScanInputs
     series: dict[str, pd.DataFrame] = field(default_factory=dict)  # per emerging hotspot: month, observed, expected
-    backtest: BacktestSummary | None = None
+    weighting: str = "count"  # or "harm": the scan's observed and expected are then harm days
+    as_of_note: str = ""  # why the analysis ends where it does (set by the service)
 
     @property
     def as_of(self) -> str:
@@ -208,7 +214,7 @@ def scan_inputs(
     location_of = np.full(len(points), -1, dtype=np.int64)
     location_of[np.flatnonzero(keep)] = location
     coords = np.column_stack([chosen["x0"].to_numpy() + cell_m / 2, chosen["y0"].to_numpy() + cell_m / 2])
-    return ScanInputs(counts, stratum_weight, list(strata), locations, coords, location_of)
+    return ScanInputs(counts, stratum_weight, list(strata), locations, coords, location_of, float(cell_m))
 
 
 def build_cube(
@@ -241,6 +247,11 @@ def analyse(
     cells["flag"] = ehsa_flags(cells, model.hot_, params.recent_months)
 
     inputs = scan_inputs(points, months, study_area, params.scan_cell_m, weighting)
+    if inputs.counts.shape[2] == 0 or inputs.counts.sum() == 0:
+        raise NotEnoughData(
+            "None of the selected incidents lies inside the area's wards, so there is nothing to scan. "
+            "Check the ward boundaries and the filter."
+        )
     scan = SpaceTimePermutationScan(
         params.max_radius_m, params.max_share, params.max_window_months, params.permutations, params.alpha, params.seed
     ).fit(inputs.counts, inputs.coords_m, inputs.weights)
@@ -255,7 +266,7 @@ def analyse(
         crs=BNG,
     )
     budget = area_budget(points, recent, hotspots, float(cells["area_m2"].sum()))
-    return HotspotAnalysis(cube, model, cells, hotspots, recent, baseline, budget, scan, inputs, series)
+    return HotspotAnalysis(cube, model, cells, hotspots, recent, baseline, budget, scan, inputs, series, weighting)
 
 
 def ehsa_flags(cells: pd.DataFrame, hot: np.ndarray, recent_months: int) -> np.ndarray:
@@ -286,32 +297,45 @@ def _scan_rows(
     wards: gpd.GeoDataFrame,
     params: HotspotParams,
 ) -> tuple[gpd.GeoDataFrame, dict[str, pd.DataFrame]]:
-    """One row per significant scan cluster (new or rising), and its monthly counts against expected."""
+    """One row per significant scan cluster (new or rising), and its monthly counts against expected.
+
+    The fields shared with EHSA areas keep their meaning: ``recent_count`` and ``expected_recent``
+    cover the last ``params.recent_months`` months (expected from the place's own history and the
+    area's monthly totals, in incidents), ``baseline_count`` the ``baseline_months`` before them.
+    The scan's own window is in ``window_months``, ``scan_observed`` and ``scan_expected`` (harm
+    days when weighted by harm).
+    """
     clusters = scan.clusters_
     if clusters.empty:
         return gpd.GeoDataFrame(columns=[*HOTSPOT_FIELDS, "geometry"], geometry="geometry", crs=BNG), {}
-    counts = inputs.counts.sum(axis=0)  # (T, N)
+    counts = inputs.counts.sum(axis=0)  # (T, N) incidents, every stratum
     location_totals = inputs.counts.sum(axis=1)  # (S, N)
     stratum_totals = np.maximum(location_totals.sum(axis=1), 1)
     month_totals = inputs.counts.sum(axis=2)  # (S, T)
     geometries = [shapely.union_all(inputs.locations.geometry.values[row.locations]) for row in clusters.itertuples()]
     tree = shapely.STRtree(cells.geometry.values)
-    centre_xy = inputs.coords_m[clusters["centre"].to_numpy()]
-    lon, lat = bng_to_lonlat(centre_xy[:, 0], centre_xy[:, 1])
-    ward_codes = ward_of(centre_xy, wards)
+    # A cluster's centre square may be cut by the boundary: place it by a point inside the cluster.
+    inside_xy = shapely.get_coordinates(shapely.point_on_surface(np.asarray(geometries, dtype=object)))
+    lon, lat = bng_to_lonlat(inside_xy[:, 0], inside_xy[:, 1])
+    ward_codes = ward_of(inside_xy, wards)
     touched = wards_touched(np.asarray(geometries, dtype=object), wards)
     locality = dict(zip(wards["ward_code"], wards.get("locality", pd.Series([None] * len(wards))), strict=True))
-    in_window_points = inputs.location_of >= 0
+    recent = params.recent_months
     records, series = [], {}
     for k, row in enumerate(clusters.itertuples()):
         hotspot_id = f"E{k + 1}"
         window = int(row.window_months)
         ehsa_cells = tree.query(geometries[k], predicate="intersects")
-        ehsa_cells = ehsa_cells[
-            shapely.area(shapely.intersection(cells.geometry.values[ehsa_cells], geometries[k])) > 0
-        ]
-        hot_any = model.hot_[:, ehsa_cells].any(axis=1) if len(ehsa_cells) else np.zeros(len(months), dtype=bool)
-        before = hot_any[:-window]
+        overlap = shapely.area(shapely.intersection(cells.geometry.values[ehsa_cells], geometries[k]))
+        ehsa_cells, overlap = ehsa_cells[overlap > 0], overlap[overlap > 0]
+        # A month counts as hot when EHSA cells covering at least half the cluster's ground were hot.
+        hot_share = (
+            (model.hot_[:, ehsa_cells] * overlap).sum(axis=1) / overlap.sum()
+            if len(ehsa_cells)
+            else np.zeros(len(months))
+        )
+        hot = hot_share >= 0.5
+        before = hot[:-window]
         flag = "new" if (before.mean() if len(before) else 0.0) < NEW_HISTORY_SHARE else "rising"
         patterns = list(cells["pattern"].to_numpy()[ehsa_cells])
         observed = counts[:, row.locations].sum(axis=1)
@@ -319,9 +343,13 @@ def _scan_rows(
             axis=0
         )
         series[hotspot_id] = pd.DataFrame({"month": months, "observed": observed, "expected": expected})
-        baseline_slice = slice(max(len(months) - window - params.baseline_months, 0), len(months) - window)
-        mine = in_window_points & np.isin(inputs.location_of, row.locations)
-        recent_rows = points.loc[mine & points["month"].isin(months[-window:]).to_numpy()]
+        baseline_slice = slice(max(len(months) - recent - params.baseline_months, 0), len(months) - recent)
+        mine = (inputs.location_of >= 0) & np.isin(inputs.location_of, row.locations)
+        window_rows = points.loc[mine & points["month"].isin(months[-window:]).to_numpy()]
+        if "value" in window_rows:  # a category with harm weight 0 takes no part in a harm-weighted scan
+            window_rows = window_rows.loc[window_rows["value"] > 0]
+        recent_count = int(observed[-recent:].sum())
+        expected_recent = float(expected[-recent:].sum())
         records.append(
             {
                 "hotspot": hotspot_id,
@@ -333,24 +361,25 @@ def _scan_rows(
                 "ward_code": ward_codes[k],
                 "wards": touched[k],
                 "locality": locality.get(ward_codes[k]),
-                "recent_count": round(observed[-window:].sum()),
+                "recent_count": recent_count,
                 "baseline_count": int(observed[baseline_slice].sum()),
-                "expected_recent": round(float(row.expected), 1),
-                "rate_ratio": float(row.observed / row.expected) if row.expected else float("inf"),
+                "expected_recent": round(expected_recent, 1),
+                "rate_ratio": recent_count / expected_recent if expected_recent else float("inf"),
                 "p_value": float(row.p_value),
                 # The scan's p-value compares with the maximum over every circle and window: it is
                 # already adjusted for the many places and windows tried.
                 "p_adjusted": float(row.p_value),
-                "hot_months": int(hot_any.sum()),
+                "hot_months": int(hot.sum()),
                 "months": len(months),
                 "area_km2": float(geometries[k].area / 1e6),
-                "sources": sorted(set(recent_rows["source"].astype(str))),
+                "sources": sorted(set(window_rows["source"].astype(str))),
                 "scan_expected": float(row.expected),
                 "radius_m": float(row.radius_m),
                 "window_months": window,
                 "recurrence": float(1.0 / row.p_value),
+                "recent_months": recent,
+                "scan_observed": float(row.observed),
                 "recurrence_sentence": recurrence_sentence(float(row.p_value), scan.permutations),
-                "observed_weighted": float(row.observed),
                 "geometry": geometries[k],
             }
         )
@@ -388,7 +417,13 @@ def _described_rows(
         overlap = shapely.STRtree(emerging.geometry.values).query(described.geometry.values, predicate="intersects")[0]
         described = described.drop(index=described.index[np.unique(overlap)])
     described = described.assign(
-        emerging=False, scan_expected=None, radius_m=None, window_months=len(recent), recurrence=None
+        emerging=False,
+        scan_expected=None,
+        radius_m=None,
+        window_months=None,
+        recurrence=None,
+        recent_months=len(recent),
+        scan_observed=None,
     ).reset_index(drop=True)
     order = {"persistent": 0, "fading": 1}
     described = described.sort_values(
@@ -405,10 +440,10 @@ TABLE_HEADERS = {
     "flag": "Flag",
     "wards": "Wards",
     "locality": "Locality",
-    "recent_count": "Incidents in window",
-    "window_months": "Window (months)",
+    "recent_count": "Recent incidents",
     "expected_recent": "Expected",
     "rate_ratio": "Observed / expected",
+    "window_months": "Scan window (months)",
     "radius_m": "Radius (m)",
     "p_value": "p",
     "hot_months": "Hot months (EHSA)",
@@ -485,7 +520,13 @@ def run_backtest(
     location_cell = cell_tree.query(shapely.points(inputs.coords_m), predicate="intersects")
     cells_of_location = pd.Series(location_cell[1]).groupby(location_cell[0]).apply(list)
 
+    if inputs.counts.shape[2] == 0:
+        raise NotEnoughData("None of the selected incidents lies inside the area's wards: nothing to backtest.")
+
     def flag(t: int) -> np.ndarray:
+        flagged = np.zeros(len(cube.cells), dtype=bool)
+        if inputs.counts[:, : t + 1].sum() == 0:
+            return flagged
         fitted = SpaceTimePermutationScan(
             params.max_radius_m,
             params.max_share,
@@ -494,7 +535,6 @@ def run_backtest(
             params.alpha,
             params.seed,
         ).fit(inputs.counts[:, : t + 1], inputs.coords_m, inputs.weights)
-        flagged = np.zeros(len(cube.cells), dtype=bool)
         for locations in fitted.clusters_["locations"]:
             for location in locations:
                 flagged[cells_of_location.get(location, [])] = True

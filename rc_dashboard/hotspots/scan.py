@@ -44,6 +44,7 @@ would arise by chance about once in 100 monthly analyses.
 from __future__ import annotations
 
 import math
+import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -86,8 +87,7 @@ def poisson_llr(observed: np.ndarray, expected: np.ndarray, total: float) -> np.
     return out
 
 
-@numba.njit(parallel=True, cache=True, nogil=True)
-def _max_llr_kernel(observed, expected, neighbour_ptr, neighbours, ring_ptr, ring_end, total):  # pragma: no cover
+def _max_llr_loops(observed, expected, neighbour_ptr, neighbours, ring_ptr, ring_end, total):  # pragma: no cover
     """Largest LLR over every circle and window of each permuted data set (compiled; numba).
 
     ``observed`` (B, N, W) window counts per location, ``expected`` (N, W); centre i's neighbours,
@@ -128,6 +128,22 @@ def _max_llr_kernel(observed, expected, neighbour_ptr, neighbours, ring_ptr, rin
                                 best = llr
         maxima[b] = best
     return maxima
+
+
+def _compile(function):
+    """numba-compile ``function``, cached on disk where the package folder (or numba's cache folder)
+    is writable; a read-only installation compiles at first use instead of failing to import."""
+    try:
+        return numba.njit(parallel=True, cache=True, nogil=True)(function)
+    except RuntimeError:  # "cannot cache function ...: no locator available"
+        return numba.njit(parallel=True, cache=False, nogil=True)(function)
+
+
+_max_llr_kernel = _compile(_max_llr_loops)
+# numba's fallback threading layer ("workqueue", used when neither TBB nor OpenMP is installed)
+# aborts the process if two threads enter parallel code at once, and Streamlit runs each session in
+# its own thread: scans take turns in the kernel (it already uses every core).
+_KERNEL_LOCK = threading.Lock()
 
 
 def recurrence_sentence(p_value: float, permutations: int) -> str:
@@ -299,7 +315,11 @@ class SpaceTimePermutationScan:
             raise ValueError("counts must be non-negative whole numbers of incidents.")
         counts = counts.astype(np.int64)
         n_strata, n_months, _n_locations = counts.shape
+        if _n_locations == 0 or n_strata == 0 or counts.sum() == 0:
+            raise ValueError("There are no incidents to scan (no location holds any).")
         weights = np.ones(n_strata) if weights is None else np.asarray(weights, dtype=float)
+        if weights.shape != (n_strata,) or not np.all(np.isfinite(weights)) or np.any(weights < 0):
+            raise ValueError("weights must be one finite, non-negative number per stratum.")
         self.window_count_ = min(self.max_window_months, n_months)
         w = self.window_count_
         location_totals = counts.sum(axis=1)  # (S, N)
@@ -378,15 +398,16 @@ class SpaceTimePermutationScan:
     def _max_llr(self, observed: np.ndarray) -> np.ndarray:
         """The largest LLR over every circle and window of each of B data sets (B, W, N)."""
         cyl = self.cylinders_
-        return _max_llr_kernel(
-            np.ascontiguousarray(observed.transpose(0, 2, 1), dtype=np.float64),
-            np.ascontiguousarray(self.expected_.T, dtype=np.float64),
-            cyl.neighbour_ptr,
-            cyl.neighbours,
-            cyl.ring_ptr,
-            cyl.ring_end,
-            float(self.total_),
-        )
+        with _KERNEL_LOCK:
+            return _max_llr_kernel(
+                np.ascontiguousarray(observed.transpose(0, 2, 1), dtype=np.float64),
+                np.ascontiguousarray(self.expected_.T, dtype=np.float64),
+                cyl.neighbour_ptr,
+                cyl.neighbours,
+                cyl.ring_ptr,
+                cyl.ring_end,
+                float(self.total_),
+            )
 
     @staticmethod
     def _draw_hypergeometric(

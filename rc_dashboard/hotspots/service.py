@@ -15,15 +15,17 @@ import logging
 from dataclasses import replace
 
 import shapely
-from sqlalchemy import Engine
+from sqlalchemy import Engine, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
-from rc_dashboard import categories
+from rc_dashboard import categories, schema
 from rc_dashboard.access import AccessDenied, Principal, point_scope, require
 from rc_dashboard.coverage import covered_months
-from rc_dashboard.db import get_meta, set_meta
 from rc_dashboard.geography import wards_from_db
-from rc_dashboard.hotspots.analysis import HotspotAnalysis, HotspotParams, analyse
+from rc_dashboard.hotspots.analysis import HotspotAnalysis, HotspotParams, NotEnoughData, analyse
 from rc_dashboard.hotspots.analysis import run_backtest as _run_backtest
+
+__all__ = ["NotEnoughData", "default_as_of", "incidents_inside", "run_analysis", "run_backtest"]
 from rc_dashboard.hotspots.backtest import BacktestSummary
 from rc_dashboard.hotspots.defaults import DEFAULT_SCAN_CELL_M, RESTRICTED_MIN_CELL_M
 from rc_dashboard.hotspots.identity import assign_names
@@ -33,22 +35,33 @@ from rc_dashboard.queries import IncidentFilter, incidents_in_box, located_point
 MIN_MONTHS = 12  # the scan needs each place's own history, and Mann-Kendall and the 90% rules a series
 
 
-class NotEnoughData(ValueError):
-    """Too little data for the analysis; the message says what is missing."""
+STALE_FEED_MONTHS = 3  # a feed more than 3 months behind the newest has stopped: the scan does not wait for it
 
 
-def default_as_of(engine: Engine, flt: IncidentFilter) -> str | None:
-    """The latest month every selected feed covers (a feed is a source and force, by the coverage
-    its imports recorded); a feed whose coverage ended more than a year before the newest month
-    (one that stopped) is not waited for."""
+def default_as_of(engine: Engine, flt: IncidentFilter) -> tuple[str | None, str]:
+    """The latest month every selected feed of located incidents covers, and a sentence saying why.
+
+    Feeds are sources and forces, by the coverage their imports recorded (aggregated counts do not
+    enter the scan, so they do not hold it back). A feed whose coverage ends more than
+    ``STALE_FEED_MONTHS`` before the newest month has stopped and is not waited for.
+    """
     covered = covered_months(engine)
+    covered = covered[covered["kind"] == "incidents"]
     if flt.sources:
         covered = covered[covered["source"].isin(flt.sources)]
     if covered.empty:
-        return None
+        return None, ""
     latest = covered.groupby("feed")["month"].max()
-    current = latest[latest >= _months_back(latest.max(), 11)]
-    return str(current.min())
+    newest = latest.max()
+    current = latest[latest >= _months_back(newest, STALE_FEED_MONTHS)]
+    as_of = str(current.min())
+    behind = sorted(feed for feed, month in current.items() if month == as_of and as_of < newest)
+    if not behind:
+        return as_of, ""
+    return as_of, (
+        f"The analysis ends at {as_of}, the latest month every feed covers: {', '.join(behind)} "
+        f"has no data after it yet, and a month without it would look like a fall."
+    )
 
 
 def _months_back(month: str, n: int) -> str:
@@ -80,7 +93,12 @@ def _prepare(engine: Engine, flt: IncidentFilter, params: HotspotParams, princip
     if not available:
         raise NotEnoughData("No incidents are loaded yet.")
     first = flt.month_from or available[0]
-    last = flt.month_to or default_as_of(engine, flt) or available[-1]
+    # The filter bar's end defaults to the newest month loaded; ending there (or with no end) means
+    # "as of now", which is the latest month every feed covers.
+    as_of, as_of_note = (
+        (flt.month_to, "") if flt.month_to and flt.month_to < available[-1] else default_as_of(engine, flt)
+    )
+    last = as_of or available[-1]
     months = month_range(max(first, available[0]), min(last, available[-1]))
     if len(months) < MIN_MONTHS:
         raise NotEnoughData(
@@ -100,7 +118,7 @@ def _prepare(engine: Engine, flt: IncidentFilter, params: HotspotParams, princip
         )
     weights = categories.harm_weights()
     points["value"] = points["count"] * (points["category"].map(weights).fillna(0.0) if weighting == "harm" else 1.0)
-    return points, months, wards, params
+    return points, months, wards, params, as_of_note
 
 
 def run_analysis(
@@ -114,42 +132,49 @@ def run_analysis(
     grid and the scan's locations: an explicit smaller square is refused, the scan's default 125 m
     becomes 250 m). The incidents behind a hotspot go through :func:`incidents_inside`.
     """
-    points, months, wards, params = _prepare(engine, flt, params, principal, weighting)
+    points, months, wards, params, as_of_note = _prepare(engine, flt, params, principal, weighting)
     analysis = analyse(points, months, wards, params, weighting)
-    _name_emerging(engine, analysis, _register_key(flt, params, principal, weighting))
+    analysis.as_of_note = as_of_note
+    _name_emerging(engine, analysis, _register_key(flt, weighting))
     return analysis
 
 
-def _register_key(flt: IncidentFilter, params: HotspotParams, principal: Principal, weighting: str) -> str:
-    """The register a selection's names live in: same categories, sources, access, weighting and scan squares."""
-    scope = point_scope(principal)
-    selection = [
-        sorted(flt.categories),
-        sorted(flt.sources),
-        sorted(scope.categories) if scope.categories is not None else None,
-        weighting,
-        params.scan_cell_m,
-    ]
+def _register_key(flt: IncidentFilter, weighting: str) -> str:
+    """The register a selection's names live in: the same categories, sources and weighting, whoever
+    reads (so a place has one name on the page, in the pack and in the ward summary when it overlaps)."""
+    selection = [sorted(flt.categories), sorted(flt.sources), weighting]
     return "hotspot_names:" + hashlib.sha256(json.dumps(selection).encode()).hexdigest()[:24]
 
 
 def _name_emerging(engine: Engine, analysis: HotspotAnalysis, key: str) -> None:
     """Give the emerging hotspots their stable names from the shared register (see ``identity``).
 
-    On a database that cannot be written (read-only), names stay the analysis's own (E1, E2, ...
-    by strength) and the page still works.
+    The register is read and written in one transaction that first takes the write lock on its row
+    (an UPDATE), so two replicas naming at once take turns instead of handing one number to two
+    places. On a database that cannot be written (read-only), names stay the analysis's own (E1,
+    E2, ... by strength) and the page still works.
     """
     emerging = analysis.hotspots["emerging"].astype(bool).to_numpy() if len(analysis.hotspots) else []
     if not any(emerging):
         return
     rows = analysis.hotspots.index[emerging]
-    try:
-        register = json.loads(get_meta(engine, key) or "[]")
-        names, register = assign_names(list(analysis.hotspots.geometry[rows]), register, analysis.as_of)
-        set_meta(engine, key, json.dumps(register))
-    except Exception as exc:
-        logging.getLogger(__name__).warning("Hotspot names not kept: %s", exc)
-        return
+    meta = schema.meta
+    for attempt in range(2):
+        try:
+            with engine.begin() as conn:
+                locked = conn.execute(update(meta).where(meta.c.key == key).values(value=meta.c.value)).rowcount
+                if not locked:
+                    conn.execute(insert(meta).values(key=key, value="[]"))
+                register = json.loads(conn.execute(select(meta.c.value).where(meta.c.key == key)).scalar() or "[]")
+                names, register = assign_names(list(analysis.hotspots.geometry[rows]), register, analysis.as_of)
+                conn.execute(update(meta).where(meta.c.key == key).values(value=json.dumps(register)))
+            break
+        except IntegrityError:  # another replica created the row first: take its lock and read it
+            if attempt:
+                return
+        except Exception as exc:
+            logging.getLogger(__name__).warning("Hotspot names not kept: %s", exc)
+            return
     renamed = dict(zip(analysis.hotspots.loc[rows, "hotspot"], names, strict=True))
     analysis.hotspots.loc[rows, "hotspot"] = names
     analysis.series = {renamed.get(old, old): frame for old, frame in analysis.series.items()}
@@ -159,7 +184,7 @@ def run_backtest(
     engine: Engine, flt: IncidentFilter, params: HotspotParams, principal: Principal, weighting: str = "count"
 ) -> BacktestSummary:
     """The scan's flags refitted month by month and scored on the month after (same rules as above)."""
-    points, months, wards, params = _prepare(engine, flt, params, principal, weighting)
+    points, months, wards, params, _ = _prepare(engine, flt, params, principal, weighting)
     return _run_backtest(points, months, wards, params, weighting)
 
 

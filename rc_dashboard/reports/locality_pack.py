@@ -241,10 +241,10 @@ def _hotspot_briefs(
         )
         kinds = inside["category"].value_counts().head(5).rename_axis("category").reset_index(name="incidents")
         evidence = (
-            f"{row.recent_count:,} incidents in the last {int(row.window_months)} months against {row.expected_recent:,.0f} expected "
-            f"from this place's own history and the area's monthly totals (space-time scan, p = {row.p_value:.2g}: "
-            f"{row.recurrence_sentence}); EHSA history: {row.pattern}, hot in {row.hot_months} of {row.months} months; "
-            f"sources: {', '.join(row.sources)}."
+            f"{row.scan_observed:,.0f} incidents in the last {int(row.window_months)} months within {row.radius_m:,.0f} m "
+            f"against {row.scan_expected:,.1f} expected from this place's own history and the area's monthly totals "
+            f"(space-time scan, p = {row.p_value:.2g}: {row.recurrence_sentence}); EHSA history: {row.pattern}, "
+            f"hot in {row.hot_months} of {row.months} months; sources: {', '.join(row.sources)}."
         )
         briefs.append(
             HotspotBrief(

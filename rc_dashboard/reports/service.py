@@ -11,6 +11,7 @@ from rc_dashboard.coverage import coverage_grid, covered_months, data_up_to, mon
 from rc_dashboard.db import read_frame
 from rc_dashboard.explore import load_cube
 from rc_dashboard.hotspots.analysis import HotspotParams
+from rc_dashboard.hotspots.defaults import RESTRICTED_MIN_CELL_M
 from rc_dashboard.hotspots.service import NotEnoughData, run_analysis
 from rc_dashboard.periods import FinancialQuarter, add_months
 from rc_dashboard.queries import IncidentFilter, months_available
@@ -85,7 +86,8 @@ def ward_hotspots(
                 month_to=end,
                 categories=scope.categories or (),
             ),
-            HotspotParams(),
+            # Reports reach councillors and locality leads: the restricted roles' squares (250 m), for everyone.
+            HotspotParams(scan_cell_m=RESTRICTED_MIN_CELL_M),
             system_principal(),
         )
     except NotEnoughData:
@@ -148,7 +150,7 @@ def build_summaries(
                 "flag": row.flag,
                 "emerging": bool(row.emerging),
                 "recent": tables.current.label(int(row.recent_count), hidden(int(row.recent_count), ward_total)),
-                "window_months": int(row.window_months),
+                "window_months": int(row.recent_months),  # the months recent_count covers
             }
             for row in mine.itertuples(index=False)
         ]

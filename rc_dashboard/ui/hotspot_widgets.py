@@ -94,6 +94,7 @@ def parameter_form(principal: Principal) -> HotspotParams:
 def _scan_evidence(analysis: HotspotAnalysis, row: pd.Series) -> None:
     """Monthly counts inside the cluster against what its own history and the area's months predict."""
     series = analysis.series[str(row.name)]
+    unit = "harm days (harm-weighted incidents)" if analysis.weighting == "harm" else "incidents"
     window = int(row["window_months"])
     figure = go.Figure()
     figure.add_trace(go.Bar(x=series["month"], y=series["observed"], name="incidents inside", marker_color="#b2182b"))
@@ -114,9 +115,9 @@ def _scan_evidence(analysis: HotspotAnalysis, row: pd.Series) -> None:
     st.markdown(
         f"**Flag:** {row['flag']} ({'its squares were rarely hot before' if row['flag'] == 'new' else 'it was hot before and rose further'}; "
         f"EHSA history: {row['pattern']}, {persistence_sentence(row)}).  \n"
-        f"**Space-time scan:** {row['recent_count']:,} incidents in the last {window} month{'s' if window != 1 else ''} "
+        f"**Space-time scan:** {row['scan_observed']:,.0f} {unit} in the last {window} month{'s' if window != 1 else ''} "
         f"within {row['radius_m']:,.0f} m of its centre, against {row['scan_expected']:,.1f} expected from this place's own "
-        f"history and the area's monthly totals (observed / expected {row['rate_ratio']:.1f}).  \n"
+        f"history and the area's monthly totals (observed / expected {row['scan_observed'] / row['scan_expected']:.1f}).  \n"
         f"**How unusual:** p = {row['p_value']:.3g} ({'significant' if row['p_value'] <= analysis.scan.alpha else 'not significant'} "
         f"at {analysis.scan.alpha:g}, already allowing for every place and window tried): {row['recurrence_sentence']}.  \n"
         f"**Sources:** {escape_markdown(', '.join(row['sources'])) or 'none'}"

@@ -85,7 +85,7 @@ with st.expander("The 17 patterns, in plain words"):
 cell_text = f"{params.cell_m:.0f} m squares" if params.geography == "grid" else "wards"
 st.caption(
     f"Scan: {len(analysis.scan_inputs.locations):,} occupied {analysis.scan_inputs.cell_m:.0f} m squares, circles up to "
-    f"{params.max_radius_m:,.0f} m, windows of 1 to {params.max_window_months} months ending {analysis.as_of}, "
+    f"{params.max_radius_m:,.0f} m, windows of 1 to {params.max_window_months:d} months ending {escape_markdown(analysis.as_of)}, "
     f"{params.permutations:,} permutations within each feed. EHSA: {len(analysis.cells):,} cells ({cell_text}) over "
     f"{len(analysis.cube.months)} months, {analysis.cube.months[0]} to {analysis.cube.months[-1]}."
 )

@@ -19,7 +19,7 @@ localities = [loc for loc in cached.distinct_values("locality", version) if may_
 if not quarters or not localities:
     st.info(
         "Locality packs need a ward-to-locality lookup and at least one complete financial quarter of data (April to June, July to September, October to December or January to March); "
-        + explore.loaded_months_sentence(cached.months_available(version))
+        + escape_markdown(explore.loaded_months_sentence(cached.months_available(version)))
         + "."
     )
     st.stop()

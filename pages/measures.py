@@ -73,7 +73,7 @@ if no_baseline:
     st.info(
         f"{len(no_baseline)} incident measure{'s have' if len(no_baseline) != 1 else ' has'} no baseline yet: "
         "the baseline period is not wholly loaded, so they show GREY with no control limits. "
-        + explore.loaded_months_sentence(months, start=True)
+        + escape_markdown(explore.loaded_months_sentence(months, start=True))
         + ". Load the baseline months, or accept a partly loaded baseline above.",
         icon=":material/info:",
     )

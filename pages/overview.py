@@ -38,11 +38,11 @@ if latest_months >= explore.ROLLING_WINDOW_MONTHS:
     st.subheader(f"The 12 months to {explore.month_label(flt.month_to)}")
 else:
     st.subheader(
-        f"The {latest_months} month{'s' if latest_months != 1 else ''} loaded to {explore.month_label(flt.month_to)}"
+        f"The {latest_months:d} month{'s' if latest_months != 1 else ''} loaded to {explore.month_label(flt.month_to)}"
     )
 note = explore.short_history_note(covered, flt.month_to)
 if note:
-    st.info(note, icon=":material/info:")
+    st.info(escape_markdown(note), icon=":material/info:")
 widgets.headline_cards(tables.overall, tables.by_category)
 compared_from = min(months[0], add_months(flt.month_to, -(2 * explore.ROLLING_WINDOW_MONTHS - 1)))
 for note in explore.window_gaps(cached.coverage_grid(version), compared_from, flt.month_to, flt.sources):

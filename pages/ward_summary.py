@@ -21,7 +21,7 @@ wards = cached.wards_table(version)
 if not quarters or wards.empty:
     st.info(
         "Ward summaries need ward boundaries and at least one complete financial quarter of data (April to June, July to September, October to December or January to March); "
-        + explore.loaded_months_sentence(cached.months_available(version))
+        + escape_markdown(explore.loaded_months_sentence(cached.months_available(version)))
         + "."
     )
     st.stop()

@@ -26,7 +26,7 @@ HOSTILE = {
     "link": "[Sign in again](https://evil.example/login)",
     "url": "https://evil.example/bare",
     "image": "![x](https://evil.example/x.png)",
-    "html": "<a href='https://evil.example/h'>h</a><img src='https://evil.example/i.png'>",
+    "html": "<a href=https://evil.example/h>h</a><img src=//evil.example/i>",  # 61: fits a 64-character column
     "formula": '=HYPERLINK("https://evil.example/f","f")',
     "ansi": "\x1b[31mwww.evil.example\x1b[0m",
     "email": "mailto:boss@evil.example",

@@ -28,7 +28,10 @@ def test_summary_json_has_null_not_nan(sqlite_engine, tmp_path, capsys, monkeypa
     assert cli.main(["summary", "--db", url, "--ward", "E05990001", "--quarter", "2023/24-Q3", "--format", "json"]) == 0
     summary = _strict(capsys.readouterr().out)  # was: bare NaN for suppressed categories' comparisons
     rows = summary["categories"]
-    assert any(row["suppressed"] and row["vs_previous_quarter"] is None for row in rows)
+    # The quarter before (July to September 2023) was never loaded: null with its status, never NaN or 0.
+    assert rows and all(row["previous_quarter"] is None for row in rows)
+    assert all(row["previous_quarter_status"] == "not covered" for row in rows)
+    assert any(row["suppressed"] and row["count"] is None for row in rows)
 
 
 @pytest.mark.parametrize("command", [["measures"], ["counts", "--format", "json"]])

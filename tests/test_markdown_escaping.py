@@ -64,7 +64,13 @@ TRUSTED = {
     "principal.role_info.label",
     "available[role].label",
     "brief.hotspot",
-    "brief.pattern",
+    "brief.flag",  # new or rising: from the code
+    "mark",  # the checklist's literal done / missing mark
+    "lines",  # layout.page_header: joined from escape_markdown(...) just above
+    "db.explain_database_error(exc, detailed=False)",
+    "row['flag']",  # new, rising, persistent or fading: from the code
+    "row['recurrence_sentence']",  # scan.recurrence_sentence: numbers in fixed words
+    "unit",  # "incidents" or "harm days ...": from the code
     "capability",
     "issue",
     "audit.LOCKOUT_FAILURES",

@@ -39,6 +39,36 @@ def sensitive_only(tmp_path_factory):
         conn.execute(
             text(f"DELETE FROM incidents WHERE category NOT IN ({names})"), {f"c{i}": c for i, c in enumerate(keep)}
         )
+        # Plant an emerging sensitive place: a quiet street corner where violence rises from nothing
+        # to 30 a month over the quarter's last months (the demo's own emerging sites are not sensitive).
+        corner = conn.execute(
+            text(
+                "SELECT easting, northing, lon, lat, ward_code, lsoa_code, force FROM incidents "
+                "WHERE category = :c AND ward_code IS NOT NULL ORDER BY id LIMIT 1 OFFSET 500"
+            ),
+            {"c": keep[0]},
+        ).one()
+        for month, extra in (("2025-06", 10), ("2025-07", 20), ("2025-08", 30), ("2025-09", 30)):
+            for k in range(extra):
+                conn.execute(
+                    text(
+                        "INSERT INTO incidents (source, source_ref, force, month, category, lon, lat, easting, northing, "
+                        "ward_code, lsoa_code, area_status) VALUES ('police', :ref, :force, :month, :c, :lon, :lat, "
+                        ":e, :n, :ward, :lsoa, 'ward')"
+                    ),
+                    {
+                        "ref": f"planted-{month}-{k}",
+                        "force": corner.force,
+                        "month": month,
+                        "c": keep[0],
+                        "lon": corner.lon,
+                        "lat": corner.lat,
+                        "e": corner.easting,
+                        "n": corner.northing,
+                        "ward": corner.ward_code,
+                        "lsoa": corner.lsoa_code,
+                    },
+                )
     return engine
 
 

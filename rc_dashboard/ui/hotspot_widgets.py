@@ -115,7 +115,7 @@ def _scan_evidence(analysis: HotspotAnalysis, row: pd.Series) -> None:
     st.markdown(
         f"**Flag:** {row['flag']} ({'its squares were rarely hot before' if row['flag'] == 'new' else 'it was hot before and rose further'}; "
         f"EHSA history: {row['pattern']}, {persistence_sentence(row)}).  \n"
-        f"**Space-time scan:** {row['scan_observed']:,.0f} {unit} in the last {window} month{'s' if window != 1 else ''} "
+        f"**Space-time scan:** {row['scan_observed']:,.0f} {unit} in the last {window:d} month{'s' if window != 1 else ''} "
         f"within {row['radius_m']:,.0f} m of its centre, against {row['scan_expected']:,.1f} expected from this place's own "
         f"history and the area's monthly totals (observed / expected {row['scan_observed'] / row['scan_expected']:.1f}).  \n"
         f"**How unusual:** p = {row['p_value']:.3g} ({'significant' if row['p_value'] <= analysis.scan.alpha else 'not significant'} "

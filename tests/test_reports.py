@@ -183,6 +183,7 @@ def test_a_hotspot_count_that_would_reveal_a_small_remainder_is_suppressed(demo)
             "wards": [[ward], [ward]],
             "recent_count": [total - 2, total // 2],  # total - 2 would give away "2 elsewhere in the ward"
             "window_months": [3, 3],
+            "recent_months": [3, 3],
         }
     )
     listed = build_summaries(engine, quarter, [ward], hotspots=fake)[ward].hotspots

@@ -22,6 +22,13 @@ from rc_dashboard.coverage import covered_months, data_up_to, months_covered_by
 from rc_dashboard.db import read_frame
 from rc_dashboard.explore import load_cube, with_harm
 from rc_dashboard.geography import wards_from_db
+from rc_dashboard.hotspots.defaults import (
+    DEFAULT_CELL_M,
+    DEFAULT_DISTANCE_M,
+    DEFAULT_MAX_RADIUS_M,
+    DEFAULT_MAX_WINDOW_MONTHS,
+    RESTRICTED_MIN_CELL_M,
+)
 from rc_dashboard.periods import FinancialQuarter
 from rc_dashboard.reports.figures import area_map_png
 from rc_dashboard.reports.service import (
@@ -193,7 +200,11 @@ def build_pack(engine: Engine, locality: str, quarter: FinancialQuarter, princip
             "categories": "all; hotspot areas: "
             + ("every category" if scope.categories is None else "categories not configured as sensitive"),
             "sources": "all",
-            "hotspot cells": "250 m squares, 500 m neighbourhood, 3-month window",
+            "emerging hotspots": (
+                f"space-time permutation scan: {RESTRICTED_MIN_CELL_M:.0f} m squares, circles up to "
+                f"{DEFAULT_MAX_RADIUS_M:,.0f} m, windows of 1 to {DEFAULT_MAX_WINDOW_MONTHS} months; history: EHSA on "
+                f"{DEFAULT_CELL_M} m squares, {DEFAULT_DISTANCE_M} m neighbourhood"
+            ),
             "location detail": scope.describe() or "every category",
             "audience": "professional partners: counts are not suppressed, so share the ward summaries, not this pack, with councillors",
             "data up to": "; ".join(data_up_to(covered)),

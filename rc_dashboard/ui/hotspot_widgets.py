@@ -113,7 +113,7 @@ def _scan_evidence(analysis: HotspotAnalysis, row: pd.Series) -> None:
     )
     st.plotly_chart(figure, width="stretch")
     st.markdown(
-        f"**Flag:** {row['flag']} ({'its squares were rarely hot before' if row['flag'] == 'new' else 'it was hot before and rose further'}; "
+        f"**Flag:** {row['flag']} ({'its neighbourhood was rarely an EHSA hot spot before' if row['flag'] == 'new' else 'its neighbourhood was already an EHSA hot spot, and the place itself rose against its own history'}; "
         f"EHSA history: {row['pattern']}, {persistence_sentence(row)}).  \n"
         f"**Space-time scan:** {row['scan_observed']:,.0f} {unit} in the last {window:d} month{'s' if window != 1 else ''} "
         f"within {row['radius_m']:,.0f} m of its centre, against {row['scan_expected']:,.1f} expected from this place's own "

@@ -414,8 +414,12 @@ def _described_rows(
         return gpd.GeoDataFrame(columns=[*HOTSPOT_FIELDS, "geometry"], geometry="geometry", crs=BNG)
     described = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), geometry="geometry", crs=BNG)
     if len(emerging):
-        overlap = shapely.STRtree(emerging.geometry.values).query(described.geometry.values, predicate="intersects")[0]
-        described = described.drop(index=described.index[np.unique(overlap)])
+        # A place the scan flags is listed once, as emerging; one that merely shares an edge stays.
+        mine, theirs = shapely.STRtree(emerging.geometry.values).query(described.geometry.values, predicate="intersects")
+        shared = shapely.area(
+            shapely.intersection(described.geometry.values[mine], emerging.geometry.values[theirs])
+        )
+        described = described.drop(index=described.index[np.unique(mine[shared > 0])])
     described = described.assign(
         emerging=False,
         scan_expected=None,

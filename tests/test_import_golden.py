@@ -53,7 +53,9 @@ def month_file(month: str, seed: int, *, outcome_shift: int = 0, asb_extra: int 
             where = f"On or near Street {rng.integers(12)}"
         outcome = OUTCOMES[(rng.integers(3) + outcome_shift) % 3] if crime_id else ""
         force = "British Transport Police" if i % 17 == 0 else "Test Police"
-        lines.append(f"{crime_id},{month},{force},Test Police,{lon},{lat},{where},E0101026{i % 3},Walsall 021B,{kind},{outcome},")
+        lines.append(
+            f"{crime_id},{month},{force},Test Police,{lon},{lat},{where},E0101026{i % 3},Walsall 021B,{kind},{outcome},"
+        )
     lines += [
         f" {month}-{seed}-9001 ,{month}, Test Police ,Test Police, -1.990000 , 52.590000 ,Spaces,E01010268,x,Burglary,,",
         f"{month}-{seed}-9002,{month}x,Test Police,Test Police,-1.99,52.59,Bad month,,,Burglary,,",
@@ -68,7 +70,10 @@ def month_file(month: str, seed: int, *, outcome_shift: int = 0, asb_extra: int 
         f"shared-id,{month},Test Police,Test Police,-1.99,52.59,Shared {month},,,Drugs,,",
         f",{month},Test Police,Test Police,-1.99,52.59,Extra ASB,,,Anti-social behaviour,,",
     ]
-    lines += [f",{month},Test Police,Test Police,-1.985,52.589,Added ASB {k},,,Anti-social behaviour,," for k in range(asb_extra)]
+    lines += [
+        f",{month},Test Police,Test Police,-1.985,52.589,Added ASB {k},,,Anti-social behaviour,,"
+        for k in range(asb_extra)
+    ]
     crlf = seed % 2 == 0
     text = ("\r\n" if crlf else "\n").join([HEADER, *lines]) + "\n"
     data = (b"\xef\xbb\xbf" if crlf else b"") + text.encode("utf-8")
@@ -80,11 +85,15 @@ def snapshot(engine, result, details: dict) -> dict:
     incidents = db.read_frame(engine, f"SELECT {columns}, import_id FROM incidents ORDER BY id")
     partitions = db.read_frame(engine, "SELECT * FROM partitions ORDER BY source, force, month")
     imports = db.read_frame(
-        engine, "SELECT rows_read, rows_inserted, rows_updated, rows_unchanged, rows_dropped, details FROM imports ORDER BY id"
+        engine,
+        "SELECT rows_read, rows_inserted, rows_updated, rows_unchanged, rows_dropped, details FROM imports ORDER BY id",
     )
 
     def records(frame):
-        return [[None if v is None or (isinstance(v, float) and np.isnan(v)) else v for v in row] for row in frame.astype(object).itertuples(index=False)]
+        return [
+            [None if v is None or (isinstance(v, float) and np.isnan(v)) else v for v in row]
+            for row in frame.astype(object).itertuples(index=False)
+        ]
 
     return {
         "sentence": result.sentence(),
@@ -105,11 +114,15 @@ def run_sequence(engine, two_wards) -> list[dict]:
     snapshots = []
     for batch in batches:
         result = import_police(engine, batch)
-        details = json.loads(db.read_frame(engine, "SELECT details FROM imports ORDER BY id DESC LIMIT 1")["details"][0])
+        details = json.loads(
+            db.read_frame(engine, "SELECT details FROM imports ORDER BY id DESC LIMIT 1")["details"][0]
+        )
         problems = [p.sentence() for item in batch for p in _read_police_file(item)[1].problems]
         snapshots.append(snapshot(engine, result, details) | {"problems": problems})
     with pytest.raises(ImportRejected) as rejected:  # a wrong month rejects the batch and changes nothing
-        import_police(engine, [month_file("2024-04", 4), InputFile("2024-05-test-street.csv", month_file("2024-04", 5).data)])
+        import_police(
+            engine, [month_file("2024-04", 4), InputFile("2024-05-test-street.csv", month_file("2024-04", 5).data)]
+        )
     snapshots.append({"rejected": [p.sentence() for p in rejected.value.report.problems]})
     return snapshots
 

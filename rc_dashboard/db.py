@@ -7,6 +7,7 @@ WAL journal (readers never wait for the writer), a busy timeout instead of insta
 
 from __future__ import annotations
 
+import gc
 import io
 import os
 from concurrent.futures import ThreadPoolExecutor
@@ -202,10 +203,12 @@ def _python_values(column: pd.Series) -> list[Any]:
     """
     if pd.api.types.is_float_dtype(column.dtype):
         values = column.to_numpy(dtype=float)
-        as_list = values.tolist()
-        if np.isnan(values).any():
-            return [None if v != v else v for v in as_list]
-        return as_list
+        missing = np.isnan(values)
+        if missing.any():  # NaN -> None in C (an object array), not in a Python loop over every value
+            boxed = values.astype(object)
+            boxed[missing] = None
+            return boxed.tolist()
+        return values.tolist()
     if pd.api.types.is_integer_dtype(column.dtype) and not column.hasnans:
         return column.to_numpy().tolist()
     sample = column.iloc[:DICTIONARY_SAMPLE_ROWS]
@@ -243,6 +246,11 @@ def bulk_insert(conn: Connection, table_name: str, frame: pd.DataFrame) -> int:
         ):
             copy.write(buffer.getvalue())
         return len(frame)
+    # A column that is null in every row and has no default is left out: the table fills it with
+    # NULL anyway, and binding a million Nones is measurable work.
+    table = schema.metadata.tables.get(table_name)
+    columns = [c for c in columns if not (_defaults_to_null(table, c) and frame[c].isna().all())] or columns[:1]
+    column_sql = ", ".join(f'"{c}"' for c in columns)
     placeholders = ", ".join("?" for _ in columns)
     statement = f'INSERT INTO "{table_name}" ({column_sql}) VALUES ({placeholders})'
 
@@ -253,6 +261,10 @@ def bulk_insert(conn: Connection, table_name: str, frame: pd.DataFrame) -> int:
     # SQLite releases the GIL while it writes a row, so the next chunk's rows are built on the
     # other core while this one is inserted (one transaction throughout: the caller's).
     cursor = raw.cursor()
+    # The row tuples hold no reference cycles, yet allocating millions of them triggers the cyclic
+    # garbage collector over and over (about a tenth of the insert's time); it is paused meanwhile.
+    collecting = gc.isenabled()
+    gc.disable()
     try:
         with ThreadPoolExecutor(max_workers=1) as builder:
             pending = builder.submit(rows_of, 0)
@@ -263,7 +275,17 @@ def bulk_insert(conn: Connection, table_name: str, frame: pd.DataFrame) -> int:
                 cursor.executemany(statement, rows)
     finally:
         cursor.close()
+        if collecting:
+            gc.enable()
     return len(frame)
+
+
+def _defaults_to_null(table: Any, column: str) -> bool:
+    """True when ``column`` of the known ``table`` is nullable and has no default (so omitting it stores NULL)."""
+    if table is None or column not in table.columns:
+        return False
+    spec = table.columns[column]
+    return bool(spec.nullable) and spec.default is None and spec.server_default is None and not spec.primary_key
 
 
 def read_frame(engine_or_conn: Engine | Connection, sql: str, params: dict | None = None) -> pd.DataFrame:

@@ -29,7 +29,7 @@ from rc_dashboard.ingest import store
 from rc_dashboard.ingest.files import InputFile
 from rc_dashboard.ingest.importers import _read_police_file, import_police
 from rc_dashboard.ingest.store import store_wards
-from rc_dashboard.ingest.validation import ImportRejected
+from rc_dashboard.ingest.validation import ImportRejected, ValidationReport
 
 GOLDEN = Path(__file__).parent / "data" / "police_import_golden.json"
 HEADER = "Crime ID,Month,Reported by,Falls within,Longitude,Latitude,Location,LSOA code,LSOA name,Crime type,Last outcome category,Context"
@@ -144,3 +144,37 @@ def test_stored_rows_match_the_golden_copy(engine, two_wards, monkeypatch, bulk_
             else:
                 assert got[key] == want[key], (step, key)
     assert len(expected[0]["incidents"]) > 200 and expected[2]["sentence"].count(" 0 new, 0 updated") == 1
+
+
+def test_writer_keeps_the_later_of_two_rows_with_one_reference(engine, two_wards):
+    """Hand-checked: within one batch the later (source, reference) wins; the same reference under
+    another source is a different incident; on both the first-load and the upsert path."""
+    from tests.test_store import frame, rows
+
+    store_wards(engine, two_wards, file_name="wards", sha256="0" * 64)
+    batch = frame(
+        rows(source_ref="A", outcome="first"),
+        rows(source_ref="B"),
+        rows(source_ref="A", outcome="second"),
+        rows(source="council", source_ref="A", outcome="council's"),
+        rows(),  # no reference
+    )
+    report = ValidationReport()
+    first = store.store_incidents(
+        engine, batch, kind="police", file_name="f.csv", sha256="1" * 64, rows_read=5, report=report
+    )
+    assert (first.rows_inserted, first.rows_dropped) == (4, 1)
+    assert [(p.row, p.column) for p in report.problems] == [(1, "source_ref")]  # the earlier A (0-based 0 + 1)
+    stored = db.read_frame(engine, "SELECT source, source_ref, outcome FROM incidents ORDER BY id")
+    assert stored.fillna("-").values.tolist() == [
+        ["police", "B", "-"],
+        ["police", "A", "second"],
+        ["council", "A", "council's"],
+        ["police", "-", "-"],
+    ]
+    again = batch.copy()
+    again.loc[2, "outcome"] = "third"
+    second = store.store_incidents(engine, again, kind="police", file_name="g.csv", sha256="2" * 64, rows_read=5)
+    assert (second.rows_inserted, second.rows_updated, second.rows_unchanged) == (0, 1, 3)
+    outcome = db.read_frame(engine, "SELECT outcome FROM incidents WHERE source = 'police' AND source_ref = 'A'")
+    assert outcome["outcome"].tolist() == ["third"]

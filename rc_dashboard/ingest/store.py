@@ -208,6 +208,35 @@ def _replace_partitions(conn: Connection, rows: pd.DataFrame, import_id: int) ->
     return inserted, unchanged
 
 
+def occurs_more_than_once(values: pd.Series) -> np.ndarray:
+    """True where a value (not missing) occurs more than once in ``values``.
+
+    Factorising (Arrow's hash in C) and counting codes is 3-4 times faster than
+    ``Series.duplicated(keep=False)`` on a million Arrow-backed strings; it is how the rarer,
+    costlier row-wide repeat checks find the few rows they need to look at.
+    """
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    present = codes >= 0
+    counts = np.bincount(codes[present], minlength=len(uniques))
+    repeated = np.zeros(len(codes), dtype=bool)
+    repeated[present] = counts[codes[present]] > 1
+    return repeated
+
+
+def _repeated_references(rows: pd.DataFrame, with_ref: np.ndarray) -> pd.Series:
+    """For each row with a reference (in order), True if a later row has the same (source, reference).
+
+    Only references that occur more than once can repeat, so the two-column comparison runs on
+    those few rather than on every row.
+    """
+    referenced = rows if with_ref.all() else rows.loc[with_ref, ["source", "source_ref"]]
+    repeated = np.zeros(len(referenced), dtype=bool)
+    maybe = occurs_more_than_once(referenced["source_ref"])
+    if maybe.any():
+        repeated[maybe] = referenced.loc[maybe, ["source", "source_ref"]].duplicated(keep="last").to_numpy(dtype=bool)
+    return pd.Series(repeated)
+
+
 def _first_load(conn: Connection, sources: list[str]) -> bool:
     """True when no incident of these sources is stored yet: nothing to match, update or replace."""
     if not sources:
@@ -304,8 +333,7 @@ def store_incidents(
     rows = _for_database(frame)
     check_storable(rows, schema.text_limits(schema.incidents), file_name)
     with_ref = rows["source_ref"].notna().to_numpy()
-    referenced = rows if with_ref.all() else rows.loc[with_ref]
-    repeated = referenced.duplicated(["source", "source_ref"], keep="last")
+    repeated = _repeated_references(rows, with_ref)
     if repeated.any():  # the same reference in two files of one batch: the later file wins
         report.add_rows(
             file_name,
@@ -315,7 +343,6 @@ def store_incidents(
             "drop",
             header_rows=0,
         )
-        referenced = referenced.loc[~repeated]
     sources = sorted(rows["source"].unique()) if len(rows) else []
     with engine.begin() as conn:
         import_id = record_import(
@@ -340,6 +367,9 @@ def store_incidents(
             )
             part_inserted = 0
         else:
+            referenced = rows if with_ref.all() else rows.loc[with_ref]
+            if repeated.any():
+                referenced = referenced.loc[~repeated.to_numpy()]
             inserted, updated, unchanged = _upsert_referenced(conn, referenced, import_id)
             without_ref = rows.loc[~with_ref] if with_ref.any() else rows
             part_inserted, part_unchanged = _replace_partitions(conn, without_ref, import_id)

@@ -178,3 +178,20 @@ def test_writer_keeps_the_later_of_two_rows_with_one_reference(engine, two_wards
     assert (second.rows_inserted, second.rows_updated, second.rows_unchanged) == (0, 1, 3)
     outcome = db.read_frame(engine, "SELECT outcome FROM incidents WHERE source = 'police' AND source_ref = 'A'")
     assert outcome["outcome"].tolist() == ["third"]
+
+
+def test_occurs_more_than_once_against_pandas():
+    """The fast repeat finder agrees with ``duplicated(keep=False)`` (missing values never repeat)."""
+    import pandas as pd
+
+    cases = [
+        pd.Series(["a", "b", "c"]),
+        pd.Series(["a", "b", "a", None, None, "c"]),
+        pd.Series(["x", "", "", "y"]),
+        pd.Series([1, 2, 2, 3]),
+        pd.Series(["a", 1, "a", None], dtype=object),
+        pd.Series([], dtype=str),
+    ]
+    for values in cases:
+        expected = (values.duplicated(keep=False) & values.notna()).to_numpy(dtype=bool)
+        assert store.occurs_more_than_once(values).tolist() == expected.tolist(), values.tolist()

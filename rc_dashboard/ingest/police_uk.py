@@ -187,7 +187,8 @@ def normalise_police(raw: pd.DataFrame, file_name: str, report: ValidationReport
     # they are kept, the later ones keyed "<Crime ID>#2", "#3"; only an exact repeat is dropped.
     # Only rows whose Crime ID occurs more than once can repeat, so the row-wide comparison and the
     # counting run on those few (one hash of one column finds them) rather than on every row.
-    repeated_id = has_id & occurs_more_than_once(crime_id)
+    repeated_id = np.zeros(len(raw), dtype=bool)
+    repeated_id[has_id] = occurs_more_than_once(crime_id[has_id])
     exact = np.zeros(len(raw), dtype=bool)
     occurrence = np.zeros(len(raw), dtype=np.int64)
     if repeated_id.any():

@@ -195,3 +195,20 @@ def test_occurs_more_than_once_against_pandas():
     for values in cases:
         expected = (values.duplicated(keep=False) & values.notna()).to_numpy(dtype=bool)
         assert store.occurs_more_than_once(values).tolist() == expected.tolist(), values.tolist()
+
+
+def test_new_sqlite_files_get_large_pages_and_old_ones_keep_theirs(tmp_path):
+    import sqlite3
+
+    fresh = db.connect(f"sqlite:///{tmp_path / 'fresh.sqlite'}")
+    with fresh.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA page_size").scalar() == db.SQLITE_PAGE_SIZE == 16_384
+    old_file = tmp_path / "old.sqlite"
+    with sqlite3.connect(old_file) as old:  # made by an earlier version: 4 KiB pages, one table
+        old.execute("CREATE TABLE kept (a)")
+        old.execute("INSERT INTO kept VALUES (1)")
+    existing = db.connect(f"sqlite:///{old_file}")
+    with existing.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA page_size").scalar() == 4096
+        assert conn.exec_driver_sql("SELECT a FROM kept").scalar() == 1
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"

@@ -99,7 +99,7 @@ def locate(frame: pd.DataFrame, wards: gpd.GeoDataFrame) -> pd.DataFrame:
 
     Distinct coordinates are transformed once: police.uk's snap points repeat heavily.
     """
-    frame = frame.copy()
+    frame = frame.copy(deep=False)  # copy-on-write: only the columns changed below are copied
     for column in ("lon", "lat", "easting", "northing"):
         if column not in frame.columns:
             frame[column] = np.nan

@@ -203,6 +203,7 @@ def test_new_sqlite_files_get_large_pages_and_old_ones_keep_theirs(tmp_path):
     fresh = db.connect(f"sqlite:///{tmp_path / 'fresh.sqlite'}")
     with fresh.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA page_size").scalar() == db.SQLITE_PAGE_SIZE == 16_384
+        assert conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == 250  # still ~4 MB between checkpoints
     old_file = tmp_path / "old.sqlite"
     with sqlite3.connect(old_file) as old:  # made by an earlier version: 4 KiB pages, one table
         old.execute("CREATE TABLE kept (a)")
@@ -210,5 +211,6 @@ def test_new_sqlite_files_get_large_pages_and_old_ones_keep_theirs(tmp_path):
     existing = db.connect(f"sqlite:///{old_file}")
     with existing.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA page_size").scalar() == 4096
+        assert conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == 1000
         assert conn.exec_driver_sql("SELECT a FROM kept").scalar() == 1
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"

@@ -127,13 +127,26 @@ def run_sequence(engine, two_wards) -> list[dict]:
     return snapshots
 
 
+def golden_text(found: list[dict]) -> str:
+    """One stored row or problem per line, so a change of behaviour shows as a readable diff."""
+
+    def entry(key: str, value) -> str:
+        if isinstance(value, list):
+            rows = ",\n".join(json.dumps(item, ensure_ascii=False) for item in value)
+            return f"{json.dumps(key)}: [\n{rows}\n]"
+        return f"{json.dumps(key)}: {json.dumps(value, ensure_ascii=False)}"
+
+    steps = ["{\n" + ",\n".join(entry(k, v) for k, v in step.items()) + "\n}" for step in found]
+    return "[\n" + ",\n".join(steps) + "\n]\n"
+
+
 @pytest.mark.parametrize("bulk_threshold", [store.BULK_LOAD_MIN_ROWS, 0])
 def test_stored_rows_match_the_golden_copy(engine, two_wards, monkeypatch, bulk_threshold):
     monkeypatch.setattr(store, "BULK_LOAD_MIN_ROWS", bulk_threshold)
     found = json.loads(json.dumps(run_sequence(engine, two_wards)))
     if os.environ.get("RC_REGENERATE_GOLDEN"):
         GOLDEN.parent.mkdir(exist_ok=True)
-        GOLDEN.write_text(json.dumps(found, indent=0, ensure_ascii=False) + "\n")
+        GOLDEN.write_text(golden_text(found))
     expected = json.loads(GOLDEN.read_text())
     assert len(found) == len(expected)
     for step, (got, want) in enumerate(zip(found, expected, strict=True)):

@@ -154,8 +154,8 @@ def check_storable(frame: pd.DataFrame, text_limits: dict[str, int | None], file
 
 
 def _count_with_nul(values) -> int:
-    """Values containing a NUL character. A memchr over the array's character bytes answers the usual
-    "none" at gigabytes a second; only when a NUL byte is there are the values themselves searched."""
+    """Values containing a NUL character. One vectorised scan of the array's character bytes answers
+    the usual "none"; only when a NUL byte is there are the values themselves searched."""
     import pyarrow as pa
     import pyarrow.compute as pc
 

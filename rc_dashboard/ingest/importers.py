@@ -33,7 +33,14 @@ from rc_dashboard.ingest.areas import (
 from rc_dashboard.ingest.files import InputFile, expand_inputs
 from rc_dashboard.ingest.partner import PartnerMapping, normalise_counts, normalise_partner
 from rc_dashboard.ingest.police_uk import normalise_police, read_police_csv
-from rc_dashboard.ingest.store import ImportResult, file_sha256, locate, store_incidents, store_wards
+from rc_dashboard.ingest.store import (
+    ImportResult,
+    file_sha256,
+    locate,
+    occurs_more_than_once,
+    store_incidents,
+    store_wards,
+)
 from rc_dashboard.ingest.tables import read_table
 from rc_dashboard.ingest.validation import ImportRejected, Problem, ValidationReport
 
@@ -70,8 +77,12 @@ def unique_files(files: list[InputFile], report: ValidationReport) -> list[Input
 
 def _drop_repeats_across_files(combined: pd.DataFrame, names: list[str], report: ValidationReport) -> pd.DataFrame:
     """A reference in two files of one batch (a re-published month given twice): the later file wins."""
-    with_ref = combined["source_ref"].notna()
-    repeated = with_ref & combined["source_ref"].where(with_ref).duplicated(keep="last")
+    # Only references occurring more than once can repeat: the ordered check runs on those few.
+    maybe = occurs_more_than_once(combined["source_ref"])
+    if not maybe.any():
+        return combined
+    repeated = pd.Series(False, index=combined.index)
+    repeated[maybe] = combined.loc[maybe, "source_ref"].duplicated(keep="last").to_numpy(dtype=bool)
     if not repeated.any():
         return combined
     for file_index, rows in combined.loc[repeated].groupby("file_index")["row_position"]:

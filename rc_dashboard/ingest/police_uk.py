@@ -23,6 +23,7 @@ import pyarrow.csv as pacsv
 from rc_dashboard.categories import LEGACY_CRIME_TYPES, POLICE_CRIME_TYPES
 from rc_dashboard.geography import in_uk, looks_swapped
 from rc_dashboard.ingest.files import file_kind
+from rc_dashboard.ingest.store import occurs_more_than_once
 from rc_dashboard.ingest.validation import ValidationReport
 from rc_dashboard.periods import MONTH_PATTERN
 
@@ -60,6 +61,8 @@ def _suffix(file_name: str) -> str:
 
 
 def _first_bad_utf8_line(data: bytes) -> int | None:
+    if data.isascii():  # ASCII is valid UTF-8; the check is a fast scan, decoding builds a copy
+        return None
     try:
         data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -182,13 +185,20 @@ def normalise_police(raw: pd.DataFrame, file_name: str, report: ValidationReport
     # police.uk itself publishes some Crime IDs twice in a month with different places or outcomes
     # (273 of the City of London's 18,867 rows in 2024-25). They are separate published rows, so
     # they are kept, the later ones keyed "<Crime ID>#2", "#3"; only an exact repeat is dropped.
-    candidates = keep & has_id
-    exact = candidates & raw.duplicated(keep="first").to_numpy(dtype=bool)
+    # Only rows whose Crime ID occurs more than once can repeat, so the row-wide comparison and the
+    # counting run on those few (one hash of one column finds them) rather than on every row.
+    repeated_id = np.zeros(len(raw), dtype=bool)
+    repeated_id[has_id] = occurs_more_than_once(crime_id[has_id])
+    exact = np.zeros(len(raw), dtype=bool)
+    occurrence = np.zeros(len(raw), dtype=np.int64)
+    if repeated_id.any():
+        exact[repeated_id] = raw.loc[repeated_id].duplicated(keep="first").to_numpy(dtype=bool)
+        exact &= keep
     report.add_rows(file_name, np.flatnonzero(exact), "Crime ID", "exact repeat of an earlier row (dropped)", "drop")
     keep &= ~exact
-    occurrence = np.zeros(len(raw), dtype=np.int64)
-    kept_ids = keep & has_id
-    occurrence[kept_ids] = crime_id[kept_ids].groupby(crime_id[kept_ids]).cumcount().to_numpy()
+    kept_ids = keep & repeated_id
+    if kept_ids.any():
+        occurrence[kept_ids] = crime_id[kept_ids].groupby(crime_id[kept_ids]).cumcount().to_numpy()
     later = keep & has_id & (occurrence > 0)
     report.add_rows(
         file_name,

@@ -19,6 +19,8 @@ from datetime import UTC, datetime
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import shapely
 from sqlalchemy import Connection, Engine, text
 
@@ -155,7 +157,7 @@ def locate(frame: pd.DataFrame, wards: gpd.GeoDataFrame) -> pd.DataFrame:
 
     Distinct coordinates are transformed once: police.uk's snap points repeat heavily.
     """
-    frame = frame.copy()
+    frame = frame.copy(deep=False)  # copy-on-write: only the columns changed below are copied
     for column in ("lon", "lat", "easting", "northing"):
         if column not in frame.columns:
             frame[column] = np.nan
@@ -192,8 +194,11 @@ def _partition_fingerprints(frame: pd.DataFrame) -> pd.DataFrame:
 def _for_database(frame: pd.DataFrame) -> pd.DataFrame:
     """Columns in table order, dates as ISO text (portable to both drivers), NaN as None."""
     out = frame.reindex(columns=list(INCIDENT_COLUMNS))
-    occurred = pd.to_datetime(out["occurred_on"], errors="coerce")
-    out["occurred_on"] = occurred.dt.strftime("%Y-%m-%d").where(occurred.notna(), None)
+    if out["occurred_on"].notna().any():  # police.uk gives months only: no dates to format
+        occurred = pd.to_datetime(out["occurred_on"], errors="coerce")
+        out["occurred_on"] = occurred.dt.strftime("%Y-%m-%d").where(occurred.notna(), None)
+    else:
+        out["occurred_on"] = pd.Series(None, index=out.index, dtype=object)
     out["force"] = out["force"].fillna("")
     return out
 
@@ -222,7 +227,6 @@ def _upsert_referenced(conn: Connection, rows: pd.DataFrame, import_id: int) -> 
     bulk_insert(conn, STAGE_TABLE, payload)
     conn.exec_driver_sql(f"CREATE INDEX ix_{STAGE_TABLE}_ref ON {STAGE_TABLE} (source, source_ref)")
     join = "i.source = s.source AND i.source_ref = s.source_ref"
-    matched = conn.exec_driver_sql(f"SELECT COUNT(*) FROM {STAGE_TABLE} s JOIN incidents i ON {join}").scalar_one()
     assignments = ", ".join(f"{c} = s.{c}" for c in (*MUTABLE_COLUMNS, "import_id"))
     updated = conn.exec_driver_sql(
         f"UPDATE incidents AS i SET {assignments} FROM {STAGE_TABLE} AS s WHERE {join} AND ({_null_safe_differs(MUTABLE_COLUMNS)})"
@@ -232,7 +236,10 @@ def _upsert_referenced(conn: Connection, rows: pd.DataFrame, import_id: int) -> 
         f"WHERE NOT EXISTS (SELECT 1 FROM incidents AS i WHERE {join})"
     ).rowcount
     conn.exec_driver_sql(f"DROP TABLE {STAGE_TABLE}")
-    return int(inserted), int(updated), int(matched) - int(updated)
+    # Staged references are unique (repeats were removed before), so every staged row either
+    # matched a stored one or was inserted: no separate join is needed to count the matches.
+    matched = len(payload) - int(inserted)
+    return int(inserted), int(updated), matched - int(updated)
 
 
 def _replace_partitions(conn: Connection, rows: pd.DataFrame, import_id: int) -> tuple[int, int]:
@@ -266,6 +273,43 @@ def _replace_partitions(conn: Connection, rows: pd.DataFrame, import_id: int) ->
         bulk_insert(conn, "partitions", changed.drop(columns="stored").assign(import_id=import_id))
     unchanged = int(merged.loc[same, "row_count"].sum())
     return inserted, unchanged
+
+
+def occurs_more_than_once(values: pd.Series) -> np.ndarray:
+    """True where a value (not missing) occurs more than once in ``values``.
+
+    It is how the costlier row-wide repeat checks find the few rows they need to look at. Usually
+    nothing repeats, which Arrow's ``unique`` confirms in a tenth of a second for a million Crime
+    IDs; otherwise factorising and counting codes is still 3-4 times faster than
+    ``Series.duplicated(keep=False)`` on Arrow-backed strings.
+    """
+    try:
+        arrow = pa.array(values, from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):  # mixed Python objects: the factorising path copes
+        arrow = None
+    if arrow is not None:
+        present = len(arrow) - arrow.null_count
+        if len(pc.unique(arrow)) - (1 if arrow.null_count else 0) == present:
+            return np.zeros(len(values), dtype=bool)
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    present = codes >= 0
+    counts = np.bincount(codes[present], minlength=len(uniques))
+    repeated = np.zeros(len(codes), dtype=bool)
+    repeated[present] = counts[codes[present]] > 1
+    return repeated
+
+
+def _repeated_references(rows: pd.DataFrame, with_ref: np.ndarray) -> pd.Series:
+    """For each row with a reference (in order), True if a later row has the same (source, reference).
+
+    Only references that occur more than once can repeat, so the two-column comparison runs on
+    those few rather than on every row.
+    """
+    maybe = occurs_more_than_once(rows["source_ref"])  # missing references never count as repeats
+    repeated = np.zeros(len(rows), dtype=bool)
+    if maybe.any():
+        repeated[maybe] = rows.loc[maybe, ["source", "source_ref"]].duplicated(keep="last").to_numpy(dtype=bool)
+    return pd.Series(repeated[with_ref])
 
 
 def _first_load(conn: Connection, sources: list[str]) -> bool:
@@ -385,8 +429,7 @@ def store_incidents(
             ignore_index=True,
         )
     with_ref = rows["source_ref"].notna().to_numpy()
-    referenced = rows if with_ref.all() else rows.loc[with_ref]
-    repeated = referenced.duplicated(["source", "source_ref"], keep="last")
+    repeated = _repeated_references(rows, with_ref)
     if repeated.any():  # the same reference in two files of one batch: the later file wins
         report.add_rows(
             file_name,
@@ -396,7 +439,6 @@ def store_incidents(
             "drop",
             header_rows=0,
         )
-        referenced = referenced.loc[~repeated]
     sources = sorted(rows["source"].unique()) if len(rows) else []
     with engine.begin() as conn:
         import_id = record_import(
@@ -421,6 +463,9 @@ def store_incidents(
             )
             part_inserted = 0
         else:
+            referenced = rows if with_ref.all() else rows.loc[with_ref]
+            if repeated.any():
+                referenced = referenced.loc[~repeated.to_numpy()]
             inserted, updated, unchanged = _upsert_referenced(conn, referenced, import_id)
             without_ref = rows.loc[~with_ref] if with_ref.any() else rows
             part_inserted, part_unchanged = _replace_partitions(conn, without_ref, import_id)

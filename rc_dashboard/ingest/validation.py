@@ -128,7 +128,7 @@ def check_storable(frame: pd.DataFrame, text_limits: dict[str, int | None], file
             values = pa.array(frame[column], from_pandas=True, type=pa.large_string())
         except (pa.ArrowInvalid, pa.ArrowTypeError):
             continue  # not text (numbers, bytes): nothing of this kind to check
-        with_nul = pc.sum(pc.fill_null(pc.match_substring(values, "\x00"), False).cast(pa.int64())).as_py() or 0
+        with_nul = _count_with_nul(values)
         if with_nul:
             report.reject(
                 file_name,
@@ -137,6 +137,8 @@ def check_storable(frame: pd.DataFrame, text_limits: dict[str, int | None], file
                 column=column,
             )
         if limit is None:
+            continue
+        if _longest_in_bytes(values) <= limit:  # characters never outnumber bytes: nothing can be too long
             continue
         lengths = pc.fill_null(pc.utf8_length(values), 0)
         too_long = pc.sum(pc.greater(lengths, limit).cast(pa.int64())).as_py() or 0
@@ -149,3 +151,23 @@ def check_storable(frame: pd.DataFrame, text_limits: dict[str, int | None], file
             )
     if report.rejected:
         raise ImportRejected(report)
+
+
+def _count_with_nul(values) -> int:
+    """Values containing a NUL character. One vectorised scan of the array's character bytes answers
+    the usual "none"; only when a NUL byte is there are the values themselves searched."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    chunks = values.chunks if isinstance(values, pa.ChunkedArray) else [values]
+    data = [chunk.buffers()[2] for chunk in chunks]
+    if all(buffer is None or not np.any(np.frombuffer(buffer, dtype=np.uint8) == 0) for buffer in data):
+        return 0
+    return pc.sum(pc.fill_null(pc.match_substring(values, "\x00"), False).cast("int64")).as_py() or 0
+
+
+def _longest_in_bytes(values) -> int:
+    """The longest value's length in UTF-8 bytes (0 when empty), from the offsets alone."""
+    import pyarrow.compute as pc
+
+    return pc.max(pc.binary_length(values)).as_py() or 0

@@ -4,11 +4,11 @@ each with the evidence behind it."""
 import streamlit as st
 
 from rc_dashboard import maps
-from rc_dashboard.access import AccessDenied
+from rc_dashboard.access import AccessDenied, point_scope
 from rc_dashboard.escaping import escape_markdown
 from rc_dashboard.export import to_csv_text
 from rc_dashboard.geography import WGS84
-from rc_dashboard.hotspots.analysis import hotspot_table
+from rc_dashboard.hotspots.analysis import backtest_table, hotspot_table
 from rc_dashboard.hotspots.patterns import PATTERN_RULES
 from rc_dashboard.hotspots.service import NotEnoughData
 from rc_dashboard.ui import auth, cached, filters, hotspot_widgets, layout
@@ -29,6 +29,9 @@ except AccessDenied as exc:
     auth.denied_message(exc)
     st.stop()
 
+held_back = point_scope(principal).describe()
+if held_back:  # the sidebar says "All categories", but this analysis is narrower for the role
+    st.warning(f"This analysis leaves out some categories for your role: {escape_markdown(held_back)}.")
 st.info(escape_markdown(analysis.scan_sentence()), icon=":material/target:")
 st.caption(escape_markdown(analysis.budget_sentence))
 if analysis.as_of_note:
@@ -44,7 +47,8 @@ hotspots = analysis.hotspots
 if hotspots.empty:
     st.write("No area is a significant hotspot in the recent window.")
 else:
-    st.dataframe(hotspot_table(hotspots), hide_index=True, width="stretch")
+    ward_names = dict(cached.wards_table(version)[["ward_code", "ward_name"]].itertuples(index=False))
+    st.dataframe(hotspot_table(hotspots, ward_names=ward_names), hide_index=True, width="stretch")
     left, right = st.columns(2)
     with left:
         csv = to_csv_text(hotspot_table(hotspots, formatted=False))
@@ -76,7 +80,7 @@ if st.toggle("Run the backtest", key="hs_backtest"):
         st.caption("Too few months for a backtest.")
     else:
         st.write(escape_markdown(summary.sentence()))
-        st.dataframe(summary.months, hide_index=True, width="stretch")
+        st.dataframe(backtest_table(summary.months), hide_index=True, width="stretch")
 
 with st.expander("The 17 patterns, in plain words"):
     st.dataframe(

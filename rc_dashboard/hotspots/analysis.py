@@ -457,13 +457,16 @@ TABLE_HEADERS = {
 NOT_APPLICABLE = "—"
 
 
-def hotspot_table(hotspots: pd.DataFrame, formatted: bool = True) -> pd.DataFrame:
+def hotspot_table(
+    hotspots: pd.DataFrame, formatted: bool = True, ward_names: dict[str, str] | None = None
+) -> pd.DataFrame:
     """One row per hotspot with human headers; ``formatted`` turns numbers into the text shown on a
-    page (counts with thousands separators, ratios to one decimal, radius in whole metres, "—"
-    where a field does not apply, such as a persistent place's scan radius). Unformatted, the
-    numbers stay numbers (for CSV downloads)."""
+    page (counts with thousands separators, ratios to one decimal, radius in whole metres or "one
+    square", "—" where a field does not apply, such as a persistent place's scan radius), and
+    ward codes into ``ward_names`` where given. Unformatted, the numbers stay numbers (for CSV)."""
     table = hotspots[list(TABLE_HEADERS)].copy()
-    table["wards"] = table["wards"].map(", ".join)
+    names = ward_names if formatted and ward_names else {}
+    table["wards"] = table["wards"].map(lambda codes: ", ".join(names.get(code, code) for code in codes))
     table["sources"] = table["sources"].map(", ".join)
     if formatted:
 
@@ -481,11 +484,51 @@ def hotspot_table(hotspots: pd.DataFrame, formatted: bool = True) -> pd.DataFram
             "hot_months": ".0f",
         }.items():
             table[column] = table[column].map(number(fmt))
+        table["radius_m"] = table["radius_m"].replace({"0": "one square"})
         table["p_value"] = table["p_value"].map(
             lambda p: NOT_APPLICABLE if p is None or pd.isna(p) else ("< 0.001" if p < 0.001 else f"{p:.3f}")
         )
         table["locality"] = table["locality"].fillna(NOT_APPLICABLE)
-    return table.rename(columns=TABLE_HEADERS)
+    months = hotspots["recent_months"].dropna() if "recent_months" in hotspots else pd.Series(dtype=float)
+    headers = dict(TABLE_HEADERS)
+    if len(months) and months.nunique() == 1:
+        headers["recent_count"] = f"Incidents, last {int(months.iloc[0])} months"
+    return table.rename(columns=headers)
+
+
+# The backtest's month-by-month table as a partnership reads it: column -> header.
+BACKTEST_HEADERS = {
+    "fitted_to": "Flags from data up to",
+    "scored_on": "Scored on",
+    "cells_flagged": "Squares flagged",
+    "area_share": "Share of the area",
+    "incidents": "Incidents that month",
+    "hit_rate": "Caught by the flags",
+    "pai": "PAI",
+    "naive_hit_rate": "Caught by the naive top squares",
+    "naive_pai": "Naive PAI",
+}
+
+
+def backtest_table(months: pd.DataFrame) -> pd.DataFrame:
+    """The backtest's months for a page: shares as per cent, PAI to one decimal, "—" for a month in
+    which nothing was flagged (no prediction, so no score: never 0)."""
+    table = months[list(BACKTEST_HEADERS)].copy()
+
+    def shown(fmt: str):
+        return lambda v: NOT_APPLICABLE if v is None or pd.isna(v) else format(float(v), fmt)
+
+    for column, fmt in {
+        "cells_flagged": ",.0f",
+        "area_share": ".1%",
+        "incidents": ",.0f",
+        "hit_rate": ".0%",
+        "pai": ".1f",
+        "naive_hit_rate": ".0%",
+        "naive_pai": ".1f",
+    }.items():
+        table[column] = table[column].map(shown(fmt))
+    return table.rename(columns=BACKTEST_HEADERS)
 
 
 def hotspot_records(hotspots: gpd.GeoDataFrame) -> list[dict]:

@@ -9,7 +9,6 @@ raises no flag either.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 from dataclasses import replace
@@ -135,15 +134,13 @@ def run_analysis(
     points, months, wards, params, as_of_note = _prepare(engine, flt, params, principal, weighting)
     analysis = analyse(points, months, wards, params, weighting)
     analysis.as_of_note = as_of_note
-    _name_emerging(engine, analysis, _register_key(flt, weighting))
+    _name_emerging(engine, analysis, REGISTER_KEY)
     return analysis
 
 
-def _register_key(flt: IncidentFilter, weighting: str) -> str:
-    """The register a selection's names live in: the same categories, sources and weighting, whoever
-    reads (so a place has one name on the page, in the pack and in the ward summary when it overlaps)."""
-    selection = [sorted(flt.categories), sorted(flt.sources), weighting]
-    return "hotspot_names:" + hashlib.sha256(json.dumps(selection).encode()).hexdigest()[:24]
+# One register of names for every selection and reader: a place flagged on the page, in a pack
+# (councillor-safe categories, 250 m squares) or for violence alone has one name wherever it overlaps.
+REGISTER_KEY = "hotspot_names"
 
 
 def _name_emerging(engine: Engine, analysis: HotspotAnalysis, key: str) -> None:

@@ -252,7 +252,8 @@ def _hotspot_briefs(
         )
         kinds = inside["category"].value_counts().head(5).rename_axis("category").reset_index(name="incidents")
         evidence = (
-            f"{row.scan_observed:,.0f} incidents in the last {int(row.window_months)} months within {row.radius_m:,.0f} m "
+            f"{row.scan_observed:,.0f} incidents in the last {int(row.window_months)} months "
+            f"{f'within {row.radius_m:,.0f} m' if row.radius_m else 'in one square'} "
             f"against {row.scan_expected:,.1f} expected from this place's own history and the area's monthly totals "
             f"(space-time scan, p = {row.p_value:.2g}: {row.recurrence_sentence}); EHSA history: {row.pattern}, "
             f"hot in {row.hot_months} of {row.months} months; sources: {', '.join(row.sources)}."

@@ -116,7 +116,7 @@ def _scan_evidence(analysis: HotspotAnalysis, row: pd.Series) -> None:
         f"**Flag:** {row['flag']} ({'its neighbourhood was rarely an EHSA hot spot before' if row['flag'] == 'new' else 'its neighbourhood was already an EHSA hot spot, and the place itself rose against its own history'}; "
         f"EHSA history: {row['pattern']}, {persistence_sentence(row)}).  \n"
         f"**Space-time scan:** {row['scan_observed']:,.0f} {unit} in the last {window:d} month{'s' if window != 1 else ''} "
-        f"within {row['radius_m']:,.0f} m of its centre, against {row['scan_expected']:,.1f} expected from this place's own "
+        f"{f'within {row.radius_m:,.0f} m of its centre' if row['radius_m'] else 'in a single square'}, against {row['scan_expected']:,.1f} expected from this place's own "
         f"history and the area's monthly totals (observed / expected {row['scan_observed'] / row['scan_expected']:.1f}).  \n"
         f"**How unusual:** p = {row['p_value']:.3g} ({'significant' if row['p_value'] <= analysis.scan.alpha else 'not significant'} "
         f"at {analysis.scan.alpha:g}, already allowing for every place and window tried): {row['recurrence_sentence']}.  \n"

@@ -140,7 +140,7 @@ def test_an_emerging_place_keeps_its_name_from_one_month_to_the_next(demo, tmp_p
     shutil.copy(source.url.database, copy)
     engine = db.connect(f"sqlite:///{copy}")
     with engine.begin() as conn:  # a register nobody has written yet
-        conn.exec_driver_sql("DELETE FROM meta WHERE key LIKE 'hotspot_names:%'")
+        conn.exec_driver_sql("DELETE FROM meta WHERE key = 'hotspot_names'")
     earlier = run_analysis(engine, IncidentFilter(month_to="2026-08"), HotspotParams(), system_principal())
     later = run_analysis(engine, IncidentFilter(month_to="2026-09"), HotspotParams(), system_principal())
     before = earlier.hotspots[earlier.hotspots["emerging"]]

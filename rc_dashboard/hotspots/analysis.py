@@ -43,6 +43,7 @@ from rc_dashboard.hotspots.defaults import (
     DEFAULT_SEED,
 )
 from rc_dashboard.hotspots.ehsa import (
+    AREA_FIELDS,
     DEFAULT_MIN_CLUSTER_INCIDENTS,
     EmergingHotSpots,
     area_budget,
@@ -66,25 +67,9 @@ FORMERLY_HOT_SHARE = 0.25  # also fading: hot in a quarter of the months before 
 BACKTEST_PERMUTATIONS = 99  # per refit in the backtest: enough to tell p < 0.05, ten times faster
 # What is known about each hotspot (the command line's JSON fields, in this order).
 HOTSPOT_FIELDS = [
-    "hotspot",
-    "lat",
-    "lon",
-    "pattern",
-    "emerging",
+    *AREA_FIELDS[: AREA_FIELDS.index("emerging") + 1],
     "flag",
-    "ward_code",
-    "wards",
-    "locality",
-    "recent_count",
-    "baseline_count",
-    "expected_recent",
-    "rate_ratio",
-    "p_value",
-    "p_adjusted",
-    "hot_months",
-    "months",
-    "area_km2",
-    "sources",
+    *AREA_FIELDS[AREA_FIELDS.index("emerging") + 1 :],
     "scan_expected",
     "radius_m",
     "window_months",

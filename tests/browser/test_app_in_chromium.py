@@ -6,6 +6,7 @@ Screenshots go to ``screenshots/`` (git-ignored) for a person to look at.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -51,9 +52,9 @@ def chromium_path() -> str:
     return path
 
 
-@pytest.fixture(scope="module")
-def app_url(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("browserdata")
+@contextlib.contextmanager
+def streamlit_server(folder: Path, **env_extra: str):
+    """``streamlit run app.py`` on a free port with its data in ``folder``; yields its URL once healthy."""
     port = _free_port()
     env = {
         **os.environ,
@@ -61,6 +62,7 @@ def app_url(tmp_path_factory):
         "RC_DATABASE_URL": f"sqlite:///{folder / 'app.sqlite'}",
         "RC_DEMO": "1",
         "STREAMLIT_CLIENT_SHOW_ERROR_DETAILS": "full",  # so any exception is visible to the test
+        **env_extra,
     }
     log = (folder / "streamlit.log").open("w")
     process = subprocess.Popen(
@@ -82,9 +84,18 @@ def app_url(tmp_path_factory):
     else:
         process.kill()
         pytest.fail(f"streamlit did not start within {STARTUP_TIMEOUT_S} s; see {folder / 'streamlit.log'}")
-    yield url, folder
-    process.terminate()
-    process.wait(timeout=20)
+    try:
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+
+
+@pytest.fixture(scope="module")
+def app_url(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("browserdata")
+    with streamlit_server(folder) as url:
+        yield url, folder
 
 
 def test_every_page_loads_without_exception(app_url, chromium_path):

@@ -10,11 +10,6 @@ from __future__ import annotations
 
 import csv
 import io
-import os
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -22,11 +17,9 @@ import pytest
 from tests.browser.test_app_in_chromium import (
     CHROMIUM_FLAGS,
     PAGE_TIMEOUT_MS,
-    ROOT,
     SCREENSHOTS,
-    STARTUP_TIMEOUT_S,
-    _free_port,
     chromium_path,  # noqa: F401 (fixture)
+    streamlit_server,
 )
 from tests.hostile_data import EVIL_HOST, HOSTILE, plant_hostile_names
 
@@ -59,38 +52,8 @@ def hostile_server(tmp_path_factory):
     build_demo_database(engine, folder, scale=0.2)
     planted = plant_hostile_names(engine)
     engine.dispose()
-    port = _free_port()
-    env = {
-        **os.environ,
-        "RC_DATA_DIR": str(folder),
-        "RC_DATABASE_URL": f"sqlite:///{folder / 'app.sqlite'}",
-        "RC_DEMO": "1",
-        "RC_USERS_FILE": str(folder / "users.yaml"),
-        "STREAMLIT_CLIENT_SHOW_ERROR_DETAILS": "full",
-    }
-    log = (folder / "streamlit.log").open("w")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port), "--server.headless", "true"],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + STARTUP_TIMEOUT_S
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                if response.status == 200:
-                    break
-        except OSError:
-            time.sleep(0.5)
-    else:
-        process.kill()
-        pytest.fail(f"streamlit did not start within {STARTUP_TIMEOUT_S} s; see {folder / 'streamlit.log'}")
-    yield url, planted, folder
-    process.terminate()
-    process.wait(timeout=20)
+    with streamlit_server(folder, RC_USERS_FILE=str(folder / "users.yaml")) as url:
+        yield url, planted, folder
 
 
 def _settle(page) -> None:

@@ -12,7 +12,7 @@ from rc_dashboard.ingest.demo import remove_demo
 from rc_dashboard.ingest.preview import KINDS, dry_run
 from rc_dashboard.ingest.validation import ImportRejected
 from rc_dashboard.setup import checklist
-from rc_dashboard.ui import auth, cached, importing, layout
+from rc_dashboard.ui import analyses, auth, cached, importing, layout
 
 principal = auth.page_principal("import")
 version = cached.data_version()
@@ -112,8 +112,9 @@ with import_tab:
                         {"kind": kind, "files": [f.name for f in files], "import_id": result.import_id},
                     )
                     bar.progress(1.0, text="Done")
-                    status.update(label="Import complete", state="complete")
                     importing.import_outcome(result)
+                    analyses.store_defaults(engine)
+                    status.update(label="Import complete", state="complete")
 
 with coverage_tab:
     grid = cached.coverage_grid(version)

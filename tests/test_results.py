@@ -1,0 +1,284 @@
+"""Stored analyses (issue 15): the safe archive format, the results table and its marker rows, and the
+default analyses an import stores, read back exactly as computed."""
+
+from __future__ import annotations
+
+import io
+import json
+import threading
+import time
+import zipfile
+from dataclasses import dataclass
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+from sqlalchemy import text
+
+from rc_dashboard import db, results, schema
+from rc_dashboard.access import Principal, system_principal
+from rc_dashboard.hotspots.analysis import HotspotParams, NotEnoughData, hotspot_table
+from rc_dashboard.queries import IncidentFilter
+from rc_dashboard.results_codec import ArchiveError, dumps, loads
+
+# ---------------------------------------------------------------------------------------------
+# The archive format
+
+
+def test_archive_round_trips_tables_arrays_geometries_and_plain_data():
+    frame = gpd.GeoDataFrame(
+        {"hotspot": ["E1", "E2"], "wards": [["E05000001"], ["E05000001", "E05000002"]], "p": [0.001, np.nan]},
+        geometry=[shapely.box(0, 0, 125, 125), shapely.Point(5, 5).buffer(50)],
+        crs="EPSG:27700",
+    )
+    value = {
+        "hotspots": frame,
+        "by_month": pd.DataFrame({1: [1.5, 2.5], 2: [3, 4]}, index=["2025-01", "2025-02"]),
+        "z": np.arange(12, dtype=float).reshape(3, 4),
+        "hot": np.array([[True, False]]),
+        "ids": np.array(["E1N2", "E3N4"], dtype=object),
+        "series": pd.Series([1, 2], name="count"),
+        "area": shapely.box(0, 0, 1, 1),
+        ("tuple", "key"): {1, 2},
+        "nan": float("nan"),
+        "raw": b"\x00\x01",
+        "when": pd.Timestamp("2026-11-26T10:00"),
+    }
+    back = loads(dumps(value))
+    assert back["hotspots"].crs.to_epsg() == 27700
+    assert back["hotspots"]["wards"].tolist() == [["E05000001"], ["E05000001", "E05000002"]]  # lists, not arrays
+    assert back["hotspots"].geometry.geom_equals(frame.geometry).all()
+    pd.testing.assert_frame_equal(back["by_month"], value["by_month"])
+    np.testing.assert_array_equal(back["z"], value["z"])
+    assert back["hot"].dtype == bool and back["ids"].tolist() == ["E1N2", "E3N4"]
+    pd.testing.assert_series_equal(back["series"], value["series"])
+    assert back["area"].equals(value["area"]) and back[("tuple", "key")] == {1, 2}
+    assert np.isnan(back["nan"]) and back["raw"] == b"\x00\x01" and back["when"] == value["when"]
+
+
+def test_archive_holds_no_pickle_and_refuses_classes_not_allowed():
+    data = dumps({"a": np.arange(3), "t": pd.DataFrame({"x": [1]})})
+    names = zipfile.ZipFile(io.BytesIO(data)).namelist()
+    assert names[0] == "manifest.json" and all(n.endswith((".npy", ".parquet", ".json")) for n in names)
+
+    @dataclass
+    class NotAllowed:
+        x: int
+
+    with pytest.raises(TypeError, match="cannot store"):
+        dumps(NotAllowed(1))
+    # A crafted archive naming a class outside the allow-list is refused before any code of it runs.
+    crafted = io.BytesIO()
+    with zipfile.ZipFile(crafted, "w") as archive:
+        manifest = {"format": 1, "value": {"object": "subprocess.Popen", "state": {"dict": []}}}
+        archive.writestr("manifest.json", json.dumps(manifest))
+    with pytest.raises(ArchiveError, match="not allowed"):
+        loads(crafted.getvalue())
+    with pytest.raises(ArchiveError):
+        loads(b"not a zip at all")
+
+
+# ---------------------------------------------------------------------------------------------
+# The results table
+
+
+def test_a_result_is_computed_once_per_version_and_inputs(engine):
+    calls = []
+
+    def compute():
+        calls.append(1)
+        return pd.DataFrame({"n": [len(calls)]})
+
+    first = results.fetch_or_compute(engine, "cube", 1, {"a": 1}, compute)
+    again = results.fetch_or_compute(engine, "cube", 1, {"a": 1}, compute)
+    assert len(calls) == 1 and again["n"].tolist() == first["n"].tolist() == [1]
+    # Other inputs or a newer data version are other results: the old one is never returned as current.
+    assert results.fetch_or_compute(engine, "cube", 1, {"a": 2}, compute)["n"].tolist() == [2]
+    assert results.fetch_or_compute(engine, "cube", 2, {"a": 1}, compute)["n"].tolist() == [3]
+    assert results.prune(engine, {"cube": 2}) == 2  # version 1's two results can never be read again
+    assert results.stored(engine)["version"].tolist() == [2]
+
+
+def test_others_wait_for_the_marker_instead_of_computing_again(engine):
+    calls, waits, out = [], [], {}
+    started = threading.Event()
+
+    def slow():
+        calls.append(threading.current_thread().name)
+        started.set()
+        time.sleep(1.5)
+        return np.arange(3)
+
+    def reader(name):
+        out[name] = results.fetch_or_compute(engine, "hotspots", 7, {}, slow, on_wait=waits.append)
+
+    first = threading.Thread(target=reader, args=("first",), name="first")
+    first.start()
+    started.wait(10)
+    assert [c.kind for c in results.computing(engine)] == ["hotspots"]  # what a page shows meanwhile
+    second = threading.Thread(target=reader, args=("second",), name="second")
+    second.start()
+    first.join(30)
+    second.join(30)
+    assert calls == ["first"], "the second reader computed again instead of waiting"
+    assert waits and waits[0].kind == "hotspots" and waits[0].seconds_ago >= 0
+    assert out["second"].tolist() == [0, 1, 2] and results.computing(engine) == []
+
+
+def test_a_dead_processs_marker_is_taken_over(engine):
+    key = results.result_key("cube", 1, {})
+    with engine.begin() as conn:
+        conn.execute(
+            schema.results.insert().values(
+                key=key,
+                kind="cube",
+                version=1,
+                status="computing",
+                owner="gone:1",
+                started_at=time.time() - results.STALE_MARKER_S - 5,
+            )
+        )
+    assert results.fetch_or_compute(engine, "cube", 1, {}, lambda: "fresh") == "fresh"
+
+
+def test_a_refusal_is_remembered_and_a_crash_is_not(engine):
+    calls = []
+
+    def refuse():
+        calls.append(1)
+        raise NotEnoughData("Only 3 months are loaded.")
+
+    for _ in range(2):
+        with pytest.raises(NotEnoughData, match="Only 3 months"):
+            results.fetch_or_compute(engine, "hotspots", 1, {}, refuse, remembered=(NotEnoughData,))
+    assert len(calls) == 1
+
+    def crash():
+        raise RuntimeError("out of memory")
+
+    with pytest.raises(RuntimeError):
+        results.fetch_or_compute(engine, "cube", 1, {}, crash)
+    assert results.fetch_or_compute(engine, "cube", 1, {}, lambda: 42) == 42  # the marker was removed
+
+
+def test_a_read_only_database_still_answers(tmp_path):
+    path = tmp_path / "ro.sqlite"
+    db.connect(f"sqlite:///{path}").dispose()
+    path.chmod(0o444)
+    try:
+        engine = db.make_engine(f"sqlite:///file:{path}?mode=ro&uri=true")
+        assert results.fetch_or_compute(engine, "cube", 1, {}, lambda: 5) == 5
+    finally:
+        path.chmod(0o644)
+
+
+def test_the_configuration_enters_the_key(tmp_path, monkeypatch):
+    from rc_dashboard import config
+
+    before = results.result_key("hotspots", 1, {})
+    folder = tmp_path / "config"
+    folder.mkdir()
+    for name in results.CONFIG_FILES:
+        source = config.DEFAULT_CONFIG_DIR / name
+        if source.is_file():
+            (folder / name).write_bytes(source.read_bytes())
+    monkeypatch.setenv("RC_CONFIG_DIR", str(folder))
+    assert results.result_key("hotspots", 1, {}) == before  # same files, same key
+    (folder / "categories.yaml").write_text((folder / "categories.yaml").read_text() + "\n# harm weights changed\n")
+    assert results.result_key("hotspots", 1, {}) != before
+
+
+# ---------------------------------------------------------------------------------------------
+# The default analyses on a borough
+
+
+@pytest.fixture(scope="module")
+def small_demo(tmp_path_factory):
+    from rc_dashboard.ingest.demo import build_demo_database
+
+    folder = tmp_path_factory.mktemp("stored")
+    engine = db.connect(f"sqlite:///{folder / 'demo.sqlite'}")
+    build_demo_database(engine, folder, scale=0.3)
+    return engine
+
+
+def test_the_stored_analysis_is_the_computed_one(small_demo, monkeypatch):
+    from rc_dashboard.hotspots import service
+    from rc_dashboard.hotspots.analysis import analyse
+
+    fresh = analyse(
+        *_analysis_inputs(small_demo), HotspotParams(), "count"
+    )  # computed directly, never stored: the reference
+    service.run_analysis(small_demo, IncidentFilter(), HotspotParams(), system_principal())  # computes, stores
+    stored = service.run_analysis(small_demo, IncidentFilter(), HotspotParams(), system_principal())  # reads back
+    # Names come from the register; compare everything else.
+    columns = [c for c in fresh.hotspots.columns if c not in ("hotspot", "geometry")]
+    def plain(frame):  # Parquet gives a missing number back as NaN where the analysis wrote None
+        frame = pd.DataFrame(frame[columns]).reset_index(drop=True).astype(object)
+        return frame.map(lambda v: None if isinstance(v, float) and np.isnan(v) else v)
+
+    pd.testing.assert_frame_equal(plain(stored.hotspots), plain(fresh.hotspots))
+    assert stored.hotspots.geometry.geom_equals_exact(fresh.hotspots.geometry, 1e-6).all()
+    np.testing.assert_allclose(stored.model.z_, fresh.model.z_)
+    assert stored.cells["pattern"].tolist() == fresh.cells["pattern"].tolist()
+    assert stored.scan_sentence() == fresh.scan_sentence() and stored.budget_sentence == fresh.budget_sentence
+    assert set(stored.series) == set(stored.hotspots.loc[stored.hotspots["emerging"], "hotspot"])
+    assert len(hotspot_table(stored.hotspots)) == len(fresh.hotspots)
+
+
+def _analysis_inputs(engine):
+    from rc_dashboard.geography import wards_from_db
+    from rc_dashboard.hotspots.service import _points, _resolve
+
+    resolved = _resolve(engine, IncidentFilter(), HotspotParams(), system_principal(), "count")
+    return _points(engine, resolved), resolved.months, wards_from_db(engine)
+
+
+def test_an_import_stores_every_roles_defaults_and_readers_compute_nothing(small_demo, monkeypatch):
+    from rc_dashboard import stored
+    from rc_dashboard.hotspots import service
+    from rc_dashboard.reports import service as report_service
+
+    lines = stored.compute_defaults(small_demo)
+    assert all(": stored" in line for line in lines), lines
+    assert any("Ward summaries" in line for line in lines)
+
+    def must_not_run(*args, **kwargs):
+        raise AssertionError("a reader computed an analysis that the import had stored")
+
+    monkeypatch.setattr(service, "analyse", must_not_run)
+    monkeypatch.setattr(report_service, "build_summaries", must_not_run)
+    for role, locality in (("analyst", None), ("board", None), ("locality_lead", "North")):
+        analysis = service.run_analysis(small_demo, IncidentFilter(), HotspotParams(), Principal("u", role, locality))
+        assert analysis.as_of == service.default_as_of(small_demo, IncidentFilter())[0]
+    summaries, hotspots = stored.ward_summaries(small_demo, stored.latest_complete_quarter(small_demo))
+    assert len(summaries) == 20 and {"hotspot", "flag", "geometry_wkb"} <= set(hotspots.columns)
+
+
+def test_a_survey_value_keeps_the_stored_scan_and_an_import_does_not(small_demo, monkeypatch):
+    from rc_dashboard import measures
+    from rc_dashboard.hotspots import service
+
+    service.run_analysis(small_demo, IncidentFilter(), HotspotParams(), system_principal())
+    version = db.incidents_version(small_demo)
+    register = measures.parse_register(measures.register_text(small_demo))
+    manual = next(m for m in register.measures if m.manual)
+    measures.save_manual_values(
+        small_demo,
+        pd.DataFrame({"measure_id": [manual.id], "period": ["2026-06"], "value": [61.0]}),
+        register,
+        system_principal(),
+    )
+    assert db.incidents_version(small_demo) == version
+    calls = []
+    real = service.analyse
+    monkeypatch.setattr(service, "analyse", lambda *a, **k: calls.append(1) or real(*a, **k))
+    service.run_analysis(small_demo, IncidentFilter(), HotspotParams(), system_principal())
+    assert calls == []  # read back, not recomputed
+    with small_demo.begin() as conn:  # any change to incidents bumps both versions (as every import does)
+        conn.execute(text("DELETE FROM incidents WHERE id = (SELECT MIN(id) FROM incidents)"))
+        db.bump_data_version(conn)
+    service.run_analysis(small_demo, IncidentFilter(), HotspotParams(), system_principal())
+    assert calls == [1]  # the stored result of the older data is never shown as current

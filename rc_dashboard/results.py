@@ -16,8 +16,8 @@ result is computed once, by whoever asks first (normally the import itself, see
 A result from an older data version has another key, so it is never shown as current.
 
 While one process computes, the others find a marker row (status ``computing``) and wait for it
-instead of computing a second time. A marker older than :data:`STALE_MARKER_S` is taken to belong
-to a process that died and is taken over. A computation refused for a reason worth remembering
+instead of computing a second time. A marker older than :data:`STALE_MARKER_S`, or one whose owner
+is a process on this machine that no longer runs, belongs to a process that died and is taken over. A computation refused for a reason worth remembering
 (too few months) is stored as ``refused`` with its message, so it is not retried on every view.
 When the database cannot be written (read-only), results are computed and returned, not stored.
 
@@ -88,6 +88,20 @@ def _owner() -> str:
     return f"{socket.gethostname()[:100]}:{os.getpid()}"
 
 
+def _owner_gone(owner: str | None) -> bool:
+    """True when the marker's owner is a process on this machine that no longer runs (killed mid-way)."""
+    host, _, pid = (owner or "").rpartition(":")
+    if host != socket.gethostname()[:100] or not pid.isdigit():
+        return False  # another machine's process: only its age tells
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # exists, but another user's
+        return False
+    return False
+
+
 def fetch_or_compute(
     engine: Engine,
     kind: str,
@@ -139,7 +153,7 @@ def fetch_or_compute(
             raise _refusal(row.message, remembered)
         # computing elsewhere
         age = time.time() - float(row.started_at)
-        if age > STALE_MARKER_S or time.monotonic() - waited_since > wait_s:
+        if age > STALE_MARKER_S or _owner_gone(row.owner) or time.monotonic() - waited_since > wait_s:
             log.warning("Taking over the %s result %s started %.0f s ago by %s.", kind, key[:12], age, row.owner)
             _forget(engine, key, row.started_at)
             continue
@@ -236,7 +250,7 @@ def computing(engine: Engine, kinds: tuple[str, ...] | None = None) -> list[Comp
     return [
         Computing(r.kind, r.owner or "", now - float(r.started_at))
         for r in rows
-        if now - float(r.started_at) <= STALE_MARKER_S
+        if now - float(r.started_at) <= STALE_MARKER_S and not _owner_gone(r.owner)
     ]
 
 

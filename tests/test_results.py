@@ -215,6 +215,7 @@ def test_the_stored_analysis_is_the_computed_one(small_demo, monkeypatch):
     stored = service.run_analysis(small_demo, IncidentFilter(), HotspotParams(), system_principal())  # reads back
     # Names come from the register; compare everything else.
     columns = [c for c in fresh.hotspots.columns if c not in ("hotspot", "geometry")]
+
     def plain(frame):  # Parquet gives a missing number back as NaN where the analysis wrote None
         frame = pd.DataFrame(frame[columns]).reset_index(drop=True).astype(object)
         return frame.map(lambda v: None if isinstance(v, float) and np.isnan(v) else v)
@@ -282,3 +283,27 @@ def test_a_survey_value_keeps_the_stored_scan_and_an_import_does_not(small_demo,
         db.bump_data_version(conn)
     service.run_analysis(small_demo, IncidentFilter(), HotspotParams(), system_principal())
     assert calls == [1]  # the stored result of the older data is never shown as current
+
+
+def test_a_marker_of_a_process_that_no_longer_runs_is_taken_over_at_once(engine):
+    import socket
+    import subprocess
+    import sys
+
+    child = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    gone = f"{socket.gethostname()[:100]}:{int(child.stdout)}"  # a pid that has exited
+    with engine.begin() as conn:
+        conn.execute(
+            schema.results.insert().values(
+                key=results.result_key("cube", 1, {}),
+                kind="cube",
+                version=1,
+                status="computing",
+                owner=gone,
+                started_at=time.time(),
+            )
+        )
+    assert results.computing(engine) == []
+    started = time.monotonic()
+    assert results.fetch_or_compute(engine, "cube", 1, {}, lambda: "fresh") == "fresh"
+    assert time.monotonic() - started < 5

@@ -21,6 +21,26 @@ def store_defaults(engine: Engine) -> None:
             st.write(escape_markdown(line))
 
 
+def store_defaults_in_background(engine: Engine) -> None:
+    """Start computing the default analyses in a thread of this server, so the first page opens now.
+
+    Used after the demo build on first start: pages that need a result meanwhile find its marker
+    row, say it is being computed and wait for it (see :mod:`rc_dashboard.results`).
+    """
+    import logging
+    import threading
+
+    from rc_dashboard.stored import compute_defaults
+
+    def work() -> None:
+        try:
+            compute_defaults(engine)
+        except Exception:  # a page will compute what is missing; the server must not die of it
+            logging.getLogger(__name__).exception("Default analyses not stored")
+
+    threading.Thread(target=work, name="rc-default-analyses", daemon=True).start()
+
+
 def being_computed_notice(engine: Engine, kinds: tuple[str, ...]) -> None:
     """An information line when another process (an import, another session) is computing these kinds."""
     running = computing(engine, kinds)

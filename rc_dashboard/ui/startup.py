@@ -14,7 +14,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from rc_dashboard import config, db
 from rc_dashboard.ingest.demo import DEMO_REMOVED_META_KEY, build_demo_database
 from rc_dashboard.ui import cached
-from rc_dashboard.ui.analyses import store_defaults
+from rc_dashboard.ui.analyses import store_defaults_in_background
 
 DATABASE_HELP = "Check RC_DATABASE_URL, the database server, or the data/ folder's permissions."
 
@@ -63,5 +63,5 @@ def ensure_data() -> None:
             build_demo_database(
                 engine, config.data_dir(), progress=lambda fraction, message: bar.progress(fraction, text=message)
             )
-            store_defaults(engine)
+            store_defaults_in_background(engine)  # hotspots and summaries: the first page need not wait
             status.update(label="Demo borough ready", state="complete", expanded=False)

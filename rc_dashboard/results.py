@@ -51,6 +51,10 @@ STALE_MARKER_S = 15 * 60  # a marker this old belongs to a process that died: ta
 WAIT_POLL_S = 0.5  # how often a waiting process looks again (seconds)
 DEFAULT_WAIT_S = 10 * 60  # how long a reader waits for another process before computing itself (seconds)
 CONFIG_FILES = ("area.yaml", "categories.yaml", "roles.yaml", "measures.yaml")
+# A hotspot result is about 3 MB at a million incidents; people trying parameters would otherwise
+# grow the table without bound between imports. Beyond this many of a kind, the least recently
+# computed go (a default evicted this way is computed again by its next reader).
+MAX_RESULTS_PER_KIND = 40
 
 log = logging.getLogger(__name__)
 
@@ -206,7 +210,21 @@ def _compute_and_store(engine: Engine, key: str, compute: Callable[[], T], remem
         _forget(engine, key)
         return value
     _finish(engine, key, status="ready", payload=payload, seconds=time.monotonic() - started)
+    _evict(engine, key)
     return value
+
+
+def _evict(engine: Engine, key: str) -> None:
+    """Keep at most MAX_RESULTS_PER_KIND finished results of the kind just stored (oldest go first)."""
+    table = schema.results
+    try:
+        with engine.begin() as conn:
+            kind = conn.execute(select(table.c.kind).where(table.c.key == key)).scalar()
+            finished = (table.c.kind == kind) & (table.c.status != "computing")
+            keep = select(table.c.key).where(finished).order_by(table.c.started_at.desc()).limit(MAX_RESULTS_PER_KIND)
+            conn.execute(delete(table).where(finished, table.c.key.not_in(keep.scalar_subquery())))
+    except SQLAlchemyError as exc:
+        log.warning("Old results not evicted: %s", exc)
 
 
 def _finish(engine: Engine, key: str, **values: Any) -> None:

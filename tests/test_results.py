@@ -307,3 +307,14 @@ def test_a_marker_of_a_process_that_no_longer_runs_is_taken_over_at_once(engine)
     started = time.monotonic()
     assert results.fetch_or_compute(engine, "cube", 1, {}, lambda: "fresh") == "fresh"
     assert time.monotonic() - started < 5
+
+
+def test_results_of_one_kind_are_capped(engine, monkeypatch):
+    monkeypatch.setattr(results, "MAX_RESULTS_PER_KIND", 3)
+    for number in range(5):
+        results.fetch_or_compute(engine, "hotspots", 1, {"cell_m": number}, lambda n=number: n)
+        time.sleep(0.01)
+    results.fetch_or_compute(engine, "cube", 1, {}, lambda: "other kind")
+    table = results.stored(engine)
+    kept = sorted(json.loads(i)["cell_m"] for i in table.loc[table["kind"] == "hotspots", "inputs"])
+    assert kept == [2, 3, 4] and (table["kind"] == "cube").sum() == 1  # the newest three; other kinds untouched

@@ -89,12 +89,17 @@ class _Resolved:
         """The inputs a stored result is keyed on (the role enters only through them)."""
         return {
             "months": [self.months[0], self.months[-1]],
-            "params": asdict(self.params),
+            # 250 and 250.0 are one parameter (the page's sliders give floats, the defaults ints)
+            "params": {k: _number(v) for k, v in asdict(self.params).items()},
             "categories": sorted(self.categories),
             "allowed": None if self.allowed is None else sorted(self.allowed),
             "sources": sorted(self.sources),
             "weighting": self.weighting,
         }
+
+
+def _number(value):
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else value
 
 
 def _resolve(

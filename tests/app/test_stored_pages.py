@@ -1,0 +1,95 @@
+"""Pages read the analyses an import stored (issue 15): the default view of Hotspots, Ward summary and
+Locality pack computes nothing, and a page says when the result it needs is being computed."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+import streamlit as st
+
+from rc_dashboard import db, results, schema, stored
+from tests.app.conftest import signed_in_app
+
+TIMEOUT_S = 120
+
+
+@pytest.fixture(scope="module")
+def imported(tmp_path_factory):
+    from rc_dashboard.ingest.demo import build_demo_database
+
+    folder = tmp_path_factory.mktemp("storedpages")
+    url = f"sqlite:///{folder / 'app.sqlite'}"
+    engine = db.connect(url)
+    build_demo_database(engine, folder, scale=0.2)
+    lines = stored.compute_defaults(engine)  # what every import does
+    monkey = pytest.MonkeyPatch()
+    monkey.setenv("RC_DATABASE_URL", url)
+    monkey.setenv("RC_DATA_DIR", str(folder))
+    st.cache_resource.clear()
+    st.cache_data.clear()
+    yield engine, lines
+    monkey.undo()
+    st.cache_resource.clear()
+    st.cache_data.clear()
+
+
+@pytest.fixture
+def nothing_computed(monkeypatch):
+    """Any analysis run fails the test: a page must read what the import stored."""
+    from rc_dashboard.hotspots import service
+    from rc_dashboard.reports import service as report_service
+
+    def must_not_run(*args, **kwargs):
+        raise AssertionError("a page computed an analysis the import had stored")
+
+    monkeypatch.setattr(service, "analyse", must_not_run)
+    monkeypatch.setattr(report_service, "build_summaries", must_not_run)
+
+
+def _open(role: str, page: str, locality: str | None = None):
+    st.cache_data.clear()  # a fresh process: only the database holds the results
+    app = signed_in_app(role, locality=locality, timeout=TIMEOUT_S)
+    app.run()
+    app.switch_page(page)
+    app.run()
+    assert not app.exception, [e.value for e in app.exception]
+    return app
+
+
+@pytest.mark.parametrize("role", ["analyst", "board"])
+def test_hotspots_default_view_reads_the_stored_scan(imported, nothing_computed, role):
+    app = _open(role, "pages/hotspots.py")
+    assert any("permutation scan" in str(i.value) for i in app.info)  # the scan sentence, from the stored result
+    assert app.dataframe, "no hotspot table drawn"
+
+
+def test_ward_summary_and_locality_pack_read_stored_results(imported, nothing_computed):
+    app = _open("councillor", "pages/ward_summary.py")
+    assert app.dataframe and "2026/27" in " ".join(str(s.value) for s in app.selectbox)
+    app = _open("locality_lead", "pages/locality_pack.py", locality="North")
+    assert not [e.value for e in app.error]
+    shown = [str(m.value) for kind in (app.markdown, app.subheader, app.title) for m in kind]
+    assert any("North" in text for text in shown), shown
+
+
+def test_a_page_says_when_its_result_is_being_computed(imported):
+    engine, _ = imported
+    with engine.begin() as conn:  # another process (an import, a replica) computing a result just now
+        conn.execute(
+            schema.results.insert().values(
+                key="0" * 64,
+                kind="hotspots",
+                version=0,
+                status="computing",
+                owner="replica-2:1",
+                started_at=time.time(),
+            )
+        )
+    try:
+        app = _open("analyst", "pages/hotspots.py")
+        assert any("being computed" in str(i.value) for i in app.info)
+    finally:
+        with engine.begin() as conn:
+            conn.execute(schema.results.delete().where(schema.results.c.key == "0" * 64))
+    assert results.computing(engine) == []

@@ -104,7 +104,13 @@ if chosen.chart is not None:
             else chosen.target / (4 if chosen.measure.frequency == "quarterly" else 12)
         )
     st.plotly_chart(
-        charts.spc_chart(chosen.chart, chosen.measure.direction, chosen.measure.name, per_period_target),
+        charts.spc_chart(
+            chosen.chart,
+            chosen.measure.direction,
+            chosen.measure.name,
+            per_period_target,
+            scorecard.period_value_label(chosen.measure.measure, chosen.measure.unit, chosen.measure.frequency),
+        ),
         width="stretch",
     )
     latest_signals = chosen.signals[-SIGNALS_SHOWN:]

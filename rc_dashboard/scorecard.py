@@ -131,6 +131,18 @@ def rounding_note(base: int) -> str:
     )
 
 
+def period_value_label(kind: str, unit: str, frequency: str) -> str:
+    """What one point of a measure's SPC chart is: "incidents per month", "per 1,000 residents per quarter"."""
+    period = "quarter" if frequency == "quarterly" else "month"
+    if kind == "rate":
+        return f"per 1,000 residents per {period}"
+    if kind == "harm":
+        return f"harm (days) per {period}"
+    if kind == "manual":
+        return f"result ({unit})" if unit else "result"
+    return f"incidents per {period}"
+
+
 def value_text(value: object, kind: str, unit: str = "", reason: str | None = None) -> str:
     """A measure's value by its kind: counts and harm days whole, rates one decimal, survey results with unit."""
     if kind == "rate":
@@ -323,13 +335,13 @@ STYLE = """
 # Column widths (per cent of the table), chosen so no header breaks inside a word and nothing is cut
 # off at 1280 px with the sidebar open (about 820 px of table); the sentence has its own line below.
 COLUMNS = (
-    ("measure", "rcsc-left", 25),
+    ("measure", "rcsc-left", 23),
     ("latest", "", 8.5),
     ("baseline", "", 8.5),
     ("change_pct", "", 7),
     ("target", "", 8.5),
     ("projected", "", 9),
-    ("rag", "rcsc-left", 10),
+    ("rag", "rcsc-left", 12),
     ("variation", "rcsc-centre", 7.5),
     ("assurance", "rcsc-centre", 8),
     ("trend", "rcsc-centre", 8),

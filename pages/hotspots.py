@@ -11,7 +11,7 @@ from rc_dashboard.geography import WGS84
 from rc_dashboard.hotspots.analysis import backtest_table, hotspot_table
 from rc_dashboard.hotspots.patterns import PATTERN_RULES
 from rc_dashboard.hotspots.service import NotEnoughData
-from rc_dashboard.ui import analyses, auth, cached, filters, hotspot_widgets, layout
+from rc_dashboard.ui import analyses, auth, cached, filters, hotspot_widgets, layout, widgets
 
 principal = auth.page_principal("hotspots")
 version = cached.data_version()
@@ -38,7 +38,9 @@ st.caption(escape_markdown(analysis.budget_sentence))
 if analysis.as_of_note:
     st.caption(escape_markdown(analysis.as_of_note))
 wards_wgs, localities_wgs = cached.display_boundaries(version)
-st.pydeck_chart(maps.hotspot_deck(analysis.cells, analysis.hotspots, wards_wgs, localities_wgs), height=600)
+tiles = widgets.configured_basemap()
+st.pydeck_chart(maps.hotspot_deck(analysis.cells, analysis.hotspots, wards_wgs, localities_wgs, tiles), height=600)
+widgets.basemap_credit(tiles)
 present = analysis.cells["pattern"].value_counts().rename_axis("pattern").reset_index(name="cells")
 present["what it means"] = present["pattern"].map(PATTERN_RULES)
 st.dataframe(present, hide_index=True, width="stretch")

@@ -4,11 +4,11 @@ from dataclasses import replace
 
 import streamlit as st
 
-from rc_dashboard import basemap, categories, config, explore, maps
+from rc_dashboard import categories, explore, maps
 from rc_dashboard.access import AccessDenied, point_scope
 from rc_dashboard.escaping import escape_markdown
 from rc_dashboard.periods import month_range
-from rc_dashboard.ui import auth, cached, filters, layout
+from rc_dashboard.ui import auth, cached, filters, layout, widgets
 
 ALL_MONTHS = "All selected months"
 VIEWS = {"choropleth": "Wards", "hexagon": "Hexagons (250 m)", "heatmap": "Heatmap"}
@@ -24,11 +24,7 @@ wards_wgs, localities_wgs = cached.display_boundaries(version)
 if wards_wgs.empty:
     st.info("No ward boundaries are loaded yet. Import them on the Data page to draw maps.")
     st.stop()
-try:
-    tiles = basemap.basemap()
-except config.ConfigError as exc:
-    st.warning(escape_markdown(f"The basemap is not drawn: {exc}"))
-    tiles = None
+tiles = widgets.configured_basemap()
 
 months = month_range(flt.month_from, flt.month_to)
 try:
@@ -87,8 +83,7 @@ else:
 st.pydeck_chart(deck, height=620)
 if legend:
     st.html(legend)
-if tiles is not None:
-    st.caption("Basemap: " + escape_markdown(tiles.attribution))
+widgets.basemap_credit(tiles)
 
 located = int(selected.loc[selected["ward_code"] != "", "count"].sum())
 st.caption(

@@ -29,3 +29,20 @@ def headline_cards(overall: pd.Series, by_category: pd.DataFrame) -> None:
             help="Latest 12 months against the 12 months before them (a rise shows red: more incidents is worse).",
         )
         column.caption(escape_markdown(card["sentence"]))
+
+
+def configured_basemap():
+    """The basemap from configuration, or None (off, or misconfigured: then a warning says why)."""
+    from rc_dashboard import basemap, config
+
+    try:
+        return basemap.basemap()
+    except config.ConfigError as exc:
+        st.warning(escape_markdown(f"The basemap is not drawn: {exc}"))
+        return None
+
+
+def basemap_credit(tiles) -> None:
+    """The basemap's attribution under a map that draws it (its licence asks for it)."""
+    if tiles is not None:
+        st.caption("Basemap: " + escape_markdown(tiles.attribution))

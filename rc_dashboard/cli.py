@@ -13,6 +13,7 @@ import math
 import sys
 import time
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from rc_dashboard import audit, config
 from rc_dashboard.access import roles, system_principal
@@ -29,9 +30,15 @@ from rc_dashboard.hotspots.defaults import (
     DEFAULT_SCAN_CELL_M,
     DEFAULT_SEED,
 )
+from rc_dashboard.ingest.kinds import KINDS, ImportOptions
 from rc_dashboard.ingest.validation import ImportRejected
 from rc_dashboard.queries import IncidentFilter, incident_counts
 from rc_dashboard.terminal import raw_stream, safe_standard_streams, strip_control
+
+if TYPE_CHECKING:  # imported where used, so a command loads only what it needs
+    from rc_dashboard.ingest.files import InputFile
+    from rc_dashboard.ingest.partner import PartnerMapping
+    from rc_dashboard.ingest.validation import ValidationReport
 
 EXIT_USER_ERROR = 2
 DEFAULT_SERVE_ADDRESS = "127.0.0.1"  # behind the reverse proxy (deploy/nginx.conf), which adds the security headers
@@ -114,7 +121,6 @@ def cmd_counts(args: argparse.Namespace) -> int:
     return 0
 
 
-IMPORT_KINDS = ("police", "incidents", "counts", "wards", "localities", "population", "lookup", "lsoas", "lads")
 MAX_PROBLEMS_PRINTED = 30
 
 
@@ -127,92 +133,83 @@ def _print_result(result) -> None:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from rc_dashboard.ingest import importers
-    from rc_dashboard.ingest.files import files_from_paths
-    from rc_dashboard.ingest.partner import MappingError, PartnerMapping
+    from rc_dashboard.ingest.boundaries import BoundaryChangeRefused
     from rc_dashboard.ingest.validation import ValidationReport
 
+    kind = KINDS[args.kind]
     engine = connect(args.db)
     report = ValidationReport()
-    suffixes = {"police": (".csv",), "wards": (".geojson", ".json", ".gpkg", ".zip", ".shp")}.get(
-        args.kind, (".csv", ".xlsx")
-    )
-    if args.kind in ("wards", "lsoas"):
-        from pathlib import Path
-
-        from rc_dashboard.ingest.files import InputFile
-
-        inputs = [InputFile(str(p), Path(p).read_bytes()) for p in args.paths if Path(p).is_file()]
-        if len(inputs) != len(args.paths):
-            raise CliError(f"No such file: {next(p for p in args.paths if not Path(p).is_file())}.")
-    else:
-        inputs = files_from_paths(args.paths, report, suffixes)
+    inputs = _import_inputs(args.paths, kind.suffixes, report)
     if report.rejected:
         raise ImportRejected(report)
     if args.kind == "population" and args.lookup:
-        _print_result(importers.import_lsoa_lookup(engine, files_from_paths([args.lookup], report, (".csv",))[0]))
-    mapping = None
-    if args.kind in ("incidents", "counts"):
-        if not args.mapping:
-            raise CliError(f"'import {args.kind}' needs --mapping FILE.yaml (see config/mappings/ for examples).")
-        try:
-            with open(args.mapping, encoding="utf-8") as handle:
-                mapping = PartnerMapping.from_yaml(handle.read())
-        except OSError as exc:
-            raise CliError(f"Cannot read the mapping file {args.mapping}: {exc.strerror}.") from exc
-        except MappingError as exc:
-            raise CliError(f"{args.mapping}: {exc}") from exc
-    covers = _covers(args.covers) if args.covers else None
-    if covers and args.kind not in ("incidents", "counts"):
+        _print_result(KINDS["lookup"].run(engine, [_one_csv(args.lookup)], ImportOptions(imported_by=CLI_USER))[0])
+    if args.covers and not kind.mapped:
         raise CliError(
             "--covers states the period of a partner file: use it with 'import incidents' or 'import counts'."
         )
-    if args.kind == "police":
-        results = [importers.import_police(engine, inputs, progress=_progress_line, imported_by=CLI_USER)]
-    elif args.kind == "incidents":
-        results = [
-            importers.import_partner(
-                engine, inputs, mapping, progress=_progress_line, imported_by=CLI_USER, covers=covers
-            )
-        ]
-    elif args.kind == "counts":
-        results = [
-            importers.import_counts(engine, item, mapping, imported_by=CLI_USER, covers=covers) for item in inputs
-        ]
-    elif args.kind == "wards":
-        from rc_dashboard.ingest.boundaries import BoundaryChangeRefused
-
-        try:
-            results = [
-                importers.import_wards(
-                    engine,
-                    inputs[0],
-                    code_field=args.code_field,
-                    name_field=args.name_field,
-                    imported_by=CLI_USER,
-                    replace=args.replace,
-                    lad=args.lad,
-                    lad_lookup=files_from_paths([args.lad_lookup], report, (".csv",))[0] if args.lad_lookup else None,
-                )
-            ]
-        except BoundaryChangeRefused as exc:
-            raise CliError(str(exc)) from exc
-    elif args.kind == "lsoas":
-        results = [importers.import_lsoas(engine, inputs[0], imported_by=CLI_USER)]
-    else:
-        function = {
-            "localities": importers.import_localities,
-            "population": importers.import_population,
-            "lookup": importers.import_lsoa_lookup,
-            "lads": importers.import_ward_lads,
-        }[args.kind]
-        results = [function(engine, item, imported_by=CLI_USER) for item in inputs]
+    options = ImportOptions(
+        imported_by=CLI_USER,
+        progress=_progress_line,
+        mapping=_read_mapping(args) if kind.mapped else None,
+        covers=_covers(args.covers) if args.covers else None,
+        replace=args.replace,
+        code_field=args.code_field,
+        name_field=args.name_field,
+        lad=args.lad,
+        lad_lookup=_one_csv(args.lad_lookup) if args.lad_lookup else None,
+    )
+    try:
+        results = kind.run(engine, inputs, options)
+    except BoundaryChangeRefused as exc:
+        raise CliError(str(exc)) from exc
     for result in results:
         _print_result(result)
         audit.record(
             engine, system_principal(), "import", {"kind": args.kind, "file": result.file_name, "via": "command line"}
         )
     return 0
+
+
+def _import_inputs(paths: list[str], suffixes: tuple[str, ...] | None, report: ValidationReport) -> list[InputFile]:
+    """The files named: folders and zips searched for ``suffixes``; boundary files (None) read whole."""
+    from pathlib import Path
+
+    from rc_dashboard.ingest.files import InputFile, files_from_paths
+
+    if suffixes is not None:
+        return files_from_paths(paths, report, suffixes)
+    missing = [p for p in paths if not Path(p).is_file()]
+    if missing:
+        raise CliError(f"No such file: {missing[0]}.")
+    return [InputFile(str(p), Path(p).read_bytes()) for p in paths]
+
+
+def _one_csv(path: str) -> InputFile:
+    """A CSV named by an option (a lookup read with the main file); refused if it is not there."""
+    from rc_dashboard.ingest.files import files_from_paths
+    from rc_dashboard.ingest.validation import ValidationReport
+
+    report = ValidationReport()
+    files = files_from_paths([path], report, (".csv",))
+    if report.rejected or not files:
+        raise ImportRejected(report)
+    return files[0]
+
+
+def _read_mapping(args: argparse.Namespace) -> PartnerMapping:
+    """The partner column mapping named by ``--mapping`` (required for partner files)."""
+    from rc_dashboard.ingest.partner import MappingError, PartnerMapping
+
+    if not args.mapping:
+        raise CliError(f"'import {args.kind}' needs --mapping FILE.yaml (see config/mappings/ for examples).")
+    try:
+        with open(args.mapping, encoding="utf-8") as handle:
+            return PartnerMapping.from_yaml(handle.read())
+    except OSError as exc:
+        raise CliError(f"Cannot read the mapping file {args.mapping}: {exc.strerror}.") from exc
+    except MappingError as exc:
+        raise CliError(f"{args.mapping}: {exc}") from exc
 
 
 def cmd_wards(args: argparse.Namespace) -> int:
@@ -534,7 +531,7 @@ def build_parser() -> argparse.ArgumentParser:
     importing = commands.add_parser(
         "import", parents=[common], help="import police.uk files, partner logs, boundaries, lookups"
     )
-    importing.add_argument("kind", choices=IMPORT_KINDS)
+    importing.add_argument("kind", choices=list(KINDS))
     importing.add_argument("paths", nargs="+", help="files, folders or zip archives")
     importing.add_argument("--mapping", help="YAML column mapping for partner incidents or counts")
     importing.add_argument("--code-field", help="ward code field in the boundaries (default: detected, e.g. WD25CD)")

@@ -575,26 +575,26 @@ def build_parser() -> argparse.ArgumentParser:
     )
     hotspots.add_argument("--harm", action="store_true", help="weight incidents by harm (config/harm.yaml)")
     hotspots.add_argument(
-        "--cell-m", type=float, default=DEFAULT_CELL_M, help=f"EHSA grid square size in metres (default {DEFAULT_CELL_M})"
+        "--cell-m", type=float, default=DEFAULT_CELL_M, help="EHSA grid square size in metres (default %(default)g)"
     )
     hotspots.add_argument(
-        "--distance-m", type=float, default=DEFAULT_DISTANCE_M, help="Gi* neighbourhood distance in metres (default 500)"
+        "--distance-m", type=float, default=DEFAULT_DISTANCE_M, help="Gi* neighbourhood distance in metres (default %(default)g)"
     )
     hotspots.add_argument(
-        "--recent-months", type=int, default=DEFAULT_RECENT_MONTHS, help="EHSA areas' recent window in months (default 3)"
+        "--recent-months", type=int, default=DEFAULT_RECENT_MONTHS, help="EHSA areas' recent window in months (default %(default)d)"
     )
-    hotspots.add_argument("--alpha", type=float, default=DEFAULT_ALPHA, help="significance level (default 0.05)")
+    hotspots.add_argument("--alpha", type=float, default=DEFAULT_ALPHA, help="significance level (default %(default)g)")
     hotspots.add_argument(
-        "--scan-cell-m", type=float, default=DEFAULT_SCAN_CELL_M, help="the scan's square size in metres (default 125)"
-    )
-    hotspots.add_argument(
-        "--max-radius-m", type=float, default=DEFAULT_MAX_RADIUS_M, help="the scan's largest radius (default 1000)"
+        "--scan-cell-m", type=float, default=DEFAULT_SCAN_CELL_M, help="the scan's square size in metres (default %(default)g)"
     )
     hotspots.add_argument(
-        "--max-window-months", type=int, default=DEFAULT_MAX_WINDOW_MONTHS, help="the scan's longest window (default 6)"
+        "--max-radius-m", type=float, default=DEFAULT_MAX_RADIUS_M, help="the scan's largest radius in metres (default %(default)g)"
     )
     hotspots.add_argument(
-        "--permutations", type=int, default=DEFAULT_PERMUTATIONS, help="Monte Carlo permutations (default 999)"
+        "--max-window-months", type=int, default=DEFAULT_MAX_WINDOW_MONTHS, help="the scan's longest window in months (default %(default)d)"
+    )
+    hotspots.add_argument(
+        "--permutations", type=int, default=DEFAULT_PERMUTATIONS, help="Monte Carlo permutations (default %(default)d)"
     )
     hotspots.add_argument("--seed", type=int, default=DEFAULT_SEED, help="seed of the permutations")
     hotspots.add_argument(

@@ -72,6 +72,14 @@ def database_url_default() -> str:
     return f"sqlite:///{default_sqlite_path()}"
 
 
+DEMO_ENV = "RC_DEMO"  # "1": build and offer the demo borough on any database; "0": never (production)
+
+
+def demo_setting() -> bool | None:
+    """``RC_DEMO`` as said: True for "1", False for "0", None when unset (the database decides)."""
+    return {"1": True, "0": False}.get(os.environ.get(DEMO_ENV, ""))
+
+
 def database_url(explicit: str | None = None) -> str:
     """The database to use: an explicit ``--db`` URL, else ``RC_DATABASE_URL``, else embedded SQLite."""
     if explicit:

@@ -518,16 +518,37 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The whole command line: one ``_add_*_command`` per command, each with the shared ``--db`` option."""
     parser = argparse.ArgumentParser(prog="python -m rc_dashboard", description="RC Dashboard command line.")
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--db", help="SQLAlchemy database URL (default: RC_DATABASE_URL or data/rc_dashboard.sqlite)")
     commands = parser.add_subparsers(dest="command", required=True)
+    for add in (
+        _add_demo_command,
+        _add_import_command,
+        _add_wards_command,
+        _add_hotspots_command,
+        _add_measures_command,
+        _add_summary_command,
+        _add_pack_command,
+        _add_counts_command,
+        _add_serve_command,
+        _add_users_command,
+    ):
+        add(commands, common)
+    return parser
 
+
+def _add_demo_command(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    """``demo``: build the fictional borough through the real import path."""
     demo = commands.add_parser("demo", parents=[common], help="build the demo borough database")
     demo.add_argument("--scale", type=float, default=1.0, help="volume multiplier (10 gives about a million incidents)")
     demo.add_argument("--force", action="store_true", help="build even if the database already holds incidents")
     demo.set_defaults(handler=cmd_demo)
 
+
+def _add_import_command(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    """``import KIND PATHS``: one kind from the register in :mod:`rc_dashboard.ingest.kinds`."""
     importing = commands.add_parser(
         "import", parents=[common], help="import police.uk files, partner logs, boundaries, lookups"
     )
@@ -558,11 +579,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     importing.set_defaults(handler=cmd_import)
 
+
+def _add_wards_command(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    """``wards history|restore``: ward sets that boundary imports replaced."""
     ward_sets = commands.add_parser("wards", parents=[common], help="ward sets replaced by boundary imports")
     ward_sets.add_argument("action", choices=["history", "restore"])
     ward_sets.add_argument("set_id", nargs="?", type=int, help="for restore: the kept set's id (see 'wards history')")
     ward_sets.set_defaults(handler=cmd_wards)
 
+
+def _add_hotspots_command(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    """``hotspots``: the scan and EHSA, every parameter defaulting to :mod:`rc_dashboard.hotspots.defaults`."""
     hotspots = commands.add_parser("hotspots", parents=[common], help="emerging hotspot areas with their evidence")
     hotspots.add_argument(
         "--as-of", help="last month to analyse, YYYY-MM (default: the latest month every selected feed covers)"
@@ -603,6 +630,9 @@ def build_parser() -> argparse.ArgumentParser:
     hotspots.add_argument("--format", choices=["json", "csv"], default="json")
     hotspots.set_defaults(handler=cmd_hotspots)
 
+
+def _add_measures_command(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    """``measures``: the plan's scorecard as JSON."""
     measures = commands.add_parser(
         "measures", parents=[common], help="the community safety plan's performance measures"
     )
@@ -616,6 +646,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     measures.set_defaults(handler=cmd_measures)
 
+
+def _add_summary_command(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    """``summary``: a ward's quarterly summary for councillors."""
     summary = commands.add_parser("summary", parents=[common], help="ward quarterly summary for councillors")
     summary.add_argument("--ward", help="ward GSS code, e.g. E05001301")
     summary.add_argument("--all", action="store_true", help="every ward (Markdown and PDF files, with --out)")
@@ -624,12 +657,18 @@ def build_parser() -> argparse.ArgumentParser:
     summary.add_argument("--out", help="folder for --all")
     summary.set_defaults(handler=cmd_summary)
 
+
+def _add_pack_command(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    """``pack``: a locality's panel pack."""
     pack = commands.add_parser("pack", parents=[common], help="locality panel pack (PDF or HTML)")
     pack.add_argument("--locality", required=True, help="locality name, e.g. North")
     pack.add_argument("--quarter", required=True, help="UK financial quarter, e.g. 2025/26-Q2")
     pack.add_argument("--out", required=True, help="output file ending .pdf or .html")
     pack.set_defaults(handler=cmd_pack)
 
+
+def _add_counts_command(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    """``counts``: incident counts grouped as asked."""
     counts = commands.add_parser(
         "counts", parents=[common], help="incident counts grouped by ward, month, category ..."
     )
@@ -646,6 +685,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     counts.set_defaults(handler=cmd_counts)
 
+
+def _add_serve_command(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    """``serve``: the app with production settings."""
     serve = commands.add_parser("serve", parents=[common], help="start the app with production settings")
     serve.add_argument("--port", type=int, default=8501)
     serve.add_argument(
@@ -656,6 +698,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--check", action="store_true", help="only check the production settings")
     serve.set_defaults(handler=cmd_serve)
 
+
+def _add_users_command(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    """``users list|add|remove|passwd``: the local users file."""
     users = commands.add_parser("users", help="manage sign-in accounts and roles (the local users file)")
     user_actions = users.add_subparsers(dest="action", required=True)
     user_list = user_actions.add_parser("list", parents=[common], help="list users and roles")
@@ -675,7 +720,6 @@ def build_parser() -> argparse.ArgumentParser:
     user_passwd.add_argument("username")
     user_passwd.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
     user_passwd.set_defaults(handler=cmd_users)
-    return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:

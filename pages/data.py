@@ -12,7 +12,7 @@ from rc_dashboard.ingest.kinds import KINDS, ImportOptions
 from rc_dashboard.ingest.preview import dry_run
 from rc_dashboard.ingest.validation import ImportRejected
 from rc_dashboard.setup import checklist
-from rc_dashboard.ui import auth, cached, importing, layout
+from rc_dashboard.ui import analyses, auth, cached, importing, layout
 
 principal = auth.page_principal("import")
 version = cached.data_version()
@@ -101,7 +101,6 @@ with import_tab:
                     st.error(escape_markdown(exc))
                 else:
                     bar.progress(1.0, text="Done")
-                    status.update(label="Import complete", state="complete")
                     for result in results:
                         audit.record(
                             cached.engine(),
@@ -110,6 +109,8 @@ with import_tab:
                             {"kind": kind.name, "files": [f.name for f in files], "import_id": result.import_id},
                         )
                         importing.import_outcome(result)
+                    analyses.store_defaults(cached.engine())
+                    status.update(label="Import complete", state="complete")
 
 with coverage_tab:
     grid = cached.coverage_grid(version)

@@ -11,7 +11,7 @@ from rc_dashboard.geography import WGS84
 from rc_dashboard.hotspots.analysis import backtest_table, hotspot_table
 from rc_dashboard.hotspots.patterns import PATTERN_RULES
 from rc_dashboard.hotspots.service import NotEnoughData
-from rc_dashboard.ui import auth, cached, filters, hotspot_widgets, layout
+from rc_dashboard.ui import analyses, auth, cached, filters, hotspot_widgets, layout
 
 principal = auth.page_principal("hotspots")
 version = cached.data_version()
@@ -19,6 +19,7 @@ flt = filters.current_filter()
 st.title("Hotspots")
 layout.demo_banner(cached.is_demo(version))
 params = hotspot_widgets.parameter_form(principal)
+analyses.being_computed_notice(cached.engine(), ("hotspots",))
 try:
     with st.spinner("Scanning for places rising against their own history, and describing each place's history…"):
         analysis = cached.hotspot_analysis(flt, params, filters.weighting(), principal.scope(), version)

@@ -8,7 +8,7 @@ from rc_dashboard.escaping import escape_markdown
 from rc_dashboard.paths import safe_file_part
 from rc_dashboard.reports.pack_render import pack_html, pack_pdf
 from rc_dashboard.reports.service import ReportError
-from rc_dashboard.ui import auth, cached, layout
+from rc_dashboard.ui import analyses, auth, cached, layout
 
 principal = auth.page_principal("locality_pack")
 version = cached.data_version()
@@ -26,6 +26,7 @@ if not quarters or not localities:
 left, right = st.columns(2)
 locality = left.selectbox("Locality", localities, key="lp_locality")
 quarter = right.selectbox("Quarter (UK financial year: Q1 = April to June)", quarters, key="lp_quarter")
+analyses.being_computed_notice(cached.engine(), ("ward_summaries", "hotspots"))
 try:
     with st.status("Building the pack (hotspots, measures, wards, sources)…") as status:
         pack = cached.locality_pack(locality, quarter, principal.scope(), version)

@@ -10,7 +10,7 @@ from rc_dashboard.reports.service import ReportError, ward_map
 from rc_dashboard.reports.suppression import explain, suppressed_label
 from rc_dashboard.reports.ward_pdf import summaries_pdf
 from rc_dashboard.reports.ward_summary import to_markdown
-from rc_dashboard.ui import auth, cached, layout
+from rc_dashboard.ui import analyses, auth, cached, layout
 
 principal = auth.page_principal("ward_summary")
 version = cached.data_version()
@@ -35,6 +35,7 @@ ward = left.selectbox(
 )
 quarter = right.selectbox("Quarter (UK financial year: Q1 = April to June)", quarters, key="ws_quarter")
 try:
+    analyses.being_computed_notice(cached.engine(), ("ward_summaries", "hotspots"))
     with st.spinner("Preparing the quarter's summaries…"):
         summaries, hotspots = cached.ward_summaries(quarter, version)
 except ReportError as exc:

@@ -102,6 +102,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     for result in results:
         print(result.sentence())
     print(f"Demo borough built in {time.perf_counter() - started:.1f} s; planted truth saved in {config.data_dir()}.")
+    if not args.no_analyses:
+        _store_analyses(engine)
     return 0
 
 
@@ -168,6 +170,37 @@ def cmd_import(args: argparse.Namespace) -> int:
         audit.record(
             engine, system_principal(), "import", {"kind": args.kind, "file": result.file_name, "via": "command line"}
         )
+    if not args.no_analyses:
+        _store_analyses(engine)
+    return 0
+
+
+NO_ANALYSES_HELP = (
+    "do not compute the default analyses afterwards (the first page or command to need each computes it)"
+)
+
+
+def _store_analyses(engine) -> None:
+    """The default analyses for the new data, computed once here so no reader waits (see rc_dashboard.stored)."""
+    from rc_dashboard.stored import compute_defaults
+
+    started = time.perf_counter()
+    lines = compute_defaults(engine, progress=_progress_line)
+    _end_progress_line()
+    for line in lines:
+        print(f"  analyses: {line}")
+    print(f"Default analyses stored in {time.perf_counter() - started:.1f} s.")
+
+
+def cmd_analyses(args: argparse.Namespace) -> int:
+    engine = connect(args.db)
+    if not args.list:
+        _store_analyses(engine)
+        return 0
+    from rc_dashboard.results import stored
+
+    table = stored(engine).drop(columns=["inputs"])
+    sys.stdout.write(to_csv_text(table))
     return 0
 
 
@@ -288,7 +321,7 @@ def cmd_hotspots(args: argparse.Namespace) -> int:
 
 
 def cmd_measures(args: argparse.Namespace) -> int:
-    from rc_dashboard import categories, explore, measures
+    from rc_dashboard import categories, explore, measures, stored
     from rc_dashboard.coverage import covered_months
     from rc_dashboard.db import read_frame
     from rc_dashboard.queries import months_available
@@ -303,7 +336,7 @@ def cmd_measures(args: argparse.Namespace) -> int:
         raise CliError("No incidents are loaded, so no measure can be computed.")
     as_of = args.as_of or months[-1]
     try:
-        cube = explore.with_harm(explore.load_cube(engine), categories.harm_weights())
+        cube = explore.with_harm(stored.cube(engine), categories.harm_weights())
         wards = read_frame(engine, "SELECT ward_code, ward_name, locality, population FROM areas")
         results = measures.scorecard(
             register,
@@ -344,10 +377,11 @@ def cmd_measures(args: argparse.Namespace) -> int:
 def cmd_summary(args: argparse.Namespace) -> int:
     from pathlib import Path
 
+    from rc_dashboard import stored
     from rc_dashboard.geography import wards_from_db
     from rc_dashboard.paths import UnsafePath, path_inside, safe_file_part
     from rc_dashboard.periods import FinancialQuarter
-    from rc_dashboard.reports.service import ReportError, build_summaries, ward_hotspots, ward_map
+    from rc_dashboard.reports.service import ReportError, ward_map
     from rc_dashboard.reports.suppression import explain
     from rc_dashboard.reports.ward_pdf import summaries_pdf
     from rc_dashboard.reports.ward_summary import to_markdown
@@ -360,8 +394,10 @@ def cmd_summary(args: argparse.Namespace) -> int:
     try:
         quarter = FinancialQuarter.parse(args.quarter)
         threshold = config.area_config().suppression_threshold
-        hotspots = ward_hotspots(engine, quarter, threshold)
-        summaries = build_summaries(engine, quarter, None if args.all else [args.ward], hotspots=hotspots)
+        every_ward, hotspots = stored.ward_summaries(engine, quarter)  # suppressed jointly across wards
+        if args.ward and args.ward not in every_ward:
+            raise ReportError(f"{args.ward} is not a loaded ward code.")
+        summaries = every_ward if args.all else {args.ward: every_ward[args.ward]}
     except (ValueError, ReportError) as exc:
         raise CliError(str(exc)) from exc
     explanation = explain(threshold)
@@ -526,6 +562,7 @@ def build_parser() -> argparse.ArgumentParser:
     for add in (
         _add_demo_command,
         _add_import_command,
+        _add_analyses_command,
         _add_wards_command,
         _add_hotspots_command,
         _add_measures_command,
@@ -544,6 +581,7 @@ def _add_demo_command(commands: argparse._SubParsersAction, common: argparse.Arg
     demo = commands.add_parser("demo", parents=[common], help="build the demo borough database")
     demo.add_argument("--scale", type=float, default=1.0, help="volume multiplier (10 gives about a million incidents)")
     demo.add_argument("--force", action="store_true", help="build even if the database already holds incidents")
+    demo.add_argument("--no-analyses", action="store_true", help=NO_ANALYSES_HELP)
     demo.set_defaults(handler=cmd_demo)
 
 
@@ -577,7 +615,18 @@ def _add_import_command(commands: argparse._SubParsersAction, common: argparse.A
         help="months a partner file covers, e.g. 2025-04:2026-03 (a month in it with no rows is a true zero); "
         "default: its first to its last month with rows",
     )
+    importing.add_argument("--no-analyses", action="store_true", help=NO_ANALYSES_HELP)
     importing.set_defaults(handler=cmd_import)
+
+
+
+def _add_analyses_command(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    """``analyses``: compute the stored default analyses, or list them."""
+    analyses = commands.add_parser(
+        "analyses", parents=[common], help="compute the stored default analyses now, or list what is stored"
+    )
+    analyses.add_argument("--list", action="store_true", help="list the stored results instead of computing")
+    analyses.set_defaults(handler=cmd_analyses)
 
 
 def _add_wards_command(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:

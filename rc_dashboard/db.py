@@ -33,6 +33,9 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000
 SQLITE_PAGE_SIZE = 16_384
 WAL_CHECKPOINT_BYTES = 1000 * 4096  # SQLite's default threshold (1,000 pages) at its default page size
 DATA_VERSION_KEY = "data_version"
+# Bumped only by changes to incidents, counts, areas or coverage (not by survey values or the
+# measures register), so an entered survey value does not throw away a stored hotspot scan.
+INCIDENTS_VERSION_KEY = "incidents_version"
 # Text columns whose first rows are mostly repeats are dictionary-encoded before a bulk insert.
 DICTIONARY_SAMPLE_ROWS = 10_000
 INSERT_CHUNK_ROWS = 100_000  # rows built per step of a SQLite bulk insert
@@ -162,6 +165,7 @@ def migrate(engine: Engine) -> int:
                     schema.schema_version.insert().values(version=schema.SCHEMA_VERSION, applied_at=datetime.now(UTC))
                 )
                 conn.execute(schema.meta.insert().values(key=DATA_VERSION_KEY, value="0"))
+                conn.execute(schema.meta.insert().values(key=INCIDENTS_VERSION_KEY, value="0"))
             found = schema.SCHEMA_VERSION
         if found < 2:
             with engine.begin() as conn:  # 2: the ward set archive (create_all skips tables already there)
@@ -172,6 +176,12 @@ def migrate(engine: Engine) -> int:
                 _migrate_to_3(conn)
                 conn.execute(schema.schema_version.insert().values(version=3, applied_at=datetime.now(UTC)))
                 bump_data_version(conn)
+        if found < 4:
+            with engine.begin() as conn:  # 4: stored analyses, and the incidents' own version they key on
+                schema.results.create(conn, checkfirst=True)
+                if conn.execute(select(schema.meta.c.key).where(schema.meta.c.key == INCIDENTS_VERSION_KEY)).first() is None:
+                    conn.execute(schema.meta.insert().values(key=INCIDENTS_VERSION_KEY, value="0"))
+                conn.execute(schema.schema_version.insert().values(version=4, applied_at=datetime.now(UTC)))
     except OperationalError as exc:
         raise DatabaseError(f"Cannot open the database: {exc.orig}.") from exc
     return schema.SCHEMA_VERSION
@@ -219,13 +229,28 @@ def data_version(engine: Engine) -> int:
     return int(value or 0)
 
 
-def bump_data_version(conn: Connection) -> None:
-    """Increment the data version inside the caller's transaction (atomic on both engines)."""
-    conn.execute(
-        text("UPDATE meta SET value = CAST(CAST(value AS INTEGER) + 1 AS TEXT) WHERE key = :key").bindparams(
-            key=DATA_VERSION_KEY
+def incidents_version(engine_or_conn: Engine | Connection) -> int:
+    """A counter bumped by every change to incidents, counts, areas or coverage: stored analyses key on it."""
+    query = select(schema.meta.c.value).where(schema.meta.c.key == INCIDENTS_VERSION_KEY)
+    if isinstance(engine_or_conn, Connection):
+        return int(engine_or_conn.execute(query).scalar() or 0)
+    with engine_or_conn.connect() as conn:
+        return int(conn.execute(query).scalar() or 0)
+
+
+def bump_data_version(conn: Connection, incidents: bool = True) -> None:
+    """Increment the data version inside the caller's transaction (atomic on both engines).
+
+    ``incidents=False`` for changes that no stored analysis of incidents reads (survey values, the
+    measures register): the page caches still see the change, the stored hotspot scan stays current.
+    """
+    keys = (DATA_VERSION_KEY, INCIDENTS_VERSION_KEY) if incidents else (DATA_VERSION_KEY,)
+    for key in keys:
+        conn.execute(
+            text("UPDATE meta SET value = CAST(CAST(value AS INTEGER) + 1 AS TEXT) WHERE key = :key").bindparams(
+                key=key
+            )
         )
-    )
 
 
 def get_meta(engine: Engine, key: str) -> str | None:

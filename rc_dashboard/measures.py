@@ -403,7 +403,7 @@ def save_register(engine, text: str, principal: Principal) -> Register:
         conn.execute(
             schema.measure_register.insert().values(register_yaml=text, saved_by=saved_by, saved_at=datetime.now(UTC))
         )
-        bump_data_version(conn)
+        bump_data_version(conn, incidents=False)  # no stored analysis of incidents reads it
     return register
 
 
@@ -458,7 +458,7 @@ def save_manual_values(engine, frame: pd.DataFrame, register: Register, principa
                 ),
                 {**params, "v": float(row.value), "n": getattr(row, "note", None), "by": principal.username, "at": now},
             )
-        bump_data_version(conn)
+        bump_data_version(conn, incidents=False)  # no stored analysis of incidents reads it
     return len(frame)
 
 

@@ -200,6 +200,11 @@ def snap_point_counts(
     return frame
 
 
+def ward_count(engine: Engine) -> int:
+    """How many wards are loaded (the study area exists when this is above 0)."""
+    return int(read_frame(engine, "SELECT COUNT(*) AS n FROM areas")["n"].iloc[0])
+
+
 def located_points(engine: Engine, flt: IncidentFilter) -> pd.DataFrame:
     """Located incidents counted per BNG point, month, category and source (for hotspot analysis).
 

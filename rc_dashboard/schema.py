@@ -28,7 +28,7 @@ from sqlalchemy import (
     text,
 )
 
-SCHEMA_VERSION = 3  # 2: ward_sets / ward_set_areas (boundaries kept when replaced); 3: coverage, lsoas, incidents.area_status
+SCHEMA_VERSION = 4  # 2: ward_sets / ward_set_areas (boundaries kept when replaced); 3: coverage, lsoas, incidents.area_status; 4: results
 
 # Where an incident lies relative to the partnership's area (incidents.area_status). One definition,
 # used by every read: only AREA_STATUS_COUNTED rows reach a total, map, measure or report.
@@ -238,6 +238,25 @@ measure_register = Table(
     Column("register_yaml", Text, nullable=False),
     Column("saved_by", String(128), nullable=True),
     Column("saved_at", DateTime(timezone=True), nullable=False),
+)
+
+# Analyses computed once per data version and shared by every session and replica (issue 15): the
+# hotspot scan, ward summaries, the Overview's cube. ``key`` hashes everything the result depends on
+# (kind, the version of the data it was computed from, the configuration, the resolved inputs); a
+# row with status "computing" and no payload is the marker that tells other processes to wait.
+results = Table(
+    "results",
+    metadata,
+    Column("key", String(64), primary_key=True, comment="sha256 of kind, version, configuration and inputs"),
+    Column("kind", String(32), nullable=False, comment="hotspots, ward_summaries, cube, ..."),
+    Column("version", Integer, nullable=False, comment="the data version it was computed from"),
+    Column("status", String(12), nullable=False, comment="computing, ready or refused"),
+    Column("owner", String(128), nullable=True, comment="host and process computing it"),
+    Column("started_at", Float, nullable=False, comment="Unix seconds"),
+    Column("seconds", Float, nullable=True, comment="how long the computation took"),
+    Column("inputs", Text, nullable=True, comment="JSON of the resolved inputs, for people"),
+    Column("message", Text, nullable=True, comment="why it was refused (status refused)"),
+    Column("payload", LargeBinary, nullable=True, comment="rc_dashboard.storable archive"),
 )
 
 audit_log = Table(

@@ -12,7 +12,7 @@ import pytest
 from pypdf import PdfReader
 from sqlalchemy import text
 
-from rc_dashboard import cli
+from rc_dashboard import cli, db
 from rc_dashboard.access import system_principal
 from rc_dashboard.demo import load_truth_counts
 from rc_dashboard.ingest.demo import build_demo_database
@@ -127,6 +127,7 @@ def test_locality_pack_pdf_html_and_escaping(demo, tmp_path):
                 "UPDATE areas SET ward_name = '<script>alert(1)</script> Ward' WHERE ward_code = (SELECT MIN(ward_code) FROM areas WHERE locality = 'North')"
             )
         )
+        db.bump_data_version(conn)  # as every write of the app does: stored analyses are of the old names
     pack = build_pack(engine, "North", FinancialQuarter.parse(QUARTER), system_principal())
     assert pack.headline[0].startswith("All incidents in North:")
     assert len(pack.wards) == len(set(pack.wards["code"])) >= 3

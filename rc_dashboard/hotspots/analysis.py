@@ -18,7 +18,8 @@ One table, ``hotspots``, holds all four kinds with the fields the command line's
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import copy
+from dataclasses import dataclass, field, replace
 
 import geopandas as gpd
 import numpy as np
@@ -153,6 +154,24 @@ class HotspotAnalysis:
             f"No place rose significantly against its own history in the months up to {self.as_of}{tail} "
             f"(space-time permutation scan, {self.scan.permutations:,} permutations)."
         )
+
+
+# The scan's per-circle working arrays (N x R x W: over 100 MB each at a million incidents) and the
+# binned counts: needed while fitting, read by nothing after it (pages, reports and the command line
+# read the hotspots, series, EHSA cells and the scan's null distribution). A stored analysis leaves
+# them out.
+SCAN_WORKING_ATTRIBUTES = ("expected_", "observed_", "cylinders_", "expected_circles_", "observed_circles_", "llr_")
+
+
+def for_storage(analysis: HotspotAnalysis) -> HotspotAnalysis:
+    """The analysis without the scan's working arrays, small enough to store and share (see above)."""
+    scan = copy.copy(analysis.scan)
+    for name in SCAN_WORKING_ATTRIBUTES:
+        scan.__dict__.pop(name, None)
+    inputs = replace(
+        analysis.scan_inputs, counts=np.zeros((0, 0, 0)), location_of=np.zeros(0, dtype=np.int64)
+    )
+    return replace(analysis, scan=scan, scan_inputs=inputs)
 
 
 def scan_inputs(

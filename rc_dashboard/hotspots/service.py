@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import replace
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, replace
 
 import shapely
 from sqlalchemy import Engine, insert, select, update
@@ -20,8 +21,9 @@ from sqlalchemy.exc import IntegrityError
 from rc_dashboard import categories, schema
 from rc_dashboard.access import AccessDenied, Principal, point_scope, require
 from rc_dashboard.coverage import covered_months
+from rc_dashboard.db import incidents_version
 from rc_dashboard.geography import wards_from_db
-from rc_dashboard.hotspots.analysis import HotspotAnalysis, HotspotParams, NotEnoughData, analyse
+from rc_dashboard.hotspots.analysis import HotspotAnalysis, HotspotParams, NotEnoughData, analyse, for_storage
 from rc_dashboard.hotspots.analysis import run_backtest as _run_backtest
 
 __all__ = ["NotEnoughData", "default_as_of", "incidents_inside", "run_analysis", "run_backtest"]
@@ -29,7 +31,8 @@ from rc_dashboard.hotspots.backtest import BacktestSummary
 from rc_dashboard.hotspots.defaults import DEFAULT_SCAN_CELL_M, RESTRICTED_MIN_CELL_M
 from rc_dashboard.hotspots.identity import assign_names
 from rc_dashboard.periods import month_range
-from rc_dashboard.queries import IncidentFilter, incidents_in_box, located_points, months_available
+from rc_dashboard.queries import IncidentFilter, incidents_in_box, located_points, months_available, ward_count
+from rc_dashboard.results import Computing, fetch_or_compute
 
 MIN_MONTHS = 12  # the scan needs each place's own history, and Mann-Kendall and the 90% rules a series
 
@@ -69,7 +72,34 @@ def _months_back(month: str, n: int) -> str:
     return f"{index // 12:04d}-{index % 12 + 1:02d}"
 
 
-def _prepare(engine: Engine, flt: IncidentFilter, params: HotspotParams, principal: Principal, weighting: str) -> tuple:
+@dataclass(frozen=True)
+class _Resolved:
+    """What an analysis depends on, once the role, the filter and the loaded months are applied."""
+
+    months: list[str]
+    params: HotspotParams
+    categories: tuple[str, ...]  # the filter's categories (empty: all)
+    allowed: tuple[str, ...] | None  # the role's allow-list (None: all)
+    sources: tuple[str, ...]
+    weighting: str
+    as_of_note: str
+    held_back: str | None
+
+    def key(self) -> dict:
+        """The inputs a stored result is keyed on (the role enters only through them)."""
+        return {
+            "months": [self.months[0], self.months[-1]],
+            "params": asdict(self.params),
+            "categories": sorted(self.categories),
+            "allowed": None if self.allowed is None else sorted(self.allowed),
+            "sources": sorted(self.sources),
+            "weighting": self.weighting,
+        }
+
+
+def _resolve(
+    engine: Engine, flt: IncidentFilter, params: HotspotParams, principal: Principal, weighting: str
+) -> _Resolved:
     require(principal, "hotspots")
     scope = point_scope(principal)
     if scope.restricted and params.geography == "grid" and params.cell_m < RESTRICTED_MIN_CELL_M:
@@ -83,8 +113,7 @@ def _prepare(engine: Engine, flt: IncidentFilter, params: HotspotParams, princip
                 f"(asked for {params.scan_cell_m:.0f} m)."
             )
         params = replace(params, scan_cell_m=RESTRICTED_MIN_CELL_M)  # the default, unchosen: the role's smallest
-    wards = wards_from_db(engine)
-    if wards.empty:
+    if not ward_count(engine):
         raise NotEnoughData(
             "No ward boundaries are loaded: hotspots need the study area. Import wards on the Data page."
         )
@@ -106,22 +135,48 @@ def _prepare(engine: Engine, flt: IncidentFilter, params: HotspotParams, princip
             + (f" ({months[0]} to {months[-1]})" if months else "")
             + ". Load more months, or widen the date range (the command line's --from and --to)."
         )
+    return _Resolved(
+        months,
+        params,
+        tuple(flt.categories),
+        scope.categories,
+        tuple(flt.sources),
+        weighting,
+        as_of_note,
+        scope.describe(),
+    )
+
+
+def _points(engine: Engine, resolved: _Resolved):
     points = located_points(
         engine,
-        IncidentFilter(months[0], months[-1], flt.categories, flt.sources, allowed_categories=scope.categories),
+        IncidentFilter(
+            resolved.months[0],
+            resolved.months[-1],
+            resolved.categories,
+            resolved.sources,
+            allowed_categories=resolved.allowed,
+        ),
     )
     if points.empty:
-        held_back = scope.describe()
         raise NotEnoughData(
-            "No located incidents match the filter" + (f". {held_back}" if held_back else ".") + " Widen the filter."
+            "No located incidents match the filter"
+            + (f". {resolved.held_back}" if resolved.held_back else ".")
+            + " Widen the filter."
         )
     weights = categories.harm_weights()
-    points["value"] = points["count"] * (points["category"].map(weights).fillna(0.0) if weighting == "harm" else 1.0)
-    return points, months, wards, params, as_of_note
+    value = points["category"].map(weights).fillna(0.0) if resolved.weighting == "harm" else 1.0
+    points["value"] = points["count"] * value
+    return points
 
 
 def run_analysis(
-    engine: Engine, flt: IncidentFilter, params: HotspotParams, principal: Principal, weighting: str = "count"
+    engine: Engine,
+    flt: IncidentFilter,
+    params: HotspotParams,
+    principal: Principal,
+    weighting: str = "count",
+    on_wait: Callable[[Computing], None] | None = None,
 ) -> HotspotAnalysis:
     """Located incidents for the filter -> the scan and EHSA over its months (harm-weighted if asked).
 
@@ -130,12 +185,30 @@ def run_analysis(
     non-sensitive, and roles with restricted points get squares of at least 250 m (both the EHSA
     grid and the scan's locations: an explicit smaller square is refused, the scan's default 125 m
     becomes 250 m). The incidents behind a hotspot go through :func:`incidents_inside`.
+
+    The result is stored (:mod:`rc_dashboard.results`) under the incidents' data version and the
+    resolved inputs, so every session and replica asking the same question reads one computation;
+    ``on_wait`` is called while another process computes it.
     """
-    points, months, wards, params, as_of_note = _prepare(engine, flt, params, principal, weighting)
-    analysis = analyse(points, months, wards, params, weighting)
-    analysis.as_of_note = as_of_note
-    _name_emerging(engine, analysis, REGISTER_KEY)
-    return analysis
+    resolved = _resolve(engine, flt, params, principal, weighting)
+
+    def compute() -> HotspotAnalysis:
+        analysis = analyse(
+            _points(engine, resolved), resolved.months, wards_from_db(engine), resolved.params, weighting
+        )
+        analysis.as_of_note = resolved.as_of_note
+        _name_emerging(engine, analysis, REGISTER_KEY)
+        return for_storage(analysis)
+
+    return fetch_or_compute(
+        engine,
+        "hotspots",
+        incidents_version(engine),
+        resolved.key(),
+        compute,
+        remembered=(NotEnoughData,),
+        on_wait=on_wait,
+    )
 
 
 # One register of names for every selection and reader: a place flagged on the page, in a pack
@@ -180,9 +253,18 @@ def _name_emerging(engine: Engine, analysis: HotspotAnalysis, key: str) -> None:
 def run_backtest(
     engine: Engine, flt: IncidentFilter, params: HotspotParams, principal: Principal, weighting: str = "count"
 ) -> BacktestSummary:
-    """The scan's flags refitted month by month and scored on the month after (same rules as above)."""
-    points, months, wards, params, _ = _prepare(engine, flt, params, principal, weighting)
-    return _run_backtest(points, months, wards, params, weighting)
+    """The scan's flags refitted month by month and scored on the month after (same rules as above; stored too)."""
+    resolved = _resolve(engine, flt, params, principal, weighting)
+    return fetch_or_compute(
+        engine,
+        "hotspot_backtest",
+        incidents_version(engine),
+        resolved.key(),
+        lambda: _run_backtest(
+            _points(engine, resolved), resolved.months, wards_from_db(engine), resolved.params, weighting
+        ),
+        remembered=(NotEnoughData,),
+    )
 
 
 def incidents_inside(

@@ -20,7 +20,7 @@ from rc_dashboard import categories, config, measures
 from rc_dashboard.access import AccessDenied, Principal, may_see_locality_detail, point_scope, require
 from rc_dashboard.coverage import covered_months, data_up_to, months_covered_by
 from rc_dashboard.db import read_frame
-from rc_dashboard.explore import load_cube, with_harm
+from rc_dashboard.explore import with_harm
 from rc_dashboard.geography import wards_from_db
 from rc_dashboard.hotspots.defaults import (
     DEFAULT_CELL_M,
@@ -33,13 +33,14 @@ from rc_dashboard.periods import FinancialQuarter
 from rc_dashboard.reports.figures import area_map_png
 from rc_dashboard.reports.service import (
     ReportError,
-    build_summaries,
     check_quarter,
     councillor_scope,
     touches,
     ward_hotspots,
 )
 from rc_dashboard.reports.ward_summary import compare, escape_markdown, quarter_label_long
+from rc_dashboard.stored import cube as stored_cube
+from rc_dashboard.stored import ward_summaries as stored_ward_summaries
 
 TOP_LOCATIONS = 10
 TOP_CHANGES = 5
@@ -108,7 +109,7 @@ def build_pack(engine: Engine, locality: str, quarter: FinancialQuarter, princip
         raise ReportError(
             f"'{locality}' is not a loaded locality; localities are {', '.join(sorted(wards['locality'].dropna().unique()))}."
         )
-    cube = with_harm(load_cube(engine), categories.harm_weights())
+    cube = with_harm(stored_cube(engine), categories.harm_weights())
     local = cube[cube["ward_code"].isin(mine["ward_code"])]
     now_m, prev_m, year_m = quarter.months, quarter.shifted(-1).months, quarter.shifted(-4).months
 
@@ -143,9 +144,9 @@ def build_pack(engine: Engine, locality: str, quarter: FinancialQuarter, princip
     # Ward rows and the digest are ward-summary material (councillor rules, whoever reads the pack);
     # the hotspot briefs follow the reader's own category rules (a board member: non-sensitive only).
     councillor = councillor_scope()
-    hotspots = ward_hotspots(engine, quarter, threshold, councillor)
+    every_ward, hotspots = stored_ward_summaries(engine, quarter)  # councillor-safe, as the ward summaries
     own = hotspots if scope.categories == councillor.categories else ward_hotspots(engine, quarter, threshold, scope)
-    summaries = build_summaries(engine, quarter, list(mine["ward_code"]), hotspots=hotspots)
+    summaries = {code: every_ward[code] for code in mine["ward_code"]}
     ward_rows = pd.DataFrame(
         [
             {

@@ -9,7 +9,6 @@ from rc_dashboard import config
 from rc_dashboard.access import PointScope, system_principal
 from rc_dashboard.coverage import coverage_grid, covered_months, data_up_to, months_covered_by
 from rc_dashboard.db import read_frame
-from rc_dashboard.explore import load_cube
 from rc_dashboard.hotspots.analysis import HotspotParams
 from rc_dashboard.hotspots.defaults import RESTRICTED_MIN_CELL_M
 from rc_dashboard.hotspots.service import NotEnoughData, run_analysis
@@ -116,7 +115,9 @@ def build_summaries(
     unknown = [c for c in (ward_codes or []) if c not in set(wards["ward_code"])]
     if unknown:
         raise ReportError(f"{unknown[0]} is not a loaded ward code.")
-    cube = load_cube(engine)
+    from rc_dashboard.stored import cube as stored_cube
+
+    cube = stored_cube(engine)
     covered = covered_months(engine)
     area_word = config.area_config().area_word
     in_quarter = cube[cube["month"].isin(quarter.months)]

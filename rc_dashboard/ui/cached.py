@@ -86,10 +86,10 @@ def import_history(version: int) -> pd.DataFrame:
 
 @st.cache_data(show_spinner=False, max_entries=4)
 def cube(version: int) -> pd.DataFrame:
-    """Incident counts by month x ward x category x source, with harm (one SQL scan per data version)."""
-    from rc_dashboard import categories, explore
+    """Incident counts by month x ward x category x source, with harm (stored once per data version)."""
+    from rc_dashboard import categories, explore, stored
 
-    return explore.with_harm(explore.load_cube(engine()), categories.harm_weights())
+    return explore.with_harm(stored.cube(engine()), categories.harm_weights())
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
@@ -184,13 +184,10 @@ def measure_results(
 @st.cache_data(show_spinner=False, max_entries=8)
 def ward_summaries(quarter_label: str, version: int):
     """(summaries for every ward, hotspot areas) for a quarter; suppression is joint across wards."""
-    from rc_dashboard import config
+    from rc_dashboard import stored
     from rc_dashboard.periods import FinancialQuarter
-    from rc_dashboard.reports.service import build_summaries, ward_hotspots
 
-    quarter = FinancialQuarter.parse(quarter_label)
-    hotspots = ward_hotspots(engine(), quarter, config.area_config().suppression_threshold)
-    return build_summaries(engine(), quarter, hotspots=hotspots), hotspots
+    return stored.ward_summaries(engine(), FinancialQuarter.parse(quarter_label))
 
 
 @st.cache_data(show_spinner=False, max_entries=4)

@@ -14,6 +14,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from rc_dashboard import config, db
 from rc_dashboard.ingest.demo import DEMO_REMOVED_META_KEY, build_demo_database
 from rc_dashboard.ui import cached
+from rc_dashboard.ui.analyses import store_defaults
 
 DATABASE_HELP = "Check RC_DATABASE_URL, the database server, or the data/ folder's permissions."
 
@@ -62,4 +63,5 @@ def ensure_data() -> None:
             build_demo_database(
                 engine, config.data_dir(), progress=lambda fraction, message: bar.progress(fraction, text=message)
             )
+            store_defaults(engine)
             status.update(label="Demo borough ready", state="complete", expanded=False)

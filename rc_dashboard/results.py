@@ -1,0 +1,274 @@
+"""Analyses computed once per data version, stored in the database and read by every session and replica.
+
+The heavy analyses (the hotspot scan with EHSA, ward summaries, the Overview's cube) take seconds
+at a million incidents. Computed per session and kept in one process's cache, twenty councillors
+opening their ward summaries after the quarterly import would each wait, on every replica. Here a
+result is computed once, by whoever asks first (normally the import itself, see
+:mod:`rc_dashboard.precompute`), and stored in the ``results`` table under a key that hashes
+
+* the kind of result,
+* the version of the data it was computed from (:func:`rc_dashboard.db.incidents_version` for
+  analyses of incidents, so entering a survey value does not throw a stored scan away),
+* a fingerprint of the configuration files that shape results (``area.yaml``, ``categories.yaml``,
+  ``roles.yaml``, ``measures.yaml``) and of this code's result format, and
+* the resolved inputs (months, categories, parameters): a role's scope enters through them.
+
+A result from an older data version has another key, so it is never shown as current.
+
+While one process computes, the others find a marker row (status ``computing``) and wait for it
+instead of computing a second time. A marker older than :data:`STALE_MARKER_S` is taken to belong
+to a process that died and is taken over. A computation refused for a reason worth remembering
+(too few months) is stored as ``refused`` with its message, so it is not retried on every view.
+When the database cannot be written (read-only), results are computed and returned, not stored.
+
+Payloads are :mod:`rc_dashboard.results_codec` archives (JSON, Parquet, ``.npy``; never pickle).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import socket
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import pandas as pd
+from sqlalchemy import Engine, delete, insert, select, update
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+
+from rc_dashboard import config, schema
+from rc_dashboard.results_codec import ArchiveError, dumps, loads
+
+T = TypeVar("T")
+
+# Bump when the meaning or shape of any stored result changes, so old rows are recomputed.
+RESULTS_FORMAT = 1
+STALE_MARKER_S = 15 * 60  # a marker this old belongs to a process that died: take it over (seconds)
+WAIT_POLL_S = 0.5  # how often a waiting process looks again (seconds)
+DEFAULT_WAIT_S = 10 * 60  # how long a reader waits for another process before computing itself (seconds)
+CONFIG_FILES = ("area.yaml", "categories.yaml", "roles.yaml", "measures.yaml")
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Computing:
+    """A result another process is computing: what it is and how long ago it started (seconds)."""
+
+    kind: str
+    owner: str
+    seconds_ago: float
+
+
+def config_fingerprint() -> str:
+    """sha256 of the configuration files that shape results (absent files count as empty) and the format."""
+    digest = hashlib.sha256(f"results format {RESULTS_FORMAT}".encode())
+    for name in CONFIG_FILES:
+        path = config.config_dir() / name
+        digest.update(name.encode())
+        digest.update(path.read_bytes() if path.is_file() else b"")
+    return digest.hexdigest()
+
+
+def result_key(kind: str, version: int, inputs: dict[str, Any]) -> str:
+    """The key of a result: kind, data version, configuration fingerprint and resolved inputs, hashed."""
+    text = json.dumps(
+        {"kind": kind, "version": version, "config": config_fingerprint(), "inputs": inputs},
+        sort_keys=True,
+        default=str,
+    )
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _owner() -> str:
+    return f"{socket.gethostname()[:100]}:{os.getpid()}"
+
+
+def fetch_or_compute(
+    engine: Engine,
+    kind: str,
+    version: int,
+    inputs: dict[str, Any],
+    compute: Callable[[], T],
+    *,
+    remembered: tuple[type[Exception], ...] = (),
+    on_wait: Callable[[Computing], None] | None = None,
+    wait_s: float = DEFAULT_WAIT_S,
+) -> T:
+    """The stored result for (kind, version, inputs), computing and storing it if there is none.
+
+    ``compute`` runs at most once across all processes sharing the database (bar a process that died
+    mid-way or a wait longer than ``wait_s`` seconds). Exceptions of the ``remembered`` types are
+    stored with their message and raised again to later readers; any other exception removes the
+    marker, so the next reader tries again. ``on_wait`` is called while waiting for another process.
+    """
+    key = result_key(kind, version, inputs)
+    table = schema.results
+    waited_since = time.monotonic()
+    while True:
+        try:
+            with engine.connect() as conn:
+                row = conn.execute(
+                    select(table.c.status, table.c.payload, table.c.message, table.c.owner, table.c.started_at).where(
+                        table.c.key == key
+                    )
+                ).first()
+        except SQLAlchemyError as exc:  # no results table (an old database opened read-only): just compute
+            log.warning("Stored results unavailable: %s", exc)
+            return compute()
+        if row is None:
+            try:
+                claimed = _claim(engine, key, kind, version, inputs)
+            except _ReadOnly:
+                return compute()
+            if not claimed:
+                continue  # another process claimed it first: wait for its result
+            return _compute_and_store(engine, key, compute, remembered)
+        if row.status == "ready":
+            try:
+                return loads(row.payload)
+            except ArchiveError as exc:  # damaged or unreadable: compute it again
+                log.warning("Stored %s result unreadable (%s); recomputing.", kind, exc)
+                _forget(engine, key, row.started_at)
+                continue
+        if row.status == "refused":
+            raise _refusal(row.message, remembered)
+        # computing elsewhere
+        age = time.time() - float(row.started_at)
+        if age > STALE_MARKER_S or time.monotonic() - waited_since > wait_s:
+            log.warning("Taking over the %s result %s started %.0f s ago by %s.", kind, key[:12], age, row.owner)
+            _forget(engine, key, row.started_at)
+            continue
+        if on_wait is not None:
+            on_wait(Computing(kind, row.owner or "", age))
+        time.sleep(WAIT_POLL_S)
+
+
+class _ReadOnly(Exception):
+    """The marker row cannot be written: the database is read-only (or the results table is missing)."""
+
+
+def _claim(engine: Engine, key: str, kind: str, version: int, inputs: dict[str, Any]) -> bool:
+    """Insert the marker row; False if another process holds it. Read-only databases raise _ReadOnly."""
+    try:
+        with engine.begin() as conn:
+            conn.execute(
+                insert(schema.results).values(
+                    key=key,
+                    kind=kind,
+                    version=version,
+                    status="computing",
+                    owner=_owner(),
+                    started_at=time.time(),
+                    inputs=json.dumps(inputs, sort_keys=True, default=str),
+                )
+            )
+        return True
+    except IntegrityError:
+        return False
+    except SQLAlchemyError as exc:
+        log.warning("Cannot store the %s result (%s): computing it for this view only.", kind, exc)
+        raise _ReadOnly from exc
+
+
+def _compute_and_store(engine: Engine, key: str, compute: Callable[[], T], remembered: tuple) -> T:
+    started = time.monotonic()
+    try:
+        value = compute()
+    except remembered as exc:
+        _finish(engine, key, status="refused", message=str(exc), seconds=time.monotonic() - started)
+        raise
+    except BaseException:
+        _forget(engine, key)
+        raise
+    try:
+        payload = dumps(value)
+    except TypeError as exc:  # a result this code cannot store: a bug, but the reader still gets it
+        log.error("Cannot store a result: %s", exc)
+        _forget(engine, key)
+        return value
+    _finish(engine, key, status="ready", payload=payload, seconds=time.monotonic() - started)
+    return value
+
+
+def _finish(engine: Engine, key: str, **values: Any) -> None:
+    try:
+        with engine.begin() as conn:
+            conn.execute(update(schema.results).where(schema.results.c.key == key).values(**values))
+    except SQLAlchemyError as exc:
+        log.warning("Result computed but not stored: %s", exc)
+
+
+def _forget(engine: Engine, key: str, started_at: float | None = None) -> None:
+    """Delete one result row (only the marker seen, when ``started_at`` is given)."""
+    table = schema.results
+    condition = table.c.key == key
+    if started_at is not None:
+        condition = condition & (table.c.started_at == started_at)
+    try:
+        with engine.begin() as conn:
+            conn.execute(delete(table).where(condition))
+    except SQLAlchemyError as exc:
+        log.warning("Could not remove a result row: %s", exc)
+
+
+def _refusal(message: str | None, remembered: tuple[type[Exception], ...]) -> Exception:
+    cls = remembered[0] if remembered else RuntimeError
+    return cls(message or "The analysis could not be made.")
+
+
+def computing(engine: Engine, kinds: tuple[str, ...] | None = None) -> list[Computing]:
+    """Results being computed just now (not stale), for a page to say so while it waits."""
+    table = schema.results
+    query = select(table.c.kind, table.c.owner, table.c.started_at).where(table.c.status == "computing")
+    if kinds:
+        query = query.where(table.c.kind.in_(kinds))
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(query).all()
+    except SQLAlchemyError:
+        return []
+    now = time.time()
+    return [
+        Computing(r.kind, r.owner or "", now - float(r.started_at))
+        for r in rows
+        if now - float(r.started_at) <= STALE_MARKER_S
+    ]
+
+
+def stored(engine: Engine) -> pd.DataFrame:
+    """Every stored result without its payload (kind, version, status, seconds, size in bytes), newest first."""
+    from sqlalchemy import func
+
+    table = schema.results
+    query = select(
+        table.c.kind,
+        table.c.version,
+        table.c.status,
+        table.c.owner,
+        table.c.started_at,
+        table.c.seconds,
+        func.length(table.c.payload).label("bytes"),
+        table.c.inputs,
+    ).order_by(table.c.started_at.desc())
+    with engine.connect() as conn:
+        return pd.DataFrame(conn.execute(query).all(), columns=list(query.selected_columns.keys()))
+
+
+def prune(engine: Engine, kinds_versions: dict[str, int]) -> int:
+    """Delete ready or refused results of each kind computed from a version older than the one given.
+
+    They can never be shown again (their key names an older version); markers are left to their owners.
+    """
+    table = schema.results
+    removed = 0
+    with engine.begin() as conn:
+        for kind, version in kinds_versions.items():
+            removed += conn.execute(
+                delete(table).where(table.c.kind == kind, table.c.version < version, table.c.status != "computing")
+            ).rowcount
+    return removed

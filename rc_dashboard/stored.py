@@ -1,0 +1,146 @@
+"""The readers' door to stored analyses, and the default analyses an import computes for them.
+
+Pages, packs and the command line call these instead of computing: each returns the result stored
+for the current data (see :mod:`rc_dashboard.results`), computing and storing it only if nobody has
+yet. :func:`compute_defaults` runs after every import (and the demo build), in the importing
+process and with progress, so the first person to open a page after the quarterly import waits
+for nothing:
+
+* the Overview's cube (incident counts by month, ward, category and source);
+* the hotspot scan and EHSA with default parameters, ending at the default as-of month, once per
+  distinct category scope and square size the configured roles need (analysts: every category,
+  125 m squares; restricted roles: their categories, 250 m squares);
+* the ward summaries of the latest complete UK financial quarter (their tables, suppression and
+  hotspots, councillor-safe categories and 250 m squares), which the locality packs share.
+
+The measures scorecard is not stored: it is computed from the stored cube in well under a second,
+and survey values change it between imports.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+
+import pandas as pd
+from sqlalchemy import Engine
+
+from rc_dashboard.db import incidents_version
+from rc_dashboard.results import fetch_or_compute, prune
+
+Progress = Callable[[float, str], None]
+log = logging.getLogger(__name__)
+
+# Every kind of result keyed on the incidents' version (pruned together after an import).
+INCIDENT_RESULT_KINDS = ("cube", "hotspots", "hotspot_backtest", "ward_summaries")
+
+
+def _silent(fraction: float, message: str) -> None:
+    return None
+
+
+def cube(engine: Engine) -> pd.DataFrame:
+    """Incident counts by month, ward ("" = none), category and source (see :func:`explore.load_cube`)."""
+    from rc_dashboard.explore import load_cube
+
+    return fetch_or_compute(engine, "cube", incidents_version(engine), {}, lambda: load_cube(engine))
+
+
+def latest_complete_quarter(engine: Engine):
+    """The newest UK financial quarter whose three months some feed covers, or None."""
+    from rc_dashboard.periods import FinancialQuarter
+    from rc_dashboard.queries import months_available
+
+    months = set(months_available(engine))
+    quarters = sorted({FinancialQuarter.of_month(m) for m in months}, reverse=True)
+    return next((q for q in quarters if all(m in months for m in q.months)), None)
+
+
+def ward_summaries(engine: Engine, quarter) -> tuple[dict, pd.DataFrame]:
+    """(summary per ward, hotspot areas) for a quarter, suppressed jointly across every ward."""
+    from rc_dashboard import config
+    from rc_dashboard.reports.service import ReportError, build_summaries, ward_hotspots
+
+    def compute() -> tuple[dict, pd.DataFrame]:
+        hotspots = ward_hotspots(engine, quarter, config.area_config().suppression_threshold)
+        return build_summaries(engine, quarter, hotspots=hotspots), hotspots
+
+    return fetch_or_compute(
+        engine,
+        "ward_summaries",
+        incidents_version(engine),
+        {"quarter": quarter.label},
+        compute,
+        remembered=(ReportError,),
+    )
+
+
+def role_principals(capability: str) -> list:
+    """One principal per distinct points rule among the roles with ``capability`` (the role, not a person)."""
+    from rc_dashboard.access import Principal, roles
+
+    principals, seen = [], set()
+    for key, role in roles().items():
+        if capability not in role.can or role.points == "none" or role.points in seen:
+            continue
+        seen.add(role.points)
+        # The analysis is borough-wide for every role (a locality lead's points rule narrows what
+        # they see of the incidents inside, not the scan), so any locality stands for all.
+        locality = "any" if role.points == "own_locality" else None
+        principals.append(Principal(username=f"precompute:{key}", role=key, locality=locality))
+    return principals
+
+
+def compute_defaults(engine: Engine, progress: Progress = _silent) -> list[str]:
+    """Compute and store the default analyses for the current data; returns one line per result.
+
+    A result that cannot be made (too few months, no wards) is recorded as such and reported, not
+    raised: the import it follows has succeeded either way.
+    """
+    from rc_dashboard import config
+    from rc_dashboard.access import AccessDenied, point_scope
+    from rc_dashboard.hotspots.analysis import HotspotParams, NotEnoughData
+    from rc_dashboard.hotspots.service import run_analysis
+    from rc_dashboard.queries import IncidentFilter
+    from rc_dashboard.reports.service import ReportError, ward_hotspots
+
+    lines: list[str] = []
+    principals = role_principals("hotspots")
+    readers = role_principals("locality_pack")
+    quarter = latest_complete_quarter(engine)
+    steps = 2 + len(principals) + len(readers)
+    done = 0
+
+    def step(message: str, work: Callable[[], object]) -> None:
+        nonlocal done
+        progress(done / steps, message)
+        started = time.perf_counter()
+        try:
+            work()
+            lines.append(f"{message}: stored ({time.perf_counter() - started:.1f} s)")
+        except (NotEnoughData, ReportError, AccessDenied) as exc:
+            lines.append(f"{message}: not made ({exc})")
+        done += 1
+
+    step("Incident counts by month, ward and category", lambda: cube(engine))
+    for principal in principals:
+        step(
+            f"Hotspots as the {principal.role_info.label.lower()} sees them",
+            lambda p=principal: run_analysis(engine, IncidentFilter(), HotspotParams(), p),
+        )
+    if quarter is None:
+        lines.append("Ward summaries and packs: not made (no complete financial quarter is loaded)")
+    else:
+        step(f"Ward summaries for {quarter.label}", lambda: ward_summaries(engine, quarter))
+        threshold = config.area_config().suppression_threshold
+        for reader in readers:  # a pack's hotspots follow its reader's categories (see ward_hotspots)
+            step(
+                f"Locality pack hotspots for {quarter.label} as the {reader.role_info.label.lower()} sees them",
+                lambda r=reader: ward_hotspots(engine, quarter, threshold, point_scope(r)),
+            )
+    removed = prune(engine, dict.fromkeys(INCIDENT_RESULT_KINDS, incidents_version(engine)))
+    if removed:
+        lines.append(f"Removed {removed:,} stored result{'s' if removed != 1 else ''} of older data")
+    progress(1.0, "Analyses stored")
+    return lines

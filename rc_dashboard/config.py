@@ -48,12 +48,6 @@ class AreaConfig:
     # What the partnership calls its area in sentences ("the borough's wards"): borough, district, city, county.
     area_word: str = "borough"
 
-    def source_label(self, key: str) -> str:
-        for source in self.sources:
-            if source.key == key:
-                return source.label
-        return key.title()
-
 
 def data_dir() -> Path:
     return Path(os.environ.get("RC_DATA_DIR", DEFAULT_DATA_DIR))

@@ -1119,13 +1119,12 @@ def _partner_rows(
     inset = shapely.buffer(geo.wards.geometry.to_numpy(), -PARTNER_INSET_M)
     stream_of = {(s.source, s.category): i for i, s in enumerate(PARTNER_STREAMS)}
 
-    month_parts, stream_parts, site_parts = [], [], []
-    for i, stream in enumerate(PARTNER_STREAMS):
+    month_parts: list[np.ndarray] = []
+    for stream in PARTNER_STREAMS:
         rate = stream.per_month * scale * _seasonal(stream.season_key, month_of_year)
-        month = np.repeat(np.arange(months), rng.poisson(rate))
-        month_parts.append(month)
-        stream_parts.append(np.full(len(month), i))
-        site_parts.append(np.full(len(month), -1))
+        month_parts.append(np.repeat(np.arange(months), rng.poisson(rate)))
+    stream_parts = [np.full(len(month), i) for i, month in enumerate(month_parts)]
+    site_parts = [np.full(len(month), -1) for month in month_parts]
     n_background = sum(len(m) for m in month_parts)
     x, y, ward = _sample_inside(rng, n_background, inset, lambda k: _centre_dense(rng, geo, k))
     xs, ys, wards = [x], [y], [ward]
@@ -1139,26 +1138,17 @@ def _partner_rows(
         stream_parts.append(np.full(len(month), stream_of[(source, category)]))
         site_parts.append(np.full(len(month), s))
 
-    month = np.concatenate(month_parts)
-    stream = np.concatenate(stream_parts)
-    site = np.concatenate(site_parts)
+    month, stream, site = np.concatenate(month_parts), np.concatenate(stream_parts), np.concatenate(site_parts)
     easting, northing, ward = np.concatenate(xs), np.concatenate(ys), np.concatenate(wards)
     n = len(month)
 
-    start = periods.start_time.to_numpy().astype("datetime64[D]")
-    day = np.floor(rng.random(n) * periods.days_in_month.to_numpy()[month]).astype("timedelta64[D]")
-    occurred = start[month] + day
+    occurred = _days_in(rng, periods, month)
     sources = np.asarray([s.source for s in PARTNER_STREAMS], dtype=object)[stream]
     order = np.lexsort((rng.random(n), occurred, sources))
     month, stream, site, occurred, sources = month[order], stream[order], site[order], occurred[order], sources[order]
     easting, northing, ward = easting[order], northing[order], ward[order]
 
-    source_category = np.empty(n, dtype=object)
-    for i, s in enumerate(PARTNER_STREAMS):
-        here = np.flatnonzero(stream == i)
-        labels = np.asarray(list(s.labels), dtype=object)
-        p = np.asarray(list(s.labels.values()))
-        source_category[here] = labels[rng.choice(len(labels), len(here), p=p / p.sum())]
+    source_category = _source_categories(rng, stream)
     categories = np.asarray([s.category for s in PARTNER_STREAMS], dtype=object)[stream]
 
     partner = pd.DataFrame(
@@ -1176,6 +1166,24 @@ def _partner_rows(
         columns=PARTNER_COLUMNS,
     )
     return partner, ward, month, categories, site
+
+
+def _days_in(rng: np.random.Generator, periods: pd.PeriodIndex, month: np.ndarray) -> np.ndarray:
+    """A uniformly random day (datetime64[D]) within each row's month (an index into ``periods``)."""
+    start = periods.start_time.to_numpy().astype("datetime64[D]")
+    day = np.floor(rng.random(len(month)) * periods.days_in_month.to_numpy()[month]).astype("timedelta64[D]")
+    return start[month] + day
+
+
+def _source_categories(rng: np.random.Generator, stream: np.ndarray) -> np.ndarray:
+    """Each partner row's own category label, drawn from its stream's labels and their shares."""
+    source_category = np.empty(len(stream), dtype=object)
+    for i, s in enumerate(PARTNER_STREAMS):
+        here = np.flatnonzero(stream == i)
+        labels = np.asarray(list(s.labels), dtype=object)
+        p = np.asarray(list(s.labels.values()))
+        source_category[here] = labels[rng.choice(len(labels), len(here), p=p / p.sum())]
+    return source_category
 
 
 def _source_refs(sources: np.ndarray) -> np.ndarray:

@@ -453,33 +453,11 @@ def read_population(
     frame = read_table(item.data, item.name, report)
     if frame is None:
         return None
-    columns = list(frame.columns)
-    # Nomis / ONS downloads name the code column "mnemonic" (or "geography code") and the count
-    # "total" / "observation": codes are recognised by their values when the header does not say.
-    ward = _code_column(frame, r"WD\d{2}CD", ("ward_code", "ward code")) or _column_of_codes(frame, GSS_WARD_VALUES)
-    lsoa = (
-        None
-        if ward
-        else _code_column(frame, r"LSOA\d{2}CD", ("lsoa_code", "lsoa21_code", "lsoa11_code", "lsoa code"))
-        or _column_of_codes(frame, GSS_LSOA_VALUES)
-    )
-    population = find_column(
-        columns,
-        (
-            "population",
-            "usual_residents",
-            "usual_residents_total",
-            "residents",
-            "count",
-            "value",
-            "total",
-            "observation",
-        ),
-        r"(usual_residents.*|population.*|all_persons|obs_value)",
-    )
+    ward, lsoa, population = _population_columns(frame)
     if not (ward or lsoa) or not population:
         report.reject(
-            item.name, f"needs a ward (or LSOA) code column and a 'population' column; found {', '.join(columns)}."
+            item.name,
+            f"needs a ward (or LSOA) code column and a 'population' column; found {', '.join(frame.columns)}.",
         )
         return None
     values = pd.to_numeric(frame[population].str.replace(",", "").str.strip(), errors="coerce")
@@ -516,20 +494,42 @@ def read_population(
                 "population by LSOA needs an LSOA to ward lookup: import one first (import lookup) or pass --lookup.",
             )
             return None
-        mapped = codes.map(lsoa_to_ward)
-        unknown = mapped.isna() & ~bad
+        codes, unknown = _lsoas_to_wards(codes, bad, lsoa_to_ward)
         report.add_rows(
-            item.name,
-            np.flatnonzero(unknown.to_numpy()),
-            lsoa,
-            "LSOA outside the area (not in the LSOA-to-ward lookup), skipped",
-            "drop",
+            item.name, np.flatnonzero(unknown), lsoa, "LSOA outside the area (not in the LSOA-to-ward lookup), skipped", "drop"
         )
-        codes, bad = mapped, bad | unknown
+        bad = bad | unknown
     out = pd.DataFrame({"ward_code": codes[~bad], "population": values[~bad].round().astype("int64")})
     summed = out.groupby("ward_code", as_index=False)["population"].sum()
     summed.attrs["rows_read"] = len(frame)
     return summed
+
+
+def _population_columns(frame: pd.DataFrame) -> tuple[str | None, str | None, str | None]:
+    """(ward code column, LSOA code column, population column) of a population file, None where absent.
+
+    Nomis / ONS downloads name the code column "mnemonic" (or "geography code") and the count
+    "total" / "observation": codes are recognised by their values when the header does not say.
+    """
+    ward = _code_column(frame, r"WD\d{2}CD", ("ward_code", "ward code")) or _column_of_codes(frame, GSS_WARD_VALUES)
+    lsoa = (
+        None
+        if ward
+        else _code_column(frame, r"LSOA\d{2}CD", ("lsoa_code", "lsoa21_code", "lsoa11_code", "lsoa code"))
+        or _column_of_codes(frame, GSS_LSOA_VALUES)
+    )
+    population = find_column(
+        list(frame.columns),
+        ("population", "usual_residents", "usual_residents_total", "residents", "count", "value", "total", "observation"),
+        r"(usual_residents.*|population.*|all_persons|obs_value)",
+    )
+    return ward, lsoa, population
+
+
+def _lsoas_to_wards(codes: pd.Series, bad: pd.Series, lsoa_to_ward: dict[str, str]) -> tuple[pd.Series, pd.Series]:
+    """(ward of each LSOA row, rows not already dropped whose LSOA the lookup does not hold)."""
+    mapped = codes.map(lsoa_to_ward)
+    return mapped, mapped.isna() & ~bad
 
 
 def lsoa_lookup(engine: Engine) -> dict[str, str]:

@@ -201,7 +201,8 @@ def page_principal(capability: str) -> Principal:
     if principal is None:
         if KEY_CURRENT not in st.session_state:
             # Reached without app.py: on a fresh server, Streamlit's legacy pages/ mode can run a
-            # page script directly for the first visitor of a deep link. Go through the router.
+            # page script directly for the first visitor of a deep link (README: the legacy pages/
+            # folder). Go through the router.
             with contextlib.suppress(StreamlitAPIException):  # no router (a page run on its own): refuse below
                 st.switch_page("app.py")
         st.warning("Please sign in to see this page.")

@@ -6,13 +6,8 @@ does, and caches its engine and data in the process: :func:`app_database` sets b
 caches on the way in and out, so no test sees another's database. :func:`open_page` runs ``app.py``
 (the router, as a first visit does), switches to a page and fails on any exception.
 
-
-Streamlit's AppTest (1.67) resets ``PagesManager.uses_pages_directory`` before every run, so
-in a project that has a ``pages/`` folder (this one, as the layout asks) every rerun after the
-first executes the page script alone, skipping ``app.py`` and its filter bar, unlike the real
-server, where ``st.navigation`` turns the legacy pages-folder mode off for good. The fixture
-points AppTest at a subclass, so its reset lands on the subclass while the flag the script
-runner reads stays off, as it is in the server.
+The Streamlit legacy ``pages/`` folder work-around for AppTest lives here (:func:`keep_navigation_mode`);
+README.md, "How the code is laid out", says why.
 """
 
 from __future__ import annotations
@@ -40,10 +35,21 @@ class _NavigationPagesManager(PagesManager):
     """Same behaviour; exists only so AppTest's per-run reset does not touch the base flag."""
 
 
-@pytest.fixture(autouse=True)
-def navigation_only_pages(monkeypatch):
+def keep_navigation_mode(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Keep Streamlit's legacy pages-folder mode off in AppTest, as ``st.navigation`` keeps it in the server.
+
+    AppTest (Streamlit 1.67) resets ``PagesManager.uses_pages_directory`` before every run, so in a
+    project with a ``pages/`` folder every rerun after the first would run the page script alone,
+    skipping ``app.py`` and its filter bar. Pointing AppTest at a subclass makes its reset land on the
+    subclass, while the flag the script runner reads stays off.
+    """
     monkeypatch.setattr(app_test, "PagesManager", _NavigationPagesManager)
     monkeypatch.setattr(PagesManager, "uses_pages_directory", False)
+
+
+@pytest.fixture(autouse=True)
+def navigation_only_pages(monkeypatch):
+    keep_navigation_mode(monkeypatch)
 
 
 def new_app(script: str = "app.py", timeout: float = TIMEOUT_S) -> AppTest:

@@ -52,18 +52,16 @@ def main() -> None:
     os.environ["RC_DATABASE_URL"] = url
     os.environ["RC_DATA_DIR"] = str(folder)
 
+    import pytest
     import streamlit as st
-    from streamlit.runtime.pages_manager import PagesManager
-    from streamlit.testing.v1 import AppTest, app_test
+    from streamlit.testing.v1 import AppTest
 
     from rc_dashboard import db, maps, queries
+    from rc_dashboard.access import system_principal
     from rc_dashboard.geography import wards_from_db
+    from tests.app.conftest import keep_navigation_mode
 
-    class _NavigationPagesManager(PagesManager):  # same AppTest work-around as tests/app/conftest.py
-        pass
-
-    app_test.PagesManager = _NavigationPagesManager
-    PagesManager.uses_pages_directory = False
+    keep_navigation_mode(pytest.MonkeyPatch())  # for the whole run: the legacy pages/ folder (README)
 
     engine = db.connect(url)
     total = db.read_frame(engine, "SELECT COUNT(*) AS n FROM incidents")["n"].iloc[0]
@@ -89,7 +87,7 @@ def main() -> None:
 
     wards_wgs, localities_wgs = maps.display_boundaries(wards_from_db(engine))
     flt = queries.IncidentFilter()
-    points = maps.point_weights(queries.snap_point_counts(engine, flt), None)
+    points = maps.point_weights(queries.snap_point_counts(engine, flt, system_principal()), None)
     hexagons = maps.density_deck(wards_wgs, localities_wgs, points, "hexagon", "Incidents")
     print(
         f"map message, hexagon view over all months: {len(hexagons.to_json()) / 1e6:.2f} MB ({len(points):,} map points)"

@@ -6,10 +6,10 @@ from rc_dashboard import audit, charts, config
 from rc_dashboard.coverage import coverage_gaps
 from rc_dashboard.escaping import escape_markdown
 from rc_dashboard.export import to_csv_text
-from rc_dashboard.ingest import importers
 from rc_dashboard.ingest.boundaries import BoundaryChangeRefused, preview_boundary_file
 from rc_dashboard.ingest.demo import remove_demo
-from rc_dashboard.ingest.preview import KINDS, dry_run
+from rc_dashboard.ingest.kinds import KINDS, ImportOptions
+from rc_dashboard.ingest.preview import dry_run
 from rc_dashboard.ingest.validation import ImportRejected
 from rc_dashboard.setup import checklist
 from rc_dashboard.ui import analyses, auth, cached, importing, layout
@@ -53,10 +53,13 @@ with import_tab:
                             key=f"checklist_{step.import_kind}",
                             on_click=lambda kind=step.import_kind: st.session_state.update(import_kind=kind),
                         )
-    kind = st.selectbox("What are you importing?", list(KINDS), format_func=KINDS.get, key="import_kind")
+    kind_name = st.selectbox(
+        "What are you importing?", list(KINDS), format_func=lambda name: KINDS[name].label, key="import_kind"
+    )
+    kind = KINDS[kind_name]
     files = importing.uploaded_files(kind)
-    mapping = importing.mapping_editor(files) if kind in ("incidents", "counts") else None
-    if files and (mapping is not None or kind not in ("incidents", "counts")):
+    mapping = importing.mapping_editor(files) if kind.mapped else None
+    if files and (mapping is not None or not kind.mapped):
         with st.spinner("Reading and validating…"):
             preview, report, rows_read = dry_run(cached.engine(), kind, files, mapping)
         st.subheader("First rows as they will be stored")
@@ -64,7 +67,7 @@ with import_tab:
         st.subheader("Validation")
         importing.validation_report(report, rows_read)
         replace, change = False, None
-        if kind == "wards" and not report.rejected:
+        if kind.name == "wards" and not report.rejected:
             change = preview_boundary_file(cached.engine(), files[0])
             if change is not None and change.wards_before:
                 st.subheader("What these boundaries would change")
@@ -78,26 +81,18 @@ with import_tab:
                     replace = st.checkbox("Replace the loaded wards with these boundaries", key="wards_replace_ok")
                     if not replace:
                         st.caption("Tick the box above to allow the import.")
-        blocked = kind == "wards" and not replace and change is not None and change.needs_confirmation
+        blocked = kind.name == "wards" and not replace and change is not None and change.needs_confirmation
         if not report.rejected and not blocked and st.button("Import", type="primary"):
             with st.status("Importing…", expanded=True) as status:
                 bar = st.progress(0.0, text="Starting")
-                engine, by, report_progress = cached.engine(), principal.username, lambda f, m: bar.progress(f, text=m)
-                run = {
-                    "police": lambda: importers.import_police(engine, files, progress=report_progress, imported_by=by),
-                    "incidents": lambda: importers.import_partner(
-                        engine, files, mapping, progress=report_progress, imported_by=by
-                    ),
-                    "counts": lambda: importers.import_counts(engine, files[0], mapping, imported_by=by),
-                    "wards": lambda: importers.import_wards(engine, files[0], imported_by=by, replace=replace),
-                    "localities": lambda: importers.import_localities(engine, files[0], imported_by=by),
-                    "population": lambda: importers.import_population(engine, files[0], imported_by=by),
-                    "lookup": lambda: importers.import_lsoa_lookup(engine, files[0], imported_by=by),
-                    "lsoas": lambda: importers.import_lsoas(engine, files[0], imported_by=by),
-                    "lads": lambda: importers.import_ward_lads(engine, files[0], imported_by=by),
-                }[kind]
+                options = ImportOptions(
+                    imported_by=principal.username,
+                    progress=lambda f, m: bar.progress(f, text=m),
+                    mapping=mapping,
+                    replace=replace,
+                )
                 try:
-                    result = run()
+                    results = kind.run(cached.engine(), files, options)
                 except ImportRejected as exc:
                     status.update(label="Nothing was imported", state="error")
                     importing.validation_report(exc.report, rows_read)
@@ -105,15 +100,16 @@ with import_tab:
                     status.update(label="Nothing was imported", state="error")
                     st.error(escape_markdown(exc))
                 else:
-                    audit.record(
-                        engine,
-                        principal,
-                        "import",
-                        {"kind": kind, "files": [f.name for f in files], "import_id": result.import_id},
-                    )
                     bar.progress(1.0, text="Done")
-                    importing.import_outcome(result)
-                    analyses.store_defaults(engine)
+                    for result in results:
+                        audit.record(
+                            cached.engine(),
+                            principal,
+                            "import",
+                            {"kind": kind.name, "files": [f.name for f in files], "import_id": result.import_id},
+                        )
+                        importing.import_outcome(result)
+                    analyses.store_defaults(cached.engine())
                     status.update(label="Import complete", state="complete")
 
 with coverage_tab:

@@ -74,13 +74,6 @@ def non_sensitive_categories() -> frozenset[str]:
     return frozenset(c.name for c in categories() if not c.sensitive)
 
 
-def normalise_crime_type(value: str) -> str | None:
-    """The current police.uk name for a crime type, or None when it is not one."""
-    if value in POLICE_CRIME_TYPES:
-        return value
-    return LEGACY_CRIME_TYPES.get(value)
-
-
 @lru_cache(maxsize=8)
 def _load_harm_weights(path: Path) -> dict[str, float]:
     raw = read_yaml(path)

@@ -13,6 +13,7 @@ import math
 import sys
 import time
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from rc_dashboard import audit, config
 from rc_dashboard.access import roles, system_principal
@@ -29,9 +30,15 @@ from rc_dashboard.hotspots.defaults import (
     DEFAULT_SCAN_CELL_M,
     DEFAULT_SEED,
 )
+from rc_dashboard.ingest.kinds import KINDS, ImportOptions
 from rc_dashboard.ingest.validation import ImportRejected
 from rc_dashboard.queries import IncidentFilter, incident_counts
 from rc_dashboard.terminal import raw_stream, safe_standard_streams, strip_control
+
+if TYPE_CHECKING:  # imported where used, so a command loads only what it needs
+    from rc_dashboard.ingest.files import InputFile
+    from rc_dashboard.ingest.partner import PartnerMapping
+    from rc_dashboard.ingest.validation import ValidationReport
 
 EXIT_USER_ERROR = 2
 DEFAULT_SERVE_ADDRESS = "127.0.0.1"  # behind the reverse proxy (deploy/nginx.conf), which adds the security headers
@@ -116,7 +123,6 @@ def cmd_counts(args: argparse.Namespace) -> int:
     return 0
 
 
-IMPORT_KINDS = ("police", "incidents", "counts", "wards", "localities", "population", "lookup", "lsoas", "lads")
 MAX_PROBLEMS_PRINTED = 30
 
 
@@ -129,86 +135,36 @@ def _print_result(result) -> None:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from rc_dashboard.ingest import importers
-    from rc_dashboard.ingest.files import files_from_paths
-    from rc_dashboard.ingest.partner import MappingError, PartnerMapping
+    from rc_dashboard.ingest.boundaries import BoundaryChangeRefused
     from rc_dashboard.ingest.validation import ValidationReport
 
+    kind = KINDS[args.kind]
     engine = connect(args.db)
     report = ValidationReport()
-    suffixes = {"police": (".csv",), "wards": (".geojson", ".json", ".gpkg", ".zip", ".shp")}.get(
-        args.kind, (".csv", ".xlsx")
-    )
-    if args.kind in ("wards", "lsoas"):
-        from pathlib import Path
-
-        from rc_dashboard.ingest.files import InputFile
-
-        inputs = [InputFile(str(p), Path(p).read_bytes()) for p in args.paths if Path(p).is_file()]
-        if len(inputs) != len(args.paths):
-            raise CliError(f"No such file: {next(p for p in args.paths if not Path(p).is_file())}.")
-    else:
-        inputs = files_from_paths(args.paths, report, suffixes)
+    inputs = _import_inputs(args.paths, kind.suffixes, report)
     if report.rejected:
         raise ImportRejected(report)
     if args.kind == "population" and args.lookup:
-        _print_result(importers.import_lsoa_lookup(engine, files_from_paths([args.lookup], report, (".csv",))[0]))
-    mapping = None
-    if args.kind in ("incidents", "counts"):
-        if not args.mapping:
-            raise CliError(f"'import {args.kind}' needs --mapping FILE.yaml (see config/mappings/ for examples).")
-        try:
-            with open(args.mapping, encoding="utf-8") as handle:
-                mapping = PartnerMapping.from_yaml(handle.read())
-        except OSError as exc:
-            raise CliError(f"Cannot read the mapping file {args.mapping}: {exc.strerror}.") from exc
-        except MappingError as exc:
-            raise CliError(f"{args.mapping}: {exc}") from exc
-    covers = _covers(args.covers) if args.covers else None
-    if covers and args.kind not in ("incidents", "counts"):
+        _print_result(KINDS["lookup"].run(engine, [_one_csv(args.lookup)], ImportOptions(imported_by=CLI_USER))[0])
+    if args.covers and not kind.mapped:
         raise CliError(
             "--covers states the period of a partner file: use it with 'import incidents' or 'import counts'."
         )
-    if args.kind == "police":
-        results = [importers.import_police(engine, inputs, progress=_progress_line, imported_by=CLI_USER)]
-    elif args.kind == "incidents":
-        results = [
-            importers.import_partner(
-                engine, inputs, mapping, progress=_progress_line, imported_by=CLI_USER, covers=covers
-            )
-        ]
-    elif args.kind == "counts":
-        results = [
-            importers.import_counts(engine, item, mapping, imported_by=CLI_USER, covers=covers) for item in inputs
-        ]
-    elif args.kind == "wards":
-        from rc_dashboard.ingest.boundaries import BoundaryChangeRefused
-
-        try:
-            results = [
-                importers.import_wards(
-                    engine,
-                    inputs[0],
-                    code_field=args.code_field,
-                    name_field=args.name_field,
-                    imported_by=CLI_USER,
-                    replace=args.replace,
-                    lad=args.lad,
-                    lad_lookup=files_from_paths([args.lad_lookup], report, (".csv",))[0] if args.lad_lookup else None,
-                )
-            ]
-        except BoundaryChangeRefused as exc:
-            raise CliError(str(exc)) from exc
-    elif args.kind == "lsoas":
-        results = [importers.import_lsoas(engine, inputs[0], imported_by=CLI_USER)]
-    else:
-        function = {
-            "localities": importers.import_localities,
-            "population": importers.import_population,
-            "lookup": importers.import_lsoa_lookup,
-            "lads": importers.import_ward_lads,
-        }[args.kind]
-        results = [function(engine, item, imported_by=CLI_USER) for item in inputs]
+    options = ImportOptions(
+        imported_by=CLI_USER,
+        progress=_progress_line,
+        mapping=_read_mapping(args) if kind.mapped else None,
+        covers=_covers(args.covers) if args.covers else None,
+        replace=args.replace,
+        code_field=args.code_field,
+        name_field=args.name_field,
+        lad=args.lad,
+        lad_lookup=_one_csv(args.lad_lookup) if args.lad_lookup else None,
+    )
+    try:
+        results = kind.run(engine, inputs, options)
+    except BoundaryChangeRefused as exc:
+        raise CliError(str(exc)) from exc
     for result in results:
         _print_result(result)
         audit.record(
@@ -246,6 +202,47 @@ def cmd_analyses(args: argparse.Namespace) -> int:
     table = stored(engine).drop(columns=["inputs"])
     sys.stdout.write(to_csv_text(table))
     return 0
+
+
+def _import_inputs(paths: list[str], suffixes: tuple[str, ...] | None, report: ValidationReport) -> list[InputFile]:
+    """The files named: folders and zips searched for ``suffixes``; boundary files (None) read whole."""
+    from pathlib import Path
+
+    from rc_dashboard.ingest.files import InputFile, files_from_paths
+
+    if suffixes is not None:
+        return files_from_paths(paths, report, suffixes)
+    missing = [p for p in paths if not Path(p).is_file()]
+    if missing:
+        raise CliError(f"No such file: {missing[0]}.")
+    return [InputFile(str(p), Path(p).read_bytes()) for p in paths]
+
+
+def _one_csv(path: str) -> InputFile:
+    """A CSV named by an option (a lookup read with the main file); refused if it is not there."""
+    from rc_dashboard.ingest.files import files_from_paths
+    from rc_dashboard.ingest.validation import ValidationReport
+
+    report = ValidationReport()
+    files = files_from_paths([path], report, (".csv",))
+    if report.rejected or not files:
+        raise ImportRejected(report)
+    return files[0]
+
+
+def _read_mapping(args: argparse.Namespace) -> PartnerMapping:
+    """The partner column mapping named by ``--mapping`` (required for partner files)."""
+    from rc_dashboard.ingest.partner import MappingError, PartnerMapping
+
+    if not args.mapping:
+        raise CliError(f"'import {args.kind}' needs --mapping FILE.yaml (see config/mappings/ for examples).")
+    try:
+        with open(args.mapping, encoding="utf-8") as handle:
+            return PartnerMapping.from_yaml(handle.read())
+    except OSError as exc:
+        raise CliError(f"Cannot read the mapping file {args.mapping}: {exc.strerror}.") from exc
+    except MappingError as exc:
+        raise CliError(f"{args.mapping}: {exc}") from exc
 
 
 def cmd_wards(args: argparse.Namespace) -> int:
@@ -557,21 +554,43 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The whole command line: one ``_add_*_command`` per command, each with the shared ``--db`` option."""
     parser = argparse.ArgumentParser(prog="python -m rc_dashboard", description="RC Dashboard command line.")
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--db", help="SQLAlchemy database URL (default: RC_DATABASE_URL or data/rc_dashboard.sqlite)")
     commands = parser.add_subparsers(dest="command", required=True)
+    for add in (
+        _add_demo_command,
+        _add_import_command,
+        _add_analyses_command,
+        _add_wards_command,
+        _add_hotspots_command,
+        _add_measures_command,
+        _add_summary_command,
+        _add_pack_command,
+        _add_counts_command,
+        _add_serve_command,
+        _add_users_command,
+    ):
+        add(commands, common)
+    return parser
 
+
+def _add_demo_command(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    """``demo``: build the fictional borough through the real import path."""
     demo = commands.add_parser("demo", parents=[common], help="build the demo borough database")
     demo.add_argument("--scale", type=float, default=1.0, help="volume multiplier (10 gives about a million incidents)")
     demo.add_argument("--force", action="store_true", help="build even if the database already holds incidents")
     demo.add_argument("--no-analyses", action="store_true", help=NO_ANALYSES_HELP)
     demo.set_defaults(handler=cmd_demo)
 
+
+def _add_import_command(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    """``import KIND PATHS``: one kind from the register in :mod:`rc_dashboard.ingest.kinds`."""
     importing = commands.add_parser(
         "import", parents=[common], help="import police.uk files, partner logs, boundaries, lookups"
     )
-    importing.add_argument("kind", choices=IMPORT_KINDS)
+    importing.add_argument("kind", choices=list(KINDS))
     importing.add_argument("paths", nargs="+", help="files, folders or zip archives")
     importing.add_argument("--mapping", help="YAML column mapping for partner incidents or counts")
     importing.add_argument("--code-field", help="ward code field in the boundaries (default: detected, e.g. WD25CD)")
@@ -599,17 +618,27 @@ def build_parser() -> argparse.ArgumentParser:
     importing.add_argument("--no-analyses", action="store_true", help=NO_ANALYSES_HELP)
     importing.set_defaults(handler=cmd_import)
 
+
+
+def _add_analyses_command(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    """``analyses``: compute the stored default analyses, or list them."""
     analyses = commands.add_parser(
         "analyses", parents=[common], help="compute the stored default analyses now, or list what is stored"
     )
     analyses.add_argument("--list", action="store_true", help="list the stored results instead of computing")
     analyses.set_defaults(handler=cmd_analyses)
 
+
+def _add_wards_command(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    """``wards history|restore``: ward sets that boundary imports replaced."""
     ward_sets = commands.add_parser("wards", parents=[common], help="ward sets replaced by boundary imports")
     ward_sets.add_argument("action", choices=["history", "restore"])
     ward_sets.add_argument("set_id", nargs="?", type=int, help="for restore: the kept set's id (see 'wards history')")
     ward_sets.set_defaults(handler=cmd_wards)
 
+
+def _add_hotspots_command(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    """``hotspots``: the scan and EHSA, every parameter defaulting to :mod:`rc_dashboard.hotspots.defaults`."""
     hotspots = commands.add_parser("hotspots", parents=[common], help="emerging hotspot areas with their evidence")
     hotspots.add_argument(
         "--as-of", help="last month to analyse, YYYY-MM (default: the latest month every selected feed covers)"
@@ -622,26 +651,26 @@ def build_parser() -> argparse.ArgumentParser:
     )
     hotspots.add_argument("--harm", action="store_true", help="weight incidents by harm (config/harm.yaml)")
     hotspots.add_argument(
-        "--cell-m", type=float, default=DEFAULT_CELL_M, help=f"EHSA grid square size in metres (default {DEFAULT_CELL_M})"
+        "--cell-m", type=float, default=DEFAULT_CELL_M, help="EHSA grid square size in metres (default %(default)g)"
     )
     hotspots.add_argument(
-        "--distance-m", type=float, default=DEFAULT_DISTANCE_M, help="Gi* neighbourhood distance in metres (default 500)"
+        "--distance-m", type=float, default=DEFAULT_DISTANCE_M, help="Gi* neighbourhood distance in metres (default %(default)g)"
     )
     hotspots.add_argument(
-        "--recent-months", type=int, default=DEFAULT_RECENT_MONTHS, help="EHSA areas' recent window in months (default 3)"
+        "--recent-months", type=int, default=DEFAULT_RECENT_MONTHS, help="EHSA areas' recent window in months (default %(default)d)"
     )
-    hotspots.add_argument("--alpha", type=float, default=DEFAULT_ALPHA, help="significance level (default 0.05)")
+    hotspots.add_argument("--alpha", type=float, default=DEFAULT_ALPHA, help="significance level (default %(default)g)")
     hotspots.add_argument(
-        "--scan-cell-m", type=float, default=DEFAULT_SCAN_CELL_M, help="the scan's square size in metres (default 125)"
-    )
-    hotspots.add_argument(
-        "--max-radius-m", type=float, default=DEFAULT_MAX_RADIUS_M, help="the scan's largest radius (default 1000)"
+        "--scan-cell-m", type=float, default=DEFAULT_SCAN_CELL_M, help="the scan's square size in metres (default %(default)g)"
     )
     hotspots.add_argument(
-        "--max-window-months", type=int, default=DEFAULT_MAX_WINDOW_MONTHS, help="the scan's longest window (default 6)"
+        "--max-radius-m", type=float, default=DEFAULT_MAX_RADIUS_M, help="the scan's largest radius in metres (default %(default)g)"
     )
     hotspots.add_argument(
-        "--permutations", type=int, default=DEFAULT_PERMUTATIONS, help="Monte Carlo permutations (default 999)"
+        "--max-window-months", type=int, default=DEFAULT_MAX_WINDOW_MONTHS, help="the scan's longest window in months (default %(default)d)"
+    )
+    hotspots.add_argument(
+        "--permutations", type=int, default=DEFAULT_PERMUTATIONS, help="Monte Carlo permutations (default %(default)d)"
     )
     hotspots.add_argument("--seed", type=int, default=DEFAULT_SEED, help="seed of the permutations")
     hotspots.add_argument(
@@ -650,6 +679,9 @@ def build_parser() -> argparse.ArgumentParser:
     hotspots.add_argument("--format", choices=["json", "csv"], default="json")
     hotspots.set_defaults(handler=cmd_hotspots)
 
+
+def _add_measures_command(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    """``measures``: the plan's scorecard as JSON."""
     measures = commands.add_parser(
         "measures", parents=[common], help="the community safety plan's performance measures"
     )
@@ -663,6 +695,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     measures.set_defaults(handler=cmd_measures)
 
+
+def _add_summary_command(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    """``summary``: a ward's quarterly summary for councillors."""
     summary = commands.add_parser("summary", parents=[common], help="ward quarterly summary for councillors")
     summary.add_argument("--ward", help="ward GSS code, e.g. E05001301")
     summary.add_argument("--all", action="store_true", help="every ward (Markdown and PDF files, with --out)")
@@ -671,12 +706,18 @@ def build_parser() -> argparse.ArgumentParser:
     summary.add_argument("--out", help="folder for --all")
     summary.set_defaults(handler=cmd_summary)
 
+
+def _add_pack_command(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    """``pack``: a locality's panel pack."""
     pack = commands.add_parser("pack", parents=[common], help="locality panel pack (PDF or HTML)")
     pack.add_argument("--locality", required=True, help="locality name, e.g. North")
     pack.add_argument("--quarter", required=True, help="UK financial quarter, e.g. 2025/26-Q2")
     pack.add_argument("--out", required=True, help="output file ending .pdf or .html")
     pack.set_defaults(handler=cmd_pack)
 
+
+def _add_counts_command(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    """``counts``: incident counts grouped as asked."""
     counts = commands.add_parser(
         "counts", parents=[common], help="incident counts grouped by ward, month, category ..."
     )
@@ -693,6 +734,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     counts.set_defaults(handler=cmd_counts)
 
+
+def _add_serve_command(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    """``serve``: the app with production settings."""
     serve = commands.add_parser("serve", parents=[common], help="start the app with production settings")
     serve.add_argument("--port", type=int, default=8501)
     serve.add_argument(
@@ -703,6 +747,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--check", action="store_true", help="only check the production settings")
     serve.set_defaults(handler=cmd_serve)
 
+
+def _add_users_command(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    """``users list|add|remove|passwd``: the local users file."""
     users = commands.add_parser("users", help="manage sign-in accounts and roles (the local users file)")
     user_actions = users.add_subparsers(dest="action", required=True)
     user_list = user_actions.add_parser("list", parents=[common], help="list users and roles")
@@ -722,7 +769,6 @@ def build_parser() -> argparse.ArgumentParser:
     user_passwd.add_argument("username")
     user_passwd.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
     user_passwd.set_defaults(handler=cmd_users)
-    return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -48,12 +48,6 @@ class AreaConfig:
     # What the partnership calls its area in sentences ("the borough's wards"): borough, district, city, county.
     area_word: str = "borough"
 
-    def source_label(self, key: str) -> str:
-        for source in self.sources:
-            if source.key == key:
-                return source.label
-        return key.title()
-
 
 def data_dir() -> Path:
     return Path(os.environ.get("RC_DATA_DIR", DEFAULT_DATA_DIR))
@@ -70,6 +64,14 @@ def default_sqlite_path() -> Path:
 def database_url_default() -> str:
     """The embedded SQLite database under the data folder."""
     return f"sqlite:///{default_sqlite_path()}"
+
+
+DEMO_ENV = "RC_DEMO"  # "1": build and offer the demo borough on any database; "0": never (production)
+
+
+def demo_setting() -> bool | None:
+    """``RC_DEMO`` as said: True for "1", False for "0", None when unset (the database decides)."""
+    return {"1": True, "0": False}.get(os.environ.get(DEMO_ENV, ""))
 
 
 def database_url(explicit: str | None = None) -> str:

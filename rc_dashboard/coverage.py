@@ -126,12 +126,6 @@ def months_covered_by(covered: pd.DataFrame, sources: tuple[str, ...] | list[str
     return sorted(common)
 
 
-def months_any_covered(covered: pd.DataFrame, sources: tuple[str, ...] | list[str] = ()) -> list[str]:
-    """Months at least one selected source covers, sorted."""
-    rows = covered if not sources else covered[covered["source"].isin(sources)]
-    return sorted(set(rows["month"]))
-
-
 def latest_common_month(
     covered: pd.DataFrame, sources: tuple[str, ...] | list[str] = (), forces: tuple[str, ...] | list[str] = ()
 ) -> str | None:

@@ -131,10 +131,6 @@ def make_engine(url: str) -> Engine:
     return create_engine(parsed, pool_pre_ping=True, connect_args=connect_args)
 
 
-def is_sqlite(engine_or_conn: Engine | Connection) -> bool:
-    return engine_or_conn.dialect.name == "sqlite"
-
-
 def current_schema_version(engine: Engine) -> int:
     """0 for an empty database."""
     if not inspect(engine).has_table(schema.schema_version.name):

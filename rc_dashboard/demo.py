@@ -28,9 +28,9 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import shapely
-from pyproj import Transformer
 
 from rc_dashboard.categories import ASB, POLICE_CRIME_TYPES
+from rc_dashboard.geography import BNG, bng_to_lonlat, polygon_of
 from rc_dashboard.ingest.police_uk import POLICE_COLUMNS
 
 DEMO_END_MONTH = "2026-09"
@@ -63,8 +63,6 @@ TRUTH_JSON_NAME = "demo_truth.json"
 TRUTH_COUNTS_NAME = "demo_truth_counts.csv"
 TRUTH_COUNT_COLUMNS = ["ward_code", "month", "category", "count"]
 
-BNG_CRS = "EPSG:27700"
-WGS84_CRS = "EPSG:4326"
 LONLAT_DECIMALS = 6  # police.uk publishes 6 decimals (~0.1 m), far less than the snap inset below
 
 # --- geography (metres, EPSG:27700) --------------------------------------------------------------
@@ -524,9 +522,8 @@ def generate_demo(
     month_labels = np.array(periods.strftime("%Y-%m"), dtype=object)
     rng = np.random.default_rng(seed)
     geo = _make_geography(rng)
-    to_wgs84 = Transformer.from_crs(BNG_CRS, WGS84_CRS, always_xy=True)
-    snaps = _make_snap_points(rng, geo, scale, to_wgs84)
-    sites = _site_records(geo, periods, to_wgs84)
+    snaps = _make_snap_points(rng, geo, scale)
+    sites = _site_records(geo, periods)
 
     police, police_ward, police_month, police_cat, police_site = _police_rows(
         rng, geo, snaps, periods, month_labels, scale
@@ -690,7 +687,7 @@ def _ward_frame(rng: np.random.Generator, outline: shapely.Polygon, cells: np.nd
             "population": population.astype("int64"),
         },
         geometry=list(cells),
-        crs=BNG_CRS,
+        crs=BNG,
     )
 
 
@@ -738,11 +735,11 @@ def _place_sites(rng: np.random.Generator, outline: shapely.Polygon) -> np.ndarr
     return np.asarray(centres)
 
 
-def _site_records(geo: _Geography, periods: pd.PeriodIndex, to_wgs84: Transformer) -> list[dict[str, Any]]:
+def _site_records(geo: _Geography, periods: pd.PeriodIndex) -> list[dict[str, Any]]:
     """The public description of each planted site (extra_incidents is filled in once rows exist)."""
     labels = list(periods.strftime("%Y-%m"))
-    lon, lat = to_wgs84.transform(geo.site_centres[:, 0], geo.site_centres[:, 1])
-    ward_of_centre = _locate(geo.wards.geometry.to_numpy(), geo.site_centres[:, 0], geo.site_centres[:, 1])
+    lon, lat = bng_to_lonlat(geo.site_centres[:, 0], geo.site_centres[:, 1])
+    ward_of_centre = polygon_of(geo.wards.geometry.to_numpy(), geo.site_centres[:, 0], geo.site_centres[:, 1])
     records = []
     for i, spec in enumerate(SITE_SPECS):
         active = np.flatnonzero(_site_intensity(spec, len(periods)) > 0)
@@ -784,17 +781,6 @@ def _site_intensity(spec: _SiteSpec, months: int) -> np.ndarray:
 # --- sampling points -------------------------------------------------------------------------------
 
 
-def _locate(polygons: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Index of the polygon containing each point, -1 if none (polygons must not overlap)."""
-    found = np.full(len(x), -1, dtype=np.int64)
-    for i, polygon in enumerate(polygons):
-        xmin, ymin, xmax, ymax = polygon.bounds
-        candidate = np.flatnonzero((x >= xmin) & (x <= xmax) & (y >= ymin) & (y <= ymax))
-        shapely.prepare(polygon)
-        found[candidate[shapely.contains_xy(polygon, x[candidate], y[candidate])]] = i
-    return found
-
-
 def _centre_dense(rng: np.random.Generator, geo: _Geography, n: int) -> tuple[np.ndarray, np.ndarray]:
     """Candidate points: a town-centre Gaussian, small district centres and a uniform spread."""
     xmin, ymin, xmax, ymax = geo.outline.bounds
@@ -830,7 +816,7 @@ def _sample_inside(
     needed = n
     while needed > 0:
         x, y = propose(int(needed * SAMPLE_OVERDRAW) + 16)
-        ward = _locate(inset_wards, x, y)
+        ward = polygon_of(inset_wards, x, y)
         keep = np.flatnonzero(ward >= 0)[:needed]
         xs.append(x[keep])
         ys.append(y[keep])
@@ -857,7 +843,7 @@ def _outside_points(rng: np.random.Generator, outline: shapely.Polygon, n: int) 
     return np.concatenate(xs), np.concatenate(ys)
 
 
-def _make_snap_points(rng: np.random.Generator, geo: _Geography, scale: float, to_wgs84: Transformer) -> _SnapPoints:
+def _make_snap_points(rng: np.random.Generator, geo: _Geography, scale: float) -> _SnapPoints:
     """Snap points inside wards (inset 10 m), topped up in site discs, plus stations, outside points
     and the no-location sentinel, each with location text, LSOA and background weight."""
     inset = shapely.buffer(geo.wards.geometry.to_numpy(), -SNAP_INSET_M)
@@ -891,7 +877,7 @@ def _make_snap_points(rng: np.random.Generator, geo: _Geography, scale: float, t
     location = np.char.add("On or near ", np.where(facility == "", street, facility).astype(str)).astype(object)
 
     lsoa = _lsoa_for(rng, geo.lsoa_ward, ward)
-    lon, lat = to_wgs84.transform(easting, northing)
+    lon, lat = bng_to_lonlat(easting, northing)
     weight = rng.lognormal(0.0, SNAP_WEIGHT_SIGMA, n_points)
     weight[stations] = 0.0
     return _SnapPoints(
@@ -969,16 +955,55 @@ def _police_rows(
     month_labels: np.ndarray,
     scale: float,
 ) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """police.uk-style rows, plus per row: truth ward index, month index, crime type index, site (-1 none)."""
-    months = len(periods)
+    """police.uk-style rows, plus per row: truth ward index, month index, crime type index, site (-1 none).
+
+    The random draws happen in a fixed order (background, sites, misplaced rows, shuffle, IDs,
+    outcomes), so one seed gives the same borough every time.
+    """
+    background = _background_police(rng, snaps, periods, scale)
+    at_sites = _site_police(rng, geo, snaps, len(periods), scale)
+    month, crime, snap, site = (np.concatenate([*b, *s]) for b, s in zip(background, at_sites, strict=True))
+    snap, reported_by = _misplace_police(rng, snaps, crime=crime, snap=snap, site=site)
+
+    n = len(month)
+    order = np.lexsort((rng.random(n), month))
+    month, crime, snap, site, reported_by = month[order], crime[order], snap[order], site[order], reported_by[order]
+    is_asb = crime == POLICE_CRIME_TYPES.index(ASB)
+    police = pd.DataFrame(
+        {
+            "Crime ID": _crime_ids(rng, ~is_asb),
+            "Month": month_labels[month],
+            "Reported by": reported_by,
+            "Falls within": np.full(n, FORCE_NAME, dtype=object),
+            "Longitude": snaps.lon[snap],
+            "Latitude": snaps.lat[snap],
+            "Location": snaps.location[snap],
+            "LSOA code": snaps.lsoa_code[snap],
+            "LSOA name": snaps.lsoa_name[snap],
+            "Crime type": np.asarray(POLICE_CRIME_TYPES, dtype=object)[crime],
+            "Last outcome category": _outcomes(rng, len(periods) - 1 - month, is_asb),
+            "Context": np.full(n, "", dtype=object),
+        },
+        columns=POLICE_COLUMNS,
+    )
+    return police, snaps.ward[snap], month, crime, site
+
+
+# Incidents as four parallel lists of arrays: month index, crime type index, snap point, site (-1 none).
+_Draws = tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray], list[np.ndarray]]
+
+
+def _background_police(
+    rng: np.random.Generator, snaps: _SnapPoints, periods: pd.PeriodIndex, scale: float
+) -> _Draws:
+    """Each crime type's monthly counts (seasonal; violence growing by a fixed share a year) on
+    busy snap points, with some types drawn to facilities (shops, pubs, stations)."""
     month_of_year = periods.month.to_numpy()
-    elapsed = np.arange(months)
-    types = list(POLICE_CRIME_TYPES)
+    elapsed = np.arange(len(periods))
     total_share = sum(CRIME_TYPE_SHARES.values())
     base_p = snaps.weight / snaps.weight.sum()
-
-    month_idx, type_idx, snap_idx, site_idx = [], [], [], []
-    for t, crime_type in enumerate(types):
+    draws: _Draws = ([], [], [], [])
+    for t, crime_type in enumerate(POLICE_CRIME_TYPES):
         rate = POLICE_ROWS_PER_MONTH * scale * CRIME_TYPE_SHARES[crime_type] / total_share
         rate = rate * _seasonal(crime_type, month_of_year)
         if crime_type == VIOLENCE:
@@ -993,60 +1018,48 @@ def _police_rows(
             for facility, factor in FACILITY_AFFINITY[crime_type].items():
                 boost[snaps.facility == facility] = factor
             p = p * boost / (p * boost).sum()
-        month_idx.append(month)
-        type_idx.append(np.full(len(month), t))
-        snap_idx.append(rng.choice(len(p), size=len(month), p=p))
-        site_idx.append(np.full(len(month), -1))
+        _append_draws(draws, month, t, rng.choice(len(p), size=len(month), p=p), -1)
+    return draws
 
+
+def _site_police(rng: np.random.Generator, geo: _Geography, snaps: _SnapPoints, months: int, scale: float) -> _Draws:
+    """The planted sites' police incidents, on snap points inside each site's disc."""
     distance_to = {
         s: np.hypot(snaps.easting - centre[0], snaps.northing - centre[1]) for s, centre in enumerate(geo.site_centres)
     }
+    draws: _Draws = ([], [], [], [])
     for s, _, crime_type, month in _site_components(rng, months, scale, police=True):
         spec = SITE_SPECS[s]
         pool = np.flatnonzero((distance_to[s] <= spec.radius_m - SITE_SNAP_MARGIN_M) & (snaps.weight > 0))
-        month_idx.append(month)
-        type_idx.append(np.full(len(month), types.index(crime_type)))
-        snap_idx.append(pool[rng.integers(0, len(pool), len(month))])
-        site_idx.append(np.full(len(month), s))
+        _append_draws(draws, month, POLICE_CRIME_TYPES.index(crime_type), pool[rng.integers(0, len(pool), len(month))], s)
+    return draws
 
-    month = np.concatenate(month_idx)
-    crime = np.concatenate(type_idx)
-    snap = np.concatenate(snap_idx)
-    site = np.concatenate(site_idx)
-    n = len(month)
 
+def _append_draws(draws: _Draws, month: np.ndarray, crime_type: int, snap: np.ndarray, site: int) -> None:
+    months, types, snaps, sites = draws
+    months.append(month)
+    types.append(np.full(len(month), crime_type))
+    snaps.append(snap)
+    sites.append(np.full(len(month), site))
+
+
+def _misplace_police(
+    rng: np.random.Generator, snaps: _SnapPoints, *, crime: np.ndarray, snap: np.ndarray, site: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Background rows as police.uk has them: a share with no location, and a share of station-type
+    crimes reported by British Transport Police at a station. Returns (snap point, reported by)."""
+    n = len(snap)
     background = np.flatnonzero(site < 0)
     no_location = rng.choice(background, size=round(NO_LOCATION_SHARE * n), replace=False)
     snap[no_location] = snaps.no_location
-    btp_types = np.searchsorted(np.asarray(types, dtype=object), np.asarray(BTP_CRIME_TYPES, dtype=object))
+    types = np.asarray(POLICE_CRIME_TYPES, dtype=object)
+    btp_types = np.searchsorted(types, np.asarray(BTP_CRIME_TYPES, dtype=object))
     eligible = np.flatnonzero((site < 0) & (snaps.ward[snap] >= 0) & np.isin(crime, btp_types))
     btp = rng.choice(eligible, size=min(len(eligible), round(BTP_SHARE * n)), replace=False)
     snap[btp] = snaps.stations[rng.integers(0, len(snaps.stations), len(btp))]
     reported_by = np.full(n, FORCE_NAME, dtype=object)
     reported_by[btp] = BTP_NAME
-
-    order = np.lexsort((rng.random(n), month))
-    month, crime, snap, site, reported_by = month[order], crime[order], snap[order], site[order], reported_by[order]
-    is_asb = crime == types.index(ASB)
-
-    police = pd.DataFrame(
-        {
-            "Crime ID": _crime_ids(rng, ~is_asb),
-            "Month": month_labels[month],
-            "Reported by": reported_by,
-            "Falls within": np.full(n, FORCE_NAME, dtype=object),
-            "Longitude": snaps.lon[snap],
-            "Latitude": snaps.lat[snap],
-            "Location": snaps.location[snap],
-            "LSOA code": snaps.lsoa_code[snap],
-            "LSOA name": snaps.lsoa_name[snap],
-            "Crime type": np.asarray(types, dtype=object)[crime],
-            "Last outcome category": _outcomes(rng, months - 1 - month, is_asb),
-            "Context": np.full(n, "", dtype=object),
-        },
-        columns=POLICE_COLUMNS,
-    )
-    return police, snaps.ward[snap], month, crime, site
+    return snap, reported_by
 
 
 def _fixed_yearly_totals(rng: np.random.Generator, rate: np.ndarray) -> np.ndarray:
@@ -1106,13 +1119,12 @@ def _partner_rows(
     inset = shapely.buffer(geo.wards.geometry.to_numpy(), -PARTNER_INSET_M)
     stream_of = {(s.source, s.category): i for i, s in enumerate(PARTNER_STREAMS)}
 
-    month_parts, stream_parts, site_parts = [], [], []
-    for i, stream in enumerate(PARTNER_STREAMS):
+    month_parts: list[np.ndarray] = []
+    for stream in PARTNER_STREAMS:
         rate = stream.per_month * scale * _seasonal(stream.season_key, month_of_year)
-        month = np.repeat(np.arange(months), rng.poisson(rate))
-        month_parts.append(month)
-        stream_parts.append(np.full(len(month), i))
-        site_parts.append(np.full(len(month), -1))
+        month_parts.append(np.repeat(np.arange(months), rng.poisson(rate)))
+    stream_parts = [np.full(len(month), i) for i, month in enumerate(month_parts)]
+    site_parts = [np.full(len(month), -1) for month in month_parts]
     n_background = sum(len(m) for m in month_parts)
     x, y, ward = _sample_inside(rng, n_background, inset, lambda k: _centre_dense(rng, geo, k))
     xs, ys, wards = [x], [y], [ward]
@@ -1126,26 +1138,17 @@ def _partner_rows(
         stream_parts.append(np.full(len(month), stream_of[(source, category)]))
         site_parts.append(np.full(len(month), s))
 
-    month = np.concatenate(month_parts)
-    stream = np.concatenate(stream_parts)
-    site = np.concatenate(site_parts)
+    month, stream, site = np.concatenate(month_parts), np.concatenate(stream_parts), np.concatenate(site_parts)
     easting, northing, ward = np.concatenate(xs), np.concatenate(ys), np.concatenate(wards)
     n = len(month)
 
-    start = periods.start_time.to_numpy().astype("datetime64[D]")
-    day = np.floor(rng.random(n) * periods.days_in_month.to_numpy()[month]).astype("timedelta64[D]")
-    occurred = start[month] + day
+    occurred = _days_in(rng, periods, month)
     sources = np.asarray([s.source for s in PARTNER_STREAMS], dtype=object)[stream]
     order = np.lexsort((rng.random(n), occurred, sources))
     month, stream, site, occurred, sources = month[order], stream[order], site[order], occurred[order], sources[order]
     easting, northing, ward = easting[order], northing[order], ward[order]
 
-    source_category = np.empty(n, dtype=object)
-    for i, s in enumerate(PARTNER_STREAMS):
-        here = np.flatnonzero(stream == i)
-        labels = np.asarray(list(s.labels), dtype=object)
-        p = np.asarray(list(s.labels.values()))
-        source_category[here] = labels[rng.choice(len(labels), len(here), p=p / p.sum())]
+    source_category = _source_categories(rng, stream)
     categories = np.asarray([s.category for s in PARTNER_STREAMS], dtype=object)[stream]
 
     partner = pd.DataFrame(
@@ -1163,6 +1166,24 @@ def _partner_rows(
         columns=PARTNER_COLUMNS,
     )
     return partner, ward, month, categories, site
+
+
+def _days_in(rng: np.random.Generator, periods: pd.PeriodIndex, month: np.ndarray) -> np.ndarray:
+    """A uniformly random day (datetime64[D]) within each row's month (an index into ``periods``)."""
+    start = periods.start_time.to_numpy().astype("datetime64[D]")
+    day = np.floor(rng.random(len(month)) * periods.days_in_month.to_numpy()[month]).astype("timedelta64[D]")
+    return start[month] + day
+
+
+def _source_categories(rng: np.random.Generator, stream: np.ndarray) -> np.ndarray:
+    """Each partner row's own category label, drawn from its stream's labels and their shares."""
+    source_category = np.empty(len(stream), dtype=object)
+    for i, s in enumerate(PARTNER_STREAMS):
+        here = np.flatnonzero(stream == i)
+        labels = np.asarray(list(s.labels), dtype=object)
+        p = np.asarray(list(s.labels.values()))
+        source_category[here] = labels[rng.choice(len(labels), len(here), p=p / p.sum())]
+    return source_category
 
 
 def _source_refs(sources: np.ndarray) -> np.ndarray:

@@ -14,6 +14,8 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from rc_dashboard.config import DEMO_ENV
+
 MIN_SECRET_LENGTH = 32
 PLACEHOLDER_SECRETS = {"a long random string, fixed across replicas", "CHANGE_ME", "changeme"}
 
@@ -30,7 +32,7 @@ PRODUCTION_OPTIONS = {
     "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false",
     "STREAMLIT_GLOBAL_DEVELOPMENT_MODE": "false",
     "STREAMLIT_RUNNER_POST_SCRIPT_GC": "false",  # see .streamlit/config.toml: a full GC per run stalls all sessions
-    "RC_DEMO": "0",  # never build the demo borough in production, even on an empty embedded database
+    DEMO_ENV: "0",  # never build the demo borough in production, even on an empty embedded database
     # glibc keeps one malloc arena per thread; Streamlit runs a thread per session, and with many
     # arenas freed memory is not reused across sessions (measured: +63 MB instead of +148 MB a batch).
     "MALLOC_ARENA_MAX": "2",

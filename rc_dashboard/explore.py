@@ -20,7 +20,6 @@ from rc_dashboard.db import read_frame
 from rc_dashboard.periods import add_months, month_range, parse_month
 from rc_dashboard.queries import IncidentFilter
 
-MEASURES = {"count": "Incidents", "rate": "Rate per 1,000 residents", "harm": "Harm (days, weighted)"}
 ROLLING_WINDOW_MONTHS = 12
 MONTH_NAMES = (
     "January",

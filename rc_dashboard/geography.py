@@ -65,11 +65,10 @@ def assign_wards(
 ) -> np.ndarray:
     """Ward code for each point (object array; None for no location or outside every ward).
 
-    ``wards`` is in BNG with a ``ward_code`` column. Distinct points are assigned once (an
-    STRtree query with the ``intersects`` predicate); a point on a shared boundary goes to
-    the ward listed first, so the answer is deterministic. With ``tolerance_m`` > 0 (metres), a
-    point outside every ward but within that distance of one goes to the nearest (police.uk snap
-    points can land just across a boundary).
+    ``wards`` is in BNG with a ``ward_code`` column. Distinct points are assigned once
+    (:func:`polygon_of`); a point on a shared boundary goes to the ward listed first. With
+    ``tolerance_m`` > 0 (metres), a point outside every ward but within that distance of one goes
+    to the nearest (police.uk snap points can land just across a boundary).
     """
     easting = np.asarray(easting, float)
     northing = np.asarray(northing, float)
@@ -80,22 +79,36 @@ def assign_wards(
     if len(ux) == 0:
         return result
     geometries = wards.to_crs(BNG).geometry.values if wards.crs and wards.crs != BNG else wards.geometry.values
-    tree = shapely.STRtree(geometries)
-    point_index, ward_index = tree.query(shapely.points(ux, uy), predicate="intersects")
-    # Keep the first ward per point: sort by point then ward position, take first occurrences.
-    order = np.lexsort((ward_index, point_index))
-    point_index, ward_index = point_index[order], ward_index[order]
-    first = np.unique(point_index, return_index=True)[1]
+    ward_of_unique = polygon_of(geometries, ux, uy)
     codes_for_unique = np.full(len(ux) + 1, None, dtype=object)  # the extra last slot answers code -1
-    codes_for_unique[point_index[first]] = wards["ward_code"].to_numpy(dtype=object)[ward_index[first]]
+    inside = ward_of_unique >= 0
+    codes_for_unique[: len(ux)][inside] = wards["ward_code"].to_numpy(dtype=object)[ward_of_unique[inside]]
     if tolerance_m > 0:
         outside = np.flatnonzero(pd.isna(codes_for_unique[: len(ux)]) & ~np.isnan(ux))
         if outside.size:
-            near_point, near_ward = tree.query_nearest(
+            near_point, near_ward = shapely.STRtree(geometries).query_nearest(
                 shapely.points(ux[outside], uy[outside]), max_distance=tolerance_m, all_matches=False
             )
             codes_for_unique[outside[near_point]] = wards["ward_code"].to_numpy(dtype=object)[near_ward]
     return codes_for_unique[codes]
+
+
+def polygon_of(polygons: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Index of the polygon each point (x, y, same CRS) lies in or on, -1 for none or a NaN point.
+
+    A point on a boundary two polygons share goes to the one listed first, so the answer is
+    deterministic. One STRtree query with the ``intersects`` predicate for all points.
+    """
+    found = np.full(len(x), -1, dtype=np.int64)
+    if len(polygons) == 0 or len(x) == 0:
+        return found
+    point_index, polygon_index = shapely.STRtree(polygons).query(shapely.points(x, y), predicate="intersects")
+    # Keep the first polygon per point: sort by point then polygon position, take first occurrences.
+    order = np.lexsort((polygon_index, point_index))
+    point_index, polygon_index = point_index[order], polygon_index[order]
+    first = np.unique(point_index, return_index=True)[1]
+    found[point_index[first]] = polygon_index[first]
+    return found
 
 
 def wards_from_db(engine: Engine) -> gpd.GeoDataFrame:

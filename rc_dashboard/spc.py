@@ -248,37 +248,12 @@ def special_causes(
     values = chart["value"].to_numpy(float)
     phase = chart["phase"].to_numpy()
     position = _side_of_mean(chart)
-    n = values.size
-
     beyond = (values > chart["upper"].to_numpy(float)) | (values < chart["lower"].to_numpy(float))
 
-    shift = np.zeros(n, dtype=bool)
-    shift_start = np.zeros(n, dtype=bool)
-    for start, stop, (_, side) in _runs(list(zip(phase, position, strict=True))):
-        if side != 0 and stop - start >= shift_length:
-            shift[start:stop] = True
-            shift_start[start] = True
-
-    rising = np.zeros(n, dtype=bool)
-    falling = np.zeros(n, dtype=bool)
+    shift, shift_start = _shifts(phase, position, shift_length)
     steps = _steps(chart)
-    for start, stop, step in _runs(steps[1:].tolist()):
-        # Steps start..stop-1 (into points start+1..stop) cover points start..stop of the series.
-        if step != 0 and stop - start + 1 >= trend_length:
-            (rising if step > 0 else falling)[start : stop + 1] = True
-
-    two_of_three = np.zeros(n, dtype=bool)
-    beyond_line = {
-        1: values > chart["upper_two_thirds"].to_numpy(float),
-        -1: values < chart["lower_two_thirds"].to_numpy(float),
-    }
-    for first in range(n - TWO_OF_THREE_WINDOW + 1):
-        window = slice(first, first + TWO_OF_THREE_WINDOW)
-        if len(set(phase[window])) != 1:
-            continue
-        for side, beyond_side in beyond_line.items():
-            if (position[window] == side).all() and beyond_side[window].sum() >= TWO_OF_THREE_NEEDED:
-                two_of_three[window] |= beyond_side[window]
+    rising, falling = _trends(steps, trend_length)
+    two_of_three = _two_of_three(chart, phase, position)
 
     positional = beyond | shift | two_of_three
     high = (positional & (position > 0)) | rising
@@ -301,6 +276,47 @@ def special_causes(
         },
         index=chart.index,
     )
+
+
+def _shifts(phase: np.ndarray, position: np.ndarray, shift_length: int) -> tuple[np.ndarray, np.ndarray]:
+    """(in a shift, first point of a shift): runs of at least ``shift_length`` points on one side of the mean."""
+    shift = np.zeros(phase.size, dtype=bool)
+    shift_start = np.zeros(phase.size, dtype=bool)
+    for start, stop, (_, side) in _runs(list(zip(phase, position, strict=True))):
+        if side != 0 and stop - start >= shift_length:
+            shift[start:stop] = True
+            shift_start[start] = True
+    return shift, shift_start
+
+
+def _trends(steps: np.ndarray, trend_length: int) -> tuple[np.ndarray, np.ndarray]:
+    """(rising, falling): points of runs of at least ``trend_length`` points each higher (lower) than the last."""
+    rising = np.zeros(steps.size, dtype=bool)
+    falling = np.zeros(steps.size, dtype=bool)
+    for start, stop, step in _runs(steps[1:].tolist()):
+        # Steps start..stop-1 (into points start+1..stop) cover points start..stop of the series.
+        if step != 0 and stop - start + 1 >= trend_length:
+            (rising if step > 0 else falling)[start : stop + 1] = True
+    return rising, falling
+
+
+def _two_of_three(chart: pd.DataFrame, phase: np.ndarray, position: np.ndarray) -> np.ndarray:
+    """Points beyond a two-thirds line in a window where two of three consecutive points, all on that
+    side of the mean and in one phase, are beyond it."""
+    values = chart["value"].to_numpy(float)
+    two_of_three = np.zeros(values.size, dtype=bool)
+    beyond_line = {
+        1: values > chart["upper_two_thirds"].to_numpy(float),
+        -1: values < chart["lower_two_thirds"].to_numpy(float),
+    }
+    for first in range(values.size - TWO_OF_THREE_WINDOW + 1):
+        window = slice(first, first + TWO_OF_THREE_WINDOW)
+        if len(set(phase[window])) != 1:
+            continue
+        for side, beyond_side in beyond_line.items():
+            if (position[window] == side).all() and beyond_side[window].sum() >= TWO_OF_THREE_NEEDED:
+                two_of_three[window] |= beyond_side[window]
+    return two_of_three
 
 
 def _check_direction(direction: str) -> None:

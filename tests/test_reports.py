@@ -54,15 +54,17 @@ def test_summaries_match_truth_where_shown_and_never_show_small_numbers(demo):
     summaries = build_summaries(engine, quarter)
     assert len(summaries) == 20
     in_quarter = truth[truth["month"].isin(quarter.months)]
-    shown_cells = 0
+    shown_cells = hidden_cells = 0
     for code, summary in summaries.items():
         expected = in_quarter[in_quarter["ward_code"] == code].groupby("category")["count"].sum()
         for row in summary.categories.itertuples(index=False):
+            planted = int(expected.get(row.category, 0))
             if not pd.isna(row.count):
-                assert row.count == expected.get(row.category, 0)
+                assert row.count == planted and not 1 <= planted <= THRESHOLD
                 shown_cells += 1
-            else:
-                assert expected.get(row.category, 0) >= 0, "suppressed cells exist in truth"
+            else:  # hidden: a small number, or a larger one hidden to protect it; never a zero
+                assert planted >= 1, f"{code} hides a zero count of {row.category}"
+                hidden_cells += 1
         document = json.dumps(summary.as_json())
         for number in re.findall(r'"(?:count|previous_quarter|same_quarter_last_year|total[a-z_]*)": (\d+)', document):
             assert not 1 <= int(number) <= THRESHOLD, f"{code} publishes a small number {number}"
@@ -70,7 +72,7 @@ def test_summaries_match_truth_where_shown_and_never_show_small_numbers(demo):
             assert summary.total == expected.sum()
             assert f"recorded {summary.total:,} incidents" in summary.narrative
         assert summary.rank is None or 1 <= summary.rank <= summary.n_wards
-    assert shown_cells > 100
+    assert shown_cells > 100 and hidden_cells > 0
 
 
 def test_narrative_claims_agree_with_the_table(demo):

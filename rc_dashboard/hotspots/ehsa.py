@@ -9,6 +9,7 @@ parameters in ``__init__``, work in ``fit``, results in attributes ending ``_``.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import geopandas as gpd
@@ -26,7 +27,7 @@ from rc_dashboard.hotspots.clusters import (
 )
 from rc_dashboard.hotspots.cube import SpaceTimeCube
 from rc_dashboard.hotspots.gistar import fdr_significant, space_time_gistar
-from rc_dashboard.hotspots.patterns import NO_PATTERN, classify
+from rc_dashboard.hotspots.patterns import CURRENT_HOT, CURRENT_HOT_BY_URGENCY, NO_PATTERN, classify
 from rc_dashboard.hotspots.trend import mann_kendall
 
 if TYPE_CHECKING:
@@ -60,20 +61,6 @@ AREA_FIELDS = [
     "area_km2",
     "sources",
 ]
-# Patterns whose cells are hot now (final step significant): these are the cells an area groups.
-CURRENT_HOT = frozenset(
-    {
-        "new hot spot",
-        "consecutive hot spot",
-        "intensifying hot spot",
-        "persistent hot spot",
-        "diminishing hot spot",
-        "sporadic hot spot",
-        "oscillating hot spot",
-    }
-)
-
-
 class EmergingHotSpots:
     """Getis-Ord Gi* per cell and month (space-time neighbourhood), FDR-corrected, then Mann-Kendall
     on each cell's z-score series and the ArcGIS pattern rules."""
@@ -176,107 +163,174 @@ def hotspot_areas(
     shapes: np.ndarray | None = None,
 ) -> gpd.GeoDataFrame:
     """Group the flagged cells into areas by DBSCAN of their recent incidents (or take the given
-    ``shapes``, BNG polygons), and test each area's recent rate against its baseline."""
-    columns = [*AREA_FIELDS, "geometry"]
+    ``shapes``, BNG polygons), and test each area's recent rate against its baseline.
+
+    ``points`` are incidents (``easting``, ``northing`` in metres, ``month``, ``count``, ``category``,
+    ``source``); ``recent`` and ``baseline`` the months compared; ``cells`` the grid with each
+    square's EHSA ``pattern`` and ``model`` the fitted statistic (its ``hot_`` months).
+    """
     if flagged.empty:
-        return gpd.GeoDataFrame(columns=columns, geometry="geometry", crs=BNG)
+        return _no_areas()
     if shapes is None:
-        recent_points = points.loc[points["month"].isin(recent)]
-        in_flagged = shapely.STRtree(flagged.geometry.values).query(
-            shapely.points(recent_points[["easting", "northing"]].to_numpy()), predicate="intersects"
-        )[0]
-        candidates = recent_points.iloc[np.unique(in_flagged)]
-        # Flagged cells of a busy town centre touch one another; an area must be a local peak within
-        # them, so a core point needs PEAK_FACTOR times the flagged cells' average density within eps.
-        density = candidates["count"].sum() / max(float(flagged["area_m2"].sum()), 1.0)
-        min_samples = max(params.min_cluster_incidents, int(np.ceil(PEAK_FACTOR * density * np.pi * params.eps_m**2)))
-        labels = cluster_points(candidates, params.eps_m, min_samples)
-        shapes = cluster_shapes(candidates, labels)
-        if shapes.empty:
-            return gpd.GeoDataFrame(columns=columns, geometry="geometry", crs=BNG)
+        areas = _peak_shapes(points=points, recent=recent, flagged=flagged, params=params)
+        if areas.empty:
+            return _no_areas()
     else:
-        shapes = gpd.GeoDataFrame(geometry=list(shapes), crs=BNG)
-    tree = shapely.STRtree(shapes.geometry.values)
-    window = points.loc[points["month"].isin(recent + baseline)]
-    point_idx, shape_idx = tree.query(
-        shapely.points(window[["easting", "northing"]].to_numpy()), predicate="intersects"
+        areas = gpd.GeoDataFrame(geometry=list(shapes), crs=BNG)
+    counts = _AreaCounts.of(points=points, areas=areas, recent=recent, baseline=baseline)
+    places = _AreaPlaces.of(areas=areas, wards=wards)
+    cell_idx, member_area = shapely.STRtree(areas.geometry.values).query(
+        shapely.points(np.column_stack(cube_centroids(cells))), predicate="intersects"
     )
-    joined = window.iloc[point_idx].assign(area=shape_idx)
-    recent_counts = (
-        joined.loc[joined["month"].isin(recent)]
-        .groupby("area")["count"]
-        .sum()
-        .reindex(range(len(shapes)), fill_value=0)
-        .to_numpy()
-    )
-    baseline_counts = (
-        joined.loc[joined["month"].isin(baseline)]
-        .groupby("area")["count"]
-        .sum()
-        .reindex(range(len(shapes)), fill_value=0)
-        .to_numpy()
-    )
-    sources = joined.loc[joined["month"].isin(recent)].groupby("area")["source"].agg(lambda s: sorted(set(s)))
-    per_category = joined.pivot_table(
-        index="area", columns="category", values="count", aggfunc="sum", fill_value=0
-    ).reindex(range(len(shapes)), fill_value=0)
-    borough_recent = window.loc[window["month"].isin(recent)].groupby("category")["count"].sum()
-    borough_baseline = window.loc[window["month"].isin(baseline)].groupby("category")["count"].sum()
-    share = expected_recent_share(per_category, borough_recent, borough_baseline)
-    p = rate_increase_p(recent_counts, baseline_counts, share)
-    p_adjusted = _bh_adjust(p)
-    expected = share * (recent_counts + baseline_counts)
-    cell_idx, member_shape = tree.query(shapely.points(np.column_stack(cube_centroids(cells))), predicate="intersects")
-    centres = shapely.centroid(shapes.geometry.values)
-    centre_xy = shapely.get_coordinates(centres)
-    lon, lat = bng_to_lonlat(centre_xy[:, 0], centre_xy[:, 1])
-    ward_codes = ward_of(centre_xy, wards)
-    touched = wards_touched(shapes.geometry.values, wards)
-    locality = dict(zip(wards["ward_code"], wards.get("locality", pd.Series([None] * len(wards))), strict=True))
     records = []
-    for k in range(len(shapes)):
-        member_cells = cell_idx[member_shape == k]
-        patterns = cells["pattern"].to_numpy()[member_cells]
-        hot_patterns = [x for x in patterns if x in CURRENT_HOT]
-        pattern = (
-            dominant_pattern(hot_patterns)
-            if hot_patterns
-            else (dominant_pattern(list(patterns)) if len(patterns) else NO_PATTERN)
-        )
+    for k in range(len(areas)):
+        member_cells = cell_idx[member_area == k]
         hot_any = (
             model.hot_[:, member_cells].any(axis=1) if len(member_cells) else np.zeros(len(model.hot_), dtype=bool)
         )
-        rises = p_adjusted[k] < params.alpha and recent_counts[k] > expected[k]
-        new_or_consecutive = pattern in ("new hot spot", "consecutive hot spot")
-        # An intensifying area counts as emerging when its own recent rate also rose beyond the
-        # borough's (nominal p < alpha): a slow drift in a long-standing hotspot alone sends no one.
-        intensifying_now = pattern == "intensifying hot spot" and p[k] < params.alpha and recent_counts[k] > expected[k]
-        emerging = bool(rises or new_or_consecutive or intensifying_now)
+        pattern = _area_pattern(list(cells["pattern"].to_numpy()[member_cells]))
         records.append(
             {
                 "hotspot": f"H{k + 1}",
                 "pattern": pattern,
-                "emerging": emerging,
-                "ward_code": ward_codes[k],
-                "wards": touched[k],
-                "locality": locality.get(ward_codes[k]),
-                "recent_count": int(recent_counts[k]),
-                "baseline_count": int(baseline_counts[k]),
-                "p_value": float(p[k]),
-                "p_adjusted": float(p_adjusted[k]),
-                "expected_recent": round(float(expected[k]), 1),
-                "rate_ratio": float(recent_counts[k] / expected[k]) if expected[k] else float("inf"),
-                "sources": list(sources.get(k, [])),
+                "emerging": counts.emerging(k, pattern, params.alpha),
+                **places.record(k),
+                **counts.record(k),
                 "hot_months": int(hot_any.sum()),
                 "months": len(model.hot_),
-                "lon": round(float(lon[k]), 6),
-                "lat": round(float(lat[k]), 6),
-                "area_km2": float(shapes.geometry.iloc[k].area / 1e6),
-                "geometry": shapes.geometry.iloc[k],
+                "lon": round(float(places.lon[k]), 6),
+                "lat": round(float(places.lat[k]), 6),
+                "area_km2": float(areas.geometry.iloc[k].area / 1e6),
+                "geometry": areas.geometry.iloc[k],
             }
         )
     frame = gpd.GeoDataFrame(records, geometry="geometry", crs=BNG)
     return frame.sort_values(["emerging", "recent_count"], ascending=[False, False]).reset_index(drop=True)
+
+
+def _no_areas() -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame(columns=[*AREA_FIELDS, "geometry"], geometry="geometry", crs=BNG)
+
+
+def _peak_shapes(
+    *, points: pd.DataFrame, recent: list[str], flagged: gpd.GeoDataFrame, params: HotspotParams
+) -> gpd.GeoDataFrame:
+    """Shapes of the dense groups of recent incidents inside the flagged cells (DBSCAN, BNG metres)."""
+    recent_points = points.loc[points["month"].isin(recent)]
+    in_flagged = shapely.STRtree(flagged.geometry.values).query(
+        shapely.points(recent_points[["easting", "northing"]].to_numpy()), predicate="intersects"
+    )[0]
+    candidates = recent_points.iloc[np.unique(in_flagged)]
+    # Flagged cells of a busy town centre touch one another; an area must be a local peak within
+    # them, so a core point needs PEAK_FACTOR times the flagged cells' average density within eps.
+    density = candidates["count"].sum() / max(float(flagged["area_m2"].sum()), 1.0)
+    min_samples = max(params.min_cluster_incidents, int(np.ceil(PEAK_FACTOR * density * np.pi * params.eps_m**2)))
+    labels = cluster_points(candidates, params.eps_m, min_samples)
+    return cluster_shapes(candidates, labels)
+
+
+def _area_pattern(patterns: list[str]) -> str:
+    """An area's pattern: the dominant one among its squares hot now, else among all its squares."""
+    hot_now = [x for x in patterns if x in CURRENT_HOT]
+    if hot_now:
+        return dominant_pattern(hot_now)
+    return dominant_pattern(patterns) if patterns else NO_PATTERN
+
+
+@dataclass(frozen=True)
+class _AreaCounts:
+    """Each area's incidents in the recent and baseline months and the test of its recent rate (one row per area)."""
+
+    recent: np.ndarray
+    baseline: np.ndarray
+    expected: np.ndarray  # recent incidents expected from the baseline, had the area moved with the borough
+    p: np.ndarray  # one-sided p-value of a rise against that expectation
+    p_adjusted: np.ndarray  # Benjamini-Hochberg over the areas
+    sources: pd.Series  # area index -> sorted sources of its recent incidents
+
+    @classmethod
+    def of(
+        cls, *, points: pd.DataFrame, areas: gpd.GeoDataFrame, recent: list[str], baseline: list[str]
+    ) -> _AreaCounts:
+        window = points.loc[points["month"].isin(recent + baseline)]
+        point_idx, area_idx = shapely.STRtree(areas.geometry.values).query(
+            shapely.points(window[["easting", "northing"]].to_numpy()), predicate="intersects"
+        )
+        joined = window.iloc[point_idx].assign(area=area_idx)
+        every_area = range(len(areas))
+
+        def per_area(months: list[str]) -> np.ndarray:
+            selected = joined.loc[joined["month"].isin(months)]
+            return selected.groupby("area")["count"].sum().reindex(every_area, fill_value=0).to_numpy()
+
+        recent_counts, baseline_counts = per_area(recent), per_area(baseline)
+        per_category = joined.pivot_table(
+            index="area", columns="category", values="count", aggfunc="sum", fill_value=0
+        ).reindex(every_area, fill_value=0)
+        borough_recent = window.loc[window["month"].isin(recent)].groupby("category")["count"].sum()
+        borough_baseline = window.loc[window["month"].isin(baseline)].groupby("category")["count"].sum()
+        share = expected_recent_share(per_category, borough_recent, borough_baseline)
+        p = rate_increase_p(recent_counts, baseline_counts, share)
+        return cls(
+            recent=recent_counts,
+            baseline=baseline_counts,
+            expected=share * (recent_counts + baseline_counts),
+            p=p,
+            p_adjusted=_bh_adjust(p),
+            sources=joined.loc[joined["month"].isin(recent)].groupby("area")["source"].agg(lambda s: sorted(set(s))),
+        )
+
+    def emerging(self, k: int, pattern: str, alpha: float) -> bool:
+        """Area ``k`` rose beyond the borough (adjusted p), or its squares are new or consecutive hot spots."""
+        above = self.recent[k] > self.expected[k]
+        rises = self.p_adjusted[k] < alpha and above
+        new_or_consecutive = pattern in ("new hot spot", "consecutive hot spot")
+        # An intensifying area counts as emerging when its own recent rate also rose beyond the
+        # borough's (nominal p < alpha): a slow drift in a long-standing hotspot alone sends no one.
+        intensifying_now = pattern == "intensifying hot spot" and self.p[k] < alpha and above
+        return bool(rises or new_or_consecutive or intensifying_now)
+
+    def record(self, k: int) -> dict:
+        return {
+            "recent_count": int(self.recent[k]),
+            "baseline_count": int(self.baseline[k]),
+            "p_value": float(self.p[k]),
+            "p_adjusted": float(self.p_adjusted[k]),
+            "expected_recent": round(float(self.expected[k]), 1),
+            "rate_ratio": float(self.recent[k] / self.expected[k]) if self.expected[k] else float("inf"),
+            "sources": list(self.sources.get(k, [])),
+        }
+
+
+@dataclass(frozen=True)
+class _AreaPlaces:
+    """Where each area lies: its centre (WGS84), the ward holding it, every ward it touches, the locality."""
+
+    lon: np.ndarray
+    lat: np.ndarray
+    ward_codes: list[str | None]
+    touched: list[list[str]]
+    locality: dict[str, str | None]
+
+    @classmethod
+    def of(cls, *, areas: gpd.GeoDataFrame, wards: gpd.GeoDataFrame) -> _AreaPlaces:
+        centre_xy = shapely.get_coordinates(shapely.centroid(areas.geometry.values))
+        lon, lat = bng_to_lonlat(centre_xy[:, 0], centre_xy[:, 1])
+        localities = wards.get("locality", pd.Series([None] * len(wards)))
+        return cls(
+            lon=lon,
+            lat=lat,
+            ward_codes=ward_of(centre_xy, wards),
+            touched=wards_touched(areas.geometry.values, wards),
+            locality=dict(zip(wards["ward_code"], localities, strict=True)),
+        )
+
+    def record(self, k: int) -> dict:
+        return {
+            "ward_code": self.ward_codes[k],
+            "wards": self.touched[k],
+            "locality": self.locality.get(self.ward_codes[k]),
+        }
 
 
 def cube_centroids(cells: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray]:
@@ -286,20 +340,7 @@ def cube_centroids(cells: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray]:
 
 def dominant_pattern(patterns: list[str]) -> str:
     """The most common pattern, ties going to the more urgent (emerging patterns first)."""
-    order = {
-        name: rank
-        for rank, name in enumerate(
-            [
-                "new hot spot",
-                "consecutive hot spot",
-                "intensifying hot spot",
-                "persistent hot spot",
-                "sporadic hot spot",
-                "oscillating hot spot",
-                "diminishing hot spot",
-            ]
-        )
-    }
+    order = {name: rank for rank, name in enumerate(CURRENT_HOT_BY_URGENCY)}
     counts = pd.Series(patterns).value_counts()
     return sorted(counts.index, key=lambda name: (-counts[name], order.get(name, 99)))[0]
 

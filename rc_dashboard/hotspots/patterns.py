@@ -63,6 +63,13 @@ PATTERNS: tuple[str, ...] = (
     *(f"{name} cold spot" for name in HOT_PATTERNS),
 )
 EMERGING_PATTERNS = frozenset({"new hot spot", "consecutive hot spot", "intensifying hot spot"})
+# Hot spots now (the final step significantly hot: every hot pattern but "historical"), most urgent first;
+# the order breaks ties where a place's squares carry different patterns.
+CURRENT_HOT_BY_URGENCY: tuple[str, ...] = tuple(
+    f"{name} hot spot"
+    for name in ("new", "consecutive", "intensifying", "persistent", "sporadic", "oscillating", "diminishing")
+)
+CURRENT_HOT = frozenset(CURRENT_HOT_BY_URGENCY)
 MIN_SHARE = 0.9  # the "90% of time steps" rule
 # Decimal places kept in MIN_SHARE * T before rounding up: a share and T whose product should be whole but lands a
 # hair above it in floating point (0.30000000000000004 * 10) must not demand one step more than the rule says.

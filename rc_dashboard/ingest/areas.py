@@ -127,20 +127,38 @@ def read_wards(
         data = _only_lad(data, columns, lad.strip(), item.name, report)
         if data is None:
             return None
+    data = _in_bng(data, item.name, report)
+    if data is None:
+        return None
+    codes = data[code_field].astype(str).str.strip()
+    geometry = _checked_wards(data, codes, code_field, item.name, report)
+    if geometry is None:
+        return None
+    lad_code, lad_name = _vintage_fields(columns, LAD_CODE_FIELD)
+    if "LADLOOKUPCD" in data.columns:
+        lad_code, lad_name = "LADLOOKUPCD", "LADLOOKUPNM"
+    return gpd.GeoDataFrame(
+        {
+            "ward_code": codes.to_numpy(),
+            "ward_name": data[name_field].astype(str).str.strip().to_numpy(),
+            "lad_code": data[lad_code].astype(str).to_numpy() if lad_code else None,
+            "lad_name": data[lad_name].astype(str).to_numpy() if lad_name else None,
+        },
+        geometry=gpd.GeoSeries(geometry, crs=BNG),
+        crs=BNG,
+    )
+
+
+def _in_bng(data: gpd.GeoDataFrame, name: str, report: ValidationReport) -> gpd.GeoDataFrame | None:
+    """``data`` in British National Grid. A file without a CRS (or one whose reader claims WGS84 for
+    coordinates in metres) gets the CRS its coordinates show, with a note; neither degrees nor BNG
+    metres is refused."""
     if data.crs is not None and data.crs.is_geographic:
         minx, miny, maxx, maxy = data.total_bounds
         if maxx > 180 or maxy > 90 or minx < -180 or miny < -90:
             # GeoJSON readers report WGS84 for a file with no CRS; metres say it is really BNG.
             data = data.set_crs(BNG, allow_override=True)
-            report.add(
-                Problem(
-                    item.name,
-                    None,
-                    None,
-                    "no CRS in the file; assumed EPSG:27700 from the coordinates",
-                    "note",
-                )
-            )
+            report.add(Problem(name, None, None, "no CRS in the file; assumed EPSG:27700 from the coordinates", "note"))
     if data.crs is None:
         minx, miny, maxx, maxy = data.total_bounds
         if minx >= -180 and maxx <= 180 and miny >= -90 and maxy <= 90:
@@ -154,57 +172,38 @@ def read_wards(
             data = data.set_crs(BNG)
         else:
             report.reject(
-                item.name,
+                name,
                 "the file has no coordinate reference system and its coordinates are neither degrees nor British National Grid metres.",
             )
             return None
         report.add(
-            Problem(
-                item.name,
-                None,
-                None,
-                f"no CRS in the file; assumed {data.crs.to_string()} from the coordinates",
-                "note",
-            )
+            Problem(name, None, None, f"no CRS in the file; assumed {data.crs.to_string()} from the coordinates", "note")
         )
-    data = data.to_crs(BNG)
-    codes = data[code_field].astype(str).str.strip()
-    names = data[name_field].astype(str).str.strip()
+    return data.to_crs(BNG)
+
+
+def _checked_wards(
+    data: gpd.GeoDataFrame, codes: pd.Series, code_field: str, name: str, report: ValidationReport
+) -> np.ndarray | None:
+    """The wards' polygons, invalid ones repaired (noted); None, with every reason reported, when a
+    code is blank, repeated or malformed or a shape is not a polygon."""
     blank = np.flatnonzero((codes == "").to_numpy() | (codes == "None").to_numpy())
-    report.add_rows(item.name, blank, code_field, "ward code is blank", "reject", header_rows=0)
+    report.add_rows(name, blank, code_field, "ward code is blank", "reject", header_rows=0)
     repeated = np.flatnonzero(codes.duplicated().to_numpy())
-    report.add_rows(item.name, repeated, code_field, "ward code appears twice", "reject", header_rows=0)
-    check_ward_codes(codes.where(codes != "None", ""), item.name, code_field, report, header_rows=0)
+    report.add_rows(name, repeated, code_field, "ward code appears twice", "reject", header_rows=0)
+    check_ward_codes(codes.where(codes != "None", ""), name, code_field, report, header_rows=0)
     polygonal = data.geometry.geom_type.isin(["Polygon", "MultiPolygon"]).to_numpy()
-    report.add_rows(item.name, np.flatnonzero(~polygonal), "geometry", "not a polygon", "reject", header_rows=0)
+    report.add_rows(name, np.flatnonzero(~polygonal), "geometry", "not a polygon", "reject", header_rows=0)
     if report.rejected:
         return None
     geometry = data.geometry.values
     invalid = ~shapely.is_valid(geometry)
     if invalid.any():
         report.add_rows(
-            item.name,
-            np.flatnonzero(invalid),
-            "geometry",
-            "invalid polygon repaired (make_valid)",
-            "note",
-            header_rows=0,
+            name, np.flatnonzero(invalid), "geometry", "invalid polygon repaired (make_valid)", "note", header_rows=0
         )
         geometry = shapely.make_valid(geometry)
-    lad_code, lad_name = _vintage_fields(columns, LAD_CODE_FIELD)
-    if "LADLOOKUPCD" in data.columns:
-        lad_code, lad_name = "LADLOOKUPCD", "LADLOOKUPNM"
-    wards = gpd.GeoDataFrame(
-        {
-            "ward_code": codes.to_numpy(),
-            "ward_name": names.to_numpy(),
-            "lad_code": data[lad_code].astype(str).to_numpy() if lad_code else None,
-            "lad_name": data[lad_name].astype(str).to_numpy() if lad_name else None,
-        },
-        geometry=gpd.GeoSeries(geometry, crs=BNG),
-        crs=BNG,
-    )
-    return wards
+    return geometry
 
 
 def _only_lad(
@@ -454,33 +453,11 @@ def read_population(
     frame = read_table(item.data, item.name, report)
     if frame is None:
         return None
-    columns = list(frame.columns)
-    # Nomis / ONS downloads name the code column "mnemonic" (or "geography code") and the count
-    # "total" / "observation": codes are recognised by their values when the header does not say.
-    ward = _code_column(frame, r"WD\d{2}CD", ("ward_code", "ward code")) or _column_of_codes(frame, GSS_WARD_VALUES)
-    lsoa = (
-        None
-        if ward
-        else _code_column(frame, r"LSOA\d{2}CD", ("lsoa_code", "lsoa21_code", "lsoa11_code", "lsoa code"))
-        or _column_of_codes(frame, GSS_LSOA_VALUES)
-    )
-    population = find_column(
-        columns,
-        (
-            "population",
-            "usual_residents",
-            "usual_residents_total",
-            "residents",
-            "count",
-            "value",
-            "total",
-            "observation",
-        ),
-        r"(usual_residents.*|population.*|all_persons|obs_value)",
-    )
+    ward, lsoa, population = _population_columns(frame)
     if not (ward or lsoa) or not population:
         report.reject(
-            item.name, f"needs a ward (or LSOA) code column and a 'population' column; found {', '.join(columns)}."
+            item.name,
+            f"needs a ward (or LSOA) code column and a 'population' column; found {', '.join(frame.columns)}.",
         )
         return None
     values = pd.to_numeric(frame[population].str.replace(",", "").str.strip(), errors="coerce")
@@ -517,20 +494,42 @@ def read_population(
                 "population by LSOA needs an LSOA to ward lookup: import one first (import lookup) or pass --lookup.",
             )
             return None
-        mapped = codes.map(lsoa_to_ward)
-        unknown = mapped.isna() & ~bad
+        codes, unknown = _lsoas_to_wards(codes, bad, lsoa_to_ward)
         report.add_rows(
-            item.name,
-            np.flatnonzero(unknown.to_numpy()),
-            lsoa,
-            "LSOA outside the area (not in the LSOA-to-ward lookup), skipped",
-            "drop",
+            item.name, np.flatnonzero(unknown), lsoa, "LSOA outside the area (not in the LSOA-to-ward lookup), skipped", "drop"
         )
-        codes, bad = mapped, bad | unknown
+        bad = bad | unknown
     out = pd.DataFrame({"ward_code": codes[~bad], "population": values[~bad].round().astype("int64")})
     summed = out.groupby("ward_code", as_index=False)["population"].sum()
     summed.attrs["rows_read"] = len(frame)
     return summed
+
+
+def _population_columns(frame: pd.DataFrame) -> tuple[str | None, str | None, str | None]:
+    """(ward code column, LSOA code column, population column) of a population file, None where absent.
+
+    Nomis / ONS downloads name the code column "mnemonic" (or "geography code") and the count
+    "total" / "observation": codes are recognised by their values when the header does not say.
+    """
+    ward = _code_column(frame, r"WD\d{2}CD", ("ward_code", "ward code")) or _column_of_codes(frame, GSS_WARD_VALUES)
+    lsoa = (
+        None
+        if ward
+        else _code_column(frame, r"LSOA\d{2}CD", ("lsoa_code", "lsoa21_code", "lsoa11_code", "lsoa code"))
+        or _column_of_codes(frame, GSS_LSOA_VALUES)
+    )
+    population = find_column(
+        list(frame.columns),
+        ("population", "usual_residents", "usual_residents_total", "residents", "count", "value", "total", "observation"),
+        r"(usual_residents.*|population.*|all_persons|obs_value)",
+    )
+    return ward, lsoa, population
+
+
+def _lsoas_to_wards(codes: pd.Series, bad: pd.Series, lsoa_to_ward: dict[str, str]) -> tuple[pd.Series, pd.Series]:
+    """(ward of each LSOA row, rows not already dropped whose LSOA the lookup does not hold)."""
+    mapped = codes.map(lsoa_to_ward)
+    return mapped, mapped.isna() & ~bad
 
 
 def lsoa_lookup(engine: Engine) -> dict[str, str]:

@@ -15,7 +15,7 @@ from sqlalchemy import Engine
 from rc_dashboard import demo
 from rc_dashboard.access import Principal
 from rc_dashboard.config import config_dir
-from rc_dashboard.db import has_incidents, set_meta
+from rc_dashboard.db import set_meta
 from rc_dashboard.geography import wards_from_db
 from rc_dashboard.ingest.police_uk import normalise_police
 from rc_dashboard.ingest.store import ImportResult, file_sha256, locate, store_incidents, store_wards
@@ -80,14 +80,6 @@ def build_demo_database(
     set_meta(engine, DEMO_META_KEY, "1")
     progress(1.0, "Demo borough ready")
     return results
-
-
-def ensure_demo(engine: Engine, truth_dir: Path, progress: Progress = _silent) -> bool:
-    """Build the demo when the database holds no incidents at all; True if it did."""
-    if has_incidents(engine):
-        return False
-    build_demo_database(engine, truth_dir, progress=progress)
-    return True
 
 
 DEMO_SURVEY_MEASURE = "feel_safe"

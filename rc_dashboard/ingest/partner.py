@@ -263,73 +263,9 @@ def _normalise(
     month, days = _months(frame, mapping, file_name, report, keep)
     category, labels = _categories(frame, mapping, file_name, report, keep)
 
-    lon = lat = easting = northing = np.full(len(frame), np.nan)
-    if mapping.lon_column:
-        lon, lat = _numbers(frame[mapping.lon_column]), _numbers(frame[mapping.lat_column])
-        given = (frame[mapping.lon_column].str.strip() != "").to_numpy()
-        bad = keep & given & (np.isnan(lon) | np.isnan(lat))
-        report.add_rows(file_name, np.flatnonzero(bad), mapping.lon_column, "coordinate is not a number", "drop")
-        if looks_swapped(lon, lat, keep & ~bad & given):
-            report.reject(file_name, "longitude and latitude look swapped.", mapping.lon_column)
-        outside = keep & ~bad & given & ~in_uk(lon, lat)
-        report.add_rows(
-            file_name, np.flatnonzero(outside), mapping.lon_column, "coordinates are outside the UK", "drop"
-        )
-        keep &= ~(bad | outside)
-    elif mapping.easting_column:
-        easting, northing = _numbers(frame[mapping.easting_column]), _numbers(frame[mapping.northing_column])
-        given = (frame[mapping.easting_column].str.strip() != "").to_numpy()
-        bad = keep & given & (np.isnan(easting) | np.isnan(northing))
-        report.add_rows(file_name, np.flatnonzero(bad), mapping.easting_column, "coordinate is not a number", "drop")
-        outside = keep & ~bad & given & ~in_bng(easting, northing)
-        report.add_rows(
-            file_name,
-            np.flatnonzero(outside),
-            mapping.easting_column,
-            "easting/northing are outside the British National Grid",
-            "drop",
-        )
-        keep &= ~(bad | outside)
-
-    ward_code = pd.Series(None, index=frame.index, dtype=object)
-    unplaceable = np.zeros(len(frame), dtype=bool)  # an area code that names no place in the area
-    if mapping.area_code_column:
-        codes = frame[mapping.area_code_column].str.strip().str.upper()
-        is_ward = codes.str.match(GSS_WARD.pattern).to_numpy(dtype=bool)
-        is_lsoa = codes.str.match(GSS_LSOA.pattern).to_numpy(dtype=bool)
-        ward_code = codes.where(is_ward, codes.map(lsoa_to_ward).where(is_lsoa, None))
-        unknown_lsoa = keep & is_lsoa & ward_code.isna().to_numpy()
-        unplaceable = unknown_lsoa
-        report.add_rows(
-            file_name,
-            np.flatnonzero(unknown_lsoa),
-            mapping.area_code_column,
-            "LSOA code is not in the LSOA to ward lookup (import one); counted as outside the area",
-            "note",
-        )
-        not_code = keep & ~is_ward & ~is_lsoa & (codes != "").to_numpy()
-        report.add_rows(
-            file_name,
-            np.flatnonzero(not_code),
-            mapping.area_code_column,
-            "not a ward (E05...) or LSOA (E01...) code",
-            "drop",
-        )
-        keep &= ~not_code
-
-    reference = (
-        frame[mapping.reference_column].str.strip() if mapping.reference_column else pd.Series("", index=frame.index)
-    )
-    has_ref = (reference != "").to_numpy()
-    repeated = keep & has_ref & reference.where(keep & has_ref).duplicated(keep="first").to_numpy(dtype=bool)
-    report.add_rows(
-        file_name,
-        np.flatnonzero(repeated),
-        mapping.reference_column,
-        "repeats an earlier reference in this file (first kept)",
-        "drop",
-    )
-    keep &= ~repeated
+    lon, lat, easting, northing = _coordinates(frame, mapping, file_name, report, keep)
+    ward_code, unplaceable = _area_codes(frame, mapping, file_name, report, lsoa_to_ward, keep)
+    reference = _references(frame, mapping, file_name, report, keep)
 
     out = pd.DataFrame(
         {
@@ -360,3 +296,99 @@ def _normalise(
             )
             out[column] = out[column].where(out[column].isna(), out[column].astype(str).str.slice(0, limit))
     return out.loc[keep].reset_index(drop=True)
+
+
+def _coordinates(
+    frame: pd.DataFrame, mapping: PartnerMapping, file_name: str, report: ValidationReport, keep: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(lon, lat, easting, northing), NaN where the mapping has none; a coordinate that is not a number
+    or lies outside the UK (the grid) drops the row, narrowing ``keep`` in place."""
+    lon = lat = easting = northing = np.full(len(frame), np.nan)
+    if mapping.lon_column:
+        lon, lat = _numbers(frame[mapping.lon_column]), _numbers(frame[mapping.lat_column])
+        given = (frame[mapping.lon_column].str.strip() != "").to_numpy()
+        bad = keep & given & (np.isnan(lon) | np.isnan(lat))
+        report.add_rows(file_name, np.flatnonzero(bad), mapping.lon_column, "coordinate is not a number", "drop")
+        if looks_swapped(lon, lat, keep & ~bad & given):
+            report.reject(file_name, "longitude and latitude look swapped.", mapping.lon_column)
+        outside = keep & ~bad & given & ~in_uk(lon, lat)
+        report.add_rows(
+            file_name, np.flatnonzero(outside), mapping.lon_column, "coordinates are outside the UK", "drop"
+        )
+        keep &= ~(bad | outside)
+    elif mapping.easting_column:
+        easting, northing = _numbers(frame[mapping.easting_column]), _numbers(frame[mapping.northing_column])
+        given = (frame[mapping.easting_column].str.strip() != "").to_numpy()
+        bad = keep & given & (np.isnan(easting) | np.isnan(northing))
+        report.add_rows(file_name, np.flatnonzero(bad), mapping.easting_column, "coordinate is not a number", "drop")
+        outside = keep & ~bad & given & ~in_bng(easting, northing)
+        report.add_rows(
+            file_name,
+            np.flatnonzero(outside),
+            mapping.easting_column,
+            "easting/northing are outside the British National Grid",
+            "drop",
+        )
+        keep &= ~(bad | outside)
+
+    return lon, lat, easting, northing
+
+
+def _area_codes(
+    frame: pd.DataFrame,
+    mapping: PartnerMapping,
+    file_name: str,
+    report: ValidationReport,
+    lsoa_to_ward: dict[str, str],
+    keep: np.ndarray,
+) -> tuple[pd.Series, np.ndarray]:
+    """(ward code from the row's ward or LSOA code, rows whose code names no place in the area); a
+    value that is neither code drops the row, narrowing ``keep`` in place."""
+    ward_code = pd.Series(None, index=frame.index, dtype=object)
+    unplaceable = np.zeros(len(frame), dtype=bool)  # an area code that names no place in the area
+    if mapping.area_code_column:
+        codes = frame[mapping.area_code_column].str.strip().str.upper()
+        is_ward = codes.str.match(GSS_WARD.pattern).to_numpy(dtype=bool)
+        is_lsoa = codes.str.match(GSS_LSOA.pattern).to_numpy(dtype=bool)
+        ward_code = codes.where(is_ward, codes.map(lsoa_to_ward).where(is_lsoa, None))
+        unknown_lsoa = keep & is_lsoa & ward_code.isna().to_numpy()
+        unplaceable = unknown_lsoa
+        report.add_rows(
+            file_name,
+            np.flatnonzero(unknown_lsoa),
+            mapping.area_code_column,
+            "LSOA code is not in the LSOA to ward lookup (import one); counted as outside the area",
+            "note",
+        )
+        not_code = keep & ~is_ward & ~is_lsoa & (codes != "").to_numpy()
+        report.add_rows(
+            file_name,
+            np.flatnonzero(not_code),
+            mapping.area_code_column,
+            "not a ward (E05...) or LSOA (E01...) code",
+            "drop",
+        )
+        keep &= ~not_code
+
+    return ward_code, unplaceable
+
+
+def _references(
+    frame: pd.DataFrame, mapping: PartnerMapping, file_name: str, report: ValidationReport, keep: np.ndarray
+) -> pd.Series:
+    """The partner's own references ("" where none); a repeat within the file drops the later row."""
+    reference = (
+        frame[mapping.reference_column].str.strip() if mapping.reference_column else pd.Series("", index=frame.index)
+    )
+    has_ref = (reference != "").to_numpy()
+    repeated = keep & has_ref & reference.where(keep & has_ref).duplicated(keep="first").to_numpy(dtype=bool)
+    report.add_rows(
+        file_name,
+        np.flatnonzero(repeated),
+        mapping.reference_column,
+        "repeats an earlier reference in this file (first kept)",
+        "drop",
+    )
+    keep &= ~repeated
+
+    return reference

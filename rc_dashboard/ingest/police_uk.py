@@ -143,73 +143,13 @@ def normalise_police(raw: pd.DataFrame, file_name: str, report: ValidationReport
     text = {c: raw[c].astype("str") for c in POLICE_COLUMNS}
     for column in STRIPPED_COLUMNS:
         text[column] = text[column].str.strip()
-    keep = np.ones(len(raw), dtype=bool)
-
-    month = text["Month"]
-    bad_month = ~month.str.match(MONTH_PATTERN.pattern).to_numpy(dtype=bool)
-    report.add_rows(file_name, np.flatnonzero(bad_month), "Month", "month is not in the form YYYY-MM", "drop")
-    keep &= ~bad_month
-    expected = month_from_file_name(file_name)
-    if expected is not None:
-        wrong = np.flatnonzero(keep & (month != expected).to_numpy(dtype=bool))
-        if wrong.size:
-            report.add_rows(file_name, wrong, "Month", f"month does not match the file name's {expected}", "reject")
-
-    lon_text, lat_text = text["Longitude"], text["Latitude"]
-    lon, lat = _to_float(lon_text), _to_float(lat_text)
-    lon_blank = (lon_text == "").to_numpy(dtype=bool)
-    lat_blank = (lat_text == "").to_numpy(dtype=bool)
-    for values, blank, column in ((lon, lon_blank, "Longitude"), (lat, lat_blank, "Latitude")):
-        not_number = np.flatnonzero(keep & ~blank & np.isnan(values))
-        report.add_rows(file_name, not_number, column, "coordinate is not a number", "drop")
-        keep[not_number] = False
-    half = keep & (lon_blank ^ lat_blank)
-    report.add_rows(file_name, np.flatnonzero(half), "Latitude", "only one of Longitude and Latitude is given", "drop")
-    keep &= ~half
-    located = keep & ~np.isnan(lon) & ~np.isnan(lat)
-    if looks_swapped(lon, lat, located):
-        report.reject(
-            file_name, "Longitude and Latitude look swapped (longitudes near 52, latitudes near -2).", "Longitude"
-        )
-    outside = located & ~in_uk(lon, lat)
-    report.add_rows(file_name, np.flatnonzero(outside), "Longitude", "coordinates are outside the UK", "drop")
-    keep &= ~outside
-
-    crime_type = text["Crime type"]
+    keep = _valid_months(text["Month"], file_name, report)
+    lon, lat, keep = _valid_coordinates(text["Longitude"], text["Latitude"], keep, file_name, report)
+    month, crime_type = text["Month"], text["Crime type"]
     unknown = keep & ~crime_type.isin(ALL_TYPES).to_numpy(dtype=bool)
     report.add_rows(file_name, np.flatnonzero(unknown), "Crime type", "not a police.uk crime type", "drop")
     keep &= ~unknown
-
-    crime_id = text["Crime ID"]
-    has_id = (crime_id != "").to_numpy(dtype=bool)
-    # police.uk itself publishes some Crime IDs twice in a month with different places or outcomes
-    # (273 of the City of London's 18,867 rows in 2024-25). They are separate published rows, so
-    # they are kept, the later ones keyed "<Crime ID>#2", "#3"; only an exact repeat is dropped.
-    # Only rows whose Crime ID occurs more than once can repeat, so the row-wide comparison and the
-    # counting run on those few (one hash of one column finds them) rather than on every row.
-    repeated_id = np.zeros(len(raw), dtype=bool)
-    repeated_id[has_id] = occurs_more_than_once(crime_id[has_id])
-    exact = np.zeros(len(raw), dtype=bool)
-    occurrence = np.zeros(len(raw), dtype=np.int64)
-    if repeated_id.any():
-        exact[repeated_id] = raw.loc[repeated_id].duplicated(keep="first").to_numpy(dtype=bool)
-        exact &= keep
-    report.add_rows(file_name, np.flatnonzero(exact), "Crime ID", "exact repeat of an earlier row (dropped)", "drop")
-    keep &= ~exact
-    kept_ids = keep & repeated_id
-    if kept_ids.any():
-        occurrence[kept_ids] = crime_id[kept_ids].groupby(crime_id[kept_ids]).cumcount().to_numpy()
-    later = keep & has_id & (occurrence > 0)
-    report.add_rows(
-        file_name,
-        np.flatnonzero(later),
-        "Crime ID",
-        "Crime ID repeated with different details; kept as a separate row",
-        "note",
-    )
-    if later.any():
-        suffix = pd.Series(occurrence + 1, index=crime_id.index).astype(str)
-        crime_id = crime_id.where(~later, crime_id + "#" + suffix)
+    crime_id, keep = _unique_crime_ids(raw, text["Crime ID"], keep, file_name, report)
 
     retired = {old: new for old, new in LEGACY_CRIME_TYPES.items() if old != new}
     category = crime_type.replace(retired) if crime_type.isin(list(retired)).any() else crime_type
@@ -238,3 +178,83 @@ def normalise_police(raw: pd.DataFrame, file_name: str, report: ValidationReport
             )
             frame[column] = frame[column].str.slice(0, limit)
     return frame.loc[keep].reset_index(drop=True)
+
+
+def _valid_months(month: pd.Series, file_name: str, report: ValidationReport) -> np.ndarray:
+    """Rows to keep after the month checks: a malformed month drops the row; a month that is not the
+    file name's rejects the file (it is the wrong file)."""
+    bad_month = ~month.str.match(MONTH_PATTERN.pattern).to_numpy(dtype=bool)
+    report.add_rows(file_name, np.flatnonzero(bad_month), "Month", "month is not in the form YYYY-MM", "drop")
+    keep = ~bad_month
+    expected = month_from_file_name(file_name)
+    if expected is not None:
+        wrong = np.flatnonzero(keep & (month != expected).to_numpy(dtype=bool))
+        if wrong.size:
+            report.add_rows(file_name, wrong, "Month", f"month does not match the file name's {expected}", "reject")
+    return keep
+
+
+def _valid_coordinates(
+    lon_text: pd.Series, lat_text: pd.Series, keep: np.ndarray, file_name: str, report: ValidationReport
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(longitude, latitude, rows to keep): a coordinate that is not a number, only one of the two, or
+    a point outside the UK drops the row (both blank is a crime with no location, kept); coordinates
+    that look swapped reject the file."""
+    keep = keep.copy()
+    lon, lat = _to_float(lon_text), _to_float(lat_text)
+    lon_blank = (lon_text == "").to_numpy(dtype=bool)
+    lat_blank = (lat_text == "").to_numpy(dtype=bool)
+    for values, blank, column in ((lon, lon_blank, "Longitude"), (lat, lat_blank, "Latitude")):
+        not_number = np.flatnonzero(keep & ~blank & np.isnan(values))
+        report.add_rows(file_name, not_number, column, "coordinate is not a number", "drop")
+        keep[not_number] = False
+    half = keep & (lon_blank ^ lat_blank)
+    report.add_rows(file_name, np.flatnonzero(half), "Latitude", "only one of Longitude and Latitude is given", "drop")
+    keep &= ~half
+    located = keep & ~np.isnan(lon) & ~np.isnan(lat)
+    if looks_swapped(lon, lat, located):
+        report.reject(
+            file_name, "Longitude and Latitude look swapped (longitudes near 52, latitudes near -2).", "Longitude"
+        )
+    outside = located & ~in_uk(lon, lat)
+    report.add_rows(file_name, np.flatnonzero(outside), "Longitude", "coordinates are outside the UK", "drop")
+    return lon, lat, keep & ~outside
+
+
+def _unique_crime_ids(
+    raw: pd.DataFrame, crime_id: pd.Series, keep: np.ndarray, file_name: str, report: ValidationReport
+) -> tuple[pd.Series, np.ndarray]:
+    """(Crime IDs made unique, rows to keep): an exact repeat of an earlier row is dropped; a Crime ID
+    repeated with different details is kept, keyed "<Crime ID>#2", "#3" ...
+
+    police.uk itself publishes some Crime IDs twice in a month with different places or outcomes
+    (273 of the City of London's 18,867 rows in 2024-25). They are separate published rows, so they
+    are kept; only an exact repeat is dropped. Only rows whose Crime ID occurs more than once can
+    repeat, so the row-wide comparison and the counting run on those few (one hash of one column
+    finds them) rather than on every row.
+    """
+    has_id = (crime_id != "").to_numpy(dtype=bool)
+    repeated_id = np.zeros(len(raw), dtype=bool)
+    repeated_id[has_id] = occurs_more_than_once(crime_id[has_id])
+    exact = np.zeros(len(raw), dtype=bool)
+    occurrence = np.zeros(len(raw), dtype=np.int64)
+    if repeated_id.any():
+        exact[repeated_id] = raw.loc[repeated_id].duplicated(keep="first").to_numpy(dtype=bool)
+        exact &= keep
+    report.add_rows(file_name, np.flatnonzero(exact), "Crime ID", "exact repeat of an earlier row (dropped)", "drop")
+    keep = keep & ~exact
+    kept_ids = keep & repeated_id
+    if kept_ids.any():
+        occurrence[kept_ids] = crime_id[kept_ids].groupby(crime_id[kept_ids]).cumcount().to_numpy()
+    later = keep & has_id & (occurrence > 0)
+    report.add_rows(
+        file_name,
+        np.flatnonzero(later),
+        "Crime ID",
+        "Crime ID repeated with different details; kept as a separate row",
+        "note",
+    )
+    if later.any():
+        suffix = pd.Series(occurrence + 1, index=crime_id.index).astype(str)
+        crime_id = crime_id.where(~later, crime_id + "#" + suffix)
+    return crime_id, keep

@@ -1,6 +1,13 @@
-"""Dry runs for the Data page: read and validate without writing, and show rows as they will be stored."""
+"""Dry runs for the Data page: read and validate without writing, and show rows as they will be stored.
+
+One reader per kind of import (named in :mod:`rc_dashboard.ingest.kinds`): one file in, its rows as
+they will be stored and the number of rows read out.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import pandas as pd
 from sqlalchemy import Engine
@@ -16,69 +23,98 @@ from rc_dashboard.ingest.areas import (
     read_ward_lad_lookup,
     read_wards,
 )
-from rc_dashboard.ingest.files import InputFile, expand_inputs
+from rc_dashboard.ingest.files import InputFile
 from rc_dashboard.ingest.partner import PartnerMapping, normalise_counts, normalise_partner
 from rc_dashboard.ingest.police_uk import normalise_police, read_police_csv
 from rc_dashboard.ingest.tables import read_table
 from rc_dashboard.ingest.validation import ValidationReport
 
+if TYPE_CHECKING:  # the register of kinds holds this module's readers
+    from rc_dashboard.ingest.kinds import ImportKind
+
 PREVIEW_ROWS = 10
-KINDS = {
-    "police": "Police street-level crime (data.police.uk CSV or zip)",
-    "incidents": "Partner incident log (CSV or XLSX, with a column mapping)",
-    "counts": "Partner aggregated counts (month, area, category, count)",
-    "wards": "Ward boundaries (GeoJSON, GeoPackage or zipped Shapefile)",
-    "localities": "Ward to locality lookup (CSV)",
-    "population": "Population by ward or by LSOA (CSV)",
-    "lookup": "LSOA to ward lookup (CSV, e.g. ONS best fit as downloaded)",
-    "lsoas": "LSOA boundaries (to derive the LSOA to ward lookup when there is none)",
-    "lads": "Ward to local authority lookup (ONS CSV as downloaded)",
-}
+
+# (engine, one file, the report problems go to, the partner mapping or None) -> (rows as stored or None, rows read)
+PreviewReader = Callable[[Engine, InputFile, ValidationReport, PartnerMapping | None], tuple[pd.DataFrame | None, int]]
 
 
 def dry_run(
-    engine: Engine, kind: str, inputs: list[InputFile], mapping: PartnerMapping | None = None
+    engine: Engine, kind: ImportKind, inputs: list[InputFile], mapping: PartnerMapping | None = None
 ) -> tuple[pd.DataFrame, ValidationReport, int]:
     """(first rows as they will be stored, validation report, rows read) for every file, nothing written."""
     report = ValidationReport()
-    suffixes = (".csv",) if kind == "police" else (".csv", ".xlsx", ".xlsm")
-    files = inputs if kind in ("wards", "lsoas") else expand_inputs(inputs, report, suffixes)
     frames, rows_read = [], 0
-    for item in files:
-        if kind == "police":
-            raw = read_police_csv(item.data, item.name, report)
-            if raw is not None:
-                rows_read += len(raw)
-                frames.append(normalise_police(raw, item.name, report))
-        elif kind in ("incidents", "counts"):
-            table = read_table(item.data, item.name, report, mapping.sheet if mapping else None)
-            if table is not None and mapping is not None:
-                rows_read += len(table)
-                function = normalise_partner if kind == "incidents" else normalise_counts
-                rows = function(table, mapping, item.name, report, lsoa_lookup(engine))
-                if rows is not None:
-                    frames.append(rows)
-        elif kind == "wards":
-            wards = read_wards(item, report)
-            if wards is not None:
-                rows_read += len(wards)
-                frames.append(
-                    pd.DataFrame(wards.drop(columns="geometry")).assign(area_km2=(wards.geometry.area / 1e6).round(2))
-                )
-        elif kind == "lsoas":
-            lsoas = read_lsoas(item, report)
-            if lsoas is not None:
-                rows_read += len(lsoas)
-                derived = derive_lsoa_wards(lsoas, wards_from_db(engine))
-                frames.append(derived if len(derived) else pd.DataFrame(lsoas.drop(columns="geometry")))
-        else:
-            reader = {"localities": read_localities, "lookup": read_lsoa_lookup, "lads": read_ward_lad_lookup}.get(kind)
-            frame = reader(item, report) if reader else read_population(item, report, lsoa_lookup(engine))
-            if frame is not None:
-                rows_read += frame.attrs.get("rows_read", len(frame))
-                frames.append(frame)
+    for item in kind.files(inputs, report):
+        frame, rows = kind.preview(engine, item, report, mapping)
+        rows_read += rows
+        if frame is not None:
+            frames.append(frame)
     head = pd.concat(frames, ignore_index=True).head(PREVIEW_ROWS) if frames else pd.DataFrame()
     return head, report, rows_read
+
+
+def police_rows(
+    _engine: Engine, item: InputFile, report: ValidationReport, _mapping: PartnerMapping | None
+) -> tuple[pd.DataFrame | None, int]:
+    raw = read_police_csv(item.data, item.name, report)
+    return (None, 0) if raw is None else (normalise_police(raw, item.name, report), len(raw))
+
+
+def _mapped_rows(normalise: Callable[..., pd.DataFrame | None]) -> PreviewReader:
+    """A reader of partner files through their mapping (nothing to show until there is one)."""
+
+    def read(
+        engine: Engine, item: InputFile, report: ValidationReport, mapping: PartnerMapping | None
+    ) -> tuple[pd.DataFrame | None, int]:
+        table = read_table(item.data, item.name, report, mapping.sheet if mapping else None)
+        if table is None or mapping is None:
+            return None, 0
+        return normalise(table, mapping, item.name, report, lsoa_lookup(engine)), len(table)
+
+    return read
+
+
+partner_rows = _mapped_rows(normalise_partner)
+count_rows = _mapped_rows(normalise_counts)
+
+
+def ward_rows(
+    _engine: Engine, item: InputFile, report: ValidationReport, _mapping: PartnerMapping | None
+) -> tuple[pd.DataFrame | None, int]:
+    """The wards without their shapes, with each one's area in km² to check the units came through."""
+    wards = read_wards(item, report)
+    if wards is None:
+        return None, 0
+    return pd.DataFrame(wards.drop(columns="geometry")).assign(area_km2=(wards.geometry.area / 1e6).round(2)), len(wards)
+
+
+def lsoa_rows(
+    engine: Engine, item: InputFile, report: ValidationReport, _mapping: PartnerMapping | None
+) -> tuple[pd.DataFrame | None, int]:
+    """The LSOA to ward lookup these boundaries would derive (or the LSOAs, before wards are loaded)."""
+    lsoas = read_lsoas(item, report)
+    if lsoas is None:
+        return None, 0
+    derived = derive_lsoa_wards(lsoas, wards_from_db(engine))
+    return (derived if len(derived) else pd.DataFrame(lsoas.drop(columns="geometry"))), len(lsoas)
+
+
+def _table_rows(read: Callable[[Engine, InputFile, ValidationReport], pd.DataFrame | None]) -> PreviewReader:
+    """A reader of one lookup table per file; rows read are the file's, before any were dropped."""
+
+    def rows(
+        engine: Engine, item: InputFile, report: ValidationReport, _mapping: PartnerMapping | None
+    ) -> tuple[pd.DataFrame | None, int]:
+        frame = read(engine, item, report)
+        return (None, 0) if frame is None else (frame, frame.attrs.get("rows_read", len(frame)))
+
+    return rows
+
+
+localities_rows = _table_rows(lambda _engine, item, report: read_localities(item, report))
+lookup_rows = _table_rows(lambda _engine, item, report: read_lsoa_lookup(item, report))
+lads_rows = _table_rows(lambda _engine, item, report: read_ward_lad_lookup(item, report))
+population_rows = _table_rows(lambda engine, item, report: read_population(item, report, lsoa_lookup(engine)))
 
 
 def category_values(table: pd.DataFrame, mapping: PartnerMapping) -> pd.DataFrame:

@@ -409,36 +409,22 @@ def store_incidents(
     A row's ``area_status`` is kept when the caller set it (a partner's area code outside the
     area), else worked out from its ward and location.
     """
-    from rc_dashboard.coverage import default_coverage, record_coverage, stated_coverage
-
     report = report or ValidationReport()
     force_wide = frame["source"].isin(FORCE_WIDE_SOURCES).to_numpy() if len(frame) else np.zeros(0, bool)
-    computed = area_statuses(frame, force_wide) if len(frame) else np.zeros(0, dtype=object)
-    given = frame["area_status"].to_numpy(dtype=object) if "area_status" in frame.columns else None
-    frame = frame.assign(area_status=computed if given is None else np.where(pd.isna(given), computed, given))
-    rows = _for_database(frame)
+    rows = _for_database(_with_area_status(frame, force_wide))
     check_storable(rows, schema.text_limits(schema.incidents), file_name)
-    if covers is not None:
-        covered = stated_coverage(rows, covers[0], covers[1])
-    else:
-        covered = pd.concat(
-            [
-                default_coverage(rows.loc[force_wide], force_wide=True),
-                default_coverage(rows.loc[~force_wide], force_wide=False),
-            ],
-            ignore_index=True,
-        )
+    covered = _incident_coverage(rows, force_wide, covers)
     with_ref = rows["source_ref"].notna().to_numpy()
     repeated = _repeated_references(rows, with_ref)
-    if repeated.any():  # the same reference in two files of one batch: the later file wins
-        report.add_rows(
-            file_name,
-            np.flatnonzero(repeated.to_numpy()),
-            "source_ref",
-            "reference repeated in a later file of this import (later kept)",
-            "drop",
-            header_rows=0,
-        )
+    # The same reference in two files of one batch: the later file wins.
+    report.add_rows(
+        file_name,
+        np.flatnonzero(repeated.to_numpy()),
+        "source_ref",
+        "reference repeated in a later file of this import (later kept)",
+        "drop",
+        header_rows=0,
+    )
     sources = sorted(rows["source"].unique()) if len(rows) else []
     with engine.begin() as conn:
         import_id = record_import(
@@ -450,59 +436,96 @@ def store_incidents(
             rows_read=rows_read,
             imported_by=imported_by,
         )
-        # Indexes are dropped only for a source's first load: any later import must match against
-        # stored rows, and without the reference index every match would scan the table.
-        first_load = _first_load(conn, sources)
-        rebuild_indexes = first_load and _drop_indexes_for_bulk_load(conn, len(rows))
-        if first_load:
-            inserted, updated, unchanged, part_unchanged = (
-                _insert_first_load(conn, rows, with_ref, repeated, import_id),
-                0,
-                0,
-                0,
-            )
-            part_inserted = 0
-        else:
-            referenced = rows if with_ref.all() else rows.loc[with_ref]
-            if repeated.any():
-                referenced = referenced.loc[~repeated.to_numpy()]
-            inserted, updated, unchanged = _upsert_referenced(conn, referenced, import_id)
-            without_ref = rows.loc[~with_ref] if with_ref.any() else rows
-            part_inserted, part_unchanged = _replace_partitions(conn, without_ref, import_id)
-        if rebuild_indexes:
-            for index in schema.incidents.indexes:
-                index.create(conn)
+        inserted, updated, unchanged = _write_incidents(conn, rows, with_ref, repeated, sources, import_id)
         result = ImportResult(
             import_id=import_id,
             file_name=file_name,
             rows_read=rows_read,
-            rows_inserted=inserted + part_inserted,
+            rows_inserted=inserted,
             rows_updated=updated,
-            rows_unchanged=unchanged + part_unchanged,
+            rows_unchanged=unchanged,
             rows_dropped=report.rows_dropped,
-            outside_area=int((rows["area_status"] == "outside").sum()),
-            without_location=int((rows["area_status"] == "none").sum()),
-            in_area=int((rows["area_status"] == "ward").sum()),
-            force_no_location=int((rows["area_status"] == "force").sum()),
             dropped_by_reason=report.dropped_by_reason(),
             months_covered=sorted(set(covered["month"])),
             placed=True,
+            **_area_status_counts(rows["area_status"]),
         )
-        record_coverage(conn, covered, "incidents", import_id)
-        finish_import(
-            conn,
-            result,
-            {
-                "dropped": result.dropped_by_reason,
-                "in_area": result.in_area,
-                "outside_area": result.outside_area,
-                "without_location": result.without_location,
-                "force_no_location": result.force_no_location,
-                "months_covered": result.months_covered,
-                "files": files or [],
-            },
-        )
+        _finish_incident_import(conn, result, covered, files or [])
     return result
+
+
+# ImportResult's count of each area status (schema.AREA_STATUSES).
+AREA_STATUS_FIELDS = {"in_area": "ward", "outside_area": "outside", "without_location": "none", "force_no_location": "force"}
+
+
+def _finish_incident_import(conn: Connection, result: ImportResult, covered: pd.DataFrame, files: list[dict]) -> None:
+    """Record the months the import covers and close its provenance record with what happened."""
+    from rc_dashboard.coverage import record_coverage
+
+    record_coverage(conn, covered, "incidents", result.import_id)
+    details = {field: getattr(result, field) for field in AREA_STATUS_FIELDS}
+    finish_import(
+        conn,
+        result,
+        {"dropped": result.dropped_by_reason, **details, "months_covered": result.months_covered, "files": files},
+    )
+
+
+def _area_status_counts(status: pd.Series) -> dict[str, int]:
+    """ImportResult's fields for how many rows have each area status."""
+    return {field: int((status == value).sum()) for field, value in AREA_STATUS_FIELDS.items()}
+
+
+def _with_area_status(frame: pd.DataFrame, force_wide: np.ndarray) -> pd.DataFrame:
+    """``frame`` with each row's area status: the caller's where set (a partner's area code outside the
+    area), else worked out from its ward and location."""
+    computed = area_statuses(frame, force_wide) if len(frame) else np.zeros(0, dtype=object)
+    given = frame["area_status"].to_numpy(dtype=object) if "area_status" in frame.columns else None
+    return frame.assign(area_status=computed if given is None else np.where(pd.isna(given), computed, given))
+
+
+def _incident_coverage(rows: pd.DataFrame, force_wide: np.ndarray, covers: tuple[str, str] | None) -> pd.DataFrame:
+    """The months each feed of ``rows`` covers: ``covers`` when the partner stated it, else each
+    force-wide month with rows and a partner feed's first to last month."""
+    from rc_dashboard.coverage import default_coverage, stated_coverage
+
+    if covers is not None:
+        return stated_coverage(rows, covers[0], covers[1])
+    return pd.concat(
+        [
+            default_coverage(rows.loc[force_wide], force_wide=True),
+            default_coverage(rows.loc[~force_wide], force_wide=False),
+        ],
+        ignore_index=True,
+    )
+
+
+def _write_incidents(
+    conn: Connection,
+    rows: pd.DataFrame,
+    with_ref: np.ndarray,
+    repeated: pd.Series,
+    sources: list[str],
+    import_id: int,
+) -> tuple[int, int, int]:
+    """(inserted, updated, unchanged): a source's first load is a bulk insert; later loads upsert rows
+    with a reference and replace the (source, force, month) partitions of rows without one."""
+    # Indexes are dropped only for a source's first load: any later import must match against
+    # stored rows, and without the reference index every match would scan the table.
+    if _first_load(conn, sources):
+        rebuild_indexes = _drop_indexes_for_bulk_load(conn, len(rows))
+        inserted = _insert_first_load(conn, rows, with_ref, repeated, import_id)
+        if rebuild_indexes:
+            for index in schema.incidents.indexes:
+                index.create(conn)
+        return inserted, 0, 0
+    referenced = rows if with_ref.all() else rows.loc[with_ref]
+    if repeated.any():
+        referenced = referenced.loc[~repeated.to_numpy()]
+    inserted, updated, unchanged = _upsert_referenced(conn, referenced, import_id)
+    without_ref = rows.loc[~with_ref] if with_ref.any() else rows
+    part_inserted, part_unchanged = _replace_partitions(conn, without_ref, import_id)
+    return inserted + part_inserted, updated, unchanged + part_unchanged
 
 
 def finish_import(conn: Connection, result: ImportResult, details: dict) -> None:

@@ -15,7 +15,6 @@ from the browser (query parameters, page addresses) to decide what a user may se
 from __future__ import annotations
 
 import contextlib
-import os
 import sys
 import threading
 from collections.abc import Callable
@@ -26,7 +25,7 @@ from streamlit.errors import StreamlitAPIException
 
 from rc_dashboard import audit, users
 from rc_dashboard.access import AccessDenied, Principal, roles
-from rc_dashboard.config import ConfigError
+from rc_dashboard.config import ConfigError, demo_setting
 from rc_dashboard.escaping import escape_markdown
 from rc_dashboard.ui import cached
 
@@ -94,7 +93,7 @@ def current_principal() -> Principal | None:
         # Removed, given another role or locality, or a new password since signing in: sign in again.
         st.session_state.pop(KEY_PRINCIPAL, None)
         return None
-    if _users() or os.environ.get("RC_DEMO") == "0" or not cached.is_demo(cached.data_version()):
+    if _users() or demo_setting() is False or not cached.is_demo(cached.data_version()):
         return None  # the switcher only ever opens the demo borough, and never in production
     st.session_state[KEY_DEMO_SESSION] = True
     return _demo_principal()
@@ -202,7 +201,8 @@ def page_principal(capability: str) -> Principal:
     if principal is None:
         if KEY_CURRENT not in st.session_state:
             # Reached without app.py: on a fresh server, Streamlit's legacy pages/ mode can run a
-            # page script directly for the first visitor of a deep link. Go through the router.
+            # page script directly for the first visitor of a deep link (README: the legacy pages/
+            # folder). Go through the router.
             with contextlib.suppress(StreamlitAPIException):  # no router (a page run on its own): refuse below
                 st.switch_page("app.py")
         st.warning("Please sign in to see this page.")

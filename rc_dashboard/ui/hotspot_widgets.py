@@ -12,11 +12,13 @@ from rc_dashboard.access import AccessDenied, Principal, point_scope
 from rc_dashboard.escaping import escape_markdown
 from rc_dashboard.hotspots.analysis import HotspotAnalysis, HotspotParams
 from rc_dashboard.hotspots.defaults import (
+    DEFAULT_ALPHA,
     DEFAULT_CELL_M,
     DEFAULT_DISTANCE_M,
     DEFAULT_MAX_RADIUS_M,
     DEFAULT_MAX_WINDOW_MONTHS,
     DEFAULT_PERMUTATIONS,
+    DEFAULT_RECENT_MONTHS,
     DEFAULT_SCAN_CELL_M,
     RESTRICTED_MIN_CELL_M,
 )
@@ -29,10 +31,12 @@ TOP_LOCATIONS = 5
 
 CELL_SIZES_M = [100, 125, 150, 200, 250, 300, 400, 500, 750, 1000]
 SCAN_RADII_M = [250, 500, 750, 1000, 1500, 2000]
+DISTANCES_M = [250, 300, 400, 500, 750, 1000, 1500, 2000]
+ALPHAS = [0.01, 0.05, 0.1]
 
 
 def parameter_form(principal: Principal) -> HotspotParams:
-    """The analysis parameters; roles with restricted point access get squares of 250 m or more."""
+    """The analysis parameters; roles with restricted point access get squares of RESTRICTED_MIN_CELL_M or more."""
     restricted = point_scope(principal).restricted
     smallest = RESTRICTED_MIN_CELL_M if restricted else 0
     sizes = [size for size in CELL_SIZES_M if size >= smallest]
@@ -64,7 +68,7 @@ def parameter_form(principal: Principal) -> HotspotParams:
         )
         distance_m = middle.select_slider(
             "EHSA: neighbourhood distance (m)",
-            [250, 300, 400, 500, 750, 1000, 1500, 2000],
+            DISTANCES_M,
             value=DEFAULT_DISTANCE_M,
             key="hs_distance",
         )
@@ -75,8 +79,8 @@ def parameter_form(principal: Principal) -> HotspotParams:
             key="hs_lag",
             horizontal=True,
         )
-        recent = right.slider("EHSA areas: recent window (months)", 1, 6, 3, key="hs_recent")
-        alpha = right.select_slider("Significance", [0.01, 0.05, 0.1], value=0.05, key="hs_alpha")
+        recent = right.slider("EHSA areas: recent window (months)", 1, 6, DEFAULT_RECENT_MONTHS, key="hs_recent")
+        alpha = right.select_slider("Significance", ALPHAS, value=DEFAULT_ALPHA, key="hs_alpha")
     return HotspotParams(
         cell_m=float(cell_m),
         geography=geography,

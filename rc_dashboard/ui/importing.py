@@ -10,29 +10,17 @@ import streamlit as st
 from rc_dashboard.config import config_dir
 from rc_dashboard.escaping import escape_markdown
 from rc_dashboard.ingest.files import MAX_FILE_BYTES, InputFile
+from rc_dashboard.ingest.kinds import ImportKind
 from rc_dashboard.ingest.partner import MappingError, PartnerMapping
 from rc_dashboard.ingest.store import ImportResult
 from rc_dashboard.ingest.tables import read_table
 from rc_dashboard.ingest.validation import ValidationReport
 
-UPLOAD_TYPES = {
-    "police": ["csv", "zip"],
-    "incidents": ["csv", "xlsx", "zip"],
-    "counts": ["csv", "xlsx"],
-    "wards": ["geojson", "json", "gpkg", "zip"],
-    "localities": ["csv"],
-    "population": ["csv"],
-    "lookup": ["csv"],
-    "lsoas": ["geojson", "json", "gpkg", "zip"],
-    "lads": ["csv"],
-}
-MULTIPLE_FILES = {"police", "incidents"}
 
-
-def uploaded_files(kind: str) -> list[InputFile]:
+def uploaded_files(kind: ImportKind) -> list[InputFile]:
     """The files the user chose, as bytes; oversized ones are refused with a message."""
     chosen = st.file_uploader(
-        "Files", type=UPLOAD_TYPES[kind], accept_multiple_files=kind in MULTIPLE_FILES, key=f"upload_{kind}"
+        "Files", type=list(kind.upload_types), accept_multiple_files=kind.many_files, key=f"upload_{kind.name}"
     )
     if not chosen:
         return []

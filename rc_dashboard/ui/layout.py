@@ -19,11 +19,6 @@ def demo_banner(is_demo: bool) -> None:
         st.info(DEMO_NOTICE, icon=":material/science:")
 
 
-def coming_notice(capability: str, issue: str) -> None:
-    """Honest placeholder for a page whose capability arrives in a later issue: no fake numbers."""
-    st.warning(f"**Coming soon.** {capability} This page is being built ({issue}); nothing here is computed yet.")
-
-
 def licence_footer() -> None:
     st.divider()
     st.caption(OGL_ATTRIBUTION)

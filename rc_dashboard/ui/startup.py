@@ -22,8 +22,8 @@ DATABASE_HELP = "Check RC_DATABASE_URL, the database server, or the data/ folder
 def _demo_allowed() -> bool:
     """Only the embedded default (or RC_DEMO=1) gets demo data: a council's own database never does,
     and a production start (``serve`` sets RC_DEMO=0) never builds it, even on the embedded file."""
-    flag = os.environ.get("RC_DEMO")
-    return flag == "1" or (flag != "0" and config.database_url() == config.database_url_default())
+    setting = config.demo_setting()
+    return setting is True or (setting is None and config.database_url() == config.database_url_default())
 
 
 @contextmanager

@@ -4,22 +4,17 @@ from __future__ import annotations
 
 import html
 import re
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from rc_dashboard import audit, db, users
 from rc_dashboard.access import Principal, roles, system_principal
-from rc_dashboard.ingest.demo import build_demo_database
-from rc_dashboard.ingest.store import store_wards
 from rc_dashboard.ui.auth import KEY_CURRENT, KEY_DEMO_LOCALITY, KEY_DEMO_ROLE
+from tests.app.conftest import ROOT, TIMEOUT_S, demo_app_database, new_app, signed_in_app
 
-ROOT = Path(__file__).resolve().parents[2]
-TIMEOUT_S = 60
 PAGE_CAPABILITY = {
     "pages/overview.py": "explore",
     "pages/map.py": "explore",
@@ -35,22 +30,12 @@ PASSWORD = "a long enough passphrase"
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("accessapp")
-    url = f"sqlite:///{folder / 'app.sqlite'}"
-    monkey = pytest.MonkeyPatch()
-    monkey.setenv("RC_DATABASE_URL", url)
-    monkey.setenv("RC_DATA_DIR", str(folder))
-    st.cache_resource.clear()
-    engine = db.connect(url)
-    build_demo_database(engine, folder, scale=0.2)
-    localities = sorted(db.read_frame(engine, "SELECT DISTINCT locality FROM areas")["locality"])
-    yield engine, localities
-    monkey.undo()
-    st.cache_resource.clear()
+    with demo_app_database(tmp_path_factory.mktemp("accessapp")) as engine:
+        yield engine, sorted(db.read_frame(engine, "SELECT DISTINCT locality FROM areas")["locality"])
 
 
 def demo_app(role: str, locality: str | None = None, query: dict | None = None) -> AppTest:
-    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT_S)
+    app = new_app()
     app.session_state[KEY_DEMO_ROLE] = role
     if locality:
         app.session_state[KEY_DEMO_LOCALITY] = locality
@@ -87,7 +72,7 @@ def test_every_page_refuses_a_role_without_its_capability_even_when_opened_direc
     for page, capability in PAGE_CAPABILITY.items():
         if principal.can(capability):
             continue
-        app = AppTest.from_file(str(ROOT / page), default_timeout=TIMEOUT_S)
+        app = new_app(page)
         app.session_state[KEY_CURRENT] = principal
         app.run()
         assert not app.exception, (page, [e.value for e in app.exception])
@@ -96,7 +81,7 @@ def test_every_page_refuses_a_role_without_its_capability_even_when_opened_direc
 
 
 def test_a_page_opened_without_signing_in_shows_nothing(demo):
-    app = AppTest.from_file(str(ROOT / "pages/map.py"), default_timeout=TIMEOUT_S).run()
+    app = new_app("pages/map.py").run()
     assert any("sign in" in w.value for w in app.warning) and not decks(app)
 
 
@@ -146,23 +131,8 @@ def test_admin_reads_the_audit_log_in_the_app(demo):
     assert app.dataframe, "the log and the role table are shown"
 
 
-@pytest.fixture()
-def council_database(tmp_path, monkeypatch, two_wards):
-    """A council's own (non-demo) database: sign-in is required."""
-    url = f"sqlite:///{tmp_path / 'council.sqlite'}"
-    monkeypatch.setenv("RC_DATABASE_URL", url)
-    monkeypatch.setenv("RC_DATA_DIR", str(tmp_path))
-    st.cache_resource.clear()
-    st.cache_data.clear()
-    engine = db.connect(url)
-    store_wards(engine, two_wards, file_name="wards", sha256="0" * 64)
-    yield engine
-    st.cache_resource.clear()
-    st.cache_data.clear()
-
-
 def test_real_data_without_users_lets_nobody_in_and_says_how_to_start(council_database):
-    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT_S).run()
+    app = new_app().run()
     assert not app.exception, [e.value for e in app.exception]
     assert any("no users are set up" in w.value for w in app.warning)
     assert any("users add" in c.value for c in app.code)
@@ -172,7 +142,7 @@ def test_real_data_without_users_lets_nobody_in_and_says_how_to_start(council_da
 def test_sign_in_with_the_users_file(council_database):
     accounts = users.add_user({}, "ann", "analyst", name="Ann", password=PASSWORD)
     users.save_users(accounts)
-    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT_S).run()
+    app = new_app().run()
     assert [t.label for t in app.text_input] == ["Username", "Password"]
     app.text_input[0].input("ann")
     app.text_input[1].input("wrong password here")
@@ -193,7 +163,7 @@ def test_repeated_failures_lock_the_user_name(council_database):
     users.save_users(users.add_user({}, "ann", "analyst", password=PASSWORD))
     for _ in range(audit.LOCKOUT_FAILURES):
         audit.record(council_database, None, "sign_in_failed", username="ann")
-    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT_S).run()
+    app = new_app().run()
     app.text_input[0].input("ann")
     app.text_input[1].input(PASSWORD)
     app.button[0].click().run()
@@ -202,8 +172,6 @@ def test_repeated_failures_lock_the_user_name(council_database):
 
 
 def test_a_user_removed_or_given_another_role_is_signed_out_at_the_next_click(council_database):
-    from tests.app.conftest import signed_in_app
-
     app = signed_in_app("analyst", timeout=TIMEOUT_S).run()
     assert any("Signed in as" in c.value for c in app.sidebar.caption)
     accounts = users.load_users()
@@ -219,7 +187,7 @@ def test_a_user_removed_or_given_another_role_is_signed_out_at_the_next_click(co
 
 def test_a_password_change_ends_an_open_session(council_database):
     users.save_users(users.add_user({}, "ann", "analyst", password=PASSWORD))
-    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT_S).run()
+    app = new_app().run()
     app.text_input[0].input("ann")
     app.text_input[1].input(PASSWORD)
     app.button[0].click().run()

@@ -2,18 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from rc_dashboard import db
-from rc_dashboard.ingest.store import store_wards
-from tests.app.conftest import signed_in_app
+from tests.app.conftest import open_page, signed_in_app
 
-ROOT = Path(__file__).resolve().parents[2]
-TIMEOUT_S = 60
 HEADER = "Crime ID,Month,Reported by,Falls within,Longitude,Latitude,Location,LSOA code,LSOA name,Crime type,Last outcome category,Context"
 ROWS = [
     "id1,2024-01,Test Police,Test Police,-1.992,52.590,On or near Mill Lane,,,Burglary,Under investigation,",
@@ -23,23 +17,13 @@ ROWS = [
 
 
 @pytest.fixture()
-def database(tmp_path, monkeypatch, two_wards):
-    url = f"sqlite:///{tmp_path / 'data.sqlite'}"
-    monkeypatch.setenv("RC_DATABASE_URL", url)
-    monkeypatch.setenv("RC_DATA_DIR", str(tmp_path))
-    st.cache_resource.clear()
-    engine = db.connect(url)
-    store_wards(engine, two_wards, file_name="wards", sha256="0" * 64)
-    return engine
+def database(council_database):
+    """Two wards loaded, nothing else: the analyst's first imports."""
+    return council_database
 
 
 def open_data_page() -> AppTest:
-    app = signed_in_app("analyst", timeout=TIMEOUT_S)
-    app.run()
-    app.switch_page("pages/data.py")
-    app.run()
-    assert not app.exception, [e.value for e in app.exception]
-    return app
+    return open_page("pages/data.py", signed_in_app("analyst"))
 
 
 def import_buttons(app: AppTest) -> list:

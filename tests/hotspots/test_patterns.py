@@ -187,3 +187,15 @@ def test_planted_emerging_and_persistent_clusters_end_to_end():
     # having no month before it, has a smaller window and a smaller z), so the trend family is accepted.
     assert set(names[persistent]) <= {"persistent hot spot", "intensifying hot spot", "diminishing hot spot"}
     assert np.mean(names[far] == "no pattern") >= 0.9
+
+
+def test_current_hot_patterns_are_the_hot_ones_but_historical():
+    from rc_dashboard.hotspots.patterns import CURRENT_HOT, CURRENT_HOT_BY_URGENCY
+
+    assert {f"{p} hot spot" for p in HOT_PATTERNS} - {"historical hot spot"} == CURRENT_HOT
+    assert len(CURRENT_HOT_BY_URGENCY) == len(CURRENT_HOT) and CURRENT_HOT_BY_URGENCY[:3] == (
+        "new hot spot",
+        "consecutive hot spot",
+        "intensifying hot spot",
+    )
+    assert set(CURRENT_HOT_BY_URGENCY[:3]) == EMERGING_PATTERNS

@@ -151,6 +151,41 @@ MEAN_COLOUR = "#555555"
 TARGET_COLOUR = "#C00000"
 
 
+# The XmR chart's lines: (column, name, dash, colour).
+SPC_LINES = (
+    ("mean", "mean", "solid", MEAN_COLOUR),
+    ("upper", "upper process limit", "dash", COMMON),
+    ("lower", "lower process limit", "dash", COMMON),
+)
+
+
+def _line(x, y, name: str, colour: str, dash: str) -> go.Scatter:
+    return go.Scatter(
+        x=x,
+        y=y,
+        mode="lines",
+        name=name,
+        line={"color": colour, "dash": dash, "width": 1.5},
+        hovertemplate=f"{name}: %{{y:,.1f}}<extra></extra>",
+    )
+
+
+def signal_points(chart: pd.DataFrame, direction: str) -> dict[str, pd.Index]:
+    """The points any special-cause rule flags, by MDC kind: concern, improvement, or neither (no better side)."""
+    rules = [c for c in ("beyond limits", "shift", "trend", "two of three") if c in chart.columns]
+    flagged = chart[rules].any(axis=1) if rules else pd.Series(False, index=chart.index)
+    good_side = {"higher_is_better": "high", "lower_is_better": "low"}.get(direction)
+    kinds = pd.Series(
+        [
+            "neither" if good_side is None else ("improvement" if side == good_side else "concern")
+            for side in chart.loc[flagged, "side"]
+        ],
+        index=chart.index[flagged],
+        dtype=object,
+    )
+    return {kind: kinds.index[kinds == kind] for kind in ("concern", "improvement", "neither") if (kinds == kind).any()}
+
+
 def spc_chart(
     chart: pd.DataFrame, direction: str, title: str, target: float | None = None, value_label: str = "value"
 ) -> go.Figure:
@@ -170,56 +205,21 @@ def spc_chart(
             hovertemplate="%{x}: %{y:,.1f}<extra></extra>",
         )
     )
-    for column, name, dash, colour in (
-        ("mean", "mean", "solid", MEAN_COLOUR),
-        ("upper", "upper process limit", "dash", COMMON),
-        ("lower", "lower process limit", "dash", COMMON),
-    ):
+    for column, name, dash, colour in SPC_LINES:
+        figure.add_trace(_line(x, chart[column], name, colour, dash))
+    for kind, points in signal_points(chart, direction).items():
         figure.add_trace(
             go.Scatter(
-                x=x,
-                y=chart[column],
-                mode="lines",
-                name=name,
-                line={"color": colour, "dash": dash, "width": 1.5},
-                hovertemplate=f"{name}: %{{y:,.1f}}<extra></extra>",
+                x=[str(i) for i in points],
+                y=chart.loc[points, "value"],
+                mode="markers",
+                name=SIGNAL_NAMES[kind],
+                marker={"size": 10, "color": SIGNAL_COLOURS[kind]},
+                hovertemplate=f"%{{x}}: %{{y:,.1f}} ({SIGNAL_NAMES[kind]})<extra></extra>",
             )
         )
-    rules = [c for c in ("beyond limits", "shift", "trend", "two of three") if c in chart.columns]
-    flagged = chart[rules].any(axis=1) if rules else pd.Series(False, index=chart.index)
-    if flagged.any():
-        good_side = {"higher_is_better": "high", "lower_is_better": "low"}.get(direction)
-        kinds = pd.Series(
-            [
-                "neither" if good_side is None else ("improvement" if side == good_side else "concern")
-                for side in chart.loc[flagged, "side"]
-            ],
-            index=chart.index[flagged],
-        )
-        for kind in ("concern", "improvement", "neither"):
-            points = kinds.index[kinds == kind]
-            if len(points):
-                figure.add_trace(
-                    go.Scatter(
-                        x=[str(i) for i in points],
-                        y=chart.loc[points, "value"],
-                        mode="markers",
-                        name=SIGNAL_NAMES[kind],
-                        marker={"size": 10, "color": SIGNAL_COLOURS[kind]},
-                        hovertemplate=f"%{{x}}: %{{y:,.1f}} ({SIGNAL_NAMES[kind]})<extra></extra>",
-                    )
-                )
     if target is not None:
-        figure.add_trace(
-            go.Scatter(
-                x=[x[0], x[-1]] if x else [],
-                y=[target, target],
-                mode="lines",
-                name="target",
-                line={"color": TARGET_COLOUR, "dash": "dash", "width": 1.5},
-                hovertemplate="target: %{y:,.1f}<extra></extra>",
-            )
-        )
+        figure.add_trace(_line([x[0], x[-1]] if x else [], [target, target], "target", TARGET_COLOUR, "dash"))
     figure.update_layout(
         title=plain(title),
         height=400,

@@ -576,6 +576,49 @@ def pattern_colour(pattern: str) -> list[int]:
 FLAG_RGB = {"new": (202, 0, 32), "rising": (230, 97, 1), "persistent": (40, 40, 40), "fading": (120, 120, 160)}
 
 
+def hotspot_outline_layers(areas_bng: gpd.GeoDataFrame) -> list[pdk.Layer]:
+    """Hotspot areas outlined in their flag's colour, and named (fading places are outlined, not named)."""
+    if areas_bng.empty:
+        return []
+    layers = []
+    areas = areas_bng[["hotspot", "flag", "recent_count", "geometry"]].to_crs(WGS84)
+    areas["label"] = (
+        areas["hotspot"]
+        + ": "
+        + areas["flag"]
+        + ", "
+        + areas["recent_count"].map(fmt.number)
+        + " incidents in its window"
+    )
+    areas["line"] = [list(FLAG_RGB.get(flag, (0, 0, 0))) for flag in areas["flag"]]
+    layers.append(
+        pdk.Layer(
+            "GeoJsonLayer",
+            json.loads(areas.to_json()),
+            filled=False,
+            stroked=True,
+            get_line_color="properties.line",
+            line_width_min_pixels=3,
+            pickable=True,
+        )
+    )
+    named = areas.loc[areas["flag"] != "fading"]  # fading places are outlined, not named: fewer labels
+    centres = named.geometry.representative_point()
+    labels = pd.DataFrame({"lon": centres.x, "lat": centres.y, "text": named["hotspot"]})
+    layers.append(
+        pdk.Layer(
+            "TextLayer",
+            labels,
+            get_position=["lon", "lat"],
+            get_text="text",
+            get_size=16,
+            get_color=[0, 0, 0],
+            background=True,
+        )
+    )
+    return layers
+
+
 def hotspot_deck(
     cells_bng: gpd.GeoDataFrame,
     areas_bng: gpd.GeoDataFrame,
@@ -600,42 +643,7 @@ def hotspot_deck(
             pickable=True,
         )
     ]
-    if not areas_bng.empty:
-        areas = areas_bng[["hotspot", "flag", "recent_count", "geometry"]].to_crs(WGS84)
-        areas["label"] = (
-            areas["hotspot"]
-            + ": "
-            + areas["flag"]
-            + ", "
-            + areas["recent_count"].astype(str)
-            + " incidents in its window"
-        )
-        areas["line"] = [list(FLAG_RGB.get(flag, (0, 0, 0))) for flag in areas["flag"]]
-        layers.append(
-            pdk.Layer(
-                "GeoJsonLayer",
-                json.loads(areas.to_json()),
-                filled=False,
-                stroked=True,
-                get_line_color="properties.line",
-                line_width_min_pixels=3,
-                pickable=True,
-            )
-        )
-        named = areas.loc[areas["flag"] != "fading"]  # fading places are outlined, not named: fewer labels
-        centres = named.geometry.representative_point()
-        labels = pd.DataFrame({"lon": centres.x, "lat": centres.y, "text": named["hotspot"]})
-        layers.append(
-            pdk.Layer(
-                "TextLayer",
-                labels,
-                get_position=["lon", "lat"],
-                get_text="text",
-                get_size=16,
-                get_color=[0, 0, 0],
-                background=True,
-            )
-        )
+    layers += hotspot_outline_layers(areas_bng)
     return deck(
         [*layers, *boundary_layers(wards_wgs, localities_wgs)], wards_wgs, {"text": "{label}"}, tiles, labels=False
     )

@@ -8,30 +8,16 @@ import time
 import pytest
 import streamlit as st
 
-from rc_dashboard import db, results, schema, stored
-from tests.app.conftest import signed_in_app
+from rc_dashboard import results, schema, stored
+from tests.app.conftest import demo_app_database, open_page, signed_in_app
 
 TIMEOUT_S = 120
 
 
 @pytest.fixture(scope="module")
 def imported(tmp_path_factory):
-    from rc_dashboard.ingest.demo import build_demo_database
-
-    folder = tmp_path_factory.mktemp("storedpages")
-    url = f"sqlite:///{folder / 'app.sqlite'}"
-    engine = db.connect(url)
-    build_demo_database(engine, folder, scale=0.2)
-    lines = stored.compute_defaults(engine)  # what every import does
-    monkey = pytest.MonkeyPatch()
-    monkey.setenv("RC_DATABASE_URL", url)
-    monkey.setenv("RC_DATA_DIR", str(folder))
-    st.cache_resource.clear()
-    st.cache_data.clear()
-    yield engine, lines
-    monkey.undo()
-    st.cache_resource.clear()
-    st.cache_data.clear()
+    with demo_app_database(tmp_path_factory.mktemp("storedpages")) as engine:
+        yield engine, stored.compute_defaults(engine)  # what every import does
 
 
 @pytest.fixture
@@ -49,12 +35,7 @@ def nothing_computed(monkeypatch):
 
 def _open(role: str, page: str, locality: str | None = None):
     st.cache_data.clear()  # a fresh process: only the database holds the results
-    app = signed_in_app(role, locality=locality, timeout=TIMEOUT_S)
-    app.run()
-    app.switch_page(page)
-    app.run()
-    assert not app.exception, [e.value for e in app.exception]
-    return app
+    return open_page(page, signed_in_app(role, locality=locality, timeout=TIMEOUT_S), timeout=TIMEOUT_S)
 
 
 @pytest.mark.parametrize("role", ["analyst", "board"])

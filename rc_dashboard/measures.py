@@ -245,69 +245,18 @@ def evaluate(
     """
     base_months = baseline_months(measure, plan_start)
     monthly = monthly.loc[base_months[0] : as_of]
-    level = measure.manual
-    partial_note = ""
     base_values = monthly.reindex(base_months)
-    if level:
-        baseline = float(base_values.mean()) if base_values.notna().any() else None
-        known = monthly.dropna()
-        latest = float(known.iloc[-1]) if len(known) else None
-        projected = latest
-    else:
-        baseline = float(base_values.sum()) if base_values.notna().all() else None
-        covered_base = int(base_values.notna().sum())
-        if baseline is None and accept_partial_baseline and covered_base >= 2:
-            baseline = float(base_values.mean()) * len(base_values)
-            partial_note = (
-                f"Baseline from {covered_base} of its {len(base_values)} months (scaled to the whole period), "
-                "as accepted by the user."
-            )
-        recent = monthly.reindex(month_range(add_months(as_of, -11), as_of))
-        latest = float(recent.sum()) if recent.notna().all() else None
-        projected = _projection(monthly, base_values, plan_start, as_of) if baseline is not None else None
-        if projected is None:
-            projected = latest
+    baseline, latest, projected, partial_note = _headline_values(
+        measure, monthly, base_values, plan_start, as_of, accept_partial_baseline
+    )
     target = _target(measure, baseline)
     change = None if baseline in (None, 0) or latest is None else 100.0 * (latest - baseline) / baseline
     rag = _rag(measure.direction, projected, target, baseline)
-
-    full_series = to_quarters(monthly, manual=level) if measure.frequency == "quarterly" else monthly
-    series = full_series.dropna()
-    base_points = (
-        len(to_quarters(base_values, manual=level))
-        if measure.frequency == "quarterly"
-        else int(base_values.notna().sum())
+    series, chart, variation, assurance, signals = _control_chart(
+        measure, monthly, base_values, target, shift_length, accept_partial_baseline
     )
-    # Limits come from the baseline period only when it is wholly covered (or a partial one is
-    # accepted): limits from a few scattered months would call ordinary variation special.
-    base_complete = bool(base_values.notna().all()) or (accept_partial_baseline and base_points >= 2)
-    chart, variation, assurance, signals = None, "none", "none", []
-    if len(series) >= 2 and base_points >= 2 and (level or base_complete):
-        breaks = [
-            list(series.index).index(p)
-            for p in measure.recalculate_at
-            if p in series.index and list(series.index).index(p) > 0
-        ]
-        chart = spc.xmr_with_recalculations(
-            series.to_numpy(), baseline_length=min(base_points, len(series)), recalculate_at=breaks
-        )
-        flags = spc.special_causes(chart, shift_length=shift_length)
-        chart = pd.concat([chart.reset_index(drop=True), flags.reset_index(drop=True)], axis=1)
-        chart.index = series.index
-        variation = spc.variation_icon(flags, measure.direction)
-        per_period_target = (
-            None
-            if target is None
-            else (target if level else target / (4 if measure.frequency == "quarterly" else MONTHS_PER_YEAR))
-        )
-        limits = spc.latest_limits(series.to_numpy(), min(base_points, len(series)), breaks)
-        assurance = spc.assurance_icon(per_period_target, limits, measure.direction)
-        signals = spc.describe_signals(flags, list(series.index))
-        if full_series.isna().any():  # months not loaded stay on the chart as gaps, never as zeros
-            first_shown = series.index[0]
-            chart = chart.reindex([p for p in full_series.index if p >= first_shown])
     note = "" if len(series) else "No data for this measure yet (its source may not be loaded)."
-    if not level and not note and baseline is None:
+    if not measure.manual and not note and baseline is None:
         missing = [m for m in base_months if pd.isna(base_values.get(m))]
         note = (
             f"{sentence_start(measure)}the baseline period ({base_months[0]} to {base_months[-1]}) is not loaded for "
@@ -333,6 +282,90 @@ def evaluate(
         sentence,
         note,
     )
+
+
+def _headline_values(
+    measure: Measure,
+    monthly: pd.Series,
+    base_values: pd.Series,
+    plan_start: str,
+    as_of: str,
+    accept_partial_baseline: bool,
+) -> tuple[float | None, float | None, float | None, str]:
+    """(baseline, latest, projected year end, note on a partial baseline) in the measure's unit.
+
+    Levels (manual measures): the baseline mean and the latest value. Counts and rates: the baseline
+    year's total and the rolling 12 months to ``as_of``, each unknown when a month of it is not covered
+    (a partly covered baseline is scaled up only when the user accepts it).
+    """
+    if measure.manual:
+        baseline = float(base_values.mean()) if base_values.notna().any() else None
+        known = monthly.dropna()
+        latest = float(known.iloc[-1]) if len(known) else None
+        return baseline, latest, latest, ""
+    partial_note = ""
+    baseline = float(base_values.sum()) if base_values.notna().all() else None
+    covered_base = int(base_values.notna().sum())
+    if baseline is None and accept_partial_baseline and covered_base >= 2:
+        baseline = float(base_values.mean()) * len(base_values)
+        partial_note = (
+            f"Baseline from {covered_base} of its {len(base_values)} months (scaled to the whole period), "
+            "as accepted by the user."
+        )
+    recent = monthly.reindex(month_range(add_months(as_of, -11), as_of))
+    latest = float(recent.sum()) if recent.notna().all() else None
+    projected = _projection(monthly, base_values, plan_start, as_of) if baseline is not None else None
+    return baseline, latest, latest if projected is None else projected, partial_note
+
+
+def _control_chart(
+    measure: Measure,
+    monthly: pd.Series,
+    base_values: pd.Series,
+    target: float | None,
+    shift_length: int,
+    accept_partial_baseline: bool,
+) -> tuple[pd.Series, pd.DataFrame | None, str, str, list]:
+    """(series shown, XmR chart with its signals, variation icon, assurance icon, signal sentences).
+
+    Limits come from the baseline period only when it is wholly covered (or a partial one is
+    accepted): limits from a few scattered months would call ordinary variation special. Months not
+    loaded stay on the chart as gaps, never as zeros.
+    """
+    level = measure.manual
+    full_series = to_quarters(monthly, manual=level) if measure.frequency == "quarterly" else monthly
+    series = full_series.dropna()
+    base_points = (
+        len(to_quarters(base_values, manual=level))
+        if measure.frequency == "quarterly"
+        else int(base_values.notna().sum())
+    )
+    base_complete = bool(base_values.notna().all()) or (accept_partial_baseline and base_points >= 2)
+    if not (len(series) >= 2 and base_points >= 2 and (level or base_complete)):
+        return series, None, "none", "none", []
+    breaks = [
+        list(series.index).index(p)
+        for p in measure.recalculate_at
+        if p in series.index and list(series.index).index(p) > 0
+    ]
+    chart = spc.xmr_with_recalculations(
+        series.to_numpy(), baseline_length=min(base_points, len(series)), recalculate_at=breaks
+    )
+    flags = spc.special_causes(chart, shift_length=shift_length)
+    chart = pd.concat([chart.reset_index(drop=True), flags.reset_index(drop=True)], axis=1)
+    chart.index = series.index
+    variation = spc.variation_icon(flags, measure.direction)
+    per_period_target = (
+        None
+        if target is None
+        else (target if level else target / (4 if measure.frequency == "quarterly" else MONTHS_PER_YEAR))
+    )
+    limits = spc.latest_limits(series.to_numpy(), min(base_points, len(series)), breaks)
+    assurance = spc.assurance_icon(per_period_target, limits, measure.direction)
+    signals = spc.describe_signals(flags, list(series.index))
+    if full_series.isna().any():
+        chart = chart.reindex([p for p in full_series.index if p >= series.index[0]])
+    return series, chart, variation, assurance, signals
 
 
 def sentence_start(measure: Measure) -> str:

@@ -56,8 +56,6 @@ from rc_dashboard.hotspots.ehsa import (
 from rc_dashboard.hotspots.patterns import NO_PATTERN
 from rc_dashboard.hotspots.scan import SpaceTimePermutationScan, recurrence_sentence
 
-FLAGS = ("new", "rising", "persistent", "fading")
-EMERGING_FLAGS = frozenset({"new", "rising"})
 NEW_HISTORY_SHARE = 0.25  # "new": hot in under a quarter of the months before the scan's window
 # EHSA patterns listed as persistent when the scan does not flag the place: hot for a long time.
 PERSISTENT_PATTERNS = frozenset({"persistent hot spot", "intensifying hot spot", "diminishing hot spot"})
@@ -168,9 +166,7 @@ def for_storage(analysis: HotspotAnalysis) -> HotspotAnalysis:
     scan = copy.copy(analysis.scan)
     for name in SCAN_WORKING_ATTRIBUTES:
         scan.__dict__.pop(name, None)
-    inputs = replace(
-        analysis.scan_inputs, counts=np.zeros((0, 0, 0)), location_of=np.zeros(0, dtype=np.int64)
-    )
+    inputs = replace(analysis.scan_inputs, counts=np.zeros((0, 0, 0)), location_of=np.zeros(0, dtype=np.int64))
     return replace(analysis, scan=scan, scan_inputs=inputs)
 
 
@@ -308,6 +304,8 @@ def _scan_rows(
     area's monthly totals, in incidents), ``baseline_count`` the ``baseline_months`` before them.
     The scan's own window is in ``window_months``, ``scan_observed`` and ``scan_expected`` (harm
     days when weighted by harm).
+
+    Long because the record lists every field of a hotspot row in one place, next to what it means.
     """
     clusters = scan.clusters_
     if clusters.empty:
@@ -329,29 +327,15 @@ def _scan_rows(
     for k, row in enumerate(clusters.itertuples()):
         hotspot_id = f"E{k + 1}"
         window = int(row.window_months)
-        ehsa_cells = tree.query(geometries[k], predicate="intersects")
-        overlap = shapely.area(shapely.intersection(cells.geometry.values[ehsa_cells], geometries[k]))
-        ehsa_cells, overlap = ehsa_cells[overlap > 0], overlap[overlap > 0]
-        # A month counts as hot when EHSA cells covering at least half the cluster's ground were hot.
-        hot_share = (
-            (model.hot_[:, ehsa_cells] * overlap).sum(axis=1) / overlap.sum()
-            if len(ehsa_cells)
-            else np.zeros(len(months))
-        )
-        hot = hot_share >= 0.5
+        hot, patterns = _ehsa_under(geometries[k], cells, tree, model, len(months))
         before = hot[:-window]
         flag = "new" if (before.mean() if len(before) else 0.0) < NEW_HISTORY_SHARE else "rising"
-        patterns = list(cells["pattern"].to_numpy()[ehsa_cells])
         observed = counts[:, row.locations].sum(axis=1)
         expected = (month_totals * (location_totals[:, row.locations].sum(axis=1) / stratum_totals)[:, None]).sum(
             axis=0
         )
         series[hotspot_id] = pd.DataFrame({"month": months, "observed": observed, "expected": expected})
         baseline_slice = slice(max(len(months) - recent - params.baseline_months, 0), len(months) - recent)
-        mine = (inputs.location_of >= 0) & np.isin(inputs.location_of, row.locations)
-        window_rows = points.loc[mine & points["month"].isin(months[-window:]).to_numpy()]
-        if "value" in window_rows:  # a category with harm weight 0 takes no part in a harm-weighted scan
-            window_rows = window_rows.loc[window_rows["value"] > 0]
         recent_count = int(observed[-recent:].sum())
         expected_recent = float(expected[-recent:].sum())
         records.append(
@@ -376,7 +360,7 @@ def _scan_rows(
                 "hot_months": int(hot.sum()),
                 "months": len(months),
                 "area_km2": float(geometries[k].area / 1e6),
-                "sources": sorted(set(window_rows["source"].astype(str))),
+                "sources": _window_sources(points, inputs, row.locations, months[-window:]),
                 "scan_expected": float(row.expected),
                 "radius_m": float(row.radius_m),
                 "window_months": window,
@@ -388,6 +372,33 @@ def _scan_rows(
             }
         )
     return gpd.GeoDataFrame(records, geometry="geometry", crs=BNG), series
+
+
+def _ehsa_under(
+    geometry: shapely.Geometry,
+    cells: gpd.GeoDataFrame,
+    tree: shapely.STRtree,
+    model: EmergingHotSpots,
+    n_months: int,
+) -> tuple[np.ndarray, list[str]]:
+    """Each month whether EHSA found the cluster's ground hot, and the patterns of the cells under it.
+
+    A month counts as hot when EHSA cells covering at least half the cluster's ground (by area) were hot.
+    """
+    under = tree.query(geometry, predicate="intersects")
+    overlap = shapely.area(shapely.intersection(cells.geometry.values[under], geometry))
+    under, overlap = under[overlap > 0], overlap[overlap > 0]
+    hot_share = (model.hot_[:, under] * overlap).sum(axis=1) / overlap.sum() if len(under) else np.zeros(n_months)
+    return hot_share >= 0.5, list(cells["pattern"].to_numpy()[under])
+
+
+def _window_sources(points: pd.DataFrame, inputs: ScanInputs, locations, window: list[str]) -> list[str]:
+    """The sources of the incidents inside the cluster in its window (harm weight 0 takes no part when weighted)."""
+    mine = (inputs.location_of >= 0) & np.isin(inputs.location_of, locations)
+    rows = points.loc[mine & points["month"].isin(window).to_numpy()]
+    if "value" in rows:
+        rows = rows.loc[rows["value"] > 0]
+    return sorted(set(rows["source"].astype(str)))
 
 
 def _described_rows(
@@ -419,10 +430,10 @@ def _described_rows(
     described = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), geometry="geometry", crs=BNG)
     if len(emerging):
         # A place the scan flags is listed once, as emerging; one that merely shares an edge stays.
-        mine, theirs = shapely.STRtree(emerging.geometry.values).query(described.geometry.values, predicate="intersects")
-        shared = shapely.area(
-            shapely.intersection(described.geometry.values[mine], emerging.geometry.values[theirs])
+        mine, theirs = shapely.STRtree(emerging.geometry.values).query(
+            described.geometry.values, predicate="intersects"
         )
+        shared = shapely.area(shapely.intersection(described.geometry.values[mine], emerging.geometry.values[theirs]))
         described = described.drop(index=described.index[np.unique(mine[shared > 0])])
     described = described.assign(
         emerging=False,

@@ -9,6 +9,7 @@ from rc_dashboard.coverage import data_up_to
 from rc_dashboard.escaping import escape_markdown
 from rc_dashboard.export import to_csv_text
 from rc_dashboard.reports.scorecard_pdf import scorecard_pdf
+from rc_dashboard.services import measures as measure_service
 from rc_dashboard.ui import auth, cached, layout
 
 SIGNALS_SHOWN = 5
@@ -132,7 +133,7 @@ if principal.can("enter_values"):
                     [{"measure_id": measure_id, "period": period.strip(), "value": value, "note": note}]
                 )
                 try:
-                    measures.save_manual_values(cached.engine(), entered, register, principal)
+                    measure_service.save_manual_values(cached.engine(), entered, register, principal)
                     audit.record(cached.engine(), principal, "values_saved", {"measure": measure_id, "rows": 1})
                     st.success("Saved.")
                 except measures.MeasureError as exc:
@@ -143,7 +144,7 @@ if principal.can("enter_values"):
         if upload is not None and st.button("Save uploaded values"):
             try:
                 frame, notes = measures.read_manual_values(upload.getvalue(), upload.name)
-                saved = measures.save_manual_values(cached.engine(), frame, register, principal)
+                saved = measure_service.save_manual_values(cached.engine(), frame, register, principal)
                 audit.record(cached.engine(), principal, "values_saved", {"file": upload.name, "rows": saved})
                 st.success(f"Saved {saved:,} values.")
                 for note in notes:
@@ -156,7 +157,7 @@ if principal.can("edit_register"):
         text = st.text_area("Register", cached.measure_register_text(version), height=400, key="pm_register")
         if st.button("Check and save the register"):
             try:
-                measures.save_register(cached.engine(), text, principal)
+                measure_service.save_register(cached.engine(), text, principal)
                 audit.record(cached.engine(), principal, "register_saved", {"characters": len(text)})
                 st.success("Saved: every user now sees this register.")
             except measures.MeasureError as exc:

@@ -321,14 +321,14 @@ def cmd_hotspots(args: argparse.Namespace) -> int:
 
 
 def cmd_measures(args: argparse.Namespace) -> int:
-    from rc_dashboard import categories, explore, measures, stored
+    from rc_dashboard import categories, explore, measures, queries, stored
     from rc_dashboard.coverage import covered_months
     from rc_dashboard.db import read_frame
     from rc_dashboard.queries import months_available
 
     engine = connect(args.db)
     try:
-        register = measures.parse_register(measures.register_text(engine))
+        register = measures.parse_register(queries.register_text(engine))
     except measures.MeasureError as exc:
         raise CliError(f"The measures register has a problem: {exc}") from exc
     months = months_available(engine)
@@ -342,7 +342,7 @@ def cmd_measures(args: argparse.Namespace) -> int:
             register,
             cube,
             wards,
-            measures.manual_values(engine),
+            queries.manual_values(engine),
             as_of,
             args.locality,
             covered=covered_months(engine),

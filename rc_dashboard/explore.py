@@ -12,11 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Engine
 
 from rc_dashboard import formatting as fmt
-from rc_dashboard.coverage import COUNTED_SQL
-from rc_dashboard.db import read_frame
 from rc_dashboard.periods import add_months, month_range, parse_month
 from rc_dashboard.queries import IncidentFilter
 
@@ -38,25 +35,6 @@ MONTH_NAMES = (
 # A change smaller than this (in %) is described as "about the same".
 STEADY_PCT = 2.0
 NO_AREA = "(no location: partner incidents)"
-
-
-def load_cube(engine: Engine) -> pd.DataFrame:
-    """Incidents counted by month, ward ("" = none), category and source: one SQL scan.
-
-    Partners' aggregated counts (imported as counts, not records) join the cube here, so they
-    reach every count, rate, measure and ward summary; they never reach a point map or the
-    hotspot analysis, which read located incident records only. Only the area's rows are counted
-    (see :data:`rc_dashboard.coverage.COUNTED_SQL`); ward "" holds partner incidents with no location.
-    """
-    cube = read_frame(
-        engine,
-        "SELECT month, COALESCE(ward_code, '') AS ward_code, category, source, COUNT(*) AS count "
-        f"FROM incidents WHERE {COUNTED_SQL} GROUP BY month, COALESCE(ward_code, ''), category, source "
-        "UNION ALL SELECT month, ward_code, category, source, SUM(count) AS count FROM area_counts "
-        "WHERE ward_code IN (SELECT ward_code FROM areas) GROUP BY month, ward_code, category, source",
-    )
-    cube["count"] = cube["count"].astype("int64")
-    return cube.groupby(["month", "ward_code", "category", "source"], as_index=False)["count"].sum()
 
 
 def with_harm(cube: pd.DataFrame, weights: dict[str, float]) -> pd.DataFrame:

@@ -18,7 +18,6 @@ import pandas as pd
 import yaml
 
 from rc_dashboard import spc
-from rc_dashboard.access import Principal, require
 from rc_dashboard.periods import FinancialQuarter, add_months, month_range
 
 Direction = Literal["higher_is_better", "lower_is_better", "neither"]
@@ -411,56 +410,12 @@ def describe(measure: Measure, change: float | None, signals: list[str], rag: st
     return " ".join(parts)
 
 
-def register_text(engine) -> str:
-    """The register in force: the newest one an admin saved in the database, else config/measures.yaml."""
-    from rc_dashboard.config import config_dir
-    from rc_dashboard.db import read_frame
+def check_manual_values(frame: pd.DataFrame, register: Register) -> None:
+    """Every row of survey values must name a manual measure, a period and a number: :class:`MeasureError` if not.
 
-    saved = read_frame(engine, "SELECT register_yaml FROM measure_register ORDER BY id DESC LIMIT 1")
-    if len(saved):
-        return str(saved["register_yaml"].iloc[0])
-    return (config_dir() / "measures.yaml").read_text(encoding="utf-8")
-
-
-def save_register(engine, text: str, principal: Principal) -> Register:
-    """Check and save an edited register (all replicas read it from the database); admins only."""
-    require(principal, "edit_register")
-    saved_by = principal.username
-    from datetime import UTC, datetime
-
-    from rc_dashboard import schema
-    from rc_dashboard.db import bump_data_version
-
-    register = parse_register(text)
-    with engine.begin() as conn:
-        conn.execute(
-            schema.measure_register.insert().values(register_yaml=text, saved_by=saved_by, saved_at=datetime.now(UTC))
-        )
-        bump_data_version(conn, incidents=False)  # no stored analysis of incidents reads it
-    return register
-
-
-def manual_values(engine) -> pd.DataFrame:
-    from rc_dashboard.db import read_frame
-
-    return read_frame(engine, "SELECT measure_id, period, value, note FROM measure_values ORDER BY measure_id, period")
-
-
-def save_manual_values(engine, frame: pd.DataFrame, register: Register, principal: Principal) -> int:
-    """Upsert values of manual measures (columns measure_id, period, value[, note]); returns rows saved.
-
-    Needs the ``enter_values`` capability; the principal's user name is kept with each value.
-
-    Periods are months ("2025-07") or financial quarters ("2025/26-Q2"); every row is checked first
-    and nothing is saved if one is wrong.
+    Periods are months ("2025-07") or financial quarters ("2025/26-Q2"). All rows are checked
+    before any is saved, and the error lists the first ten problems with their CSV row numbers.
     """
-    require(principal, "enter_values")
-    from datetime import UTC, datetime
-
-    from sqlalchemy import text
-
-    from rc_dashboard.db import bump_data_version
-
     manual_ids = {m.id for m in register.measures if m.manual}
     problems = []
     for number, row in enumerate(frame.itertuples(index=False), start=2):
@@ -480,19 +435,6 @@ def save_manual_values(engine, frame: pd.DataFrame, register: Register, principa
             + "; ".join(problems[:10])
             + ("." if len(problems) <= 10 else f"; and {len(problems) - 10} more.")
         )
-    now = datetime.now(UTC)
-    with engine.begin() as conn:
-        for row in frame.itertuples(index=False):
-            params = {"m": row.measure_id, "p": str(row.period)}
-            conn.execute(text("DELETE FROM measure_values WHERE measure_id = :m AND period = :p"), params)
-            conn.execute(
-                text(
-                    "INSERT INTO measure_values (measure_id, period, value, note, entered_by, entered_at) VALUES (:m, :p, :v, :n, :by, :at)"
-                ),
-                {**params, "v": float(row.value), "n": getattr(row, "note", None), "by": principal.username, "at": now},
-            )
-        bump_data_version(conn, incidents=False)  # no stored analysis of incidents reads it
-    return len(frame)
 
 
 MANUAL_VALUE_COLUMNS = ("measure_id", "period", "value")  # and an optional "note"

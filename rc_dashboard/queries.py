@@ -250,3 +250,37 @@ def incidents_in_box(
         "AND i.easting BETWEEN :minx AND :maxx AND i.northing BETWEEN :miny AND :maxy",
         {**params, **keys, "minx": minx, "maxx": maxx, "miny": miny, "maxy": maxy},
     )
+
+
+def load_cube(engine: Engine) -> pd.DataFrame:
+    """Incidents counted by month, ward ("" = none), category and source: one SQL scan.
+
+    Partners' aggregated counts (imported as counts, not records) join the cube here, so they
+    reach every count, rate, measure and ward summary; they never reach a point map or the
+    hotspot analysis, which read located incident records only. Only the area's rows are counted
+    (see :data:`rc_dashboard.coverage.COUNTED_SQL`); ward "" holds partner incidents with no location.
+    """
+    cube = read_frame(
+        engine,
+        "SELECT month, COALESCE(ward_code, '') AS ward_code, category, source, COUNT(*) AS count "
+        f"FROM incidents WHERE {COUNTED_SQL} GROUP BY month, COALESCE(ward_code, ''), category, source "
+        "UNION ALL SELECT month, ward_code, category, source, SUM(count) AS count FROM area_counts "
+        "WHERE ward_code IN (SELECT ward_code FROM areas) GROUP BY month, ward_code, category, source",
+    )
+    cube["count"] = cube["count"].astype("int64")
+    return cube.groupby(["month", "ward_code", "category", "source"], as_index=False)["count"].sum()
+
+
+def register_text(engine: Engine) -> str:
+    """The measures register in force: the newest one an admin saved in the database, else config/measures.yaml."""
+    from rc_dashboard.config import config_dir
+
+    saved = read_frame(engine, "SELECT register_yaml FROM measure_register ORDER BY id DESC LIMIT 1")
+    if len(saved):
+        return str(saved["register_yaml"].iloc[0])
+    return (config_dir() / "measures.yaml").read_text(encoding="utf-8")
+
+
+def manual_values(engine: Engine) -> pd.DataFrame:
+    """Survey and other manual measure values: measure_id, period (month or financial quarter), value, note."""
+    return read_frame(engine, "SELECT measure_id, period, value, note FROM measure_values ORDER BY measure_id, period")

@@ -41,8 +41,8 @@ def _silent(fraction: float, message: str) -> None:
 
 
 def cube(engine: Engine) -> pd.DataFrame:
-    """Incident counts by month, ward ("" = none), category and source (see :func:`explore.load_cube`)."""
-    from rc_dashboard.explore import load_cube
+    """Incident counts by month, ward ("" = none), category and source (see :func:`rc_dashboard.queries.load_cube`)."""
+    from rc_dashboard.queries import load_cube
 
     return fetch_or_compute(engine, "cube", incidents_version(engine), {}, lambda: load_cube(engine))
 

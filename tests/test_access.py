@@ -10,7 +10,7 @@ import shutil
 
 import pytest
 
-from rc_dashboard import access, audit, measures
+from rc_dashboard import access, audit, measures, queries
 from rc_dashboard.access import AccessDenied, Principal, system_principal
 from rc_dashboard.config import ConfigError
 from rc_dashboard.db import read_frame
@@ -20,6 +20,7 @@ from rc_dashboard.ingest.demo import build_demo_database
 from rc_dashboard.periods import FinancialQuarter
 from rc_dashboard.queries import IncidentFilter, incidents_in_box, point_filter, snap_point_counts
 from rc_dashboard.reports.locality_pack import build_pack
+from rc_dashboard.services import measures as measure_service
 
 SENSITIVE = "Violence and sexual offences"
 ANALYST = Principal("ann", "analyst")
@@ -181,16 +182,16 @@ def test_locality_packs_respect_role_and_locality(demo):
 
 
 def test_measure_changes_need_their_capability(demo):
-    register = measures.parse_register(measures.register_text(demo))
+    register = measures.parse_register(queries.register_text(demo))
     with pytest.raises(AccessDenied):
-        measures.save_register(demo, measures.register_text(demo), ANALYST)
+        measure_service.save_register(demo, queries.register_text(demo), ANALYST)
     manual = next(m.id for m in register.measures if m.manual)
     import pandas as pd
 
     frame = pd.DataFrame([{"measure_id": manual, "period": "2025/26-Q1", "value": 1.0}])
     with pytest.raises(AccessDenied):
-        measures.save_manual_values(demo, frame, register, BOARD)
-    assert measures.save_manual_values(demo, frame, register, ANALYST) == 1
+        measure_service.save_manual_values(demo, frame, register, BOARD)
+    assert measure_service.save_manual_values(demo, frame, register, ANALYST) == 1
 
 
 def test_audit_log_is_written_and_only_admins_read_it(sqlite_engine):

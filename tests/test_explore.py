@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from rc_dashboard import explore
+from rc_dashboard import explore, queries
 from rc_dashboard.demo import generate_demo
 from rc_dashboard.periods import month_range
 from rc_dashboard.queries import IncidentFilter
@@ -196,7 +196,7 @@ def test_aggregated_partner_counts_join_the_cube_but_not_the_map(sqlite_engine, 
     )
     data = b"month,ward,cat,n\n2025-01,E05000001,FT,7\n2025-01,E05000002,FT,3\n2025-02,E05000001,FT,2\n"
     import_counts(sqlite_engine, InputFile("counts.csv", data), mapping)
-    cube = explore.load_cube(sqlite_engine)
+    cube = queries.load_cube(sqlite_engine)
     assert cube.groupby("ward_code")["count"].sum().to_dict() == {"E05000001": 9, "E05000002": 3}
     assert set(cube["source"]) == {"council"}
     assert snap_point_counts(sqlite_engine, IncidentFilter(), system_principal()).empty, (

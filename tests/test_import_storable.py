@@ -63,8 +63,9 @@ def test_a_nul_byte_in_a_locality_name_is_refused(seeded):
 def test_a_nul_in_a_survey_note_is_refused_with_one_sentence(engine):
     import pandas as pd
 
-    from rc_dashboard import measures
+    from rc_dashboard import measures, queries
     from rc_dashboard.access import system_principal
+    from rc_dashboard.services import measures as measure_service
 
     register = measures.parse_register(
         "plan_start: '2025-04'\nmeasures:\n  - {id: feel_safe, name: Feel safe, priority: P, direction: higher_is_better,"
@@ -72,8 +73,8 @@ def test_a_nul_in_a_survey_note_is_refused_with_one_sentence(engine):
     )
     frame = pd.DataFrame([{"measure_id": "feel_safe", "period": "2025-07", "value": "80", "note": "wave\x002"}])
     with pytest.raises(measures.MeasureError, match=r"^Nothing was saved\. row 2: the note contains a NUL character"):
-        measures.save_manual_values(engine, frame, register, system_principal())
-    assert measures.manual_values(engine).empty
+        measure_service.save_manual_values(engine, frame, register, system_principal())
+    assert queries.manual_values(engine).empty
 
 
 def test_a_failed_sign_in_with_a_nul_in_the_user_name_is_audited(engine):

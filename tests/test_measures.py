@@ -9,9 +9,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from rc_dashboard import cli, measures
+from rc_dashboard import cli, measures, queries
 from rc_dashboard.access import system_principal
 from rc_dashboard.periods import month_range
+from rc_dashboard.services import measures as measure_service
 
 ROOT = Path(__file__).resolve().parents[1]
 REGISTER = (ROOT / "config" / "measures.yaml").read_text()
@@ -140,15 +141,15 @@ def test_manual_values_are_checked_then_saved_and_replace_by_period(sqlite_engin
         {"measure_id": ["feel_safe", "violence"], "period": ["2025/26-Q5", "2025-07"], "value": ["x", "1"]}
     )
     with pytest.raises(measures.MeasureError) as caught:
-        measures.save_manual_values(sqlite_engine, bad, register, system_principal())
+        measure_service.save_manual_values(sqlite_engine, bad, register, system_principal())
     assert "row 2" in str(caught.value) and "row 3" in str(caught.value) and "not a manual measure" in str(caught.value)
-    assert measures.manual_values(sqlite_engine).empty
+    assert queries.manual_values(sqlite_engine).empty
     good = pd.DataFrame(
         {"measure_id": ["feel_safe", "feel_safe"], "period": ["2025/26-Q1", "2025/26-Q1"], "value": [61.0, 62.5]}
     )
-    measures.save_manual_values(sqlite_engine, good.iloc[[0]], register, system_principal())
-    measures.save_manual_values(sqlite_engine, good.iloc[[1]], register, system_principal())
-    stored = measures.manual_values(sqlite_engine)
+    measure_service.save_manual_values(sqlite_engine, good.iloc[[0]], register, system_principal())
+    measure_service.save_manual_values(sqlite_engine, good.iloc[[1]], register, system_principal())
+    stored = queries.manual_values(sqlite_engine)
     assert stored[["period", "value"]].to_dict("records") == [{"period": "2025/26-Q1", "value": 62.5}]
     series = measures.manual_series(stored, "feel_safe", month_range("2025-04", "2025-07"))
     assert series.tolist()[:3] == [62.5, 62.5, 62.5] and np.isnan(series.iloc[3])
@@ -156,11 +157,11 @@ def test_manual_values_are_checked_then_saved_and_replace_by_period(sqlite_engin
 
 def test_an_edited_register_is_saved_in_the_database_for_every_replica(sqlite_engine):
     edited = REGISTER.replace("name: Violence and sexual offences", "name: Violence (edited)")
-    measures.save_register(sqlite_engine, edited, system_principal())
-    assert "Violence (edited)" in measures.register_text(sqlite_engine)
+    measure_service.save_register(sqlite_engine, edited, system_principal())
+    assert "Violence (edited)" in queries.register_text(sqlite_engine)
     with pytest.raises(measures.MeasureError):
-        measures.save_register(sqlite_engine, "measures: 3", system_principal())
-    assert "Violence (edited)" in measures.register_text(sqlite_engine), "a bad register is not saved"
+        measure_service.save_register(sqlite_engine, "measures: 3", system_principal())
+    assert "Violence (edited)" in queries.register_text(sqlite_engine), "a bad register is not saved"
 
 
 def test_cli_measures_on_the_demo_match_the_planted_violence_rise(engine, tmp_path, capsys):

@@ -167,7 +167,7 @@ def test_locality_pack_pdf_html_and_escaping(demo, tmp_path):
 
 def test_a_hotspot_count_that_would_reveal_a_small_remainder_is_suppressed(demo):
     from rc_dashboard import config
-    from rc_dashboard.explore import load_cube
+    from rc_dashboard.queries import load_cube
     from rc_dashboard.reports.suppression import suppressed_label
 
     engine = demo[0] if isinstance(demo, tuple) else demo

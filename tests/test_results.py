@@ -259,14 +259,15 @@ def test_an_import_stores_every_roles_defaults_and_readers_compute_nothing(small
 
 
 def test_a_survey_value_keeps_the_stored_scan_and_an_import_does_not(small_demo, monkeypatch):
-    from rc_dashboard import measures
+    from rc_dashboard import measures, queries
     from rc_dashboard.hotspots import service
+    from rc_dashboard.services import measures as measure_service
 
     service.run_analysis(small_demo, IncidentFilter(), HotspotParams(), system_principal())
     version = db.incidents_version(small_demo)
-    register = measures.parse_register(measures.register_text(small_demo))
+    register = measures.parse_register(queries.register_text(small_demo))
     manual = next(m for m in register.measures if m.manual)
-    measures.save_manual_values(
+    measure_service.save_manual_values(
         small_demo,
         pd.DataFrame({"measure_id": [manual.id], "period": ["2026-06"], "value": [61.0]}),
         register,

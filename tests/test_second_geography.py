@@ -15,7 +15,7 @@ import geopandas as gpd
 import pandas as pd
 import pytest
 
-from rc_dashboard import cli, explore
+from rc_dashboard import cli, queries
 from rc_dashboard.coverage import covered_months
 from rc_dashboard.db import read_frame
 from rc_dashboard.ingest.areas import DERIVED_METHOD
@@ -92,7 +92,7 @@ def test_walsall_wards_with_city_of_london_files_count_nothing(sqlite_engine, sh
     result = import_police(sqlite_engine, files_from_paths([shared_real / CITY], ValidationReport(), (".csv",)))
     assert result.in_area == 0 and result.outside_area == 17_278 - _dropped_located(city_rows(shared_real / CITY))
     assert incident_counts(sqlite_engine, ["ward"]).empty
-    assert explore.load_cube(sqlite_engine).empty
+    assert queries.load_cube(sqlite_engine).empty
     assert cli.main(["counts", "--db", sqlite_engine.url.render_as_string(False), "--format", "json"]) == 0
     assert json.loads(capsys.readouterr().out) == []
     everything = incident_counts(sqlite_engine, [], IncidentFilter(include_outside=True))["count"].sum()

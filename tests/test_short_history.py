@@ -11,7 +11,7 @@ import json
 import pandas as pd
 import pytest
 
-from rc_dashboard import categories, cli, explore, measures
+from rc_dashboard import categories, cli, explore, measures, queries
 from rc_dashboard.coverage import covered_months, data_up_to, latest_common_month, months_covered_by
 from rc_dashboard.db import read_frame
 from rc_dashboard.ingest.files import InputFile
@@ -82,7 +82,7 @@ def test_counts_hold_only_the_area_and_coverage_is_recorded(engine, n_months, ca
 def test_a_force_wide_file_mostly_outside_the_area_adds_nothing_to_any_figure(sqlite_engine, capsys):
     planted = short_history.build(sqlite_engine, 3, outside_per_month=200, council=False)
     assert planted.outside > 5 * int(planted.police_in_area["count"].sum())  # mostly outside the area
-    cube = explore.load_cube(sqlite_engine)
+    cube = queries.load_cube(sqlite_engine)
     assert int(cube["count"].sum()) == planted.area_total and set(cube["ward_code"]) == set(short_history.WARD_CODES)
     summaries = build_summaries(sqlite_engine, FinancialQuarter.parse("2025/26-Q4"))
     quarter_total = sum(s.total or 0 for s in summaries.values())
@@ -94,7 +94,7 @@ def test_a_force_wide_file_mostly_outside_the_area_adds_nothing_to_any_figure(sq
 @pytest.mark.parametrize("n_months", [1, 6, 12, 23])
 def test_overview_tables_never_compare_with_a_month_not_loaded(sqlite_engine, n_months):
     planted = short_history.build(sqlite_engine, n_months)
-    cube = explore.with_harm(explore.load_cube(sqlite_engine), categories.harm_weights())
+    cube = explore.with_harm(queries.load_cube(sqlite_engine), categories.harm_weights())
     wards = read_frame(sqlite_engine, "SELECT ward_code, ward_name, locality, population FROM areas")
     covered = months_covered_by(covered_months(sqlite_engine))
     flt = IncidentFilter(month_from=planted.months[0], month_to=planted.months[-1])
@@ -115,7 +115,7 @@ def test_a_gap_in_the_loaded_months_is_a_gap_not_a_zero(sqlite_engine):
     with sqlite_engine.begin() as conn:  # as if 2026-01 had never been imported
         conn.exec_driver_sql("DELETE FROM incidents WHERE month = '2026-01'")
         conn.exec_driver_sql("DELETE FROM coverage WHERE month = '2026-01'")
-    cube = explore.load_cube(sqlite_engine).assign(harm=0.0)
+    cube = queries.load_cube(sqlite_engine).assign(harm=0.0)
     covered = months_covered_by(covered_months(sqlite_engine))
     assert "2026-01" not in covered
     trend = explore.trend_with_previous_year(cube, planted.months, "count", covered)
@@ -169,11 +169,11 @@ def test_measures_with_nine_months_have_no_baseline_and_grey_rag(engine, capsys)
 
 def test_a_partial_baseline_is_used_only_when_accepted(sqlite_engine):
     short_history.build(sqlite_engine, 23, council=False)  # 2024-05 to 2026-03: baseline 2024-04..2025-03 lacks April
-    register = measures.parse_register(measures.register_text(sqlite_engine))
-    cube = explore.with_harm(explore.load_cube(sqlite_engine), categories.harm_weights())
+    register = measures.parse_register(queries.register_text(sqlite_engine))
+    cube = explore.with_harm(queries.load_cube(sqlite_engine), categories.harm_weights())
     wards = read_frame(sqlite_engine, "SELECT ward_code, ward_name, locality, population FROM areas")
     covered = covered_months(sqlite_engine)
-    manual = measures.manual_values(sqlite_engine)
+    manual = queries.manual_values(sqlite_engine)
     strict = {r.measure.id: r for r in measures.scorecard(register, cube, wards, manual, "2026-03", covered=covered)}
     assert strict["violence"].baseline is None and strict["violence"].rag == "grey"
     assert strict["violence"].chart is None, "no control limits from a partial baseline"
@@ -253,11 +253,11 @@ def test_every_pdf_says_how_far_the_data_goes_and_never_compares_with_a_missing_
     )
     assert "not available" in ward_text
     covered = covered_months(sqlite_engine)
-    register = measures.parse_register(measures.register_text(sqlite_engine))
-    cube = explore.with_harm(explore.load_cube(sqlite_engine), categories.harm_weights())
+    register = measures.parse_register(queries.register_text(sqlite_engine))
+    cube = explore.with_harm(queries.load_cube(sqlite_engine), categories.harm_weights())
     wards = read_frame(sqlite_engine, "SELECT ward_code, ward_name, locality, population FROM areas")
     results = measures.scorecard(
-        register, cube, wards, measures.manual_values(sqlite_engine), "2026-03", covered=covered
+        register, cube, wards, queries.manual_values(sqlite_engine), "2026-03", covered=covered
     )
     pdf = scorecard_pdf(measures.scorecard_table(results), "2026-03", None, data_up_to(covered), "district")
     card_text = " ".join(text_of(pdf).split())
@@ -313,7 +313,7 @@ def test_a_partner_that_started_later_leaves_police_comparisons_intact(sqlite_en
     import_partner(sqlite_engine, [InputFile("council.csv", short_history.council_csv(late))], mapping)
     from rc_dashboard.coverage import source_months
 
-    cube = explore.with_harm(explore.load_cube(sqlite_engine), categories.harm_weights())
+    cube = explore.with_harm(queries.load_cube(sqlite_engine), categories.harm_weights())
     wards = read_frame(sqlite_engine, "SELECT ward_code, ward_name, locality, population FROM areas")
     per_source = source_months(covered_months(sqlite_engine))
     flt = IncidentFilter(month_from=planted.months[0], month_to=planted.months[-1])

@@ -8,11 +8,12 @@ import zipfile
 import pandas as pd
 import pytest
 
-from rc_dashboard import measures
+from rc_dashboard import measures, queries
 from rc_dashboard.access import system_principal
 from rc_dashboard.ingest import importers
 from rc_dashboard.ingest.files import InputFile, file_kind
 from rc_dashboard.ingest.validation import ImportRejected
+from rc_dashboard.services import measures as measure_service
 
 REGISTER = measures.parse_register(
     """
@@ -104,8 +105,8 @@ def test_a_windows_1252_values_file_is_read_with_a_note_and_saved(sqlite_engine)
     data = "measure_id,period,value,note\nfeel_safe,2025-07,81.5,Survey café wave\n".encode("cp1252")
     frame, notes = measures.read_manual_values(data, "values.csv")
     assert notes == ["the file is not UTF-8; it was read as Windows-1252 (check accented letters)"]
-    assert measures.save_manual_values(sqlite_engine, frame, REGISTER, system_principal()) == 1
-    saved = measures.manual_values(sqlite_engine)
+    assert measure_service.save_manual_values(sqlite_engine, frame, REGISTER, system_principal()) == 1
+    saved = queries.manual_values(sqlite_engine)
     assert saved.loc[0, "value"] == 81.5 and saved.loc[0, "note"] == "Survey café wave"
 
 

@@ -93,6 +93,7 @@ def _add_demo_survey(engine: Engine, months: list[str]) -> None:
 
     from rc_dashboard import measures
     from rc_dashboard.periods import FinancialQuarter
+    from rc_dashboard.services import measures as measure_service
 
     quarters = sorted(
         {FinancialQuarter.of_month(m) for m in months if FinancialQuarter.of_month(m).months[-1] <= months[-1]}
@@ -109,7 +110,7 @@ def _add_demo_survey(engine: Engine, months: list[str]) -> None:
     )
     register = measures.parse_register((config_dir() / "measures.yaml").read_text(encoding="utf-8"))
     if any(m.id == DEMO_SURVEY_MEASURE and m.manual for m in register.measures):
-        measures.save_manual_values(engine, frame, register, Principal("demo", "admin", display_name="demo build"))
+        measure_service.save_manual_values(engine, frame, register, Principal("demo", "admin", display_name="demo build"))
 
 
 # Tables holding data (not schema, settings or the audit log), children before parents.

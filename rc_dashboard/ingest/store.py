@@ -455,7 +455,12 @@ def store_incidents(
 
 
 # ImportResult's count of each area status (schema.AREA_STATUSES).
-AREA_STATUS_FIELDS = {"in_area": "ward", "outside_area": "outside", "without_location": "none", "force_no_location": "force"}
+AREA_STATUS_FIELDS = {
+    "in_area": "ward",
+    "outside_area": "outside",
+    "without_location": "none",
+    "force_no_location": "force",
+}
 
 
 def _finish_incident_import(conn: Connection, result: ImportResult, covered: pd.DataFrame, files: list[dict]) -> None:
@@ -638,3 +643,37 @@ def reassign_incident_wards(conn: Connection, wards: gpd.GeoDataFrame) -> int:
 
 def file_sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+def store_register(engine: Engine, register_yaml: str, saved_by: str) -> None:
+    """Save an edited measures register (checked by the caller: ``measures.parse_register``).
+
+    The newest saved register is the one in force on every replica. Survey values and the register
+    change no incident data, so stored analyses of incidents stay current (``incidents=False``).
+    """
+    with engine.begin() as conn:
+        conn.execute(
+            schema.measure_register.insert().values(
+                register_yaml=register_yaml, saved_by=saved_by, saved_at=datetime.now(UTC)
+            )
+        )
+        bump_data_version(conn, incidents=False)
+
+
+def store_measure_values(engine: Engine, frame: pd.DataFrame, entered_by: str) -> int:
+    """Upsert manual measure values (measure_id, period, value[, note]), checked by the caller
+    (``measures.check_manual_values``), in one transaction; returns the rows saved."""
+    now = datetime.now(UTC)
+    with engine.begin() as conn:
+        for row in frame.itertuples(index=False):
+            params = {"m": row.measure_id, "p": str(row.period)}
+            conn.execute(text("DELETE FROM measure_values WHERE measure_id = :m AND period = :p"), params)
+            conn.execute(
+                text(
+                    "INSERT INTO measure_values (measure_id, period, value, note, entered_by, entered_at) "
+                    "VALUES (:m, :p, :v, :n, :by, :at)"
+                ),
+                {**params, "v": float(row.value), "n": getattr(row, "note", None), "by": entered_by, "at": now},
+            )
+        bump_data_version(conn, incidents=False)
+    return len(frame)

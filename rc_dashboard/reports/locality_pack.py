@@ -16,7 +16,7 @@ import pandas as pd
 import shapely
 from sqlalchemy import Engine
 
-from rc_dashboard import categories, config, measures
+from rc_dashboard import categories, config, measures, queries
 from rc_dashboard.access import AccessDenied, Principal, may_see_locality_detail, point_scope, require
 from rc_dashboard.coverage import covered_months, data_up_to, months_covered_by
 from rc_dashboard.db import read_frame
@@ -171,10 +171,10 @@ def build_pack(engine: Engine, locality: str, quarter: FinancialQuarter, princip
 
     briefs = _hotspot_briefs(engine, own, mine, wards_from_db(engine), quarter, principal)
     scoped = measures.scorecard(
-        measures.parse_register(measures.register_text(engine)),
+        measures.parse_register(queries.register_text(engine)),
         cube,
         wards,
-        measures.manual_values(engine),
+        queries.manual_values(engine),
         quarter.months[-1],
         locality,
         covered=covered,

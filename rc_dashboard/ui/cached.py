@@ -143,9 +143,8 @@ def hotspot_evidence(
 
 @st.cache_data(show_spinner=False, max_entries=4)
 def measure_register_text(version: int) -> str:
-    from rc_dashboard import measures
 
-    return measures.register_text(engine())
+    return queries.register_text(engine())
 
 
 def measure_register(version: int):
@@ -171,7 +170,7 @@ def measure_results(
         register,
         cube(version),
         wards_table(version),
-        measures.manual_values(engine()),
+        queries.manual_values(engine()),
         as_of,
         locality,
         shift_length,

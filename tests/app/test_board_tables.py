@@ -142,17 +142,17 @@ def test_a_councillors_scorecard_says_its_counts_are_rounded(demo):
 
 
 def test_the_scorecard_pdf_reads_like_the_page(demo):
-    from rc_dashboard import categories, explore, measures
+    from rc_dashboard import categories, explore, measures, queries
     from rc_dashboard.coverage import covered_months, data_up_to
     from rc_dashboard.reports.scorecard_pdf import scorecard_pdf
 
     engine = db.connect(f"sqlite:///{demo / 'app.sqlite'}")
-    register = measures.parse_register(measures.register_text(engine))
-    cube = explore.with_harm(explore.load_cube(engine), categories.harm_weights())
+    register = measures.parse_register(queries.register_text(engine))
+    cube = explore.with_harm(queries.load_cube(engine), categories.harm_weights())
     wards = db.read_frame(engine, "SELECT ward_code, ward_name, locality, population FROM areas")
     covered = covered_months(engine)
     months = sorted(covered["month"].unique())
-    results = measures.scorecard(register, cube, wards, measures.manual_values(engine), months[-1], covered=covered)
+    results = measures.scorecard(register, cube, wards, queries.manual_values(engine), months[-1], covered=covered)
     table = measures.scorecard_table(results)
     pdf = scorecard_pdf(table, months[-1], None, data_up_to(covered), "borough", "Demo", ["A note for the reader."])
     text = " ".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)

@@ -29,7 +29,7 @@ MONTHLY_ROWS = 30_000  # a large partnership's month of police.uk rows
 
 def make_files(folder: Path, rows: int) -> tuple[list[Path], Path]:
     """Write the demo borough's police rows at the scale that gives ``rows``, one CSV per month."""
-    from rc_dashboard.demo import generate_demo
+    from rc_dashboard.demo_generator import generate_demo
 
     marker = folder / f"rows-{rows}.done"
     wards_file = folder / "wards.geojson"

@@ -22,7 +22,7 @@ sys.path.insert(0, str(ROOT))
 
 def build(folder: Path, scale: float) -> str:
     from rc_dashboard import db
-    from rc_dashboard.ingest.demo import build_demo_database
+    from rc_dashboard.services.demo_loader import build_demo_database
 
     path = folder / f"pages_scale_{scale}.sqlite"
     url = f"sqlite:///{path}"

@@ -7,10 +7,10 @@ from rc_dashboard.coverage import coverage_gaps
 from rc_dashboard.escaping import escape_markdown
 from rc_dashboard.export import to_csv_text
 from rc_dashboard.ingest.boundaries import BoundaryChangeRefused, preview_boundary_file
-from rc_dashboard.ingest.demo import remove_demo
 from rc_dashboard.ingest.kinds import KINDS, ImportOptions
 from rc_dashboard.ingest.preview import dry_run
 from rc_dashboard.ingest.validation import ImportRejected
+from rc_dashboard.services.demo_loader import remove_demo
 from rc_dashboard.setup import checklist
 from rc_dashboard.ui import analyses, auth, cached, importing, layout
 

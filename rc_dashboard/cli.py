@@ -88,7 +88,7 @@ def print_json(value: object) -> None:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from rc_dashboard.ingest.demo import build_demo_database
+    from rc_dashboard.services.demo_loader import build_demo_database
 
     engine = connect(args.db)
     from rc_dashboard.db import has_incidents

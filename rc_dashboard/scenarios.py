@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from rc_dashboard import demo
+from rc_dashboard import demo_generator
 
 SCENARIOS = ("clustered", "dense", "lagging", "null", "small_null")
 END_MONTH = "2026-09"
@@ -101,7 +101,7 @@ def make_scenario(name: str, seed: int = 1, scale: float = 1.0) -> Scenario:
         raise ValueError(f"Unknown scenario {name!r}; choose one of {', '.join(SCENARIOS)}.")
     settings = SETTINGS[name]
     rng = np.random.default_rng(seed)
-    geo = demo._make_geography(rng)
+    geo = demo_generator._make_geography(rng)
     months = list(pd.period_range(end=END_MONTH, periods=settings.months, freq="M").strftime("%Y-%m"))
     snaps_x, snaps_y, weight = _snap_points(rng, geo, settings.clustered_share)
     per_month = _monthly_totals(months, settings.per_month * scale)
@@ -142,8 +142,8 @@ def _snap_points(rng: np.random.Generator, geo, clustered_share: float) -> tuple
     xmin, ymin, xmax, ymax = geo.outline.bounds
     xs, ys = [], []
     needed = SNAP_POINTS
-    centres = np.vstack([[demo.CENTRE_EASTING_M, demo.CENTRE_NORTHING_M], geo.district_centres])
-    sigmas = np.array([demo.TOWN_CENTRE_SIGMA_M / 1.5, *[demo.DISTRICT_SIGMA_M] * len(geo.district_centres)])
+    centres = np.vstack([[demo_generator.CENTRE_EASTING_M, demo_generator.CENTRE_NORTHING_M], geo.district_centres])
+    sigmas = np.array([demo_generator.TOWN_CENTRE_SIGMA_M / 1.5, *[demo_generator.DISTRICT_SIGMA_M] * len(geo.district_centres)])
     while needed > 0:
         k = 2 * needed + 16
         clustered = rng.random(k) < clustered_share

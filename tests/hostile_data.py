@@ -17,9 +17,9 @@ import shapely
 from rc_dashboard.db import read_frame, set_meta
 from rc_dashboard.geography import BNG, bng_to_lonlat
 from rc_dashboard.ingest import importers
-from rc_dashboard.ingest.demo import DEMO_META_KEY
 from rc_dashboard.ingest.files import InputFile
 from rc_dashboard.ingest.partner import PartnerMapping
+from rc_dashboard.services.demo_loader import DEMO_META_KEY
 
 EVIL_HOST = "evil.example"
 HOSTILE = {

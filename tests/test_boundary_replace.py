@@ -17,10 +17,10 @@ import shapely
 from rc_dashboard import cli
 from rc_dashboard.db import data_version, read_frame
 from rc_dashboard.ingest.boundaries import BoundaryChangeRefused, restore_ward_set, ward_set_history
-from rc_dashboard.ingest.demo import build_demo_database
 from rc_dashboard.ingest.files import InputFile
 from rc_dashboard.ingest.importers import import_wards
 from rc_dashboard.ingest.store import locate, store_incidents
+from rc_dashboard.services.demo_loader import build_demo_database
 from tests.test_store import frame, rows
 
 

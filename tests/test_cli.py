@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from rc_dashboard import cli
-from rc_dashboard.ingest.demo import build_demo_database
+from rc_dashboard.services.demo_loader import build_demo_database
 
 
 def test_demo_counts_match_the_planted_truth_exactly(engine, tmp_path, capsys):

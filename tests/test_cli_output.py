@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from rc_dashboard import cli
-from rc_dashboard.ingest.demo import build_demo_database
+from rc_dashboard.services.demo_loader import build_demo_database
 from rc_dashboard.terminal import strip_control
 
 

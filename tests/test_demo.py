@@ -16,8 +16,8 @@ import pytest
 import shapely
 from pyproj import Transformer
 
-from rc_dashboard import demo
-from rc_dashboard.demo import (
+from rc_dashboard import demo_generator
+from rc_dashboard.demo_generator import (
     DEMO_END_MONTH,
     DEMO_LAD_CODE,
     DEMO_MONTHS,
@@ -31,8 +31,8 @@ from rc_dashboard.demo import (
 
 BNG = "EPSG:27700"
 HEX_ID = re.compile(r"[0-9a-f]{64}")
-SETTLED = set(demo.SETTLED_OUTCOMES)
-PENDING = set(demo.PENDING_OUTCOMES)
+SETTLED = set(demo_generator.SETTLED_OUTCOMES)
+PENDING = set(demo_generator.PENDING_OUTCOMES)
 CONTROL_CLEARANCE_M = 650.0  # a control disc must not overlap any site disc (radii up to 300 m)
 TO_BNG = Transformer.from_crs("EPSG:4326", BNG, always_xy=True)
 
@@ -100,7 +100,7 @@ def test_same_arguments_give_identical_frames(borough):
 
 
 def test_another_seed_gives_another_borough(borough):
-    other = generate_demo(seed=demo.DEMO_SEED + 1, scale=0.1)
+    other = generate_demo(seed=demo_generator.DEMO_SEED + 1, scale=0.1)
     assert not other.wards.geometry.iloc[0].equals(borough.wards.geometry.iloc[0])
     assert set(other.police["Crime ID"]).isdisjoint(set(borough.police["Crime ID"]) - {""})
 
@@ -155,7 +155,7 @@ def test_wards_are_valid_and_tile_the_borough(borough):
     assert union.area == pytest.approx(wards.area.sum(), rel=1e-3)
     assert 80e6 < union.area < 160e6  # ~12 km across
     centre = union.centroid
-    assert abs(centre.x - demo.CENTRE_EASTING_M) < 2_000 and abs(centre.y - demo.CENTRE_NORTHING_M) < 2_000
+    assert abs(centre.x - demo_generator.CENTRE_EASTING_M) < 2_000 and abs(centre.y - demo_generator.CENTRE_NORTHING_M) < 2_000
 
 
 def test_wards_are_irregular_not_a_grid(borough):
@@ -172,7 +172,7 @@ def test_ward_codes_names_and_populations(borough):
     wards = borough.wards
     assert wards["ward_code"].str.fullmatch(r"E0599\d{4}").all() and wards["ward_code"].is_unique
     assert wards["ward_name"].is_unique
-    assert (wards["lad_code"] == DEMO_LAD_CODE).all() and (wards["lad_name"] == demo.DEMO_LAD_NAME).all()
+    assert (wards["lad_code"] == DEMO_LAD_CODE).all() and (wards["lad_name"] == demo_generator.DEMO_LAD_NAME).all()
     assert wards["population"].dtype.kind == "i"
     assert wards["population"].between(8_000, 18_000).all()
     union_centre = wards.union_all().centroid
@@ -281,7 +281,7 @@ def test_violence_rises_about_a_fifth(borough):
 
 def test_partner_frame(borough):
     partner = borough.partner
-    assert list(partner.columns) == demo.PARTNER_COLUMNS
+    assert list(partner.columns) == demo_generator.PARTNER_COLUMNS
     assert "ward_code" not in partner.columns
     assert set(partner["source"]) == {"council", "fire", "housing"}
     per_month = partner.groupby(["source", "category"]).size() / DEMO_MONTHS
@@ -385,7 +385,7 @@ def test_emerging_sites_rise_and_fading_sites_fall(borough, incidents):
 def test_persistent_sites_are_elevated_every_year(borough, incidents):
     """Against discs of the same size at the same distance from the centre (background is centre-dense)."""
     months = borough.truth.months
-    centre = np.array([demo.CENTRE_EASTING_M, demo.CENTRE_NORTHING_M])
+    centre = np.array([demo_generator.CENTRE_EASTING_M, demo_generator.CENTRE_NORTHING_M])
     sites = borough.truth.sites
     for site in (s for s in sites if s["kind"] == "persistent"):
         offset = np.array([site["easting"], site["northing"]]) - centre
@@ -420,7 +420,7 @@ def test_save_and_load_truth_round_trip(borough, tmp_path):
 def test_removing_the_demo_empties_its_data_keeps_the_audit_log_and_is_never_rebuilt(sqlite_engine, tmp_path):
     from rc_dashboard import audit, db
     from rc_dashboard.access import system_principal
-    from rc_dashboard.ingest.demo import DATA_TABLES, DEMO_REMOVED_META_KEY, build_demo_database, remove_demo
+    from rc_dashboard.services.demo_loader import DATA_TABLES, DEMO_REMOVED_META_KEY, build_demo_database, remove_demo
 
     build_demo_database(sqlite_engine, tmp_path, scale=0.1)
     audit.record(sqlite_engine, system_principal(), "export", {"file": "x.csv"})
@@ -437,9 +437,9 @@ def test_removing_the_demo_empties_its_data_keeps_the_audit_log_and_is_never_reb
 
 def test_any_real_import_ends_demo_mode(sqlite_engine, tmp_path, two_wards):
     from rc_dashboard import db
-    from rc_dashboard.ingest.demo import build_demo_database
     from rc_dashboard.ingest.files import InputFile
     from rc_dashboard.ingest.importers import import_wards
+    from rc_dashboard.services.demo_loader import build_demo_database
 
     build_demo_database(sqlite_engine, tmp_path, scale=0.1)
     assert db.get_meta(sqlite_engine, "demo") == "1"

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from rc_dashboard import explore, queries
-from rc_dashboard.demo import generate_demo
+from rc_dashboard.demo_generator import generate_demo
 from rc_dashboard.periods import month_range
 from rc_dashboard.queries import IncidentFilter
 

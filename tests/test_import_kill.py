@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 
 from rc_dashboard import db
-from rc_dashboard.ingest.demo import build_demo_database
 from rc_dashboard.ingest.files import InputFile
 from rc_dashboard.ingest.importers import import_police
+from rc_dashboard.services.demo_loader import build_demo_database
 
 ROOT = Path(__file__).resolve().parents[1]
 ROWS = 300_000

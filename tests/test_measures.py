@@ -165,8 +165,8 @@ def test_an_edited_register_is_saved_in_the_database_for_every_replica(sqlite_en
 
 
 def test_cli_measures_on_the_demo_match_the_planted_violence_rise(engine, tmp_path, capsys):
-    from rc_dashboard.demo import load_truth_counts
-    from rc_dashboard.ingest.demo import build_demo_database
+    from rc_dashboard.demo_generator import load_truth_counts
+    from rc_dashboard.services.demo_loader import build_demo_database
 
     build_demo_database(engine, tmp_path, scale=0.3)
     url = engine.url.render_as_string(hide_password=False)

@@ -18,10 +18,10 @@ from sqlalchemy import text
 from rc_dashboard import cli, config
 from rc_dashboard.access import PointScope, Principal
 from rc_dashboard.categories import sensitive_categories
-from rc_dashboard.ingest.demo import build_demo_database
 from rc_dashboard.periods import FinancialQuarter
 from rc_dashboard.reports.locality_pack import build_pack
 from rc_dashboard.reports.service import build_summaries, councillor_scope, ward_hotspots
+from rc_dashboard.services.demo_loader import build_demo_database
 
 QUARTER = "2025/26-Q2"
 

@@ -14,13 +14,13 @@ from sqlalchemy import text
 
 from rc_dashboard import cli, db
 from rc_dashboard.access import system_principal
-from rc_dashboard.demo import load_truth_counts
-from rc_dashboard.ingest.demo import build_demo_database
+from rc_dashboard.demo_generator import load_truth_counts
 from rc_dashboard.periods import FinancialQuarter
 from rc_dashboard.reports.locality_pack import build_pack
 from rc_dashboard.reports.pack_render import pack_html, pack_pdf
 from rc_dashboard.reports.service import ReportError, build_summaries
 from rc_dashboard.reports.ward_summary import compare, quarter_label_long
+from rc_dashboard.services.demo_loader import build_demo_database
 
 QUARTER = "2025/26-Q2"
 THRESHOLD = 4

@@ -196,7 +196,7 @@ def test_the_configuration_enters_the_key(tmp_path, monkeypatch):
 
 @pytest.fixture(scope="module")
 def small_demo(tmp_path_factory):
-    from rc_dashboard.ingest.demo import build_demo_database
+    from rc_dashboard.services.demo_loader import build_demo_database
 
     folder = tmp_path_factory.mktemp("stored")
     engine = db.connect(f"sqlite:///{folder / 'demo.sqlite'}")

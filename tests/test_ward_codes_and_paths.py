@@ -9,11 +9,11 @@ from sqlalchemy import text
 
 from rc_dashboard import cli, db
 from rc_dashboard.ingest.codes import NOT_GSS_NOTE, UNSAFE_REASON
-from rc_dashboard.ingest.demo import build_demo_database
 from rc_dashboard.ingest.files import InputFile
 from rc_dashboard.ingest.importers import import_lsoa_lookup, import_wards
 from rc_dashboard.ingest.validation import ImportRejected
 from rc_dashboard.paths import UnsafePath, path_inside, safe_file_part
+from rc_dashboard.services.demo_loader import build_demo_database
 
 
 def wards_file(two_wards, codes) -> InputFile:

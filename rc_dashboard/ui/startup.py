@@ -12,7 +12,7 @@ import streamlit as st
 from sqlalchemy.exc import SQLAlchemyError
 
 from rc_dashboard import config, db
-from rc_dashboard.ingest.demo import DEMO_REMOVED_META_KEY, build_demo_database
+from rc_dashboard.services.demo_loader import DEMO_REMOVED_META_KEY, build_demo_database
 from rc_dashboard.ui import cached
 from rc_dashboard.ui.analyses import store_defaults_in_background
 

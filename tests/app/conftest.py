@@ -23,8 +23,8 @@ from streamlit.runtime.pages_manager import PagesManager
 from streamlit.testing.v1 import AppTest, app_test
 
 from rc_dashboard import db
-from rc_dashboard.ingest.demo import build_demo_database
 from rc_dashboard.ingest.store import store_wards
+from rc_dashboard.services.demo_loader import build_demo_database
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGES = sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "pages").glob("*.py"))

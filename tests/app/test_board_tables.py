@@ -17,7 +17,7 @@ from pypdf import PdfReader
 from streamlit.testing.v1 import AppTest
 
 from rc_dashboard import db, formatting, scorecard
-from rc_dashboard.ingest.demo import build_demo_database
+from rc_dashboard.services.demo_loader import build_demo_database
 from rc_dashboard.ui.auth import KEY_DEMO_ROLE
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -8,7 +8,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from rc_dashboard import db
-from rc_dashboard.ingest.demo import build_demo_database
+from rc_dashboard.services.demo_loader import build_demo_database
 from tests.app.conftest import app_database, new_app, signed_in_app
 
 

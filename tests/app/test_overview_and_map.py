@@ -8,7 +8,7 @@ import pytest
 from pypdf import PdfReader
 from streamlit.testing.v1 import AppTest
 
-from rc_dashboard.demo import load_truth_counts
+from rc_dashboard.demo_generator import load_truth_counts
 from rc_dashboard.periods import add_months, month_range
 from tests.app.conftest import ROOT, TIMEOUT_S, demo_app_database, open_page
 

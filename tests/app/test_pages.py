@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from rc_dashboard import db
-from rc_dashboard.demo import load_truth_counts
+from rc_dashboard.demo_generator import load_truth_counts
 from rc_dashboard.periods import FinancialQuarter, add_months, month_range
 from tests.app.conftest import PAGES, ROOT, demo_app_database, new_app, open_page
 

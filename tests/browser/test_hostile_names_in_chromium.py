@@ -43,7 +43,7 @@ ROLE_LABELS = {
 def hostile_server(tmp_path_factory):
     from rc_dashboard import db
     from rc_dashboard.access import roles
-    from rc_dashboard.ingest.demo import build_demo_database
+    from rc_dashboard.services.demo_loader import build_demo_database
 
     assert set(ROLE_LABELS) == set(roles()), "ROLE_LABELS must name every configured role"
     assert all(roles()[key].label == label for key, label in ROLE_LABELS.items())

@@ -13,8 +13,8 @@ from rc_dashboard.access import system_principal
 from rc_dashboard.hotspots.analysis import HotspotParams
 from rc_dashboard.hotspots.patterns import PATTERNS
 from rc_dashboard.hotspots.service import NotEnoughData, run_analysis, run_backtest
-from rc_dashboard.ingest.demo import build_demo_database
 from rc_dashboard.queries import IncidentFilter
+from rc_dashboard.services.demo_loader import build_demo_database
 
 PRECISION_RADIUS_M = 400
 REQUIRED_PRECISION = 0.8

@@ -1,4 +1,4 @@
-"""Build the embedded demo database from :mod:`rc_dashboard.demo` through the real import path.
+"""Build the embedded demo database from :mod:`rc_dashboard.demo_generator` through the real import path.
 
 The demo's police rows go through the same police.uk validation, location and upsert code a
 real file does, so ``counts`` on the demo database checks the import against planted truth.
@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 from sqlalchemy import Engine
 
-from rc_dashboard import demo
+from rc_dashboard import demo_generator
 from rc_dashboard.access import Principal
 from rc_dashboard.config import config_dir
 from rc_dashboard.db import set_meta
@@ -35,7 +35,7 @@ def build_demo_database(
 ) -> list[ImportResult]:
     """Generate the demo borough, import it, and save its planted truth in ``truth_dir``."""
     progress(0.02, "Generating the demo borough")
-    borough = demo.generate_demo(scale=scale)
+    borough = demo_generator.generate_demo(scale=scale)
     progress(0.25, "Saving ward boundaries")
     results = [store_wards(engine, borough.wards, file_name="demo wards", sha256=file_sha256(b"demo-wards"))]
     wards = wards_from_db(engine)
@@ -76,7 +76,7 @@ def build_demo_database(
     _add_demo_survey(engine, borough.truth.months)
     progress(0.95, "Saving the planted truth")
     truth_dir.mkdir(parents=True, exist_ok=True)
-    demo.save_truth(borough.truth, truth_dir)
+    demo_generator.save_truth(borough.truth, truth_dir)
     set_meta(engine, DEMO_META_KEY, "1")
     progress(1.0, "Demo borough ready")
     return results
@@ -98,7 +98,7 @@ def _add_demo_survey(engine: Engine, months: list[str]) -> None:
     quarters = sorted(
         {FinancialQuarter.of_month(m) for m in months if FinancialQuarter.of_month(m).months[-1] <= months[-1]}
     )
-    wobble = np.random.default_rng(demo.DEMO_SEED).normal(0, 1.2, len(quarters))
+    wobble = np.random.default_rng(demo_generator.DEMO_SEED).normal(0, 1.2, len(quarters))
     values = [round(DEMO_SURVEY_START_PCT + DEMO_SURVEY_DRIFT_PCT * i + wobble[i], 1) for i in range(len(quarters))]
     frame = pd.DataFrame(
         {

@@ -50,6 +50,8 @@ with right:
 st.subheader("Headlines")
 for sentence in pack.headline:
     st.markdown(f"- {escape_markdown(sentence)}")
+if pack.headline_detail:
+    st.caption(escape_markdown(pack.headline_detail))
 st.subheader("Wards")
 st.dataframe(pack.wards, hide_index=True, width="stretch")
 st.subheader("Emerging hotspots")

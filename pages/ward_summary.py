@@ -45,6 +45,8 @@ explanation = explain(config.area_config().suppression_threshold)
 
 st.header(escape_markdown(f"{summary.ward_name}: {summary.quarter_months}"))
 st.markdown(escape_markdown(summary.narrative))
+if summary.narrative_detail:
+    st.caption(escape_markdown(summary.narrative_detail))
 first, second, third = st.columns(3)
 first.metric(
     "Incidents this quarter", suppressed_label(summary.threshold) if summary.total is None else f"{summary.total:,}"

@@ -31,6 +31,7 @@ from rc_dashboard.hotspots.defaults import (
 )
 from rc_dashboard.periods import FinancialQuarter
 from rc_dashboard.reports.figures import area_map_png
+from rc_dashboard.reports.narrative import Change, detail_line, opening, p_in_words, percent_change
 from rc_dashboard.reports.service import (
     ReportError,
     build_summaries,
@@ -42,7 +43,7 @@ from rc_dashboard.reports.service import (
 from rc_dashboard.reports.ward_summary import compare, escape_markdown, quarter_label_long
 
 TOP_LOCATIONS = 10
-TOP_CHANGES = 5
+YEAR_WORDS = "the same quarter last year"
 NOT_LOADED = "not loaded"  # a whole column: the quarter was never loaded (missing, not zero)
 WARD_COLUMN_NAMES = {
     "ward_code": "code",
@@ -74,6 +75,7 @@ class LocalityPack:
     filters: dict[str, str]
     generated_at: str
     headline: list[str]
+    headline_detail: str  # the p-values behind the headline's words, for analysts
     wards: pd.DataFrame
     hotspots: list[HotspotBrief]
     measures: list[str]
@@ -88,7 +90,30 @@ def _change_sentence(label: str, now: int, before: int, words: str) -> str:
     verdict, p = compare(now, before)
     if verdict == "similar":
         return f"{label}: {now:,} this quarter, similar to {words} ({before:,})."
-    return f"{label}: {now:,} this quarter, significantly {verdict} than {words} ({before:,}; exact Poisson test p = {p:.2g})."
+    return (
+        f"{label}: {now:,} this quarter, {verdict} than {words} ({before:,}; "
+        f"{percent_change(now, before)}), {p_in_words(p)}."
+    )
+
+
+def _headlines(locality, local, quarter, prev_ok, year_ok, versus) -> tuple[list[str], str]:
+    """The pack's opening: the locality's total against both comparison quarters, then at most three
+    category changes on the same quarter last year (significant, largest first; seasonally fair),
+    one sentence for the rest; and the detail line with their p-values."""
+    now_m, prev_m, year_m = quarter.months, quarter.shifted(-1).months, quarter.shifted(-4).months
+    total = lambda months: int(local.loc[local["month"].isin(months), "count"].sum())  # noqa: E731
+    headline = [
+        versus(f"All incidents in {locality}", total(now_m), total(prev_m), "the previous quarter", prev_ok),
+        versus(f"All incidents in {locality}", total(now_m), total(year_m), "the same quarter last year", year_ok),
+    ]
+    if not year_ok:
+        return headline, ""
+    per_category = local.pivot_table(index="category", columns="month", values="count", aggfunc="sum", fill_value=0)
+    changes = []
+    for category, row in per_category.iterrows():
+        now, before = int(row.reindex(now_m, fill_value=0).sum()), int(row.reindex(year_m, fill_value=0).sum())
+        changes.append(Change(str(category), now, before, *compare(now, before)))
+    return headline + opening(changes, YEAR_WORDS), detail_line(changes, YEAR_WORDS)
 
 
 def build_pack(engine: Engine, locality: str, quarter: FinancialQuarter, principal: Principal) -> LocalityPack:
@@ -125,19 +150,7 @@ def build_pack(engine: Engine, locality: str, quarter: FinancialQuarter, princip
             return _change_sentence(label, now, before, words)
         return f"{label}: {now:,} this quarter; no comparison with {words}: it is not loaded (missing, not zero)."
 
-    headline = [
-        versus(f"All incidents in {locality}", total(now_m), total(prev_m), "the previous quarter", prev_ok),
-        versus(f"All incidents in {locality}", total(now_m), total(year_m), "the same quarter last year", year_ok),
-    ]
-    per_category = local.pivot_table(index="category", columns="month", values="count", aggfunc="sum", fill_value=0)
-    changes = []
-    for category, row in per_category.iterrows() if year_ok else []:
-        now = int(row.reindex(now_m, fill_value=0).sum())
-        before = int(row.reindex(year_m, fill_value=0).sum())
-        verdict, p = compare(now, before)
-        if verdict != "similar":
-            changes.append((p, _change_sentence(str(category), now, before, "the same quarter last year")))
-    headline += [sentence for _, sentence in sorted(changes)[:TOP_CHANGES]]
+    headline, headline_detail = _headlines(locality, local, quarter, prev_ok, year_ok, versus)
 
     threshold = config.area_config().suppression_threshold
     # Ward rows and the digest are ward-summary material (councillor rules, whoever reads the pack);
@@ -211,6 +224,7 @@ def build_pack(engine: Engine, locality: str, quarter: FinancialQuarter, princip
         },
         generated_at=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         headline=headline,
+        headline_detail=headline_detail,
         wards=ward_rows,
         hotspots=briefs,
         measures=measure_lines,
@@ -338,7 +352,11 @@ def ward_digest(summaries: dict, hotspots: pd.DataFrame, threshold: int) -> str:
     """Markdown for an email: per ward, what is new since last quarter (emerging hotspots, significant changes)."""
     lines = []
     for summary in summaries.values():
-        items = [f"emerging hotspot {h['hotspot']} ({h.get('flag') or h['pattern']})" for h in summary.hotspots if h["emerging"]]
+        items = [
+            f"emerging hotspot {h['hotspot']} ({h.get('flag') or h['pattern']})"
+            for h in summary.hotspots
+            if h["emerging"]
+        ]
         items += [
             f"{row.category} significantly {row.vs_previous} than last quarter"
             for row in summary.categories.itertuples(index=False)

@@ -5,9 +5,10 @@ import streamlit as st
 from rc_dashboard import config, explore
 from rc_dashboard.escaping import escape_markdown
 from rc_dashboard.export import to_csv_text
+from rc_dashboard.formatting import suppressed_or_count
 from rc_dashboard.paths import safe_file_part
 from rc_dashboard.reports.service import ReportError, ward_map
-from rc_dashboard.reports.suppression import explain, suppressed_label
+from rc_dashboard.reports.suppression import explain
 from rc_dashboard.reports.ward_pdf import summaries_pdf
 from rc_dashboard.reports.ward_summary import to_markdown
 from rc_dashboard.ui import auth, cached, layout
@@ -48,15 +49,12 @@ st.markdown(escape_markdown(summary.narrative))
 if summary.narrative_detail:
     st.caption(escape_markdown(summary.narrative_detail))
 first, second, third = st.columns(3)
-first.metric(
-    "Incidents this quarter", suppressed_label(summary.threshold) if summary.total is None else f"{summary.total:,}"
-)
+first.metric("Incidents this quarter", suppressed_or_count(summary.total, summary.threshold))
 second.metric("Per 1,000 residents", "-" if summary.rate_per_1000 is None else f"{summary.rate_per_1000:.1f}")
 third.metric(
     "Rank among wards (1 = highest rate)", "-" if summary.rank is None else f"{summary.rank} of {summary.n_wards}"
 )
 
-label = suppressed_label(summary.threshold)
 table = summary.categories.copy()
 covered_columns = {
     "count": True,
@@ -64,9 +62,7 @@ covered_columns = {
     "same_quarter_last_year": summary.last_year_covered,
 }
 for column, covered in covered_columns.items():  # a quarter never loaded is "not available", not suppressed
-    table[column] = table[column].map(
-        lambda v, covered=covered: "not available" if not covered else label if v is None or v != v else f"{int(v):,}"
-    )
+    table[column] = table[column].map(lambda v, covered=covered: suppressed_or_count(v, summary.threshold, covered))
 table = table.drop(columns="suppressed").rename(
     columns={
         "count": "This quarter",

@@ -6,8 +6,9 @@ import re
 
 import pandas as pd
 
+from rc_dashboard import formatting
 from rc_dashboard.periods import FinancialQuarter
-from rc_dashboard.reports.narrative import Change, detail_line, leading, opening, p_in_words, percent_change
+from rc_dashboard.reports.narrative import Change, change_in_words, detail_line, leading, opening
 from rc_dashboard.reports.suppression import suppress_table
 from rc_dashboard.reports.ward_summary import QuarterTables, compare, summarise_ward
 
@@ -27,13 +28,13 @@ def test_significant_changes_lead_largest_first_and_the_rest_is_one_sentence():
     assert [c.subject for c in rest] == ["Arson"]
     sentences = opening(changes, WORDS)
     assert sentences == [
-        "Burglary fell from 60 to 10 (-83%) on the previous quarter, very unlikely to be chance (p < 0.001).",
+        "Burglary fell from 60 to 10 (\u221283%) on the previous quarter, very unlikely to be chance (p < 0.001).",
         "Drugs rose from 50 to 90 (+80%) on the previous quarter, very unlikely to be chance (p < 0.001).",
-        "Theft fell from 100 to 70 (-30%) on the previous quarter, probably not chance (p < 0.05).",
+        "Theft fell from 100 to 70 (\u221230%) on the previous quarter, probably not chance (p < 0.05).",
         "1 other category also changed significantly (see the table); everything else was similar to the previous quarter.",
     ]
     detail = detail_line(changes, WORDS)
-    assert "Burglary 10 against 60, p = 1e-09" in detail and "Arson 30 against 10, p = 0.001" in detail
+    assert "Burglary 10 against 60, p = 1.0e-9" in detail and "Arson 30 against 10, p = 0.001" in detail
     assert "Vehicle crime" not in detail
 
 
@@ -45,9 +46,8 @@ def test_nothing_significant_and_a_few_changes():
         "Everything else was similar to the previous quarter."
     )
     assert detail_line([Change("Theft", 12, 10, "similar", 0.8)], WORDS) == ""
-    assert p_in_words(0.0009).startswith("very unlikely") and p_in_words(0.009).startswith("unlikely")
-    assert p_in_words(0.2) == "could well be chance"
-    assert percent_change(109, 100) == "+9%" and percent_change(5, 0) == "new" and percent_change(88, 100) == "-12%"
+    assert change_in_words(109, 100) == "+9%" and change_in_words(5, 0) == "from none"
+    assert change_in_words(88, 100) == "\u221212%"
 
 
 def _tables() -> tuple[QuarterTables, pd.DataFrame]:
@@ -92,10 +92,11 @@ def test_a_narrative_never_reveals_a_suppressed_count():
     shown |= {v for v in (summary.total, summary.total_previous, summary.rank, summary.n_wards) if v is not None}
     derived = {f"{summary.rate_per_1000:.1f}"} if summary.rate_per_1000 is not None else set()
     for row in summary.categories.dropna(subset=["count", "previous_quarter"]).itertuples():
-        derived.add(percent_change(int(row.count), int(row.previous_quarter)).strip("+-%"))
+        derived.add(change_in_words(int(row.count), int(row.previous_quarter)).strip("+\u2212%"))
     allowed = {f"{v:,}" for v in shown} | derived | {"1,000", "0.001", "0.01", "0.05"}
     allowed |= {
-        f"{compare(int(r.count), int(r.previous_quarter))[1]:.2g}" for r in summary.categories.dropna().itertuples()
+        formatting.p_value_detail(compare(int(r.count), int(r.previous_quarter))[1]).removeprefix("p = ")
+        for r in summary.categories.dropna().itertuples()
     }
     numbers = text.replace(summary.quarter_months, "")  # the period's name: not a count
     for token in re.findall(r"\d[\d,.]*e-\d+|\d[\d,.]*\d|\d", numbers):

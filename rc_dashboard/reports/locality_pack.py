@@ -21,6 +21,7 @@ from rc_dashboard.access import AccessDenied, Principal, may_see_locality_detail
 from rc_dashboard.coverage import covered_months, data_up_to, months_covered_by
 from rc_dashboard.db import read_frame
 from rc_dashboard.explore import load_cube, with_harm
+from rc_dashboard.formatting import p_value_words
 from rc_dashboard.geography import wards_from_db
 from rc_dashboard.hotspots.defaults import (
     DEFAULT_CELL_M,
@@ -31,7 +32,7 @@ from rc_dashboard.hotspots.defaults import (
 )
 from rc_dashboard.periods import FinancialQuarter
 from rc_dashboard.reports.figures import area_map_png
-from rc_dashboard.reports.narrative import Change, detail_line, opening, p_in_words, percent_change
+from rc_dashboard.reports.narrative import Change, change_in_words, detail_line, opening
 from rc_dashboard.reports.service import (
     ReportError,
     build_summaries,
@@ -92,7 +93,7 @@ def _change_sentence(label: str, now: int, before: int, words: str) -> str:
         return f"{label}: {now:,} this quarter, similar to {words} ({before:,})."
     return (
         f"{label}: {now:,} this quarter, {verdict} than {words} ({before:,}; "
-        f"{percent_change(now, before)}), {p_in_words(p)}."
+        f"{change_in_words(now, before)}), {p_value_words(p)}."
     )
 
 

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from rc_dashboard import formatting
+
 LEADING_CHANGES = 3
 
 
@@ -33,22 +35,11 @@ class Change:
         return abs(self.now - self.before)
 
 
-def p_in_words(p: float) -> str:
-    """How likely a change this large is by chance alone, in words a board reads (with the bound)."""
-    if p < 0.001:
-        return "very unlikely to be chance (p < 0.001)"
-    if p < 0.01:
-        return "unlikely to be chance (p < 0.01)"
-    if p < 0.05:
-        return "probably not chance (p < 0.05)"
-    return "could well be chance"
-
-
-def percent_change(now: int, before: int) -> str:
-    """ "+9%", "-12%"; "new" when there was nothing before (a rise from zero has no percentage)."""
+def change_in_words(now: int, before: int) -> str:
+    """The per cent change as a board reads it ("+9%", "−12%"); "from none" when nothing came before."""
     if before == 0:
-        return "new"
-    return f"{round(100 * (now - before) / before):+d}%"
+        return "from none"
+    return formatting.percent_change(100 * (now - before) / before)
 
 
 def leading(changes: list[Change], limit: int = LEADING_CHANGES) -> tuple[list[Change], list[Change]]:
@@ -67,8 +58,8 @@ def change_sentence(change: Change, words: str) -> str:
     """ "Burglary rose from 40 to 62 (+55%) on the previous quarter, very unlikely to be chance." """
     verb = "rose" if change.verdict == "higher" else "fell"
     return (
-        f"{change.subject} {verb} from {change.before:,} to {change.now:,} "
-        f"({percent_change(change.now, change.before)}) on {words}, {p_in_words(change.p)}."
+        f"{change.subject} {verb} from {formatting.count(change.before)} to {formatting.count(change.now)} "
+        f"({change_in_words(change.now, change.before)}) on {words}, {formatting.p_value_words(change.p)}."
     )
 
 
@@ -95,5 +86,8 @@ def detail_line(changes: list[Change], words: str) -> str:
     first, rest = leading(changes, limit=len(changes))
     if not first:
         return ""
-    listed = "; ".join(f"{c.subject} {c.now:,} against {c.before:,}, p = {c.p:.2g}" for c in first + rest)
+    listed = "; ".join(
+        f"{c.subject} {formatting.count(c.now)} against {formatting.count(c.before)}, {formatting.p_value_detail(c.p)}"
+        for c in first + rest
+    )
     return f"Detail for analysts (exact Poisson test, two-sided, against {words}): {listed}."

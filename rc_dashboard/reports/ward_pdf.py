@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import io
 
-import pandas as pd
 from fpdf import FPDF
 
+from rc_dashboard.formatting import suppressed_or_count
 from rc_dashboard.reports.pdf_text import pdf_safe
-from rc_dashboard.reports.suppression import suppressed_label
 from rc_dashboard.reports.ward_summary import WardSummary, _verdict
 
 COLUMNS = [
@@ -22,10 +21,8 @@ COLUMNS = [
 
 
 def add_ward_page(pdf: FPDF, summary: WardSummary, explanation: str, map_png: bytes | None = None) -> None:
-    def cell(value, covered: bool = True) -> str:
-        if not covered:  # a comparison quarter never loaded: missing, not suppressed and not zero
-            return "not available"
-        return suppressed_label(summary.threshold) if value is None or pd.isna(value) else f"{int(value):,}"
+    def cell(value, covered: bool = True) -> str:  # a quarter never loaded: "not available", not suppressed, not 0
+        return suppressed_or_count(value, summary.threshold, covered)
 
     prev_ok, year_ok = summary.previous_covered, summary.last_year_covered
 

@@ -18,9 +18,10 @@ from scipy import stats
 
 from rc_dashboard.escaping import escape_markdown
 from rc_dashboard.explore import MONTH_NAMES
+from rc_dashboard.formatting import suppressed_or_count
 from rc_dashboard.periods import FinancialQuarter, parse_month
 from rc_dashboard.reports.narrative import Change, detail_line, opening
-from rc_dashboard.reports.suppression import SuppressedTable, change_allowed, suppress_table, suppressed_label
+from rc_dashboard.reports.suppression import SuppressedTable, change_allowed, suppress_table
 
 SIGNIFICANCE = 0.05
 
@@ -398,9 +399,7 @@ def _verdict(value: object, missing: str = "not shown") -> str:  # "not availabl
 
 def to_markdown(summary: WardSummary, explanation: str) -> str:
     def cell(value, covered: bool = True) -> str:
-        if not covered:
-            return NOT_AVAILABLE
-        return suppressed_label(summary.threshold) if value is None or pd.isna(value) else f"{int(value):,}"
+        return suppressed_or_count(value, summary.threshold, covered, NOT_AVAILABLE)
 
     prev_ok, year_ok = summary.previous_covered, summary.last_year_covered
 

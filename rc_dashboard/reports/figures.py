@@ -29,7 +29,8 @@ FIGURE_DPI = 110
 FLAG_COLOURS = {"new": "#d62728", "rising": "#e8590c", "persistent": "#7b2d8b", "fading": "#8c8c8c"}
 EMERGING_COLOUR, OTHER_COLOUR = FLAG_COLOURS["new"], "#ff9f1c"
 MIN_WARD_LABEL_SHARE = 0.03  # a ward's name is printed when its visible part is at least 3% of the view
-LABEL_SPACING = 0.07  # labels closer than 7% of the view's width to one printed already are left out
+LARGE_AREA_SHARE = 0.05  # a hotspot covering 5% of the view is named above itself, leaving room for streets
+LABEL_SPACING = 0.08  # labels closer than 8% of the view's width to one printed already are left out
 _TO_MERCATOR = Transformer.from_crs("EPSG:27700", "EPSG:3857", always_xy=True)
 
 
@@ -106,9 +107,12 @@ def area_map_png(
         zorder=1,
     )
     view_box = shapely.box(minx, miny, maxx, maxy)
+    areas = [(label, to_mercator(geometry), kind) for label, geometry, kind in hotspots]
+    # Ward names go where no hotspot lies, so the two never overprint.
+    taken = shapely.union_all([area.buffer(0.03 * width) for _, area, _ in areas]) if areas else shapely.Point()
     placed: list[tuple[float, float]] = []
     for label in ward_labels:
-        visible = to_mercator(label.where).intersection(view_box)
+        visible = to_mercator(label.where).intersection(view_box).difference(taken)
         if visible.is_empty or visible.area < MIN_WARD_LABEL_SHARE * view_box.area:
             continue
         point = visible.representative_point()
@@ -125,17 +129,21 @@ def area_map_png(
                 path_effects=_halo(),
                 zorder=5,
             )
-    for label, geometry, kind in hotspots:
-        area = to_mercator(geometry)
+    for label, area, kind in areas:
         _draw(ax, area, facecolor=_colour(kind), edgecolor="black", linewidth=0.8, alpha=0.6, zorder=3)
-        point = area.representative_point()
-        placed.append((point.x, point.y))
+        if area.area > LARGE_AREA_SHARE * view_box.area:  # a big area: its name above it, streets inside
+            point, offset, vertical = shapely.Point(area.centroid.x, area.bounds[3]), (0, 2), "bottom"
+        else:
+            point, offset, vertical = area.representative_point(), (0, 0), "center"
+            placed.append((point.x, point.y))
         ax.annotate(
             label,
             (point.x, point.y),
+            xytext=offset,
+            textcoords="offset points",
             fontsize=8,
             ha="center",
-            va="center",
+            va=vertical,
             weight="bold",
             path_effects=_halo(),
             zorder=6,
@@ -190,7 +198,7 @@ def area_map_png(
     return buffer.getvalue()
 
 
-def monthly_png(series: pd.DataFrame, width_in: float = 4.2, height_in: float = 1.9) -> bytes:
+def monthly_png(series: pd.DataFrame, width_in: float = 4.4, height_in: float = 1.7) -> bytes:
     """Monthly incidents (bars) against expected (line) for one place; ``series`` has month, observed
     and optionally expected (incidents per month)."""
     figure, ax = plt.subplots(figsize=(width_in, height_in))

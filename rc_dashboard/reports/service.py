@@ -94,7 +94,20 @@ def ward_hotspots(
         return empty
     frame = pd.DataFrame(analysis.hotspots.drop(columns="geometry"))
     frame["geometry_wkb"] = [g.wkb for g in analysis.hotspots.geometry]
+    # Each emerging place's monthly incidents against expected (the scan's model), for the pack's charts.
+    frame["monthly"] = [_monthly_record(analysis.series.get(name)) for name in frame["hotspot"]]
     return frame
+
+
+def _monthly_record(series: pd.DataFrame | None) -> dict | None:
+    """A scan series as plain lists (month, observed, expected), or None for a place the scan did not flag."""
+    if series is None:
+        return None
+    return {
+        "month": [str(m) for m in series["month"]],
+        "observed": [float(v) for v in series["observed"]],
+        "expected": [float(v) for v in series["expected"]],
+    }
 
 
 def build_summaries(

@@ -112,7 +112,9 @@ def test_hotspots_page_with_nothing_flagged_says_so(truth):
     app.switch_page("pages/hotspots.py")
     app.run()
     assert not app.exception, [e.value for e in app.exception]
-    assert any(i.value.startswith("No place rose significantly") and "strongest candidate had p" in i.value for i in app.info)
+    assert any(
+        i.value.startswith("No place rose significantly") and "strongest candidate had p" in i.value for i in app.info
+    )
 
 
 def test_hotspots_page_shows_the_scan_table_evidence_and_backtest(full_demo):
@@ -209,4 +211,4 @@ def test_locality_pack_page_builds_a_pack_with_a_tasking_table(truth):
     app.switch_page("pages/locality_pack.py")
     app.run()
     assert not app.exception, [e.value for e in app.exception]
-    assert {"Headlines", "Wards", "Emerging hotspots", "Tasking"} <= {s.value for s in app.subheader}
+    assert {"Headlines", "Wards", "Hotspots", "Tasking"} <= {s.value for s in app.subheader}

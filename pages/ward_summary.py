@@ -10,7 +10,7 @@ from rc_dashboard.paths import safe_file_part
 from rc_dashboard.reports.service import ReportError, ward_map
 from rc_dashboard.reports.suppression import explain
 from rc_dashboard.reports.ward_pdf import summaries_pdf
-from rc_dashboard.reports.ward_summary import to_markdown
+from rc_dashboard.reports.ward_summary import hotspot_table, to_markdown
 from rc_dashboard.ui import auth, cached, layout
 
 principal = auth.page_principal("ward_summary")
@@ -65,6 +65,7 @@ for column, covered in covered_columns.items():  # a quarter never loaded is "no
     table[column] = table[column].map(lambda v, covered=covered: suppressed_or_count(v, summary.threshold, covered))
 table = table.drop(columns="suppressed").rename(
     columns={
+        "category": "Category",
         "count": "This quarter",
         "previous_quarter": "Previous quarter",
         "same_quarter_last_year": "Same quarter last year",
@@ -90,11 +91,11 @@ left, right = st.columns([2, 3])
 with left:
     st.image(
         map_png,
-        caption="The ward (blue) and its hotspot areas (red: emerging).",
+        caption="The ward (blue), its neighbours and its hotspots (red: new, orange: rising, purple: persistent, grey: fading).",
     )
 with right:
     if summary.hotspots:
-        st.dataframe(summary.hotspots, hide_index=True, width="stretch")
+        st.dataframe(hotspot_table(summary), hide_index=True, width="stretch")
     else:
         st.write("No hotspot areas in this ward.")
     for note in summary.quality_notes:

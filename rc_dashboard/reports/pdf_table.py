@@ -43,16 +43,29 @@ def _numeric(frame: pd.DataFrame) -> list[bool]:
 
 
 def pdf_table(
-    pdf: FPDF, frame: pd.DataFrame, widths: Sequence[float] | None = None, font_size: float = 7.5, empty: str = "(none)"
+    pdf: FPDF,
+    frame: pd.DataFrame,
+    widths: Sequence[float] | None = None,
+    font_size: float = 7.5,
+    empty: str = "(none)",
+    right: Sequence[str] = (),
+    bold_last: bool = False,
 ) -> None:
-    """``frame`` as a bordered table across the page, wrapping text within cells; ``widths`` are relative."""
+    """``frame`` as a bordered table across the page, wrapping text within cells; ``widths`` are relative.
+
+    Numeric columns, and the columns named in ``right`` (numbers already written as text), are
+    right-aligned; ``bold_last`` sets the last row in bold (a total).
+    """
     if frame.empty:
         pdf.set_font("Helvetica", "I", font_size)
         pdf.cell(0, 5, pdf_safe(empty), new_x="LMARGIN", new_y="NEXT")
         pdf.ln(1)
         return
     cells = table_cells(frame)
-    align = ["RIGHT" if numeric else "LEFT" for numeric in _numeric(frame)]
+    align = [
+        "RIGHT" if numeric or column in right else "LEFT"
+        for column, numeric in zip(frame.columns, _numeric(frame), strict=True)
+    ]
     pdf.set_font("Helvetica", "", font_size)
     with pdf.table(
         col_widths=tuple(widths) if widths else None,
@@ -64,8 +77,9 @@ def pdf_table(
         align="LEFT",
         wrapmode="WORD",
     ) as table:
-        for values in cells:
-            row = table.row()
+        for number, values in enumerate(cells):
+            bold = bold_last and number == len(cells) - 1 and number > 0
+            row = table.row(style=FontFace(emphasis="BOLD") if bold else None)
             for value in values:
                 row.cell(pdf_safe(value))
     pdf.ln(2)

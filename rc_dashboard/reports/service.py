@@ -181,15 +181,19 @@ def build_summaries(
 
 
 def ward_map(engine_wards, ward_code: str, hotspots: pd.DataFrame) -> bytes:
-    """A PNG map of one ward with its neighbours' boundaries and the hotspot areas inside it."""
+    """A PNG map of one ward, its neighbours named, and the hotspot areas in it coloured by kind
+    (on the configured basemap, if any: see :mod:`rc_dashboard.reports.tiles`)."""
     import shapely
 
-    from rc_dashboard.reports.figures import area_map_png
+    from rc_dashboard.basemap import basemap
+    from rc_dashboard.reports.figures import Label, area_map_png
 
     focus = engine_wards.set_index("ward_code").geometry.loc[ward_code]
-    nearby = [g for g in engine_wards.geometry if g.intersects(focus.buffer(1500))]
+    nearby = engine_wards[engine_wards.geometry.intersects(focus.buffer(1500))]
     mine = hotspots[touches(hotspots, [ward_code])] if len(hotspots) else hotspots
     areas = [
-        (row.hotspot, shapely.from_wkb(row.geometry_wkb), bool(row.emerging)) for row in mine.itertuples(index=False)
+        (row.hotspot, shapely.from_wkb(row.geometry_wkb), getattr(row, "flag", None) or bool(row.emerging))
+        for row in mine.itertuples(index=False)
     ]
-    return area_map_png(focus, nearby, areas)
+    labels = [Label(str(row.ward_name), row.geometry) for row in nearby.itertuples(index=False)]
+    return area_map_png(focus, list(nearby.geometry), areas, ward_labels=labels, basemap=basemap())

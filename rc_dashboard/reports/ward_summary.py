@@ -377,6 +377,23 @@ def narrative_detail(summary: WardSummary) -> str:
     return detail_line(category_changes(summary), PREVIOUS_WORDS) if summary.previous_covered else ""
 
 
+FLAG_WORDS = {"new": "New", "rising": "Rising", "persistent": "Persistent", "fading": "Fading"}
+
+
+def hotspot_table(summary: WardSummary) -> pd.DataFrame:
+    """The ward's hotspots as a councillor reads them: name, kind (the analysis's flag) and recent incidents
+    (already suppressed where small)."""
+    rows = [
+        {
+            "Hotspot": h["hotspot"],
+            "Kind": FLAG_WORDS.get(h.get("flag") or "", "Emerging" if h.get("emerging") else "Hotspot"),
+            "Recent incidents": f"{h['recent']} in the last {h['window_months']} months",
+        }
+        for h in summary.hotspots
+    ]
+    return pd.DataFrame(rows, columns=["Hotspot", "Kind", "Recent incidents"])
+
+
 def quality_notes(
     grid: pd.DataFrame, months: list[str], unplaced: int, total: int, area_word: str = "borough"
 ) -> list[str]:

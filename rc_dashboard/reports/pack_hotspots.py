@@ -105,7 +105,7 @@ def evidence_line(row) -> str:
             f"Sources: {', '.join(row.sources)}."
         )
     return (
-        f"Emerging hot spot analysis (Gi* and Mann-Kendall): {row.pattern}, hot in {int(row.hot_months)} of "
+        f"History (EHSA: Gi* and Mann-Kendall): {row.pattern}, hot in {int(row.hot_months)} of "
         f"{int(row.months)} months; {formatting.count(row.recent_count)} incidents in the last {int(row.recent_months)} "
         f"months against {formatting.rate(row.expected_recent)} expected. Sources: {', '.join(row.sources)}."
     )

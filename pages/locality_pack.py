@@ -55,11 +55,12 @@ if pack.headline_detail:
 st.subheader("Wards")
 st.dataframe(pack.wards, hide_index=True, width="stretch")
 st.subheader("Locality map")
-st.image(
+left, right = st.columns([3, 2])
+left.image(
     pack.locality_map_png,
     caption="Wards, and every hotspot touching the locality (red: new, orange: rising, purple: persistent, grey: fading).",
 )
-st.dataframe(pack.hotspot_overview, hide_index=True, width="stretch")
+right.dataframe(pack.hotspot_overview, hide_index=True, width="stretch")
 st.subheader("Hotspots")
 if not pack.hotspots:
     st.write("No new, rising or persistent hotspot touches the locality this quarter.")

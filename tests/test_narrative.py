@@ -31,7 +31,7 @@ def test_significant_changes_lead_largest_first_and_the_rest_is_one_sentence():
         "Burglary fell from 60 to 10 (\u221283%) on the previous quarter, very unlikely to be chance (p < 0.001).",
         "Drugs rose from 50 to 90 (+80%) on the previous quarter, very unlikely to be chance (p < 0.001).",
         "Theft fell from 100 to 70 (\u221230%) on the previous quarter, probably not chance (p < 0.05).",
-        "1 other category also changed significantly (see the table); everything else was similar to the previous quarter.",
+        "1 other category also changed significantly (listed below); everything else was similar to the previous quarter.",
     ]
     detail = detail_line(changes, WORDS)
     assert "Burglary 10 against 60, p = 1.0e-9" in detail and "Arson 30 against 10, p = 0.001" in detail

@@ -71,7 +71,7 @@ def rest_sentence(named: int, others: int, words: str) -> str:
         return f"Everything else was similar to {words}."
     return (
         f"{others} other categor{'y' if others == 1 else 'ies'} also changed significantly "
-        f"(see the table); everything else was similar to {words}."
+        f"(listed below); everything else was similar to {words}."
     )
 
 

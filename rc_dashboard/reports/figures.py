@@ -30,7 +30,6 @@ FLAG_COLOURS = {"new": "#d62728", "rising": "#e8590c", "persistent": "#7b2d8b", 
 EMERGING_COLOUR, OTHER_COLOUR = FLAG_COLOURS["new"], "#ff9f1c"
 MIN_WARD_LABEL_SHARE = 0.03  # a ward's name is printed when its visible part is at least 3% of the view
 LARGE_AREA_SHARE = 0.05  # a hotspot covering 5% of the view is named above itself, leaving room for streets
-LABEL_SPACING = 0.08  # labels closer than 8% of the view's width to one printed already are left out
 _TO_MERCATOR = Transformer.from_crs("EPSG:27700", "EPSG:3857", always_xy=True)
 
 
@@ -65,8 +64,37 @@ def _colour(kind: bool | str) -> str:
     return EMERGING_COLOUR if kind else OTHER_COLOUR
 
 
-def _spaced(points: list[tuple[float, float]], candidate: tuple[float, float], spacing: float) -> bool:
-    return all(np.hypot(candidate[0] - x, candidate[1] - y) >= spacing for x, y in points)
+class _Labels:
+    """Where labels already are, as boxes in map metres, so a new one that would overprint is left out.
+
+    A label's box is estimated from its length and font size (about 0.55 of the size per character).
+    """
+
+    def __init__(self, metres_per_point: float) -> None:
+        self.scale = metres_per_point
+        self.boxes: list[shapely.Geometry] = []
+
+    def box(
+        self,
+        x: float,
+        y: float,
+        text: str,
+        size: float,
+        ha: str = "center",
+        va: str = "center",
+        dx: float = 0,
+        dy: float = 0,
+    ):
+        w, h = len(text) * 0.55 * size * self.scale, 1.2 * size * self.scale
+        left = x + dx * self.scale - {"center": w / 2, "left": 0.0}[ha]
+        bottom = y + dy * self.scale - {"center": h / 2, "bottom": 0.0}[va]
+        return shapely.box(left, bottom, left + w, bottom + h)
+
+    def fits(self, box) -> bool:
+        return not any(box.intersects(other) for other in self.boxes)
+
+    def add(self, box) -> None:
+        self.boxes.append(box)
 
 
 def area_map_png(
@@ -110,14 +138,15 @@ def area_map_png(
     areas = [(label, to_mercator(geometry), kind) for label, geometry, kind in hotspots]
     # Ward names go where no hotspot lies, so the two never overprint.
     taken = shapely.union_all([area.buffer(0.03 * width) for _, area, _ in areas]) if areas else shapely.Point()
-    placed: list[tuple[float, float]] = []
+    placed = _Labels(width / (width_in * 72))
     for label in ward_labels:
         visible = to_mercator(label.where).intersection(view_box).difference(taken)
         if visible.is_empty or visible.area < MIN_WARD_LABEL_SHARE * view_box.area:
             continue
         point = visible.representative_point()
-        if _spaced(placed, (point.x, point.y), LABEL_SPACING * width):
-            placed.append((point.x, point.y))
+        box = placed.box(point.x, point.y, label.text, 7)
+        if placed.fits(box):
+            placed.add(box)
             ax.annotate(
                 label.text,
                 (point.x, point.y),
@@ -135,7 +164,7 @@ def area_map_png(
             point, offset, vertical = shapely.Point(area.centroid.x, area.bounds[3]), (0, 2), "bottom"
         else:
             point, offset, vertical = area.representative_point(), (0, 0), "center"
-            placed.append((point.x, point.y))
+        placed.add(placed.box(point.x, point.y, label, 8, va=vertical, dy=offset[1]))
         ax.annotate(
             label,
             (point.x, point.y),
@@ -150,9 +179,10 @@ def area_map_png(
         )
     for label in place_labels:
         point = to_mercator(label.where).representative_point()
-        if not view_box.contains(point) or not _spaced(placed, (point.x, point.y), LABEL_SPACING * width):
+        box = placed.box(point.x, point.y, label.text, 6, ha="left", va="bottom", dx=3, dy=2)
+        if not view_box.contains(point) or not placed.fits(box):
             continue
-        placed.append((point.x, point.y))
+        placed.add(box)
         ax.plot([point.x], [point.y], "o", markersize=2.5, color="#222222", zorder=6)
         ax.annotate(
             label.text,
@@ -213,7 +243,7 @@ def monthly_png(series: pd.DataFrame, width_in: float = 4.4, height_in: float = 
     ax.set_ylabel("incidents a month", fontsize=6)
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
-    ax.legend(fontsize=6, frameon=False, loc="upper left")
+    ax.legend(fontsize=6, frameon=False, loc="lower left", bbox_to_anchor=(0, 1), ncol=2)
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=FIGURE_DPI, bbox_inches="tight", pad_inches=0.02)
     plt.close(figure)

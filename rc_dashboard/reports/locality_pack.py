@@ -183,9 +183,10 @@ def build_pack(engine: Engine, locality: str, quarter: FinancialQuarter, princip
     wards_geo = wards_from_db(engine)
     names = dict(zip(wards["ward_code"], wards["ward_name"], strict=True))  # a place may lie over the border
     chosen = own[touches(own, list(mine["ward_code"]))] if len(own) else own
-    located = cube[
-        (cube["ward_code"] != "") & (True if scope.categories is None else cube["category"].isin(scope.categories))
-    ]
+    # The area's located incidents a month, in the reader's categories: the baseline of a persistent place's chart.
+    located = cube[cube["ward_code"] != ""]
+    if scope.categories is not None:
+        located = located[located["category"].isin(scope.categories)]
     area_monthly = located.groupby("month")["count"].sum()
     shown_basemap = basemap()
     briefs = hotspot_briefs(engine, chosen, names, wards_geo, quarter, principal, area_monthly, shown_basemap)

@@ -4,7 +4,7 @@ from dataclasses import replace
 
 import streamlit as st
 
-from rc_dashboard import categories, explore, maps
+from rc_dashboard import basemap, categories, config, explore, maps
 from rc_dashboard.access import AccessDenied, point_scope
 from rc_dashboard.escaping import escape_markdown
 from rc_dashboard.periods import month_range
@@ -24,6 +24,11 @@ wards_wgs, localities_wgs = cached.display_boundaries(version)
 if wards_wgs.empty:
     st.info("No ward boundaries are loaded yet. Import them on the Data page to draw maps.")
     st.stop()
+try:
+    tiles = basemap.basemap()
+except config.ConfigError as exc:
+    st.warning(escape_markdown(f"The basemap is not drawn: {exc}"))
+    tiles = None
 
 months = month_range(flt.month_from, flt.month_to)
 try:
@@ -54,11 +59,10 @@ selected = explore.filter_cube(cube, period, ward_locality)
 if view == "choropleth":
     column = {"count": "count", "rate": "rate_per_1000", "harm": "harm"}[shade]
     table, deck = cached.ward_choropleth(period, 1 if month else len(months), column, SHADES[shade], version)
+    deck = maps.with_basemap(deck, wards_wgs, tiles)
     shown = table.loc[table["ward_code"].isin(wards["ward_code"]), column]
-    if shown.notna().any():
-        st.caption(
-            f"Shading: pale yellow = 0 up to dark red = {shown.max():,.1f} ({SHADES[shade].lower()}); grey = no data."
-        )
+    when = "all selected months" if month is None else explore.month_label(month)
+    legend = maps.legend_html(maps.legend(shown, f"{SHADES[shade]}, {when}"), "Nothing to shade: no ward has a value.")
 else:
     try:
         points = cached.snap_point_counts(flt, month, principal.scope(), version)
@@ -69,10 +73,22 @@ else:
     if scope is not None and scope.describe():
         st.caption(escape_markdown(scope.describe()))
     weights = categories.harm_weights() if weighting == "harm" else None
-    deck = maps.density_deck(
-        wards_wgs, localities_wgs, maps.point_weights(points, weights), view, filters.WEIGHTINGS[weighting]
-    )
+    unit = filters.WEIGHTINGS[weighting]
+    weighted = maps.point_weights(points, weights)
+    if view == "hexagon":
+        bins = maps.hex_bins(weighted)
+        key = maps.legend(bins["weight"], f"{unit} in each {maps.HEX_RADIUS_M} m hexagon")
+        deck = maps.hexagon_deck(wards_wgs, localities_wgs, bins, key, unit, tiles)
+        legend = maps.legend_html(key, "Nothing to shade: no incident with a location in these months.", no_data=False)
+    else:
+        deck = maps.density_deck(wards_wgs, localities_wgs, weighted, view, unit, tiles)
+        legend = ""
+        st.caption("Heatmap: brighter = more " + ("harm (days)" if weighting == "harm" else "incidents") + " nearby.")
 st.pydeck_chart(deck, height=620)
+if legend:
+    st.html(legend)
+if tiles is not None:
+    st.caption("Basemap: " + escape_markdown(tiles.attribution))
 
 located = int(selected.loc[selected["ward_code"] != "", "count"].sum())
 st.caption(

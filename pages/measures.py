@@ -3,7 +3,7 @@
 import pandas as pd
 import streamlit as st
 
-from rc_dashboard import audit, charts, config, explore, measures
+from rc_dashboard import audit, charts, config, explore, measures, scorecard
 from rc_dashboard.access import small_numbers_rule
 from rc_dashboard.coverage import data_up_to
 from rc_dashboard.escaping import escape_markdown
@@ -11,29 +11,7 @@ from rc_dashboard.export import to_csv_text
 from rc_dashboard.reports.scorecard_pdf import scorecard_pdf
 from rc_dashboard.ui import auth, cached, layout
 
-RAG_BADGES = {
-    "green": "GREEN: on course",
-    "amber": "AMBER: off target",
-    "red": "RED: worse than baseline",
-    "grey": "GREY: too early",
-}
 SIGNALS_SHOWN = 5
-VARIATION_TEXT = {
-    "common_cause": "common cause",
-    "improvement_high": "improving (high)",
-    "improvement_low": "improving (low)",
-    "concern_high": "concerning (high)",
-    "concern_low": "concerning (low)",
-    "neither_high": "special cause (high)",
-    "neither_low": "special cause (low)",
-    "none": "not enough data",
-}
-ASSURANCE_TEXT = {
-    "pass": "target consistently met",
-    "fail": "target consistently missed",
-    "hit_and_miss": "target inconsistent",
-    "none": "no target check",
-}
 
 principal = auth.page_principal("measures")
 version = cached.data_version()
@@ -82,34 +60,17 @@ if accept_partial:
 if not by_area:
     results = [r for r in results if r.measure.manual or r.measure.geography == "borough"]
 table = measures.scorecard_table(results)
-display = table.assign(
-    rag=table["rag"].map(RAG_BADGES),
-    variation=table["variation"].map(VARIATION_TEXT),
-    assurance=table["assurance"].map(ASSURANCE_TEXT),
-)
-
-for priority, group in display.groupby("priority", sort=False):
+notes = [] if small_numbers is None else [scorecard.rounding_note(small_numbers + 1)]
+for priority, group in table.groupby("priority", sort=False):
     st.subheader(escape_markdown(priority))
-    st.dataframe(
-        group.drop(columns=["priority"]),
-        hide_index=True,
-        width="stretch",
-        column_config={
-            "trend": st.column_config.LineChartColumn("last 24 periods"),
-            "summary": st.column_config.TextColumn(width="large"),
-        },
-    )
-st.caption(
-    "RAG: "
-    + "; ".join(f"{RAG_BADGES[k]}: {v}" for k, v in measures.RAG_RULES.items())
-    + ". Limits: mean ± 2.66 × average moving range of the baseline period."
-)
+    st.html(scorecard.table_html(group))
+st.html(scorecard.key_html(notes))
 left, right = st.columns(2)
 with left:
     auth.download_button(
         principal,
         "Download scorecard (CSV)",
-        to_csv_text(table.drop(columns=["trend"])),
+        to_csv_text(scorecard.csv_table(table)),
         f"scorecard_{as_of}.csv",
         "text/csv",
     )
@@ -124,6 +85,7 @@ with right:
             data_up_to(cached.covered(version)),
             config.area_config().area_word,
             config.area_config().area_name,
+            notes,
         ),
         f"scorecard_{as_of}.pdf",
         "application/pdf",
@@ -142,7 +104,13 @@ if chosen.chart is not None:
             else chosen.target / (4 if chosen.measure.frequency == "quarterly" else 12)
         )
     st.plotly_chart(
-        charts.spc_chart(chosen.chart, chosen.measure.direction, chosen.measure.name, per_period_target),
+        charts.spc_chart(
+            chosen.chart,
+            chosen.measure.direction,
+            chosen.measure.name,
+            per_period_target,
+            scorecard.period_value_label(chosen.measure.measure, chosen.measure.unit, chosen.measure.frequency),
+        ),
         width="stretch",
     )
     latest_signals = chosen.signals[-SIGNALS_SHOWN:]

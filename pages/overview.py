@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from rc_dashboard import explore
+from rc_dashboard import config, explore
 from rc_dashboard.coverage import source_months
 from rc_dashboard.escaping import escape_markdown
 from rc_dashboard.export import to_csv_text
@@ -62,15 +62,26 @@ by = st.segmented_control(
 )
 by = by or "locality"
 st.plotly_chart(figures[by], width="stretch")
-breakdown = tables.breakdowns[by].drop(columns=["months"])
-st.dataframe(breakdown, hide_index=True, width="stretch")
+source_labels = {source.key: source.label for source in config.area_config().sources}
+breakdown, formats = explore.breakdown_display(tables.breakdowns[by], by, source_labels if by == "source" else None)
+st.dataframe(
+    breakdown,
+    hide_index=True,
+    width="stretch",
+    column_config={column: st.column_config.NumberColumn(format=spec) for column, spec in formats.items()},
+)
 auth.download_button(
     principal, "Download this table (CSV)", lambda: to_csv_text(breakdown), f"overview_by_{by}.csv", "text/csv"
 )
 
 with st.expander("Every category and source: 12-month change in plain words"):
-    for frame in (tables.by_category, tables.by_source):
-        st.dataframe(frame[["label", "latest", "previous", "pct", "sentence"]], hide_index=True, width="stretch")
+    for frame, by in ((tables.by_category, "category"), (tables.by_source, "source")):
+        st.dataframe(
+            explore.changes_display(frame, by, source_labels if by == "source" else None),
+            hide_index=True,
+            width="stretch",
+            column_config={"In words": st.column_config.TextColumn(width="large")},
+        )
 
 with st.expander("Share this view"):
     st.caption("This link reproduces the page with the same filters.")

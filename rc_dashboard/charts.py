@@ -11,6 +11,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from rc_dashboard.escaping import plotly_label as plain
+from rc_dashboard.scorecard import COMMON, CONCERN, IMPROVEMENT, NEITHER
 
 MISSING_COLOUR = "#d7301f"
 
@@ -140,51 +141,94 @@ def breakdown_chart(table: pd.DataFrame, column: str, value_label: str, max_rows
     return figure
 
 
-SIGNAL_COLOURS = {"improvement": "#1f77b4", "concern": "#ff7f0e", "neither": "#7f7f7f"}
+SIGNAL_COLOURS = {"improvement": IMPROVEMENT, "concern": CONCERN, "neither": NEITHER}
+SIGNAL_NAMES = {
+    "improvement": "special cause: improvement",
+    "concern": "special cause: concern",
+    "neither": "special cause",
+}
+MEAN_COLOUR = "#555555"
+TARGET_COLOUR = "#C00000"
 
 
-def spc_chart(chart: pd.DataFrame, direction: str, title: str, target: float | None = None) -> go.Figure:
-    """XmR chart: values, mean, process limits, the target line, and special-cause points coloured
-    blue (improvement) or orange (concern), as NHS "Making Data Count" charts do."""
+def spc_chart(
+    chart: pd.DataFrame, direction: str, title: str, target: float | None = None, value_label: str = "value"
+) -> go.Figure:
+    """XmR chart in NHS "Making Data Count" colours: common-cause points grey, special causes orange
+    (concern), blue (improvement) or purple (no better direction); the mean, the process limits
+    (dashed) and the target (red, dashed). Values on hover to one decimal with thousands separators."""
     x = [str(i) for i in chart.index]
     figure = go.Figure()
     figure.add_trace(
         go.Scatter(
-            x=x, y=chart["value"], mode="lines+markers", name="value", line={"color": "#555"}, marker={"color": "#555"}
+            x=x,
+            y=chart["value"],
+            mode="lines+markers",
+            name=f"{plain(value_label)} (common cause)",
+            line={"color": COMMON},
+            marker={"color": COMMON, "size": 7},
+            hovertemplate="%{x}: %{y:,.1f}<extra></extra>",
         )
     )
-    for column, name, dash in (
-        ("mean", "mean", "solid"),
-        ("upper", "upper limit", "dash"),
-        ("lower", "lower limit", "dash"),
+    for column, name, dash, colour in (
+        ("mean", "mean", "solid", MEAN_COLOUR),
+        ("upper", "upper process limit", "dash", COMMON),
+        ("lower", "lower process limit", "dash", COMMON),
     ):
         figure.add_trace(
-            go.Scatter(x=x, y=chart[column], mode="lines", name=name, line={"color": "#999", "dash": dash})
+            go.Scatter(
+                x=x,
+                y=chart[column],
+                mode="lines",
+                name=name,
+                line={"color": colour, "dash": dash, "width": 1.5},
+                hovertemplate=f"{name}: %{{y:,.1f}}<extra></extra>",
+            )
         )
     rules = [c for c in ("beyond limits", "shift", "trend", "two of three") if c in chart.columns]
     flagged = chart[rules].any(axis=1) if rules else pd.Series(False, index=chart.index)
     if flagged.any():
-        sides = chart.loc[flagged, "side"]
         good_side = {"higher_is_better": "high", "lower_is_better": "low"}.get(direction)
-        kinds = [
-            "neither" if good_side is None else ("improvement" if side == good_side else "concern") for side in sides
-        ]
+        kinds = pd.Series(
+            [
+                "neither" if good_side is None else ("improvement" if side == good_side else "concern")
+                for side in chart.loc[flagged, "side"]
+            ],
+            index=chart.index[flagged],
+        )
+        for kind in ("concern", "improvement", "neither"):
+            points = kinds.index[kinds == kind]
+            if len(points):
+                figure.add_trace(
+                    go.Scatter(
+                        x=[str(i) for i in points],
+                        y=chart.loc[points, "value"],
+                        mode="markers",
+                        name=SIGNAL_NAMES[kind],
+                        marker={"size": 10, "color": SIGNAL_COLOURS[kind]},
+                        hovertemplate=f"%{{x}}: %{{y:,.1f}} ({SIGNAL_NAMES[kind]})<extra></extra>",
+                    )
+                )
+    if target is not None:
         figure.add_trace(
             go.Scatter(
-                x=[str(i) for i in chart.index[flagged]],
-                y=chart.loc[flagged, "value"],
-                mode="markers",
-                name="special cause",
-                marker={"size": 11, "color": [SIGNAL_COLOURS[k] for k in kinds]},
+                x=[x[0], x[-1]] if x else [],
+                y=[target, target],
+                mode="lines",
+                name="target",
+                line={"color": TARGET_COLOUR, "dash": "dash", "width": 1.5},
+                hovertemplate="target: %{y:,.1f}<extra></extra>",
             )
         )
-    if target is not None:
-        figure.add_hline(y=target, line_color="#d62728", line_dash="dot", annotation_text="target")
     figure.update_layout(
         title=plain(title),
-        height=380,
+        height=400,
         margin={"l": 10, "r": 10, "t": 40, "b": 10},
         xaxis={"type": "category"},
-        legend={"orientation": "h", "y": -0.2},
+        yaxis={"tickformat": ",", "title": plain(value_label)},
+        legend={"orientation": "h", "y": -0.25},
+        plot_bgcolor="white",
     )
+    figure.update_xaxes(showgrid=False, linecolor="#ccc")
+    figure.update_yaxes(gridcolor="#eee")
     return figure

@@ -172,6 +172,36 @@ def data_up_to(covered: pd.DataFrame) -> list[str]:
     return lines
 
 
+def feed_name(source: str, force: str | None, kind: str = "incidents") -> str:
+    """A feed as a reader names it: the force or partner ("Brackenfield Police", "Council"), not "police: ..."."""
+    name = (force or "").strip() or source.replace("_", " ").capitalize()
+    return f"{name} (aggregated counts)" if kind == "counts" else name
+
+
+def data_up_to_grouped(covered: pd.DataFrame) -> list[str]:
+    """How far the data goes, feeds with the same months named together, each name once.
+
+    "Council, Fire, Housing, Brackenfield Police and British Transport Police: October 2023 to
+    September 2026". A feed with months missing in between gets its own line saying how many; the
+    page header uses this so five feeds loaded alike read as one line rather than five near-copies.
+    """
+    spans: dict[str, list[str]] = {}
+    for (source, force, kind), group in covered.groupby(["source", "force", "kind"], sort=False, dropna=False):
+        months = sorted(group["month"])
+        gaps = len(month_range(months[0], months[-1])) - len(months)
+        span = f"{month_name(months[0])} to {month_name(months[-1])}"
+        if gaps:
+            span += f" ({gaps} month{'s' if gaps != 1 else ''} in between not loaded)"
+        name = feed_name(str(source), None if pd.isna(force) else str(force), str(kind))
+        if name not in spans.setdefault(span, []):
+            spans[span].append(name)
+    return [f"{_and_list(names)}: {span}" for span, names in spans.items()]
+
+
+def _and_list(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
 def data_up_to_sentence(covered: pd.DataFrame) -> str:
     """All feeds in one sentence (for page captions and PDF footers)."""
     lines = data_up_to(covered)

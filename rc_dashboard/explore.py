@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Engine
 
+from rc_dashboard import formatting as fmt
 from rc_dashboard.coverage import COUNTED_SQL
 from rc_dashboard.db import read_frame
 from rc_dashboard.periods import add_months, month_range, parse_month
@@ -426,4 +427,57 @@ def overview_tables(
         breakdowns={
             by: breakdown(selected, by, wards, len([m for m in months if m in any_loaded])) for by in BREAKDOWNS
         },
+    )
+
+
+# --- Tables as the Overview shows them ------------------------------------------------------------
+
+BREAKDOWN_NAMES = {"ward": "Ward", "locality": "Locality", "category": "Category", "source": "Source"}
+# Number formats for the page's column_config: "localized" puts thousands separators on whole numbers.
+WHOLE_FORMAT, RATE_FORMAT = "localized", "%.1f"
+
+
+def breakdown_display(
+    table: pd.DataFrame, by: str, labels: Mapping[str, str] | None = None
+) -> tuple[pd.DataFrame, dict[str, str]]:
+    """:func:`breakdown` for reading: one name column, human headers, rounded numbers, and the formats.
+
+    Returns (frame, formats): ``formats`` maps each numeric column to its number format. A column
+    with a missing value (a rate where a population is not known) becomes text, "—" with the
+    reason, because a missing number must not read as blank or "None"; rates are dropped for
+    categories and sources, which have no population.
+    """
+    name = BREAKDOWN_NAMES[by]
+    out = pd.DataFrame({name: table["name"].astype(str)})
+    if by == "ward":
+        out["Ward code"] = table["ward_code"].astype(str)
+    out["Incidents"] = table["count"].round().astype("int64")
+    out["Harm (days)"] = table["harm"].round().astype("int64")
+    formats = {column: WHOLE_FORMAT for column in out.columns[1:] if column != "Ward code"}
+    if by in ("ward", "locality"):
+        population = pd.to_numeric(table["population"], errors="coerce")
+        rate = pd.to_numeric(table["rate_per_1000"], errors="coerce").round(1)
+        if population.notna().all():
+            out["Residents"] = population.round().astype("int64")
+            out["Per 1,000 residents"] = rate
+            formats |= {"Residents": WHOLE_FORMAT, "Per 1,000 residents": RATE_FORMAT}
+        else:
+            out["Residents"] = [fmt.count(v, reason="not known") for v in population]
+            out["Per 1,000 residents"] = [fmt.rate(v, reason="population not known") for v in rate]
+    return out.reset_index(drop=True), formats
+
+
+def changes_display(frame: pd.DataFrame, by: str, labels: Mapping[str, str] | None = None) -> pd.DataFrame:
+    """:func:`headline_changes` for reading: text columns with human headers ("+9%", "—" with its reason)."""
+    return pd.DataFrame(
+        {
+            BREAKDOWN_NAMES[by]: [labels.get(v, v) if labels else v for v in frame["label"].astype(str)],
+            "Last 12 months": [fmt.count(v, reason="months missing") for v in frame["latest"]],
+            "12 months before": [fmt.count(v, reason="months missing") for v in frame["previous"]],
+            "Change": [
+                fmt.percent_change(p, reason="none before" if fmt.count(b) == "0" else "months missing")
+                for p, b in zip(frame["pct"], frame["previous"], strict=True)
+            ],
+            "In words": frame["sentence"].astype(str),
+        }
     )

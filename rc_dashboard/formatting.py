@@ -31,7 +31,7 @@ P_WORDS = (
 P_CHANCE_WORDS = "could well be chance"
 
 
-def _missing(value: object) -> bool:
+def is_missing(value: object) -> bool:
     """None, NaN and pandas' NA/NaT are missing (``NA`` raises on ``bool``, so compare by identity/type)."""
     if value is None:
         return True
@@ -48,21 +48,21 @@ def missing(reason: str | None = None) -> str:
 
 def count(value: object, reason: str | None = None) -> str:
     """A whole number of incidents (or people): ``12767`` -> ``"12,767"``; missing -> "—"."""
-    if _missing(value):
+    if is_missing(value):
         return missing(reason)
     return f"{round(float(value)):,}"
 
 
 def rate(value: object, decimals: int = 1, reason: str | None = None) -> str:
     """A rate (per 1,000 residents, per month, ...): ``52.1374`` -> ``"52.1"``, ``239405.7`` -> ``"239,405.7"``."""
-    if _missing(value):
+    if is_missing(value):
         return missing(reason)
     return f"{float(value):,.{decimals}f}"
 
 
 def number(value: object, decimals: int = 1, reason: str | None = None) -> str:
     """A value of unknown kind: whole numbers as counts, others to ``decimals`` places (trailing zeros kept)."""
-    if _missing(value):
+    if is_missing(value):
         return missing(reason)
     as_float = float(value)
     if as_float.is_integer():
@@ -76,7 +76,7 @@ def percent_change(value: object, reason: str | None = None) -> str:
     Rounded half away from zero to whole per cent (a board reads "+9%", not "+9.4%"); a change that
     rounds to zero carries no sign, so "+0%" never suggests a rise.
     """
-    if _missing(value):
+    if is_missing(value):
         return missing(reason)
     as_float = float(value)
     if math.isinf(as_float):
@@ -93,7 +93,7 @@ def p_value_words(p: object) -> str:
     Bands: p < 0.001, p < 0.01, p < 0.05, else "could well be chance (p = 0.23)". The exact number
     belongs on an analyst detail line (:func:`p_value_detail`).
     """
-    if _missing(p):
+    if is_missing(p):
         return missing("not tested")
     value = float(p)
     if not 0.0 <= value <= 1.0:
@@ -106,7 +106,7 @@ def p_value_words(p: object) -> str:
 
 def p_value_detail(p: object) -> str:
     """The number for analysts' detail lines: ``0.0342`` -> ``"p = 0.034"``, ``8.8e-11`` -> ``"p = 8.8e-11"``."""
-    if _missing(p):
+    if is_missing(p):
         return missing("not tested")
     value = float(p)
     if value == 0.0:
@@ -126,7 +126,7 @@ def suppressed_or_count(value: object, threshold: int, covered: bool = True, not
 
     if not covered:
         return not_covered
-    if _missing(value):
+    if is_missing(value):
         return suppressed_label(threshold)
     return count(value)
 

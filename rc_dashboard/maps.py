@@ -1,13 +1,22 @@
 """Map builders (pydeck and plotly): data in, figure out.
 
-No map tiles load offline, so every map draws the ward and locality boundaries itself and
-reads without a basemap. Tooltips use deck.gl's text mode, which never interprets HTML, so
-ward names and other user-supplied text cannot inject markup.
+No map tiles load offline, so every map draws the ward and locality boundaries itself, names the
+wards where their names fit, and reads without a basemap. Every deck is built with no map provider
+(:func:`deck`): given ``map_style=None`` alone, Streamlit's deck.gl component loads Carto's style
+from the internet, which an offline or privacy-minded deployment must not do. A basemap is drawn
+only when the partnership configured one (:mod:`rc_dashboard.basemap`): its tiles as one
+BitmapLayer each, fetched by the browser from the configured server, and its attribution shown.
+Tooltips use deck.gl's text mode, which never interprets HTML, so ward names and other
+user-supplied text cannot inject markup.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 import geopandas as gpd
 import numpy as np
@@ -15,6 +24,8 @@ import pandas as pd
 import plotly.graph_objects as go
 import pydeck as pdk
 
+from rc_dashboard import formatting as fmt
+from rc_dashboard.basemap import Basemap
 from rc_dashboard.charts import plain
 from rc_dashboard.geography import WGS84, bng_to_lonlat, lonlat_to_bng
 
@@ -49,17 +60,112 @@ def display_boundaries(wards_bng: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, g
     return wards.to_crs(WGS84), localities.to_crs(WGS84)
 
 
-def ramp_colours(values: pd.Series) -> list[list[int]]:
-    """RGB per value on the ramp, scaled from 0 to the maximum; grey for missing."""
+@dataclass(frozen=True)
+class Legend:
+    """The shading's bands: ``edges`` (len = bands + 1, rounded), a colour per band, and the label of each.
+
+    ``whole`` bands (counts, harm days) read "0–1,999", "2,000–3,999"; others (rates) read
+    "under 2.5", "2.5 to under 5.0". The top edge is at or above the largest value.
+    """
+
+    edges: tuple[float, ...]
+    colours: tuple[tuple[int, int, int], ...]
+    labels: tuple[str, ...]
+    unit: str
+
+
+NICE_STEPS = (1, 2, 2.5, 5, 10)
+
+
+def nice_step(top: float, bands: int = len(RAMP)) -> float:
+    """The smallest round step (1, 2, 2.5 or 5 × a power of ten) that covers 0 to ``top`` in at most ``bands`` bands.
+
+    Band k holds [k × step, (k + 1) × step), so ``top`` needs floor(top / step) + 1 bands.
+    """
+    if not math.isfinite(top) or top <= 0:
+        return 1.0
+    power = 10.0 ** math.floor(math.log10(top / bands))
+    for factor in NICE_STEPS:
+        step = factor * power
+        if math.floor(top / step) + 1 <= bands:
+            return step
+    return 10 * power  # not reached: a step of 10 × power is above top / bands
+
+
+WHOLE_FROM = 100  # values this large are read as whole numbers (harm days), smaller ones to a decimal (rates)
+
+
+def legend(values: pd.Series, unit: str, whole: bool | None = None) -> Legend | None:
+    """Rounded bands for ``values`` (None when there is nothing above zero to shade).
+
+    ``whole`` None: whole-number bands when every value is whole or the largest is ``WHOLE_FROM`` or
+    more, so the map's colours (:func:`ramp_colours`) and the page's legend agree without being told.
+    """
     numeric = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
-    top = np.nanmax(numeric) if np.isfinite(numeric).any() else 0.0
+    finite = numeric[np.isfinite(numeric)]
+    top = float(finite.max()) if finite.size else 0.0
+    if top <= 0:
+        return None
+    if whole is None:
+        whole = bool(np.all(finite == np.round(finite))) or top >= WHOLE_FROM
+    step = nice_step(top)
+    if whole:
+        step = max(1.0, float(math.ceil(step)))
+    bands = max(1, math.floor(top / step) + 1)
+    edges = tuple(round(i * step, 10) for i in range(bands + 1))
+    picks = [round(i * (len(RAMP) - 1) / max(bands - 1, 1)) for i in range(bands)]
+    colours = tuple(tuple(int(c) for c in RAMP[k]) for k in picks)
+    labels = []
+    for low, high in itertools.pairwise(edges):
+        if whole:
+            labels.append(f"{fmt.count(low)}–{fmt.count(high - 1)}" if high - 1 > low else fmt.count(low))
+        else:
+            labels.append(f"under {fmt.number(high)}" if low == 0 else f"{fmt.number(low)} to under {fmt.number(high)}")
+    return Legend(edges, colours, tuple(labels), unit)
+
+
+def band_colours(values: pd.Series, key: Legend | None) -> list[list[int]]:
+    """RGB per value from the legend's bands; grey for missing; the palest colour when there is no legend (all 0)."""
+    numeric = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
     colours = []
     for value in numeric:
-        if not np.isfinite(value) or top <= 0:
+        if not np.isfinite(value):
             colours.append(NO_DATA_RGB)
+        elif key is None:
+            colours.append(RAMP[0].tolist())
         else:
-            colours.append(RAMP[min(len(RAMP) - 1, int(value / top * (len(RAMP) - 1) + 0.5))].tolist())
+            step = key.edges[1] - key.edges[0]
+            band = min(len(key.colours) - 1, max(0, math.floor(value / step + 1e-9)))
+            colours.append(list(key.colours[band]))
     return colours
+
+
+def ramp_colours(values: pd.Series) -> list[list[int]]:
+    """RGB per value on rounded bands from 0 to the maximum; grey for missing."""
+    return band_colours(values, legend(values, ""))
+
+
+def legend_html(key: Legend | None, empty: str = "Nothing to shade: every value is 0.", no_data: bool = True) -> str:
+    """The legend under a map: the unit, a swatch and rounded range per band, and (``no_data``) "no data" in grey."""
+    import html
+
+    if key is None:
+        return f'<div style="font-size:13px;color:#555">{html.escape(empty)}</div>'
+    swatch = (
+        '<span style="display:inline-flex;align-items:center;gap:4px;margin:2px 10px 2px 0">'
+        '<span style="display:inline-block;width:16px;height:12px;background:rgb({r},{g},{b});border:1px solid #999">'
+        "</span>{label}</span>"
+    )
+    items = "".join(
+        swatch.format(r=c[0], g=c[1], b=c[2], label=html.escape(label))
+        for c, label in zip(key.colours, key.labels, strict=True)
+    )
+    if no_data:
+        items += swatch.format(r=NO_DATA_RGB[0], g=NO_DATA_RGB[1], b=NO_DATA_RGB[2], label="no data")
+    return (
+        '<div style="font-size:13px;color:#31333F;font-family:sans-serif">'
+        f"<b>{html.escape(key.unit)}</b><br>{items}</div>"
+    )
 
 
 def view_state(wards_wgs: gpd.GeoDataFrame) -> pdk.ViewState:
@@ -67,6 +173,145 @@ def view_state(wards_wgs: gpd.GeoDataFrame) -> pdk.ViewState:
     span = max(maxx - minx, (maxy - miny) * 1.6, 1e-3)
     zoom = float(np.clip(np.log2(360 / span) + 0.4, 3, 16))
     return pdk.ViewState(longitude=(minx + maxx) / 2, latitude=(miny + maxy) / 2, zoom=zoom, pitch=0)
+
+
+# deck.gl's web-mercator world is 512 px wide at zoom 0; standard raster tiles are 256 px, so tiles
+# one zoom level deeper than the view show at their own resolution.
+EARTH_CIRCUMFERENCE_M = 40_075_016.686
+DECK_WORLD_PX = 512
+TILE_ZOOM_OFFSET = 1
+MAX_TILES = 64  # per map: a borough at its opening zoom needs about 16; the margin allows some panning
+TILE_MARGIN = 0.5  # tiles cover the wards' extent plus half its size on every side
+LABEL_FONT_PX = 12
+LABEL_CHAR_EM = 0.55  # average glyph width of a sans-serif font, in ems
+LABEL_FILL = 0.8  # a name is drawn when it takes at most this share of its ward's width at the opening zoom
+
+
+def tile_xy(lon: float, lat: float, zoom: int) -> tuple[int, int]:
+    """The XYZ (slippy map) tile holding a point: x from the antimeridian eastwards, y from the north."""
+    n = 2**zoom
+    lat_r = math.radians(max(min(lat, 85.0511), -85.0511))
+    x = int((lon + 180.0) / 360.0 * n)
+    y = int((1.0 - math.asinh(math.tan(lat_r)) / math.pi) / 2.0 * n)
+    return min(max(x, 0), n - 1), min(max(y, 0), n - 1)
+
+
+def tile_bounds(x: int, y: int, zoom: int) -> tuple[float, float, float, float]:
+    """(west, south, east, north) of an XYZ tile in degrees."""
+    n = 2**zoom
+
+    def lat(row: int) -> float:
+        return math.degrees(math.atan(math.sinh(math.pi * (1 - 2 * row / n))))
+
+    return x / n * 360.0 - 180.0, lat(y + 1), (x + 1) / n * 360.0 - 180.0, lat(y)
+
+
+def basemap_layers(tiles: Basemap, bounds: Sequence[float], view_zoom: float) -> list[pdk.Layer]:
+    """One BitmapLayer per tile of the configured server over ``bounds`` (minx, miny, maxx, maxy) and a margin.
+
+    deck.gl's TileLayer needs a JavaScript function to draw image tiles, which pydeck's JSON cannot
+    carry, so the tiles are chosen here at one zoom level: a level deeper than the opening view (sharp
+    there), capped by the server's ``max_zoom``, and coarser when more than ``MAX_TILES`` would be needed.
+    """
+    minx, miny, maxx, maxy = (float(v) for v in bounds)
+    pad_x, pad_y = (maxx - minx) * TILE_MARGIN, (maxy - miny) * TILE_MARGIN
+    west, south, east, north = minx - pad_x, miny - pad_y, maxx + pad_x, maxy + pad_y
+    zoom = int(min(tiles.max_zoom, max(0, round(view_zoom) + TILE_ZOOM_OFFSET)))
+    while True:
+        x0, y0 = tile_xy(west, north, zoom)
+        x1, y1 = tile_xy(east, south, zoom)
+        if (x1 - x0 + 1) * (y1 - y0 + 1) <= MAX_TILES or zoom == 0:
+            break
+        zoom -= 1
+    return [
+        pdk.Layer(
+            "BitmapLayer",
+            None,
+            id=f"basemap-{zoom}-{x}-{y}",
+            image=tiles.tile_url(zoom, x, y),
+            bounds=list(tile_bounds(x, y, zoom)),
+        )
+        for x in range(x0, x1 + 1)
+        for y in range(y0, y1 + 1)
+    ]
+
+
+def metres_per_pixel(latitude: float, zoom: float) -> float:
+    """Ground metres per screen pixel of deck.gl's web-mercator view at ``zoom``."""
+    return EARTH_CIRCUMFERENCE_M * math.cos(math.radians(latitude)) / (DECK_WORLD_PX * 2**zoom)
+
+
+def ward_labels(wards_wgs: gpd.GeoDataFrame, zoom: float, font_px: int = LABEL_FONT_PX) -> pd.DataFrame:
+    """Ward names at a point inside each ward (lon, lat, text), for the wards whose name fits at ``zoom``.
+
+    A name fits when its estimated width (characters × ``LABEL_CHAR_EM`` × font size) is at most
+    ``LABEL_FILL`` of the ward's width on screen and its height fits too; smaller wards are left to the tooltip.
+    """
+    if wards_wgs.empty:
+        return pd.DataFrame(columns=["lon", "lat", "text"])
+    bounds = wards_wgs.geometry.bounds
+    latitude = float((bounds["miny"].mean() + bounds["maxy"].mean()) / 2)
+    metres_per_degree = EARTH_CIRCUMFERENCE_M / 360.0
+    width_px = (bounds["maxx"] - bounds["minx"]) * metres_per_degree * math.cos(math.radians(latitude))
+    height_px = (bounds["maxy"] - bounds["miny"]) * metres_per_degree
+    scale = metres_per_pixel(latitude, zoom)
+    width_px, height_px = width_px / scale, height_px / scale
+    names = wards_wgs["ward_name"].astype(str)
+    needed = names.str.len() * LABEL_CHAR_EM * font_px
+    fits = (needed <= LABEL_FILL * width_px) & (height_px >= 2 * font_px)
+    points = wards_wgs.geometry[fits].representative_point()
+    return pd.DataFrame({"lon": points.x.to_numpy(), "lat": points.y.to_numpy(), "text": names[fits].to_numpy()})
+
+
+def ward_label_layer(wards_wgs: gpd.GeoDataFrame, zoom: float) -> pdk.Layer:
+    """Ward names in dark grey on a white halo, drawn above the shading."""
+    return pdk.Layer(
+        "TextLayer",
+        ward_labels(wards_wgs, zoom),
+        id="ward-names",
+        get_position=["lon", "lat"],
+        get_text="text",
+        get_size=LABEL_FONT_PX,
+        get_color=[30, 30, 30],
+        background=True,
+        get_background_color=[255, 255, 255, 190],
+        pickable=False,
+    )
+
+
+def deck(
+    layers: list[pdk.Layer],
+    wards_wgs: gpd.GeoDataFrame,
+    tooltip: dict | None,
+    tiles: Basemap | None = None,
+    labels: bool = True,
+) -> pdk.Deck:
+    """A deck over the wards with no map provider (so no request to Carto or any style URL), the
+    configured basemap's tiles underneath when there is one, and ward names on top where they fit."""
+    view = view_state(wards_wgs)
+    return pdk.Deck(
+        layers=[
+            *(basemap_layers(tiles, wards_wgs.total_bounds, view.zoom) if tiles else []),
+            *layers,
+            *([ward_label_layer(wards_wgs, view.zoom)] if labels else []),
+        ],
+        initial_view_state=view,
+        map_provider=None,
+        tooltip=tooltip,
+    )
+
+
+def with_basemap(figure: pdk.Deck, wards_wgs: gpd.GeoDataFrame, tiles: Basemap | None) -> pdk.Deck:
+    """``figure`` with the configured basemap's tiles under its layers (unchanged when there is none)."""
+    if tiles is None:
+        return figure
+    layers = [layer for layer in figure.layers if not str(getattr(layer, "id", "")).startswith("basemap-")]
+    return pdk.Deck(
+        layers=[*basemap_layers(tiles, wards_wgs.total_bounds, view_state(wards_wgs).zoom), *layers],
+        initial_view_state=figure.initial_view_state,
+        map_provider=None,
+        tooltip=figure._tooltip,
+    )
 
 
 def boundary_layers(wards_wgs: gpd.GeoDataFrame, localities_wgs: gpd.GeoDataFrame) -> list[pdk.Layer]:
@@ -91,61 +336,124 @@ def boundary_layers(wards_wgs: gpd.GeoDataFrame, localities_wgs: gpd.GeoDataFram
 
 
 def choropleth_deck(
-    wards_wgs: gpd.GeoDataFrame, localities_wgs: gpd.GeoDataFrame, values: pd.DataFrame, value_label: str
+    wards_wgs: gpd.GeoDataFrame,
+    localities_wgs: gpd.GeoDataFrame,
+    values: pd.DataFrame,
+    value_label: str,
+    tiles: Basemap | None = None,
 ) -> pdk.Deck:
     """Wards filled by ``values`` (columns ward_code, value), boundaries on top."""
     shaded = wards_wgs.merge(values[["ward_code", "value"]], on="ward_code", how="left")
     shaded["fill"] = ramp_colours(shaded["value"])
-    shaded["shown"] = shaded["value"].map(lambda v: "no data" if pd.isna(v) else f"{v:,.1f}")
+    shaded["shown"] = shaded["value"].map(lambda v: fmt.number(v, reason="no data"))
     data = json.loads(shaded[["ward_code", "ward_name", "locality", "shown", "fill", "geometry"]].to_json())
     fill = pdk.Layer(
         "GeoJsonLayer", data, filled=True, stroked=False, get_fill_color="properties.fill", opacity=0.75, pickable=True
     )
-    return pdk.Deck(
-        layers=[fill, *boundary_layers(wards_wgs, localities_wgs)],
-        initial_view_state=view_state(wards_wgs),
-        map_style=None,
-        tooltip={"text": "{ward_name} ({locality})\n" + value_label + ": {shown}"},
+    return deck(
+        [fill, *boundary_layers(wards_wgs, localities_wgs)],
+        wards_wgs,
+        {"text": "{ward_name} ({locality})\n" + value_label + ": {shown}"},
+        tiles,
     )
+
+
+SQRT3 = math.sqrt(3.0)
+
+
+def hex_bins(points: pd.DataFrame, radius_m: float = HEX_RADIUS_M) -> pd.DataFrame:
+    """Point weights (lon, lat, weight) summed into pointy-top hexagons of ``radius_m`` (centre to corner) on the BNG grid.
+
+    Returns one row per hexagon with any weight: ``q``, ``r`` (axial coordinates), ``weight`` and
+    ``polygon`` (its six corners as [lon, lat]). Binned here rather than by deck.gl's HexagonLayer,
+    whose CPU aggregation fails in the deck.gl that Streamlit bundles ("n is not a function": the
+    hexagon view drew nothing), and so that the legend's rounded bands are the map's own.
+    """
+    if points.empty:
+        return pd.DataFrame(columns=["q", "r", "weight", "polygon"])
+    x, y = lonlat_to_bng(points["lon"].to_numpy(dtype=float), points["lat"].to_numpy(dtype=float))
+    q_frac = (SQRT3 / 3.0 * x - y / 3.0) / radius_m
+    r_frac = (2.0 / 3.0 * y) / radius_m
+    q, r = _cube_round(q_frac, r_frac)
+    binned = (
+        pd.DataFrame({"q": q, "r": r, "weight": points["weight"].to_numpy(dtype=float)})
+        .groupby(["q", "r"], as_index=False)["weight"]
+        .sum()
+    )
+    binned = binned.loc[binned["weight"] > 0].reset_index(drop=True)
+    centre_x = radius_m * SQRT3 * (binned["q"].to_numpy() + binned["r"].to_numpy() / 2.0)
+    centre_y = radius_m * 1.5 * binned["r"].to_numpy()
+    angles = np.radians(30.0 + 60.0 * np.arange(6))
+    corner_x = centre_x[:, None] + radius_m * np.cos(angles)[None, :]
+    corner_y = centre_y[:, None] + radius_m * np.sin(angles)[None, :]
+    lon, lat = bng_to_lonlat(corner_x.ravel(), corner_y.ravel())
+    lon, lat = np.round(lon.reshape(corner_x.shape), 6), np.round(lat.reshape(corner_y.shape), 6)
+    binned["polygon"] = [
+        [[float(a), float(b)] for a, b in zip(lo, la, strict=True)] for lo, la in zip(lon, lat, strict=True)
+    ]
+    return binned
+
+
+def _cube_round(q: np.ndarray, r: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The hexagon holding each fractional axial coordinate (round in cube coordinates, fix the worst axis)."""
+    s = -q - r
+    rq, rr, rs = np.round(q), np.round(r), np.round(s)
+    dq, dr, ds = np.abs(rq - q), np.abs(rr - r), np.abs(rs - s)
+    fix_q = (dq > dr) & (dq > ds)
+    fix_r = ~fix_q & (dr > ds)
+    rq = np.where(fix_q, -rr - rs, rq)
+    rr = np.where(fix_r, -rq - rs, rr)
+    return rq.astype(np.int64), rr.astype(np.int64)
+
+
+def hexagon_deck(
+    wards_wgs: gpd.GeoDataFrame,
+    localities_wgs: gpd.GeoDataFrame,
+    bins: pd.DataFrame,
+    key: Legend | None,
+    value_label: str,
+    tiles: Basemap | None = None,
+) -> pdk.Deck:
+    """Hexagons from :func:`hex_bins` coloured by ``key``'s bands (the legend shown with the map)."""
+    shaded = bins.assign(fill=band_colours(bins["weight"], key), shown=[fmt.number(v) for v in bins["weight"]])[
+        ["polygon", "fill", "shown"]
+    ]
+    layer = pdk.Layer(
+        "PolygonLayer",
+        shaded,
+        id="hexagons",
+        get_polygon="polygon",
+        get_fill_color="fill",
+        filled=True,
+        stroked=False,
+        opacity=0.75,
+        pickable=True,
+    )
+    tooltip = {"text": value_label + f" in this {HEX_RADIUS_M} m hexagon: {{shown}}"}
+    return deck([layer, *boundary_layers(wards_wgs, localities_wgs)], wards_wgs, tooltip, tiles)
 
 
 def density_deck(
-    wards_wgs: gpd.GeoDataFrame, localities_wgs: gpd.GeoDataFrame, points: pd.DataFrame, kind: str, value_label: str
+    wards_wgs: gpd.GeoDataFrame,
+    localities_wgs: gpd.GeoDataFrame,
+    points: pd.DataFrame,
+    kind: str,
+    value_label: str,
+    tiles: Basemap | None = None,
 ) -> pdk.Deck:
-    """Hexagons (``kind="hexagon"``) or a heatmap of point weights (columns lon, lat, weight)."""
+    """Hexagons (``kind="hexagon"``, see :func:`hexagon_deck`) or a heatmap of point weights (columns lon, lat, weight)."""
     if kind == "hexagon":
-        layer = pdk.Layer(
-            "HexagonLayer",
-            points,
-            get_position=["lon", "lat"],
-            get_color_weight="weight",
-            color_aggregation="SUM",
-            get_elevation_weight="weight",
-            elevation_aggregation="SUM",
-            radius=HEX_RADIUS_M,
-            extruded=False,
-            coverage=0.9,
-            opacity=0.7,
-            pickable=True,
-            color_range=RAMP.tolist()[1:],
-        )
-        tooltip = {"text": value_label + " in this 250 m hexagon: {colorValue}"}
-    else:
-        layer = pdk.Layer(
-            "HeatmapLayer",
-            points,
-            get_position=["lon", "lat"],
-            get_weight="weight",
-            radius_pixels=HEAT_RADIUS_PX,
-            opacity=0.8,
-        )
-        tooltip = None
-    return pdk.Deck(
-        layers=[layer, *boundary_layers(wards_wgs, localities_wgs)],
-        initial_view_state=view_state(wards_wgs),
-        map_style=None,
-        tooltip=tooltip,
+        bins = hex_bins(points)
+        return hexagon_deck(wards_wgs, localities_wgs, bins, legend(bins["weight"], value_label), value_label, tiles)
+    layer = pdk.Layer(
+        "HeatmapLayer",
+        points,
+        get_position=["lon", "lat"],
+        get_weight="weight",
+        radius_pixels=HEAT_RADIUS_PX,
+        opacity=0.8,
     )
+    return deck([layer, *boundary_layers(wards_wgs, localities_wgs)], wards_wgs, None, tiles)
 
 
 def point_weights(
@@ -259,6 +567,7 @@ def hotspot_deck(
     areas_bng: gpd.GeoDataFrame,
     wards_wgs: gpd.GeoDataFrame,
     localities_wgs: gpd.GeoDataFrame,
+    tiles: Basemap | None = None,
 ) -> pdk.Deck:
     """Cells with a pattern coloured by it, hotspot areas outlined and labelled, boundaries on top."""
     shown = cells_bng.loc[
@@ -280,7 +589,12 @@ def hotspot_deck(
     if not areas_bng.empty:
         areas = areas_bng[["hotspot", "flag", "recent_count", "geometry"]].to_crs(WGS84)
         areas["label"] = (
-            areas["hotspot"] + ": " + areas["flag"] + ", " + areas["recent_count"].astype(str) + " incidents in its window"
+            areas["hotspot"]
+            + ": "
+            + areas["flag"]
+            + ", "
+            + areas["recent_count"].astype(str)
+            + " incidents in its window"
         )
         areas["line"] = [list(FLAG_RGB.get(flag, (0, 0, 0))) for flag in areas["flag"]]
         layers.append(
@@ -308,9 +622,6 @@ def hotspot_deck(
                 background=True,
             )
         )
-    return pdk.Deck(
-        layers=[*layers, *boundary_layers(wards_wgs, localities_wgs)],
-        initial_view_state=view_state(wards_wgs),
-        map_style=None,
-        tooltip={"text": "{label}"},
+    return deck(
+        [*layers, *boundary_layers(wards_wgs, localities_wgs)], wards_wgs, {"text": "{label}"}, tiles, labels=False
     )

@@ -24,7 +24,7 @@ from rc_dashboard.periods import FinancialQuarter, add_months, month_range
 Direction = Literal["higher_is_better", "lower_is_better", "neither"]
 MONTHS_PER_YEAR = 12
 RAG_RULES = {
-    "green": "on course: the projected end-of-year value meets the target",
+    "green": "the projected end-of-year value meets the target",
     "amber": "the projection misses the target but is better than the baseline",
     "red": "the projection is worse than the baseline",
     "grey": "not enough data to judge",
@@ -631,6 +631,8 @@ def scorecard_table(results: list[MeasureResult]) -> pd.DataFrame:
                 "trend": [round(float(v), 2) for v in r.series.to_numpy()[-24:]],
                 "summary": r.note or r.sentence,
                 "owner": r.measure.owner,
+                "kind": r.measure.measure,  # count, rate, harm or manual: how its values are written
+                "unit": r.measure.unit,
             }
             for r in results
         ]

@@ -32,10 +32,10 @@ def licence_footer() -> None:
 def partnership_header(area_name: str, data_up_to: list[str]) -> None:
     """Every page's first line: whose dashboard this is, and how far each feed's data goes.
 
-    ``data_up_to`` comes from :func:`rc_dashboard.coverage.data_up_to` (one line per feed); the
-    names come from files and configuration, so they are escaped.
+    ``data_up_to`` comes from :func:`rc_dashboard.coverage.data_up_to_grouped` (feeds loaded alike
+    named together, once each); the names come from files and configuration, so they are escaped.
     """
     from rc_dashboard.escaping import escape_markdown
 
     lines = "; ".join(escape_markdown(line) for line in data_up_to) if data_up_to else "no data is loaded yet"
-    st.caption(f"**{escape_markdown(area_name)}** · Data up to: {lines}.")
+    st.caption(f"**{escape_markdown(area_name)}** · Data loaded: {lines}.")

@@ -68,7 +68,7 @@ def test_page_works_on_a_short_history(database, page):
     app.run()
     assert not app.exception, [e.value for e in app.exception]
     text = page_text(app)
-    assert "Data up to" in text or "data from" in text, "every page says how far the data goes"
+    assert "Data loaded:" in text or "data from" in text, "every page says how far the data goes"
     assert "significantly higher than the same quarter last year" not in text
     if page == "pages/overview.py":
         metrics = [m for m in app.metric]

@@ -168,10 +168,15 @@ def legend_html(key: Legend | None, empty: str = "Nothing to shade: every value 
     )
 
 
+# The opening zoom puts the wards' extent about 530 px wide (512 px world × 2^0.05 per degree span of
+# 360): the whole area shows on the map at 1024 px with the sidebar open (about 560 px of map).
+VIEW_ZOOM_OFFSET = 0.05
+
+
 def view_state(wards_wgs: gpd.GeoDataFrame) -> pdk.ViewState:
     minx, miny, maxx, maxy = wards_wgs.total_bounds
     span = max(maxx - minx, (maxy - miny) * 1.6, 1e-3)
-    zoom = float(np.clip(np.log2(360 / span) + 0.4, 3, 16))
+    zoom = float(np.clip(np.log2(360 / span) + VIEW_ZOOM_OFFSET, 3, 16))
     return pdk.ViewState(longitude=(minx + maxx) / 2, latitude=(miny + maxy) / 2, zoom=zoom, pitch=0)
 
 
@@ -183,8 +188,9 @@ TILE_ZOOM_OFFSET = 1
 MAX_TILES = 64  # per map: a borough at its opening zoom needs about 16; the margin allows some panning
 TILE_MARGIN = 0.5  # tiles cover the wards' extent plus half its size on every side
 LABEL_FONT_PX = 12
-LABEL_CHAR_EM = 0.55  # average glyph width of a sans-serif font, in ems
-LABEL_FILL = 0.8  # a name is drawn when it takes at most this share of its ward's width at the opening zoom
+MIN_LABEL_FONT_PX = 9  # a name that would need a smaller font to fit is left to the tooltip
+LABEL_CHAR_EM = 0.6  # glyph width of deck.gl's default (monospace) label font, in ems
+LABEL_FILL = 0.9  # a name may take up to this share of its ward's width at the opening zoom
 
 
 def tile_xy(lon: float, lat: float, zoom: int) -> tuple[int, int]:
@@ -242,13 +248,14 @@ def metres_per_pixel(latitude: float, zoom: float) -> float:
 
 
 def ward_labels(wards_wgs: gpd.GeoDataFrame, zoom: float, font_px: int = LABEL_FONT_PX) -> pd.DataFrame:
-    """Ward names at a point inside each ward (lon, lat, text), for the wards whose name fits at ``zoom``.
+    """Ward names at a point inside each ward (lon, lat, text, size in px), for the wards whose name fits at ``zoom``.
 
-    A name fits when its estimated width (characters × ``LABEL_CHAR_EM`` × font size) is at most
-    ``LABEL_FILL`` of the ward's width on screen and its height fits too; smaller wards are left to the tooltip.
+    A name is set at ``font_px``, or smaller (down to ``MIN_LABEL_FONT_PX``) so that its estimated
+    width (characters × ``LABEL_CHAR_EM`` × size) is at most ``LABEL_FILL`` of the ward's width on
+    screen; a ward too small even for that, or less than two lines tall, is left to the tooltip.
     """
     if wards_wgs.empty:
-        return pd.DataFrame(columns=["lon", "lat", "text"])
+        return pd.DataFrame(columns=["lon", "lat", "text", "size"])
     bounds = wards_wgs.geometry.bounds
     latitude = float((bounds["miny"].mean() + bounds["maxy"].mean()) / 2)
     metres_per_degree = EARTH_CIRCUMFERENCE_M / 360.0
@@ -257,10 +264,17 @@ def ward_labels(wards_wgs: gpd.GeoDataFrame, zoom: float, font_px: int = LABEL_F
     scale = metres_per_pixel(latitude, zoom)
     width_px, height_px = width_px / scale, height_px / scale
     names = wards_wgs["ward_name"].astype(str)
-    needed = names.str.len() * LABEL_CHAR_EM * font_px
-    fits = (needed <= LABEL_FILL * width_px) & (height_px >= 2 * font_px)
+    size = np.minimum(font_px, np.floor(LABEL_FILL * width_px / (names.str.len().clip(lower=1) * LABEL_CHAR_EM)))
+    fits = (size >= MIN_LABEL_FONT_PX) & (height_px >= 2 * size)
     points = wards_wgs.geometry[fits].representative_point()
-    return pd.DataFrame({"lon": points.x.to_numpy(), "lat": points.y.to_numpy(), "text": names[fits].to_numpy()})
+    return pd.DataFrame(
+        {
+            "lon": points.x.to_numpy(),
+            "lat": points.y.to_numpy(),
+            "text": names[fits].to_numpy(),
+            "size": size[fits].astype(int).to_numpy(),
+        }
+    )
 
 
 def ward_label_layer(wards_wgs: gpd.GeoDataFrame, zoom: float) -> pdk.Layer:
@@ -271,7 +285,7 @@ def ward_label_layer(wards_wgs: gpd.GeoDataFrame, zoom: float) -> pdk.Layer:
         id="ward-names",
         get_position=["lon", "lat"],
         get_text="text",
-        get_size=LABEL_FONT_PX,
+        get_size="size",
         get_color=[30, 30, 30],
         background=True,
         get_background_color=[255, 255, 255, 190],

@@ -314,7 +314,8 @@ STYLE = """
 <style>
 .rcsc {font-family: "Source Sans Pro", "Source Sans 3", sans-serif; color: #31333F; font-size: 14px;}
 .rcsc h3 {font-size: 1.25rem; font-weight: 600; margin: 1.2rem 0 0.4rem 0;}
-.rcsc table {width: 100%; border-collapse: collapse; table-layout: fixed; margin: 0;}
+.rcsc .rcsc-scroll {overflow-x: auto;}
+.rcsc table {width: 100%; min-width: 740px; border-collapse: collapse; table-layout: fixed; margin: 0;}
 .rcsc th {text-align: right; font-weight: 600; font-size: 12px; line-height: 1.25; color: #555;
   border-bottom: 2px solid #ccc; padding: 4px 4px; vertical-align: bottom; overflow-wrap: normal; hyphens: none;}
 .rcsc th.rcsc-left {text-align: left;}
@@ -329,11 +330,12 @@ STYLE = """
 .rcsc .rcsc-rag {display: inline-block; border-radius: 4px; padding: 1px 5px; font-size: 12.5px; font-weight: 600;}
 .rcsc .rcsc-key {font-size: 13px; color: #555; margin-top: 0.6rem; line-height: 1.5;}
 .rcsc .rcsc-key-item {display: inline-flex; align-items: center; gap: 4px; margin: 2px 12px 2px 0;}
-.rcsc img {display: inline-block; vertical-align: middle;}
+.rcsc img {display: inline-block; vertical-align: middle; max-width: 100%; height: auto;}
 </style>
 """
 # Column widths (per cent of the table), chosen so no header breaks inside a word and nothing is cut
 # off at 1280 px with the sidebar open (about 820 px of table); the sentence has its own line below.
+# Narrower than 740 px (1024 px with the sidebar open) the table scrolls sideways rather than overlap.
 COLUMNS = (
     ("measure", "rcsc-left", 23),
     ("latest", "", 8.5),
@@ -366,7 +368,7 @@ def table_html(table: pd.DataFrame) -> str:
     shown = display_rows(table)
     colgroup = "<colgroup>" + "".join(f'<col style="width:{width}%">' for _, _, width in COLUMNS) + "</colgroup>"
     head = "<tr>" + "".join(f'<th class="{css}">{html.escape(HEADERS[key])}</th>' for key, css, _ in COLUMNS) + "</tr>"
-    parts = [STYLE, f'<div class="rcsc"><table>{colgroup}<thead>{head}</thead><tbody>']
+    parts = [STYLE, f'<div class="rcsc"><div class="rcsc-scroll"><table>{colgroup}<thead>{head}</thead><tbody>']
     for position in range(len(table)):
         raw, text = table.iloc[position], shown.iloc[position]
         variation = VARIATION.get(raw["variation"], VARIATION["none"])
@@ -392,7 +394,7 @@ def table_html(table: pd.DataFrame) -> str:
             "</tr>"
             f'<tr><td class="rcsc-sentence" colspan="{len(COLUMNS)}">{html.escape(text[HEADERS["summary"]])}</td></tr>'
         )
-    parts.append("</tbody></table></div>")
+    parts.append("</tbody></table></div></div>")
     return "".join(parts)
 
 

@@ -51,18 +51,31 @@ with right:
 st.subheader("Headlines")
 for sentence in pack.headline:
     st.markdown(f"- {escape_markdown(sentence)}")
+if pack.headline_detail:
+    st.caption(escape_markdown(pack.headline_detail))
 st.subheader("Wards")
 st.dataframe(pack.wards, hide_index=True, width="stretch")
-st.subheader("Emerging hotspots")
+st.subheader("Locality map")
+left, right = st.columns([3, 2])
+left.image(
+    pack.locality_map_png,
+    caption="Wards, and every hotspot touching the locality (red: new, orange: rising, purple: persistent, grey: fading).",
+)
+right.dataframe(pack.hotspot_overview, hide_index=True, width="stretch")
+st.subheader("Hotspots")
 if not pack.hotspots:
-    st.write("No emerging hotspot in the locality this quarter.")
+    st.write("No new, rising or persistent hotspot touches the locality this quarter.")
 for brief in pack.hotspots:
     with st.container(border=True):
-        st.markdown(f"**{brief.hotspot}: {brief.flag}** ({escape_markdown(brief.ward_name)})")
+        st.markdown(f"**{escape_markdown(brief.heading)}**")
+        st.markdown(escape_markdown(brief.summary))
         left, right = st.columns([1, 2])
         left.image(brief.map_png)
-        right.markdown(escape_markdown(brief.evidence))
+        if brief.chart_png:
+            right.image(brief.chart_png, caption=brief.chart_caption)
+        right.markdown("**Suggested tasking:** " + escape_markdown(brief.tasking))
         right.dataframe(brief.top_locations, hide_index=True, width="stretch")
+        st.caption(escape_markdown(brief.evidence))
 st.subheader("Measures showing special-cause variation")
 for line in pack.measures or ["None: every measure shows common-cause variation."]:
     st.markdown(f"- {escape_markdown(line)}")
@@ -71,7 +84,9 @@ st.dataframe(pack.repeat_locations, hide_index=True, width="stretch")
 st.subheader("What each partner source shows")
 st.dataframe(pack.sources, hide_index=True, width="stretch")
 st.subheader("Tasking")
-st.data_editor(pack.tasking, hide_index=True, width="stretch", key="lp_tasking", disabled=["issue", "evidence"])
+st.data_editor(
+    pack.tasking, hide_index=True, width="stretch", key="lp_tasking", disabled=["Issue", "Evidence", "Suggested"]
+)
 st.subheader("Ward alert digest (Markdown, ready to paste into an email)")
 st.code(pack.digest, language="markdown")
 layout.licence_footer()

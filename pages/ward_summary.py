@@ -10,7 +10,7 @@ from rc_dashboard.paths import safe_file_part
 from rc_dashboard.reports.service import ReportError, ward_map
 from rc_dashboard.reports.suppression import explain
 from rc_dashboard.reports.ward_pdf import summaries_pdf
-from rc_dashboard.reports.ward_summary import to_markdown
+from rc_dashboard.reports.ward_summary import hotspot_table, to_markdown
 from rc_dashboard.ui import analyses, auth, cached, layout
 
 principal = auth.page_principal("ward_summary")
@@ -47,6 +47,8 @@ explanation = explain(config.area_config().suppression_threshold)
 
 st.header(escape_markdown(f"{summary.ward_name}: {summary.quarter_months}"))
 st.markdown(escape_markdown(summary.narrative))
+if summary.narrative_detail:
+    st.caption(escape_markdown(summary.narrative_detail))
 first, second, third = st.columns(3)
 first.metric("Incidents this quarter", suppressed_or_count(summary.total, summary.threshold))
 second.metric("Per 1,000 residents", "-" if summary.rate_per_1000 is None else f"{summary.rate_per_1000:.1f}")
@@ -64,6 +66,7 @@ for column, covered in covered_columns.items():  # a quarter never loaded is "no
     table[column] = table[column].map(lambda v, covered=covered: suppressed_or_count(v, summary.threshold, covered))
 table = table.drop(columns="suppressed").rename(
     columns={
+        "category": "Category",
         "count": "This quarter",
         "previous_quarter": "Previous quarter",
         "same_quarter_last_year": "Same quarter last year",
@@ -89,11 +92,11 @@ left, right = st.columns([2, 3])
 with left:
     st.image(
         map_png,
-        caption="The ward (blue) and its hotspot areas (red: emerging).",
+        caption="The ward (blue), its neighbours and its hotspots (red: new, orange: rising, purple: persistent, grey: fading).",
     )
 with right:
     if summary.hotspots:
-        st.dataframe(summary.hotspots, hide_index=True, width="stretch")
+        st.dataframe(hotspot_table(summary), hide_index=True, width="stretch")
     else:
         st.write("No hotspot areas in this ward.")
     for note in summary.quality_notes:

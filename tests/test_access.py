@@ -176,8 +176,8 @@ def test_locality_packs_respect_role_and_locality(demo):
         build_pack(demo, localities[0], quarter, COUNCILLOR)
     board_pack = build_pack(demo, localities[0], quarter, BOARD)
     analyst_pack = build_pack(demo, localities[0], quarter, ANALYST)
-    assert not board_pack.repeat_locations["main categories"].str.contains(SENSITIVE).any()
-    assert analyst_pack.repeat_locations["main categories"].str.contains(SENSITIVE).any()
+    assert not board_pack.repeat_locations["Main categories"].str.contains(SENSITIVE).any()
+    assert analyst_pack.repeat_locations["Main categories"].str.contains(SENSITIVE).any()
     assert "sensitive categories" in board_pack.filters["location detail"]
 
 

@@ -78,17 +78,20 @@ def test_summaries_match_truth_where_shown_and_never_show_small_numbers(demo):
 def test_narrative_claims_agree_with_the_table(demo):
     engine, _ = demo
     summaries = build_summaries(engine, FinancialQuarter.parse(QUARTER))
+    claimed = 0
     for summary in summaries.values():
         for match in re.finditer(
-            r"([A-Z][A-Za-z ,-]+?) was significantly (higher|lower) than the previous quarter \(([\d,]+) against ([\d,]+)\)",
+            r"([A-Z][A-Za-z ,-]+?) (rose|fell) from ([\d,]+) to ([\d,]+) \([+-]\d+%\) on the previous quarter",
             summary.narrative,
         ):
             row = summary.categories.set_index("category").loc[match.group(1)]
-            assert row["vs_previous"] == match.group(2)
+            assert row["vs_previous"] == {"rose": "higher", "fell": "lower"}[match.group(2)]
             assert (
-                int(match.group(3).replace(",", "")) == row["count"]
-                and int(match.group(4).replace(",", "")) == row["previous_quarter"]
+                int(match.group(4).replace(",", "")) == row["count"]
+                and int(match.group(3).replace(",", "")) == row["previous_quarter"]
             )
+            claimed += 1
+    assert claimed > 0, "the demo has significant changes for the narratives to name"
 
 
 def test_incomplete_quarter_and_unknown_ward_are_clear_errors(demo):
@@ -132,17 +135,18 @@ def test_locality_pack_pdf_html_and_escaping(demo, tmp_path):
         db.bump_data_version(conn)  # as every write of the app does: stored analyses are of the old names
     pack = build_pack(engine, "North", FinancialQuarter.parse(QUARTER), system_principal())
     assert pack.headline[0].startswith("All incidents in North:")
-    assert len(pack.wards) == len(set(pack.wards["code"])) >= 3
+    assert len(pack.wards) == len(set(pack.wards["Ward"])) >= 3
     page = pack_html(pack)
     assert "<script>alert(1)</script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt; Ward" in page
     pdf = pack_pdf(pack)
     reader = PdfReader(io.BytesIO(pdf))
-    assert len(reader.pages) >= 3 + len(pack.hotspots) - 1
+    assert len(reader.pages) >= 2 + len(pack.hotspots) // 2
     text_all = "".join(p.extract_text() for p in reader.pages)
     for heading in ("Headlines", "Wards", "Tasking", "Ward alert digest", "Top repeat locations"):
         assert heading in text_all
     assert (
-        list(pack.tasking.columns) == ["issue", "evidence", "owner", "action"] and (pack.tasking["owner"] == "").all()
+        list(pack.tasking.columns) == ["Issue", "Evidence", "Suggested", "Owner", "Action"]
+        and (pack.tasking["Owner"] == "").all()
     )
     with pytest.raises(ReportError, match="not a loaded locality"):
         build_pack(engine, "Nowhere", FinancialQuarter.parse(QUARTER), system_principal())

@@ -13,14 +13,15 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import pandas as pd
-import shapely
 from sqlalchemy import Engine
 
 from rc_dashboard import categories, config, measures, queries
 from rc_dashboard.access import AccessDenied, Principal, may_see_locality_detail, point_scope, require
+from rc_dashboard.basemap import basemap
 from rc_dashboard.coverage import covered_months, data_up_to, months_covered_by
 from rc_dashboard.db import read_frame
 from rc_dashboard.explore import with_harm
+from rc_dashboard.formatting import p_value_words
 from rc_dashboard.geography import wards_from_db
 from rc_dashboard.hotspots.defaults import (
     DEFAULT_CELL_M,
@@ -30,7 +31,8 @@ from rc_dashboard.hotspots.defaults import (
     RESTRICTED_MIN_CELL_M,
 )
 from rc_dashboard.periods import FinancialQuarter
-from rc_dashboard.reports.figures import area_map_png
+from rc_dashboard.reports.narrative import Change, change_in_words, detail_line, opening
+from rc_dashboard.reports.pack_hotspots import HotspotBrief, hotspot_briefs, hotspot_overview, locality_map
 from rc_dashboard.reports.service import (
     ReportError,
     check_quarter,
@@ -43,28 +45,25 @@ from rc_dashboard.stored import cube as stored_cube
 from rc_dashboard.stored import ward_summaries as stored_ward_summaries
 
 TOP_LOCATIONS = 10
-TOP_CHANGES = 5
+YEAR_WORDS = "the same quarter last year"
+TASKING_COLUMNS = ["Issue", "Evidence", "Suggested", "Owner", "Action"]
 NOT_LOADED = "not loaded"  # a whole column: the quarter was never loaded (missing, not zero)
 WARD_COLUMN_NAMES = {
-    "ward_code": "code",
-    "this_quarter": "this quarter",
-    "previous_quarter": "previous",
-    "same_quarter_last_year": "year before",
-    "per_1000": "per 1,000",
-    "rank_in_borough": "rank",
-    "vs_last_year": "vs year before",
+    "ward": "Ward",
+    "this_quarter": "This quarter",
+    "previous_quarter": "Previous quarter",
+    "same_quarter_last_year": "Same quarter last year",
+    "per_1000": "Per 1,000 residents",
+    "rank_in_borough": "Rank in the area (1 = highest rate)",
+    "vs_last_year": "Against last year",
 }
-
-
-@dataclass
-class HotspotBrief:
-    hotspot: str
-    flag: str  # new or rising (the scan's emerging flags)
-    ward_name: str
-    evidence: str
-    top_locations: pd.DataFrame
-    top_categories: pd.DataFrame
-    map_png: bytes
+SOURCE_COLUMN_NAMES = {
+    "source": "Source",
+    "this_quarter": "This quarter",
+    "previous_quarter": "Previous quarter",
+    "change": "Change",
+    "main categories": "Main categories",
+}
 
 
 @dataclass
@@ -75,8 +74,11 @@ class LocalityPack:
     filters: dict[str, str]
     generated_at: str
     headline: list[str]
+    headline_detail: str  # the p-values behind the headline's words, for analysts
     wards: pd.DataFrame
-    hotspots: list[HotspotBrief]
+    hotspots: list[HotspotBrief]  # one section per new, rising and persistent place
+    hotspot_overview: pd.DataFrame  # every place touching the locality (fading ones too), for page 1
+    locality_map_png: bytes
     measures: list[str]
     repeat_locations: pd.DataFrame
     sources: pd.DataFrame
@@ -89,7 +91,30 @@ def _change_sentence(label: str, now: int, before: int, words: str) -> str:
     verdict, p = compare(now, before)
     if verdict == "similar":
         return f"{label}: {now:,} this quarter, similar to {words} ({before:,})."
-    return f"{label}: {now:,} this quarter, significantly {verdict} than {words} ({before:,}; exact Poisson test p = {p:.2g})."
+    return (
+        f"{label}: {now:,} this quarter, {verdict} than {words} ({before:,}; "
+        f"{change_in_words(now, before)}), {p_value_words(p)}."
+    )
+
+
+def _headlines(locality, local, quarter, prev_ok, year_ok, versus) -> tuple[list[str], str]:
+    """The pack's opening: the locality's total against both comparison quarters, then at most three
+    category changes on the same quarter last year (significant, largest first; seasonally fair),
+    one sentence for the rest; and the detail line with their p-values."""
+    now_m, prev_m, year_m = quarter.months, quarter.shifted(-1).months, quarter.shifted(-4).months
+    total = lambda months: int(local.loc[local["month"].isin(months), "count"].sum())  # noqa: E731
+    headline = [
+        versus(f"All incidents in {locality}", total(now_m), total(prev_m), "the previous quarter", prev_ok),
+        versus(f"All incidents in {locality}", total(now_m), total(year_m), "the same quarter last year", year_ok),
+    ]
+    if not year_ok:
+        return headline, ""
+    per_category = local.pivot_table(index="category", columns="month", values="count", aggfunc="sum", fill_value=0)
+    changes = []
+    for category, row in per_category.iterrows():
+        now, before = int(row.reindex(now_m, fill_value=0).sum()), int(row.reindex(year_m, fill_value=0).sum())
+        changes.append(Change(str(category), now, before, *compare(now, before)))
+    return headline + opening(changes, YEAR_WORDS), detail_line(changes, YEAR_WORDS)
 
 
 def build_pack(engine: Engine, locality: str, quarter: FinancialQuarter, principal: Principal) -> LocalityPack:
@@ -126,19 +151,7 @@ def build_pack(engine: Engine, locality: str, quarter: FinancialQuarter, princip
             return _change_sentence(label, now, before, words)
         return f"{label}: {now:,} this quarter; no comparison with {words}: it is not loaded (missing, not zero)."
 
-    headline = [
-        versus(f"All incidents in {locality}", total(now_m), total(prev_m), "the previous quarter", prev_ok),
-        versus(f"All incidents in {locality}", total(now_m), total(year_m), "the same quarter last year", year_ok),
-    ]
-    per_category = local.pivot_table(index="category", columns="month", values="count", aggfunc="sum", fill_value=0)
-    changes = []
-    for category, row in per_category.iterrows() if year_ok else []:
-        now = int(row.reindex(now_m, fill_value=0).sum())
-        before = int(row.reindex(year_m, fill_value=0).sum())
-        verdict, p = compare(now, before)
-        if verdict != "similar":
-            changes.append((p, _change_sentence(str(category), now, before, "the same quarter last year")))
-    headline += [sentence for _, sentence in sorted(changes)[:TOP_CHANGES]]
+    headline, headline_detail = _headlines(locality, local, quarter, prev_ok, year_ok, versus)
 
     threshold = config.area_config().suppression_threshold
     # Ward rows and the digest are ward-summary material (councillor rules, whoever reads the pack);
@@ -151,7 +164,6 @@ def build_pack(engine: Engine, locality: str, quarter: FinancialQuarter, princip
         [
             {
                 "ward": s.ward_name,
-                "ward_code": s.ward_code,
                 "this_quarter": total(now_m, local[local["ward_code"] == s.ward_code]),
                 "previous_quarter": total(prev_m, local[local["ward_code"] == s.ward_code]) if prev_ok else NOT_LOADED,
                 "same_quarter_last_year": total(year_m, local[local["ward_code"] == s.ward_code])
@@ -169,7 +181,20 @@ def build_pack(engine: Engine, locality: str, quarter: FinancialQuarter, princip
     ]
     ward_rows = ward_rows.rename(columns=WARD_COLUMN_NAMES)
 
-    briefs = _hotspot_briefs(engine, own, mine, wards_from_db(engine), quarter, principal)
+    wards_geo = wards_from_db(engine)
+    names = dict(zip(wards["ward_code"], wards["ward_name"], strict=True))  # a place may lie over the border
+    chosen = own[touches(own, list(mine["ward_code"]))] if len(own) else own
+    # The area's located incidents a month, in the reader's categories: the baseline of a persistent place's chart.
+    located = cube[cube["ward_code"] != ""]
+    if scope.categories is not None:
+        located = located[located["category"].isin(scope.categories)]
+    area_monthly = located.groupby("month")["count"].sum()
+    shown_basemap = basemap()
+    briefs = hotspot_briefs(engine, chosen, names, wards_geo, quarter, principal, area_monthly, shown_basemap)
+    overview = hotspot_overview(chosen, names)
+    overview_map = locality_map(
+        wards_geo[wards_geo["ward_code"].isin(mine["ward_code"])], wards_geo, chosen, shown_basemap
+    )
     scoped = measures.scorecard(
         measures.parse_register(queries.register_text(engine)),
         cube,
@@ -183,11 +208,12 @@ def build_pack(engine: Engine, locality: str, quarter: FinancialQuarter, princip
     repeat = _repeat_locations(engine, mine, now_m, scope.categories)
     sources = _source_view(local, now_m, prev_m, prev_ok)
     tasking = pd.DataFrame(
-        [
-            {"issue": f"{b.hotspot}: {b.flag} in {b.ward_name}", "evidence": b.evidence, "owner": "", "action": ""}
-            for b in briefs
-        ]
-        + [{"issue": line.split(":")[0], "evidence": line, "owner": "", "action": ""} for line in measure_lines]
+        [{"Issue": b.heading, "Evidence": b.summary, "Suggested": b.tasking, "Owner": "", "Action": ""} for b in briefs]
+        + [
+            {"Issue": line.split(":")[0], "Evidence": line, "Suggested": "", "Owner": "", "Action": ""}
+            for line in measure_lines
+        ],
+        columns=TASKING_COLUMNS,
     )
     digest = ward_digest(summaries, hotspots, threshold)
     return LocalityPack(
@@ -212,65 +238,17 @@ def build_pack(engine: Engine, locality: str, quarter: FinancialQuarter, princip
         },
         generated_at=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         headline=headline,
+        headline_detail=headline_detail,
         wards=ward_rows,
         hotspots=briefs,
+        hotspot_overview=overview,
+        locality_map_png=overview_map,
         measures=measure_lines,
         repeat_locations=repeat,
         sources=sources,
         tasking=tasking,
         digest=digest,
     )
-
-
-def _hotspot_briefs(
-    engine: Engine,
-    hotspots: pd.DataFrame,
-    mine: pd.DataFrame,
-    wards_geo,
-    quarter: FinancialQuarter,
-    principal: Principal,
-) -> list[HotspotBrief]:
-    from rc_dashboard.hotspots.service import incidents_inside
-
-    names = dict(zip(mine["ward_code"], mine["ward_name"], strict=True))
-    chosen = (
-        hotspots[touches(hotspots, list(mine["ward_code"])) & hotspots["emerging"].astype(bool)]
-        if len(hotspots)
-        else hotspots
-    )
-    briefs = []
-    context = list(wards_geo.geometry)
-    for row in chosen.itertuples(index=False):
-        area = shapely.from_wkb(row.geometry_wkb)
-        inside = incidents_inside(engine, row.geometry_wkb, quarter.months, principal)
-        places = (
-            inside["location"]
-            .fillna("(no location text)")
-            .value_counts()
-            .head(5)
-            .rename_axis("location")
-            .reset_index(name="incidents")
-        )
-        kinds = inside["category"].value_counts().head(5).rename_axis("category").reset_index(name="incidents")
-        evidence = (
-            f"{row.scan_observed:,.0f} incidents in the last {int(row.window_months)} months "
-            f"{f'within {row.radius_m:,.0f} m' if row.radius_m else 'in one square'} "
-            f"against {row.scan_expected:,.1f} expected from this place's own history and the area's monthly totals "
-            f"(space-time scan, p = {row.p_value:.2g}: {row.recurrence_sentence}); EHSA history: {row.pattern}, "
-            f"hot in {row.hot_months} of {row.months} months; sources: {', '.join(row.sources)}."
-        )
-        briefs.append(
-            HotspotBrief(
-                row.hotspot,
-                row.flag,
-                names.get(row.ward_code, row.ward_code),
-                evidence,
-                places,
-                kinds,
-                area_map_png(area.buffer(400), context, [(row.hotspot, area, True)], width_in=3.2),
-            )
-        )
-    return briefs
 
 
 def _repeat_locations(
@@ -297,7 +275,7 @@ def _repeat_locations(
         keys,
     )
     if frame.empty:
-        return pd.DataFrame(columns=["location", "incidents", "main categories"])
+        return pd.DataFrame(columns=["Location", "Incidents", "Main categories"])
     frame["n"] = frame["n"].astype(int)
     totals = frame.groupby("location")["n"].sum().sort_values(ascending=False).head(TOP_LOCATIONS)
     top = (
@@ -308,9 +286,9 @@ def _repeat_locations(
     )
     return pd.DataFrame(
         {
-            "location": totals.index,
-            "incidents": totals.to_numpy(),
-            "main categories": top.reindex(totals.index).to_numpy(),
+            "Location": totals.index,
+            "Incidents": totals.to_numpy(),
+            "Main categories": top.reindex(totals.index).to_numpy(),
         }
     )
 
@@ -332,14 +310,18 @@ def _source_view(local: pd.DataFrame, now_m: list[str], prev_m: list[str], prev_
                 "main categories": ", ".join(f"{c} ({n:,})" for c, n in leading.items()),
             }
         )
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows).rename(columns=SOURCE_COLUMN_NAMES)
 
 
 def ward_digest(summaries: dict, hotspots: pd.DataFrame, threshold: int) -> str:
     """Markdown for an email: per ward, what is new since last quarter (emerging hotspots, significant changes)."""
     lines = []
     for summary in summaries.values():
-        items = [f"emerging hotspot {h['hotspot']} ({h.get('flag') or h['pattern']})" for h in summary.hotspots if h["emerging"]]
+        items = [
+            f"emerging hotspot {h['hotspot']} ({h.get('flag') or h['pattern']})"
+            for h in summary.hotspots
+            if h["emerging"]
+        ]
         items += [
             f"{row.category} significantly {row.vs_previous} than last quarter"
             for row in summary.categories.itertuples(index=False)

@@ -93,7 +93,20 @@ def ward_hotspots(
         return empty
     frame = pd.DataFrame(analysis.hotspots.drop(columns="geometry"))
     frame["geometry_wkb"] = [g.wkb for g in analysis.hotspots.geometry]
+    # Each emerging place's monthly incidents against expected (the scan's model), for the pack's charts.
+    frame["monthly"] = [_monthly_record(analysis.series.get(name)) for name in frame["hotspot"]]
     return frame
+
+
+def _monthly_record(series: pd.DataFrame | None) -> dict | None:
+    """A scan series as plain lists (month, observed, expected), or None for a place the scan did not flag."""
+    if series is None:
+        return None
+    return {
+        "month": [str(m) for m in series["month"]],
+        "observed": [float(v) for v in series["observed"]],
+        "expected": [float(v) for v in series["expected"]],
+    }
 
 
 def build_summaries(
@@ -169,15 +182,19 @@ def build_summaries(
 
 
 def ward_map(engine_wards, ward_code: str, hotspots: pd.DataFrame) -> bytes:
-    """A PNG map of one ward with its neighbours' boundaries and the hotspot areas inside it."""
+    """A PNG map of one ward, its neighbours named, and the hotspot areas in it coloured by kind
+    (on the configured basemap, if any: see :mod:`rc_dashboard.reports.tiles`)."""
     import shapely
 
-    from rc_dashboard.reports.figures import area_map_png
+    from rc_dashboard.basemap import basemap
+    from rc_dashboard.reports.figures import Label, area_map_png
 
     focus = engine_wards.set_index("ward_code").geometry.loc[ward_code]
-    nearby = [g for g in engine_wards.geometry if g.intersects(focus.buffer(1500))]
+    nearby = engine_wards[engine_wards.geometry.intersects(focus.buffer(1500))]
     mine = hotspots[touches(hotspots, [ward_code])] if len(hotspots) else hotspots
     areas = [
-        (row.hotspot, shapely.from_wkb(row.geometry_wkb), bool(row.emerging)) for row in mine.itertuples(index=False)
+        (row.hotspot, shapely.from_wkb(row.geometry_wkb), getattr(row, "flag", None) or bool(row.emerging))
+        for row in mine.itertuples(index=False)
     ]
-    return area_map_png(focus, nearby, areas)
+    labels = [Label(str(row.ward_name), row.geometry) for row in nearby.itertuples(index=False)]
+    return area_map_png(focus, list(nearby.geometry), areas, ward_labels=labels, basemap=basemap())

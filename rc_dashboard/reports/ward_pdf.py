@@ -4,28 +4,49 @@ from __future__ import annotations
 
 import io
 
+import pandas as pd
 from fpdf import FPDF
 
 from rc_dashboard.formatting import suppressed_or_count
+from rc_dashboard.reports.pdf_table import pdf_table
 from rc_dashboard.reports.pdf_text import pdf_safe
 from rc_dashboard.reports.ward_summary import WardSummary, _verdict
 
-COLUMNS = [
-    ("Category", 46),
-    ("This quarter", 32),
-    ("Previous quarter", 32),
-    ("Year before", 32),
-    ("vs previous", 24),
-    ("vs year before", 24),
-]
+COUNT_COLUMNS = ["This quarter", "Previous quarter", "Same quarter last year"]
 
 
-def add_ward_page(pdf: FPDF, summary: WardSummary, explanation: str, map_png: bytes | None = None) -> None:
+def category_table(summary: WardSummary) -> pd.DataFrame:
+    """The ward's categories and total as the PDF prints them: human headers, every value as text."""
+
     def cell(value, covered: bool = True) -> str:  # a quarter never loaded: "not available", not suppressed, not 0
         return suppressed_or_count(value, summary.threshold, covered)
 
     prev_ok, year_ok = summary.previous_covered, summary.last_year_covered
+    rows = [
+        [
+            row.category,
+            cell(row.count),
+            cell(row.previous_quarter, prev_ok),
+            cell(row.same_quarter_last_year, year_ok),
+            _verdict(row.vs_previous, "not shown"),
+            _verdict(row.vs_last_year, "not shown"),
+        ]
+        for row in summary.categories.itertuples(index=False)
+    ]
+    rows.append(
+        [
+            "Total",
+            cell(summary.total),
+            cell(summary.total_previous, prev_ok),
+            cell(summary.total_last_year, year_ok),
+            "",
+            "",
+        ]
+    )
+    return pd.DataFrame(rows, columns=["Category", *COUNT_COLUMNS, "Against previous quarter", "Against last year"])
 
+
+def add_ward_page(pdf: FPDF, summary: WardSummary, explanation: str, map_png: bytes | None = None) -> None:
     pdf.add_page()
     pdf.set_font("Helvetica", "B", 14)
     pdf.multi_cell(
@@ -44,38 +65,11 @@ def add_ward_page(pdf: FPDF, summary: WardSummary, explanation: str, map_png: by
     if map_png:
         pdf.image(io.BytesIO(map_png), w=70)
         pdf.ln(1)
-    pdf.set_font("Helvetica", "B", 8)
-    for name, width in COLUMNS:
-        pdf.cell(width, 6, name, border=1)
-    pdf.ln()
-    pdf.set_font("Helvetica", "", 7)
-    for row in summary.categories.itertuples(index=False):
-        values = [
-            row.category,
-            cell(row.count),
-            cell(row.previous_quarter, prev_ok),
-            cell(row.same_quarter_last_year, year_ok),
-            _verdict(row.vs_previous, "-"),
-            _verdict(row.vs_last_year, "-"),
-        ]
-        for (_, width), value in zip(COLUMNS, values, strict=True):
-            pdf.cell(width, 5, pdf_safe(value)[:44], border=1)
-        pdf.ln()
-    pdf.set_font("Helvetica", "B", 8)
-    for (_, width), value in zip(
-        COLUMNS,
-        [
-            "Total",
-            cell(summary.total),
-            cell(summary.total_previous, prev_ok),
-            cell(summary.total_last_year, year_ok),
-            "",
-            "",
-        ],
-        strict=True,
-    ):
-        pdf.cell(width, 5, value, border=1)
-    pdf.ln(7)
+    pdf_table(pdf, category_table(summary), [46, 24, 24, 28, 28, 28], right=COUNT_COLUMNS, bold_last=True)
+    if summary.narrative_detail:
+        pdf.set_font("Helvetica", "I", 7)
+        pdf.multi_cell(0, 3.5, pdf_safe(summary.narrative_detail), new_x="LMARGIN", new_y="NEXT")
+        pdf.ln(1)
     pdf.set_font("Helvetica", "", 8)
     for note in summary.quality_notes:
         pdf.multi_cell(0, 4, pdf_safe(f"Data quality: {note}"), new_x="LMARGIN", new_y="NEXT")

@@ -20,10 +20,10 @@ from rc_dashboard.escaping import escape_markdown
 from rc_dashboard.explore import MONTH_NAMES
 from rc_dashboard.formatting import suppressed_or_count
 from rc_dashboard.periods import FinancialQuarter, parse_month
+from rc_dashboard.reports.narrative import Change, detail_line, opening
 from rc_dashboard.reports.suppression import SuppressedTable, change_allowed, suppress_table
 
 SIGNIFICANCE = 0.05
-TOP_CATEGORIES = 3
 
 
 @dataclass(frozen=True)
@@ -65,6 +65,7 @@ class WardSummary:
     data_up_to: list[str] = field(default_factory=list)
     area_word: str = "borough"
     area_name: str = ""
+    narrative_detail: str = ""  # the p-values behind the narrative's words, for analysts
 
     def as_json(self) -> dict:
         return {
@@ -100,6 +101,7 @@ class WardSummary:
             "rank": self.rank,
             "wards_ranked": self.n_wards,
             "narrative": self.narrative,
+            "narrative_detail": self.narrative_detail,
             "data_quality": self.quality_notes,
             "hotspots": self.hotspots,
             "suppression_threshold": self.threshold,
@@ -184,6 +186,76 @@ def _total(table: SuppressedTable, ward: str) -> int | None:
     return None if table.row_mask.loc[ward] else int(table.row_totals.loc[ward])
 
 
+def _category_row(
+    ward_code: str, category: str, tables: QuarterTables, allowed: tuple[pd.DataFrame, pd.DataFrame]
+) -> tuple:
+    """One category's line: shown counts (None where hidden) and the verdicts that may be published.
+
+    A verdict is published only where both counts are shown (``allowed``), so none gives a hidden number away.
+    """
+    current, previous, last_year = tables.current, tables.previous, tables.last_year
+    count = _shown(current, ward_code, category)
+    earlier = _shown(previous, ward_code, category) if tables.previous_covered else None
+    year_ago = _shown(last_year, ward_code, category) if tables.last_year_covered else None
+
+    def verdict(covered: bool, mask: pd.DataFrame, other: int | None) -> str | None:
+        if not covered:
+            return NOT_AVAILABLE
+        return compare(count, other)[0] if mask.loc[ward_code, category] else None
+
+    return (
+        category,
+        count,
+        earlier,
+        year_ago,
+        bool(current.cell_mask.loc[ward_code, category]),
+        verdict(tables.previous_covered, allowed[0], earlier),
+        verdict(tables.last_year_covered, allowed[1], year_ago),
+    )
+
+
+CATEGORY_COLUMNS = [
+    "category",
+    "count",
+    "previous_quarter",
+    "same_quarter_last_year",
+    "suppressed",
+    "vs_previous",
+    "vs_last_year",
+]
+
+
+def category_table(ward_code: str, tables: QuarterTables) -> pd.DataFrame:
+    """The ward's categories with anything to say (a count in some period), largest this quarter first."""
+    allowed = (change_allowed(tables.current, tables.previous), change_allowed(tables.current, tables.last_year))
+    table = pd.DataFrame(
+        [_category_row(ward_code, c, tables, allowed) for c in tables.current.cells.columns], columns=CATEGORY_COLUMNS
+    )
+    table = table[
+        (table["count"].fillna(1) > 0)
+        | (table["previous_quarter"].fillna(1 if tables.previous_covered else 0) > 0)
+        | (table["same_quarter_last_year"].fillna(1 if tables.last_year_covered else 0) > 0)
+    ]
+    return table.sort_values("count", ascending=False, na_position="last", kind="stable").reset_index(drop=True)
+
+
+def rate_and_rank(
+    ward_code: str, current: SuppressedTable, wards: pd.DataFrame
+) -> tuple[float | None, int | None, int]:
+    """(incidents per 1,000 residents to one decimal, rank by rate with 1 highest, wards ranked).
+
+    Ranks only among wards whose totals are shown: placing a ward with a hidden total in the order
+    would say roughly how big its total is.
+    """
+    population = pd.to_numeric(wards.set_index("ward_code")["population"], errors="coerce")
+    rates = 1000.0 * current.row_totals / population
+    rates = rates.where(~current.row_mask.reindex(rates.index, fill_value=True))
+    shown = not current.row_mask.loc[ward_code] and not pd.isna(population.loc[ward_code])
+    rate = round(float(rates.loc[ward_code]), 1) if shown else None
+    rank = None if rate is None else int((rates.dropna() > rates.loc[ward_code]).sum() + 1)
+    return rate, rank, int(rates.notna().sum())
+
+
 def summarise_ward(
     ward_code: str,
     tables: QuarterTables,
@@ -197,84 +269,32 @@ def summarise_ward(
 ) -> WardSummary:
     """The summary of one ward from the quarter's suppressed tables."""
     info = wards.set_index("ward_code").loc[ward_code]
-    current, previous, last_year = tables.current, tables.previous, tables.last_year
-    allowed_previous = change_allowed(current, previous)
-    allowed_last_year = change_allowed(current, last_year)
-    lines = []
-    for category in current.cells.columns:
-        count = _shown(current, ward_code, category)
-        earlier = _shown(previous, ward_code, category) if tables.previous_covered else None
-        year_ago = _shown(last_year, ward_code, category) if tables.last_year_covered else None
-        if not tables.previous_covered:
-            vs_previous = NOT_AVAILABLE
-        else:
-            vs_previous = compare(count, earlier)[0] if allowed_previous.loc[ward_code, category] else None
-        if not tables.last_year_covered:
-            vs_last_year = NOT_AVAILABLE
-        else:
-            vs_last_year = compare(count, year_ago)[0] if allowed_last_year.loc[ward_code, category] else None
-        lines.append(
-            (
-                category,
-                count,
-                earlier,
-                year_ago,
-                bool(current.cell_mask.loc[ward_code, category]),
-                vs_previous,
-                vs_last_year,
-            )
-        )
-    table = pd.DataFrame(
-        lines,
-        columns=[
-            "category",
-            "count",
-            "previous_quarter",
-            "same_quarter_last_year",
-            "suppressed",
-            "vs_previous",
-            "vs_last_year",
-        ],
-    )
-    table = table[
-        (table["count"].fillna(1) > 0)
-        | (table["previous_quarter"].fillna(1 if tables.previous_covered else 0) > 0)
-        | (table["same_quarter_last_year"].fillna(1 if tables.last_year_covered else 0) > 0)
-    ]
-    table = table.sort_values("count", ascending=False, na_position="last", kind="stable").reset_index(drop=True)
-
-    total = _total(current, ward_code)
-    population = pd.to_numeric(pd.Series([info["population"]]), errors="coerce").iloc[0]
-    # Rank only among wards whose totals are shown: placing a ward with a hidden total in the order
-    # would say roughly how big its total is.
-    rates = 1000.0 * current.row_totals / pd.to_numeric(wards.set_index("ward_code")["population"], errors="coerce")
-    rates = rates.where(~current.row_mask.reindex(rates.index, fill_value=True))
-    rate = None if total is None or pd.isna(population) else round(float(rates.loc[ward_code]), 1)
-    rank = None if rate is None else int((rates.dropna() > rates.loc[ward_code]).sum() + 1)
+    rate, rank, ranked = rate_and_rank(ward_code, tables.current, wards)
     summary = WardSummary(
         ward_code=ward_code,
         ward_name=str(info["ward_name"]),
         locality=None if pd.isna(info["locality"]) else str(info["locality"]),
         quarter=tables.quarter.label,
         quarter_months=quarter_label_long(tables.quarter),
-        categories=table,
-        total=total,
-        total_previous=_total(previous, ward_code) if tables.previous_covered else None,
-        total_last_year=_total(last_year, ward_code) if tables.last_year_covered else None,
+        categories=category_table(ward_code, tables),
+        total=_total(tables.current, ward_code),
+        total_previous=_total(tables.previous, ward_code) if tables.previous_covered else None,
+        total_last_year=_total(tables.last_year, ward_code) if tables.last_year_covered else None,
         rate_per_1000=rate,
         rank=rank,
-        n_wards=int(rates.notna().sum()),
+        n_wards=ranked,
         narrative="",
         quality_notes=list(quality_notes or []),
         hotspots=list(hotspots or []),
-        threshold=current.threshold,
+        threshold=tables.current.threshold,
         previous_covered=tables.previous_covered,
         last_year_covered=tables.last_year_covered,
         data_up_to=list(data_up_to or []),
         area_word=area_word,
         area_name=area_name,
     )
-    summary.narrative = narrative(summary, current.label)
+    summary.narrative = narrative(summary, tables.current.label)
+    summary.narrative_detail = narrative_detail(summary)
     return summary
 
 
@@ -283,23 +303,39 @@ def _ordinal(n: int) -> str:
     return f"{n}{suffix}"
 
 
-def narrative(summary: WardSummary, label) -> str:
-    """A short paragraph built only from the summary's own numbers."""
+PREVIOUS_WORDS = "the previous quarter"
 
-    def show(value: int | None) -> str:
-        return label(value, value is None)
 
-    sentences = []
+def category_changes(summary: WardSummary) -> list[Change]:
+    """Changes on the previous quarter that may be published: both counts shown (a verdict exists)."""
+    return [
+        Change(
+            row.category,
+            int(row.count),
+            int(row.previous_quarter),
+            row.vs_previous,
+            compare(row.count, row.previous_quarter)[1],
+        )
+        for row in summary.categories.itertuples(index=False)
+        if row.vs_previous in ("higher", "lower", "similar")
+    ]
+
+
+def _head_sentence(summary: WardSummary, show) -> str:
     head = f"In {summary.quarter_months}, {summary.ward_name} recorded {show(summary.total)} incidents"
     if summary.rate_per_1000 is not None and summary.rank is not None:
         head += (
             f", {summary.rate_per_1000:.1f} per 1,000 residents, the {_ordinal(summary.rank)} highest rate "
             f"among the {summary.area_word}'s {summary.n_wards} wards with data"
         )
-    sentences.append(head + ".")
+    return head + "."
+
+
+def _total_sentences(summary: WardSummary) -> list[str]:
+    """The ward's total against the two comparison quarters, in words; what is not loaded is said."""
     comparisons, not_loaded = [], []
     for earlier, words, covered in (
-        (summary.total_previous, "the previous quarter", summary.previous_covered),
+        (summary.total_previous, PREVIOUS_WORDS, summary.previous_covered),
         (summary.total_last_year, "the same quarter last year", summary.last_year_covered),
     ):
         if not covered:
@@ -308,31 +344,54 @@ def narrative(summary: WardSummary, label) -> str:
         if summary.total is None or earlier is None:
             continue
         verdict, _ = compare(summary.total, earlier)
-        comparisons.append(
-            f"{'similar to' if verdict == 'similar' else 'significantly ' + verdict + ' than'} {words} ({earlier:,})"
-        )
-    if comparisons:
-        sentences.append("That is " + " and ".join(comparisons) + ".")
+        comparisons.append(f"{'similar to' if verdict == 'similar' else verdict + ' than'} {words} ({earlier:,})")
+    sentences = ["That is " + " and ".join(comparisons) + "."] if comparisons else []
     if not_loaded:
         sentences.append(
             f"No comparison with {' or '.join(not_loaded)} is available: that data is not loaded (missing, not zero)."
         )
-    shown = summary.categories.dropna(subset=["count"])
-    shown = shown[shown["count"] > 0].head(TOP_CATEGORIES)
-    if len(shown):
-        listed = ", ".join(f"{row.category} ({int(row.count):,})" for row in shown.itertuples(index=False))
-        sentences.append(f"The largest categories were {listed}.")
-    for row in summary.categories.itertuples(index=False):
-        if row.vs_previous in ("higher", "lower"):
-            sentences.append(
-                f"{row.category} was significantly {row.vs_previous} than the previous quarter ({int(row.count):,} against {int(row.previous_quarter):,})."
-            )
+    return sentences
+
+
+def narrative(summary: WardSummary, label) -> str:
+    """A short paragraph built only from the summary's own (shown) numbers: the total, at most
+    three changes that matter, one sentence for the rest, and the ward's emerging hotspots."""
+
+    def show(value: int | None) -> str:
+        return label(value, value is None)
+
+    sentences = [_head_sentence(summary, show), *_total_sentences(summary)]
+    if summary.previous_covered:
+        sentences += opening(category_changes(summary), PREVIOUS_WORDS)
     emerging = [h for h in summary.hotspots if h.get("emerging")]
     if emerging:
         sentences.append(
-            f"{len(emerging)} emerging hotspot{'s' if len(emerging) != 1 else ''} {'lies' if len(emerging) == 1 else 'lie'} in the ward."
+            f"{len(emerging)} emerging hotspot{'s' if len(emerging) != 1 else ''} (new or rising) "
+            f"{'lies' if len(emerging) == 1 else 'lie'} in the ward."
         )
     return " ".join(sentences)
+
+
+def narrative_detail(summary: WardSummary) -> str:
+    """The p-values behind the narrative's words, for analysts ("" when nothing changed significantly)."""
+    return detail_line(category_changes(summary), PREVIOUS_WORDS) if summary.previous_covered else ""
+
+
+FLAG_WORDS = {"new": "New", "rising": "Rising", "persistent": "Persistent", "fading": "Fading"}
+
+
+def hotspot_table(summary: WardSummary) -> pd.DataFrame:
+    """The ward's hotspots as a councillor reads them: name, kind (the analysis's flag) and recent incidents
+    (already suppressed where small)."""
+    rows = [
+        {
+            "Hotspot": h["hotspot"],
+            "Kind": FLAG_WORDS.get(h.get("flag") or "", "Emerging" if h.get("emerging") else "Hotspot"),
+            "Recent incidents": f"{h['recent']} in the last {h['window_months']} months",
+        }
+        for h in summary.hotspots
+    ]
+    return pd.DataFrame(rows, columns=["Hotspot", "Kind", "Recent incidents"])
 
 
 def quality_notes(

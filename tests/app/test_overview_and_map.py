@@ -79,7 +79,9 @@ def full_demo(tmp_path_factory):
 
 def test_hotspots_page_with_nothing_flagged_says_so(truth):
     app = open_page("pages/hotspots.py")
-    assert any(i.value.startswith("No place rose significantly") and "strongest candidate had p" in i.value for i in app.info)
+    assert any(
+        i.value.startswith("No place rose significantly") and "strongest candidate had p" in i.value for i in app.info
+    )
 
 
 def test_hotspots_page_shows_the_scan_table_evidence_and_backtest(full_demo):
@@ -160,4 +162,4 @@ def test_ward_summary_page_never_shows_a_small_number(truth):
 
 def test_locality_pack_page_builds_a_pack_with_a_tasking_table(truth):
     app = open_page("pages/locality_pack.py")
-    assert {"Headlines", "Wards", "Emerging hotspots", "Tasking"} <= {s.value for s in app.subheader}
+    assert {"Headlines", "Wards", "Hotspots", "Tasking"} <= {s.value for s in app.subheader}

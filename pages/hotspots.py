@@ -19,9 +19,11 @@ flt = filters.current_filter()
 st.title("Hotspots")
 layout.demo_banner(cached.is_demo(version))
 params = hotspot_widgets.parameter_form(principal)
-analyses.being_computed_notice(cached.engine(), ("hotspots",))
 try:
-    with st.spinner("Scanning for places rising against their own history, and describing each place's history…"):
+    with (
+        analyses.being_computed_notice(cached.engine(), ("hotspots",)),
+        st.spinner("Scanning for places rising against their own history, and describing each place's history…"),
+    ):
         analysis = cached.hotspot_analysis(flt, params, filters.weighting(), principal.scope(), version)
 except NotEnoughData as exc:
     st.info(escape_markdown(exc))

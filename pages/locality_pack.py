@@ -26,9 +26,11 @@ if not quarters or not localities:
 left, right = st.columns(2)
 locality = left.selectbox("Locality", localities, key="lp_locality")
 quarter = right.selectbox("Quarter (UK financial year: Q1 = April to June)", quarters, key="lp_quarter")
-analyses.being_computed_notice(cached.engine(), ("ward_summaries", "hotspots"))
 try:
-    with st.status("Building the pack (hotspots, measures, wards, sources)…") as status:
+    with (
+        analyses.being_computed_notice(cached.engine(), ("ward_summaries", "hotspots")),
+        st.status("Building the pack (hotspots, measures, wards, sources)…") as status,
+    ):
         pack = cached.locality_pack(locality, quarter, principal.scope(), version)
         status.update(label="Pack ready", state="complete")
 except ReportError as exc:

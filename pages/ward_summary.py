@@ -36,8 +36,10 @@ ward = left.selectbox(
 )
 quarter = right.selectbox("Quarter (UK financial year: Q1 = April to June)", quarters, key="ws_quarter")
 try:
-    analyses.being_computed_notice(cached.engine(), ("ward_summaries", "hotspots"))
-    with st.spinner("Preparing the quarter's summaries…"):
+    with (
+        analyses.being_computed_notice(cached.engine(), ("ward_summaries", "hotspots")),
+        st.spinner("Preparing the quarter's summaries…"),
+    ):
         summaries, hotspots = cached.ward_summaries(quarter, version)
 except ReportError as exc:
     st.info(escape_markdown(exc))

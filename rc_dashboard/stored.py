@@ -101,7 +101,7 @@ def compute_defaults(engine: Engine, progress: Progress = _silent) -> list[str]:
     from rc_dashboard import config
     from rc_dashboard.access import AccessDenied, point_scope
     from rc_dashboard.hotspots.analysis import HotspotParams, NotEnoughData
-    from rc_dashboard.hotspots.service import run_analysis
+    from rc_dashboard.hotspots.service import run_analysis, sharing_points
     from rc_dashboard.queries import IncidentFilter
     from rc_dashboard.reports.service import ReportError, ward_hotspots
 
@@ -124,21 +124,22 @@ def compute_defaults(engine: Engine, progress: Progress = _silent) -> list[str]:
         done += 1
 
     step("Incident counts by month, ward and category", lambda: cube(engine))
-    for principal in principals:
-        step(
-            f"Hotspots as the {principal.role_info.label.lower()} sees them",
-            lambda p=principal: run_analysis(engine, IncidentFilter(), HotspotParams(), p),
-        )
-    if quarter is None:
-        lines.append("Ward summaries and packs: not made (no complete financial quarter is loaded)")
-    else:
-        step(f"Ward summaries for {quarter.label}", lambda: ward_summaries(engine, quarter))
-        threshold = config.area_config().suppression_threshold
-        for reader in readers:  # a pack's hotspots follow its reader's categories (see ward_hotspots)
+    with sharing_points():  # the scans below read the located points once between them
+        for principal in principals:
             step(
-                f"Locality pack hotspots for {quarter.label} as the {reader.role_info.label.lower()} sees them",
-                lambda r=reader: ward_hotspots(engine, quarter, threshold, point_scope(r)),
+                f"Hotspots as the {principal.role_info.label.lower()} sees them",
+                lambda p=principal: run_analysis(engine, IncidentFilter(), HotspotParams(), p),
             )
+        if quarter is None:
+            lines.append("Ward summaries and packs: not made (no complete financial quarter is loaded)")
+        else:
+            step(f"Ward summaries for {quarter.label}", lambda: ward_summaries(engine, quarter))
+            threshold = config.area_config().suppression_threshold
+            for reader in readers:  # a pack's hotspots follow its reader's categories (see ward_hotspots)
+                step(
+                    f"Locality pack hotspots for {quarter.label} as the {reader.role_info.label.lower()} sees them",
+                    lambda r=reader: ward_hotspots(engine, quarter, threshold, point_scope(r)),
+                )
     removed = prune(engine, dict.fromkeys(INCIDENT_RESULT_KINDS, incidents_version(engine)))
     if removed:
         lines.append(f"Removed {removed:,} stored result{'s' if removed != 1 else ''} of older data")

@@ -282,3 +282,44 @@ def test_a_survey_value_keeps_the_stored_scan_and_an_import_does_not(small_demo,
         db.bump_data_version(conn)
     service.run_analysis(small_demo, IncidentFilter(), HotspotParams(), system_principal())
     assert calls == [1]  # the stored result of the older data is never shown as current
+
+
+def test_scans_sharing_one_read_of_the_points_get_what_each_would_read_alone(small_demo):
+    from rc_dashboard.hotspots import service
+
+    roles = (("analyst", None), ("board", None), ("locality_lead", "North"))
+    alone = {}
+    for role, locality in roles:
+        principal = Principal("u", role, locality)
+        resolved = service._resolve(small_demo, IncidentFilter(), HotspotParams(), principal, "count")
+        alone[role] = service._points(small_demo, resolved)
+    assert len(alone["board"]) < len(alone["analyst"])  # the board's scope really leaves categories out
+    with service.sharing_points():
+        for role, locality in roles:
+            principal = Principal("u", role, locality)
+            resolved = service._resolve(small_demo, IncidentFilter(), HotspotParams(), principal, "count")
+            pd.testing.assert_frame_equal(service._points(small_demo, resolved), alone[role])
+
+
+def test_the_same_categories_asked_two_ways_are_one_stored_scan(small_demo, monkeypatch):
+    """The board's default scan (its role's allow-list) and the reports' scan (the same categories as a
+    filter, for the system) scan the same incidents: the second reads the first's result."""
+    from rc_dashboard.access import point_scope
+    from rc_dashboard.hotspots import service
+
+    board = Principal("u", "board")
+    params = HotspotParams(scan_cell_m=250)
+    first = service.run_analysis(small_demo, IncidentFilter(), params, board)
+    class ComputedAgain(Exception):
+        pass
+
+    def must_not_run(*args, **kwargs):
+        raise ComputedAgain
+
+    monkeypatch.setattr(service, "analyse", must_not_run)
+    asked = IncidentFilter(categories=point_scope(board).categories)
+    second = service.run_analysis(small_demo, asked, params, system_principal())
+    assert second.hotspots["hotspot"].tolist() == first.hotspots["hotspot"].tolist()
+    assert second.as_of == first.as_of
+    with pytest.raises(ComputedAgain):  # a narrower choice is another scan
+        service.run_analysis(small_demo, IncidentFilter(categories=("Burglary",)), params, board)

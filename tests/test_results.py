@@ -323,3 +323,19 @@ def test_the_same_categories_asked_two_ways_are_one_stored_scan(small_demo, monk
     assert second.as_of == first.as_of
     with pytest.raises(ComputedAgain):  # a narrower choice is another scan
         service.run_analysis(small_demo, IncidentFilter(categories=("Burglary",)), params, board)
+
+
+def test_the_pages_float_parameters_find_the_defaults_stored_with_integers(small_demo):
+    """The page's form gives every size as a float (250.0); the defaults hold some as integers (250)."""
+    from dataclasses import fields
+
+    from rc_dashboard.hotspots import service
+
+    defaults = HotspotParams()
+    assert any(isinstance(getattr(defaults, f.name), int) and f.type == "float" for f in fields(defaults))
+    as_floats = HotspotParams(**{f.name: float(getattr(defaults, f.name)) if f.type == "float" else getattr(defaults, f.name) for f in fields(defaults)})
+    analyst = Principal("u", "analyst")
+    keys = [service._resolve(small_demo, IncidentFilter(), p, analyst, "count").key() for p in (defaults, as_floats)]
+    assert keys[0] == keys[1]
+    other = HotspotParams(cell_m=500.0)
+    assert service._resolve(small_demo, IncidentFilter(), other, analyst, "count").key() != keys[0]

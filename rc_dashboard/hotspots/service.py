@@ -104,9 +104,14 @@ class _Resolved:
         categories chosen by the reports) are one computation, stored once.
         """
         scanned = self.scanned_categories()
+        # Numbers as floats: the page's form gives 250.0 where the defaults say 250, the same square.
+        params = {
+            name: float(value) if isinstance(value, int | float) and not isinstance(value, bool) else value
+            for name, value in asdict(self.params).items()
+        }
         return {
             "months": [self.months[0], self.months[-1]],
-            "params": asdict(self.params),
+            "params": params,
             "categories": None if scanned is None else list(scanned),
             "sources": sorted(self.sources),
             "weighting": self.weighting,

@@ -33,7 +33,7 @@ Progress = Callable[[float, str], None]
 log = logging.getLogger(__name__)
 
 # Every kind of result keyed on the incidents' version (pruned together after an import).
-INCIDENT_RESULT_KINDS = ("cube", "hotspots", "hotspot_backtest", "ward_summaries")
+INCIDENT_RESULT_KINDS = ("cube", "hotspots", "hotspot_backtest", "ward_summaries", "distinct_values")
 
 
 def _silent(fraction: float, message: str) -> None:
@@ -45,6 +45,22 @@ def cube(engine: Engine) -> pd.DataFrame:
     from rc_dashboard.explore import load_cube
 
     return fetch_or_compute(engine, "cube", incidents_version(engine), {}, lambda: load_cube(engine))
+
+
+def distinct_values(engine: Engine, column: str) -> list[str]:
+    """The categories or sources in the data (see :func:`queries.distinct_values`), stored: finding
+    them scans every incident (about 2 s at a million), and every page's filter bar asks."""
+    from rc_dashboard import queries
+
+    if column not in ("category", "source"):
+        return queries.distinct_values(engine, column)
+    return fetch_or_compute(
+        engine,
+        "distinct_values",
+        incidents_version(engine),
+        {"column": column},
+        lambda: queries.distinct_values(engine, column),
+    )
 
 
 def latest_complete_quarter(engine: Engine):
@@ -109,7 +125,7 @@ def compute_defaults(engine: Engine, progress: Progress = _silent) -> list[str]:
     principals = role_principals("hotspots")
     readers = role_principals("locality_pack")
     quarter = latest_complete_quarter(engine)
-    steps = 2 + len(principals) + len(readers)
+    steps = 3 + len(principals) + len(readers)
     done = 0
 
     def step(message: str, work: Callable[[], object]) -> None:
@@ -124,6 +140,7 @@ def compute_defaults(engine: Engine, progress: Progress = _silent) -> list[str]:
         done += 1
 
     step("Incident counts by month, ward and category", lambda: cube(engine))
+    step("Categories and sources in the data", lambda: [distinct_values(engine, c) for c in ("category", "source")])
     with sharing_points():  # the scans below read the located points once between them
         for principal in principals:
             step(

@@ -339,3 +339,13 @@ def test_the_pages_float_parameters_find_the_defaults_stored_with_integers(small
     assert keys[0] == keys[1]
     other = HotspotParams(cell_m=500.0)
     assert service._resolve(small_demo, IncidentFilter(), other, analyst, "count").key() != keys[0]
+
+
+def test_the_filter_bars_categories_and_sources_are_stored_with_the_defaults(small_demo, monkeypatch):
+    from rc_dashboard import queries, stored
+
+    direct = {column: queries.distinct_values(small_demo, column) for column in ("category", "source")}
+    assert len(direct["category"]) > 5 and direct["source"]
+    stored.compute_defaults(small_demo)
+    monkeypatch.setattr(queries, "distinct_values", lambda *a: pytest.fail("scanned the incidents again"))
+    assert {column: stored.distinct_values(small_demo, column) for column in direct} == direct

@@ -37,7 +37,10 @@ def months_available(version: int) -> list[str]:
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def distinct_values(column: str, version: int) -> list[str]:
-    return queries.distinct_values(engine(), column)
+    """Categories, sources (stored with the analyses: a scan of every incident) or localities."""
+    from rc_dashboard import stored
+
+    return stored.distinct_values(engine(), column)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)

@@ -7,9 +7,14 @@ its default analyses as an import does (:func:`rc_dashboard.stored.compute_defau
 that already holds them this only reads them back). Then, for each page, as the role that uses it
 (signed in through a users file, so there is no demo switcher):
 
-* the landing run after sign-in (the role's default page; for Overview this *is* the first open);
-* every process cache cleared (``st.cache_data`` and ``st.cache_resource``: a freshly started
-  server, the engine included), then the **first open** of the page: one run, timed;
+* a fresh Python process (nothing imported, nothing cached: a freshly started server);
+* the sign-in form, then ``--sign-in-s`` seconds (default 5: typing a name and a password; the
+  app imports the pages' heavy modules in the background meanwhile), then signed in;
+* every process cache cleared, then the landing run (the role's default page; for Overview this
+  *is* the first open);
+* every process cache cleared again (``st.cache_data`` and ``st.cache_resource``, the engine
+  included; modules the landing page imported stay imported), then the **first open** of the
+  page: one run, timed;
 * the **second open**: the same page again in the same session (the caches as the first left them).
 
 Each run must draw the page's title and main element, with no exception or error box.
@@ -25,10 +30,13 @@ table again; ``--profile PAGE`` prints a cProfile of that page's first open.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
+import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -139,8 +147,11 @@ def problem(app, spec: PageSpec) -> str | None:
     return None
 
 
-def signed_in(role: str, locality: str | None):
-    """An AppTest of app.py whose session signed in as a user with ``role`` (as tests/app/conftest.py)."""
+def signed_in(role: str, locality: str | None, sign_in_s: float):
+    """An AppTest of app.py that showed the sign-in form, then, ``sign_in_s`` seconds later (the
+    time to type a name and password), signed in as a user with ``role`` (as tests/app/conftest.py
+    does: the principal where a successful sign-in puts it)."""
+    import streamlit as st
     from streamlit.testing.v1 import AppTest
 
     from rc_dashboard import users
@@ -151,33 +162,41 @@ def signed_in(role: str, locality: str | None):
         accounts = users.add_user(accounts, f"bench-{role}", role, name=f"Bench {role}", locality=locality)
         users.save_users(accounts)
     app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300)
+    app.run()
+    if "Sign in" not in [b.label for b in app.get("form_submit_button")]:
+        raise SystemExit("the app did not show its sign-in form")
+    time.sleep(sign_in_s)
     app.session_state[KEY_PRINCIPAL] = accounts[f"bench-{role}"].principal()
     app.session_state[KEY_PASSWORD_STAMP] = None
+    st.cache_data.clear()  # what the sign-in form cached does not count for the pages
+    st.cache_resource.clear()
     return app
 
 
-def measure_page(spec: PageSpec, locality: str | None) -> dict:
+def warm_imports_running() -> bool:
+    return any(thread.name == "rc-warm-imports" for thread in threading.enumerate())
+
+
+def measure_page(spec: PageSpec, locality: str | None, sign_in_s: float) -> dict:
     import streamlit as st
 
-    app = signed_in(spec.role, locality if spec.role == "locality_lead" else None)
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    load = load_average()
+    app = signed_in(spec.role, locality if spec.role == "locality_lead" else None, sign_in_s)
+    load, warming = load_average(), warm_imports_running()
     first = timed_run(app)  # the landing page after sign-in: the board's is Overview
     if spec.name != "overview":
         if app.exception:
             raise SystemExit(f"the landing page raised: {[e.value for e in app.exception]}")
         st.cache_data.clear()
         st.cache_resource.clear()
-        load = load_average()
+        load, warming = load_average(), warm_imports_running()
         app.switch_page(spec.script)
-        first = (profiled_run if PROFILE.get("page") == spec.name else timed_run)(app)
+        first = (profiled_run if PROFILE.get("page") == spec.name else timed_run)(app)  # --profile hotspots
     first_cpu = CPU_SECONDS[-1]
     wrong = problem(app, spec)
     if wrong:
         raise SystemExit(f"{spec.name}, first open: {wrong}")
     app.switch_page(spec.script)
-    second = timed_run(app)
+    second = (profiled_run if PROFILE.get("page") == f"{spec.name}:second" else timed_run)(app)
     wrong = problem(app, spec)
     if wrong:
         raise SystemExit(f"{spec.name}, second open: {wrong}")
@@ -188,11 +207,11 @@ def measure_page(spec: PageSpec, locality: str | None) -> dict:
         "first_cpu_s": first_cpu,
         "second_s": second,
         "second_cpu_s": CPU_SECONDS[-1],
-        "load": load,
+        "load": load + (", warm imports still running" if warming else ""),
     }
 
 
-def filter_reruns(url: str) -> None:
+def filter_reruns(url: str, sign_in_s: float) -> None:
     """Overview and Map: reruns after a filter change, map views, the map message's size (earlier issue)."""
     import streamlit as st
 
@@ -201,7 +220,7 @@ def filter_reruns(url: str) -> None:
 
     for spec in PAGES[:2]:
         st.cache_data.clear()
-        app = signed_in("analyst", None)
+        app = signed_in("analyst", None, sign_in_s)
         timed_run(app)
         app.switch_page(spec.script)
         timed_run(app)
@@ -221,29 +240,15 @@ def filter_reruns(url: str) -> None:
     print(f"map message, hexagon view over all months: {len(hexagons.to_json()) / 1e6:.2f} MB ({len(points):,} points)")
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--scale", type=float, default=8.6, help="demo scale; 8.6 gives about 1,000,000 incidents")
-    parser.add_argument("--repeat", type=int, default=1, help="how many times to measure every page")
-    parser.add_argument("--pages", help="comma-separated page names (default: all seven)")
-    parser.add_argument("--filters", action="store_true", help="also the filter-change reruns of Overview and Map")
-    parser.add_argument("--profile", metavar="PAGE", help="print a cProfile of this page's first open")
-    args = parser.parse_args()
-    if args.profile:
-        PROFILE["page"] = args.profile
-    folder = ROOT / "bench" / "results"
-    folder.mkdir(parents=True, exist_ok=True)
-    url = build(folder, args.scale)
+def prepare_process(url: str, folder: Path) -> None:
+    """This process as a server would be: the database, a users file (signed in), AppTest's work-around."""
     os.environ["RC_DATABASE_URL"] = url
     os.environ["RC_DATA_DIR"] = str(folder)
-    users_folder = tempfile.TemporaryDirectory(prefix="rc_bench_pages_")
-    os.environ["RC_USERS_FILE"] = str(Path(users_folder.name) / "users.yaml")  # signed in: no demo switcher
+    os.environ.setdefault("RC_USERS_FILE", str(Path(tempfile.mkdtemp(prefix="rc_bench_pages_")) / "users.yaml"))
 
     from streamlit import logger
     from streamlit.runtime.pages_manager import PagesManager
     from streamlit.testing.v1 import app_test
-
-    from rc_dashboard import db, queries
 
     class _NavigationPagesManager(PagesManager):  # same AppTest work-around as tests/app/conftest.py
         pass
@@ -252,16 +257,61 @@ def main() -> None:
     PagesManager.uses_pages_directory = False
     logger.set_log_level("error")  # not "No runtime found" on every cache
 
+
+def measure_in_fresh_process(spec: PageSpec, args: argparse.Namespace) -> dict:
+    """One page measured in a new Python process: nothing imported, nothing cached (a fresh server)."""
+    command = [sys.executable, __file__, "--one", spec.name, "--scale", str(args.scale), "--sign-in-s", str(args.sign_in_s)]
+    if args.profile and args.profile.split(":")[0] == spec.name:
+        command += ["--profile", args.profile]
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    if done.returncode:
+        raise SystemExit(f"{spec.name}: the measuring process failed:\n{done.stdout[-2000:]}\n{done.stderr[-3000:]}")
+    *before, last = done.stdout.strip().splitlines()
+    if args.profile and args.profile.split(":")[0] == spec.name:
+        print("\n".join(before))
+    return json.loads(last)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--scale", type=float, default=8.6, help="demo scale; 8.6 gives about 1,000,000 incidents")
+    parser.add_argument("--repeat", type=int, default=1, help="how many times to measure every page")
+    parser.add_argument("--pages", help="comma-separated page names (default: all seven)")
+    parser.add_argument("--filters", action="store_true", help="also the filter-change reruns of Overview and Map")
+    parser.add_argument(
+        "--profile", metavar="PAGE", help="print a cProfile of this page's first open (PAGE:second: its second)"
+    )
+    parser.add_argument(
+        "--sign-in-s", type=float, default=5.0, help="seconds between the sign-in form and signing in (typing)"
+    )
+    parser.add_argument("--one", help=argparse.SUPPRESS)  # measure this page in this process, print JSON
+    args = parser.parse_args()
+    folder = ROOT / "bench" / "results"
+    url = f"sqlite:///{folder / f'pages_scale_{args.scale}.sqlite'}"
+    if args.one:
+        PROFILE["page"] = args.profile
+        prepare_process(url, folder)
+        from rc_dashboard import db, queries
+
+        engine = db.connect(url)
+        locality = queries.distinct_values(engine, "locality")[0]
+        engine.dispose()
+        print(json.dumps(measure_page(next(p for p in PAGES if p.name == args.one), locality, args.sign_in_s)))
+        return
+
+    folder.mkdir(parents=True, exist_ok=True)
+    url = build(folder, args.scale)
+    from rc_dashboard import db
+
     engine = db.connect(url)
     total = db.read_frame(engine, "SELECT COUNT(*) AS n FROM incidents")["n"].iloc[0]
-    locality = queries.distinct_values(engine, "locality")[0]
     engine.dispose()
     chosen = [p for p in PAGES if not args.pages or p.name in args.pages.split(",")]
-    print(f"{total:,} incidents; {os.cpu_count()} cores; locality lead of {locality}")
+    print(f"{total:,} incidents; {os.cpu_count()} cores; each page in a fresh process")
     rows = []
     for repeat in range(1, args.repeat + 1):
         for spec in chosen:
-            row = measure_page(spec, locality) | {"repeat": repeat}
+            row = measure_in_fresh_process(spec, args) | {"repeat": repeat}
             rows.append(row)
             print(
                 f"  {row['page']:<14} as {row['role']:<13} first open {row['first_s']:5.2f} s "
@@ -287,7 +337,8 @@ def main() -> None:
             missed.append(f"{spec.name} second open")
     print("targets missed (median): " + (", ".join(missed) if missed else "none"))
     if args.filters:
-        filter_reruns(url)
+        prepare_process(url, folder)
+        filter_reruns(url, args.sign_in_s)
 
 
 if __name__ == "__main__":

@@ -286,19 +286,26 @@ def test_a_survey_value_keeps_the_stored_scan_and_an_import_does_not(small_demo,
 
 def test_scans_sharing_one_read_of_the_points_get_what_each_would_read_alone(small_demo):
     from rc_dashboard.hotspots import service
+    from rc_dashboard.queries import months_available
 
-    roles = (("analyst", None), ("board", None), ("locality_lead", "North"))
-    alone = {}
-    for role, locality in roles:
-        principal = Principal("u", role, locality)
-        resolved = service._resolve(small_demo, IncidentFilter(), HotspotParams(), principal, "count")
-        alone[role] = service._points(small_demo, resolved)
-    assert len(alone["board"]) < len(alone["analyst"])  # the board's scope really leaves categories out
+    earlier = IncidentFilter(month_to=months_available(small_demo)[-4])  # a period inside the default one
+    asks = (
+        ("analyst", None, IncidentFilter()),
+        ("board", None, IncidentFilter()),
+        ("locality_lead", "North", IncidentFilter()),
+        ("board", None, earlier),
+        ("analyst", None, earlier),
+    )
+    alone = []
+    for role, locality, flt in asks:
+        resolved = service._resolve(small_demo, flt, HotspotParams(), Principal("u", role, locality), "count")
+        alone.append(service._points(small_demo, resolved))
+    assert len(alone[1]) < len(alone[0])  # the board's scope really leaves categories out
+    assert len(alone[4]) < len(alone[0])  # and the earlier period really leaves months out
     with service.sharing_points():
-        for role, locality in roles:
-            principal = Principal("u", role, locality)
-            resolved = service._resolve(small_demo, IncidentFilter(), HotspotParams(), principal, "count")
-            pd.testing.assert_frame_equal(service._points(small_demo, resolved), alone[role])
+        for (role, locality, flt), expected in zip(asks, alone, strict=True):
+            resolved = service._resolve(small_demo, flt, HotspotParams(), Principal("u", role, locality), "count")
+            pd.testing.assert_frame_equal(service._points(small_demo, resolved), expected)
 
 
 def test_the_same_categories_asked_two_ways_are_one_stored_scan(small_demo, monkeypatch):

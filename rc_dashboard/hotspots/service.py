@@ -196,13 +196,19 @@ def _located(engine: Engine, resolved: _Resolved):
     if shared is None:
         flt = IncidentFilter(resolved.months[0], resolved.months[-1], sources=resolved.sources)
         return located_points(engine, replace(flt, allowed_categories=scanned))
-    period = (resolved.months[0], resolved.months[-1], tuple(sorted(resolved.sources)))
+    first, last, sources = resolved.months[0], resolved.months[-1], tuple(sorted(resolved.sources))
+    # A period inside one already read is taken from it (the ward summaries' quarter inside the default).
+    period = next(
+        (p for p in shared if p[2] == sources and p[0] <= first and last <= p[1]), (first, last, sources)
+    )
     if period not in shared:
-        shared[period] = located_points(engine, IncidentFilter(*period[:2], sources=period[2]))
+        shared[period] = located_points(engine, IncidentFilter(first, last, sources=sources))
     every = shared[period]
-    if scanned is None:
-        return every.copy()
-    return every[every["category"].isin(scanned)].reset_index(drop=True)
+    keep = every["month"].between(first, last) if period[:2] != (first, last) else None
+    if scanned is not None:
+        in_scope = every["category"].isin(scanned)
+        keep = in_scope if keep is None else keep & in_scope
+    return every.copy() if keep is None else every[keep].reset_index(drop=True)
 
 
 def _points(engine: Engine, resolved: _Resolved):

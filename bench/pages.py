@@ -216,6 +216,7 @@ def filter_reruns(url: str, sign_in_s: float) -> None:
     import streamlit as st
 
     from rc_dashboard import db, maps, queries
+    from rc_dashboard.access import system_principal
     from rc_dashboard.geography import wards_from_db
 
     for spec in PAGES[:2]:
@@ -235,7 +236,7 @@ def filter_reruns(url: str, sign_in_s: float) -> None:
                 print(f"  map view {view}: {timed_run(app):.2f} s")
     engine = db.connect(url)
     wards_wgs, localities_wgs = maps.display_boundaries(wards_from_db(engine))
-    points = maps.point_weights(queries.snap_point_counts(engine, queries.IncidentFilter()), None)
+    points = maps.point_weights(queries.snap_point_counts(engine, queries.IncidentFilter(), system_principal()), None)
     hexagons = maps.density_deck(wards_wgs, localities_wgs, points, "hexagon", "Incidents")
     print(f"map message, hexagon view over all months: {len(hexagons.to_json()) / 1e6:.2f} MB ({len(points):,} points)")
 

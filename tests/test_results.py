@@ -393,3 +393,26 @@ def test_the_filter_bars_categories_and_sources_are_stored_with_the_defaults(sma
     stored.compute_defaults(small_demo)
     monkeypatch.setattr(queries, "distinct_values", lambda *a: pytest.fail("scanned the incidents again"))
     assert {column: stored.distinct_values(small_demo, column) for column in direct} == direct
+
+
+def test_a_reader_does_not_wait_out_an_imports_write_lock(tmp_path):
+    """While an import holds SQLite's write lock, a page asking for a result not yet stored computes
+    it for its own view after about a second, instead of the 30 s busy timeout per result."""
+    import sqlite3
+
+    path = tmp_path / "locked.sqlite"
+    engine = db.connect(f"sqlite:///{path}")
+    writer = sqlite3.connect(path, isolation_level=None)
+    writer.execute("BEGIN IMMEDIATE")  # the import's transaction
+    try:
+        started = time.monotonic()
+        assert results.fetch_or_compute(engine, "kind", 1, {"n": 1}, lambda: "computed") == "computed"
+        assert time.monotonic() - started < results.CLAIM_WAIT_MS / 1000 + 5
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
+    assert results.stored(engine).empty  # nothing stored for the view...
+    assert results.fetch_or_compute(engine, "kind", 1, {"n": 1}, lambda: "again") == "again"
+    assert len(results.stored(engine)) == 1  # ...and the next reader stores it once the lock is free
+    with engine.connect() as conn:  # the connection keeps its usual busy timeout
+        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == db.SQLITE_BUSY_TIMEOUT_MS

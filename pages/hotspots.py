@@ -9,7 +9,7 @@ from rc_dashboard.export import to_csv_text
 from rc_dashboard.geography import WGS84
 from rc_dashboard.hotspots.analysis import backtest_table, hotspot_table
 from rc_dashboard.hotspots.patterns import PATTERN_RULES
-from rc_dashboard.hotspots.service import NotEnoughData
+from rc_dashboard.services.hotspots import NotEnoughData
 from rc_dashboard.ui import analyses, auth, cached, filters, hotspot_widgets, layout, widgets
 
 principal = auth.page_principal("hotspots")

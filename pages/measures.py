@@ -143,7 +143,7 @@ if principal.can("enter_values"):
         )
         if upload is not None and st.button("Save uploaded values"):
             try:
-                frame, notes = measures.read_manual_values(upload.getvalue(), upload.name)
+                frame, notes = measure_service.read_manual_values(upload.getvalue(), upload.name)
                 saved = measure_service.save_manual_values(cached.engine(), frame, register, principal)
                 audit.record(cached.engine(), principal, "values_saved", {"file": upload.name, "rows": saved})
                 st.success(f"Saved {saved:,} values.")

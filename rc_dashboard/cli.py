@@ -276,7 +276,7 @@ def _covers(text: str) -> tuple[str, str]:
 
 def cmd_hotspots(args: argparse.Namespace) -> int:
     from rc_dashboard.hotspots.analysis import HOTSPOT_FIELDS, HotspotParams, hotspot_records
-    from rc_dashboard.hotspots.service import NotEnoughData, run_analysis, run_backtest
+    from rc_dashboard.services.hotspots import NotEnoughData, run_analysis, run_backtest
 
     try:
         if args.to and args.as_of and args.to != args.as_of:

@@ -440,31 +440,6 @@ def check_manual_values(frame: pd.DataFrame, register: Register) -> None:
 MANUAL_VALUE_COLUMNS = ("measure_id", "period", "value")  # and an optional "note"
 
 
-def read_manual_values(data: bytes, file_name: str) -> tuple[pd.DataFrame, list[str]]:
-    """An uploaded CSV (or Excel workbook) of survey and other manual values, and notes for the user.
-
-    Read like a partner table (ingest.tables): a Windows-1252 file is read with a note, an Excel
-    workbook is read as one. An empty, mis-typed (PDF, image ...) or wrongly laid-out file raises
-    MeasureError with one sentence; nothing is saved.
-    """
-    from rc_dashboard.ingest.tables import read_table
-    from rc_dashboard.ingest.validation import ValidationReport
-
-    report = ValidationReport()
-    frame = read_table(data, file_name, report)
-    if frame is None:
-        reason = next(p.reason for p in report.problems if p.action == "reject")
-        raise MeasureError(f"Nothing was saved: {reason}")
-    missing = [c for c in MANUAL_VALUE_COLUMNS if c not in frame.columns]
-    if missing:
-        raise MeasureError(
-            f"Nothing was saved: the file needs the columns {', '.join(MANUAL_VALUE_COLUMNS)} (and optionally note); "
-            f"it has {', '.join(frame.columns)}."
-        )
-    notes = [p.reason for p in report.problems if p.action == "note"]
-    return frame[[c for c in (*MANUAL_VALUE_COLUMNS, "note") if c in frame.columns]], notes
-
-
 def _period_months(period: str) -> list[str]:
     if "-Q" in period:
         return FinancialQuarter.parse(period).months

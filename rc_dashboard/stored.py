@@ -117,9 +117,9 @@ def compute_defaults(engine: Engine, progress: Progress = _silent) -> list[str]:
     from rc_dashboard import config
     from rc_dashboard.access import AccessDenied, point_scope
     from rc_dashboard.hotspots.analysis import HotspotParams, NotEnoughData
-    from rc_dashboard.hotspots.service import run_analysis, sharing_points
     from rc_dashboard.queries import IncidentFilter
     from rc_dashboard.reports.service import ReportError, ward_hotspots
+    from rc_dashboard.services.hotspots import run_analysis, sharing_points
 
     lines: list[str] = []
     principals = role_principals("hotspots")

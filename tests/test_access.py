@@ -15,12 +15,12 @@ from rc_dashboard.access import AccessDenied, Principal, system_principal
 from rc_dashboard.config import ConfigError
 from rc_dashboard.db import read_frame
 from rc_dashboard.hotspots.analysis import HotspotParams
-from rc_dashboard.hotspots.service import NotEnoughData, incidents_inside, run_analysis
 from rc_dashboard.periods import FinancialQuarter
 from rc_dashboard.queries import IncidentFilter, incidents_in_box, point_filter, snap_point_counts
 from rc_dashboard.reports.locality_pack import build_pack
 from rc_dashboard.services import measures as measure_service
 from rc_dashboard.services.demo_loader import build_demo_database
+from rc_dashboard.services.hotspots import NotEnoughData, incidents_inside, run_analysis
 
 SENSITIVE = "Violence and sexual offences"
 ANALYST = Principal("ann", "analyst")

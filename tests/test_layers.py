@@ -25,8 +25,13 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 
-ANALYSIS = ("rc_dashboard.hotspots", "rc_dashboard.measures", "rc_dashboard.spc", "rc_dashboard.explore",
-            "rc_dashboard.reports")
+ANALYSIS = (
+    "rc_dashboard.hotspots",
+    "rc_dashboard.measures",
+    "rc_dashboard.spc",
+    "rc_dashboard.explore",
+    "rc_dashboard.reports",
+)
 
 # Narrow exceptions: (importing file, imported module) -> why it is allowed for now.
 # (The demo loader, which adds the survey through the measures service, moved out of ingest/ to
@@ -139,7 +144,9 @@ def test_the_scan_sees_the_whole_product():
     files = product_files()
     assert len(files) > 80
     assert {"app.py", "pages/overview.py", "rc_dashboard/ui/layout.py", "rc_dashboard/ingest/store.py"} <= set(files)
-    ui_imports = {i.module for i in imports_of("rc_dashboard/ui/layout.py", (ROOT / "rc_dashboard/ui/layout.py").read_text())}
+    ui_imports = {
+        i.module for i in imports_of("rc_dashboard/ui/layout.py", (ROOT / "rc_dashboard/ui/layout.py").read_text())
+    }
     assert "streamlit" in ui_imports
 
 
@@ -163,26 +170,50 @@ def show(frame):
 
 
 def test_a_streamlit_import_inside_a_core_function_is_reported():
-    assert violations("rc_dashboard/charts.py", STREAMLIT_IN_A_FUNCTION) == ["rc_dashboard/charts.py:5 imports streamlit"]
+    assert violations("rc_dashboard/charts.py", STREAMLIT_IN_A_FUNCTION) == [
+        "rc_dashboard/charts.py:5 imports streamlit"
+    ]
 
 
 @pytest.mark.parametrize(
     ("path", "source", "expected"),
     [
-        ("rc_dashboard/maps.py", "import importlib\nm = importlib.import_module('streamlit.components.v1')\n",
-         ["rc_dashboard/maps.py:2 imports streamlit.components.v1"]),
-        ("rc_dashboard/queries.py", "def f():\n    from rc_dashboard import ui\n",
-         ["rc_dashboard/queries.py:2 imports rc_dashboard.ui"]),
-        ("rc_dashboard/reports/service.py", "from ..ui.cached import x\n",
-         ["rc_dashboard/reports/service.py:1 imports rc_dashboard.ui.cached",
-          "rc_dashboard/reports/service.py:1 imports rc_dashboard.ui.cached.x"]),
-        ("rc_dashboard/ui/filters.py", "if True:\n    import pages.overview\n",
-         ["rc_dashboard/ui/filters.py:2 imports pages.overview"]),
-        ("rc_dashboard/ingest/store.py", "def f():\n    from rc_dashboard.hotspots import service\n",
-         ["rc_dashboard/ingest/store.py:2 imports rc_dashboard.hotspots",
-          "rc_dashboard/ingest/store.py:2 imports rc_dashboard.hotspots.service"]),
-        ("rc_dashboard/ingest/store.py", "from . import areas\nx = __import__('rc_dashboard.spc')\n",
-         ["rc_dashboard/ingest/store.py:2 imports rc_dashboard.spc"]),
+        (
+            "rc_dashboard/maps.py",
+            "import importlib\nm = importlib.import_module('streamlit.components.v1')\n",
+            ["rc_dashboard/maps.py:2 imports streamlit.components.v1"],
+        ),
+        (
+            "rc_dashboard/queries.py",
+            "def f():\n    from rc_dashboard import ui\n",
+            ["rc_dashboard/queries.py:2 imports rc_dashboard.ui"],
+        ),
+        (
+            "rc_dashboard/reports/service.py",
+            "from ..ui.cached import x\n",
+            [
+                "rc_dashboard/reports/service.py:1 imports rc_dashboard.ui.cached",
+                "rc_dashboard/reports/service.py:1 imports rc_dashboard.ui.cached.x",
+            ],
+        ),
+        (
+            "rc_dashboard/ui/filters.py",
+            "if True:\n    import pages.overview\n",
+            ["rc_dashboard/ui/filters.py:2 imports pages.overview"],
+        ),
+        (
+            "rc_dashboard/ingest/store.py",
+            "def f():\n    from rc_dashboard.hotspots import service\n",
+            [
+                "rc_dashboard/ingest/store.py:2 imports rc_dashboard.hotspots",
+                "rc_dashboard/ingest/store.py:2 imports rc_dashboard.hotspots.service",
+            ],
+        ),
+        (
+            "rc_dashboard/ingest/store.py",
+            "from . import areas\nx = __import__('rc_dashboard.spc')\n",
+            ["rc_dashboard/ingest/store.py:2 imports rc_dashboard.spc"],
+        ),
         ("rc_dashboard/ui/layout.py", "import streamlit as st\n", []),
         ("pages/map.py", "import streamlit as st\nfrom rc_dashboard.ui import cached\n", []),
         ("rc_dashboard/geography.py", "import streamlit_like_name\nimport applications\n", []),
@@ -201,3 +232,60 @@ def test_an_exception_covers_only_its_own_file_and_module():
     assert violations("rc_dashboard/ingest/store.py", "from rc_dashboard import measures\n", exceptions) == [
         "rc_dashboard/ingest/store.py:1 imports rc_dashboard.measures"
     ]
+
+
+# Storage behind one door (issue 17): the analysis modules take DataFrames and return results; reads
+# are in queries.py, writes in ingest/store.py, and services/ joins them.
+PURE_ANALYSIS = sorted(
+    [*(ROOT / "rc_dashboard" / "hotspots").glob("*.py")]
+    + [ROOT / "rc_dashboard" / f"{name}.py" for name in ("explore", "measures", "spc", "scorecard")]
+)
+STORAGE = (
+    "sqlalchemy",
+    "rc_dashboard.db",
+    "rc_dashboard.queries",
+    "rc_dashboard.ingest",
+    "rc_dashboard.results",
+    "rc_dashboard.stored",
+    "rc_dashboard.services",
+)
+
+
+# The filter is a value (months, categories, sources) that analyses take, defined beside the reads it drives.
+VALUES_FROM_STORAGE = {"rc_dashboard.queries.IncidentFilter"}
+
+
+def storage_uses(path: Path, source: str) -> list[str]:
+    """Imports of storage, and parameters named engine or conn, in one analysis module."""
+    imported = imports_of(path.relative_to(ROOT).as_posix(), source)
+    values = {i.line for i in imported if i.module in VALUES_FROM_STORAGE}
+    found = [
+        f"{path.name}:{i.line} imports {i.module}"
+        for i in imported
+        if any(i.module == s or i.module.startswith(s + ".") for s in STORAGE)
+        and not (i.line in values and i.module in ("rc_dashboard.queries", *VALUES_FROM_STORAGE))
+    ]
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            found += [
+                f"{path.name}:{node.lineno} {node.name}({a.arg})"
+                for a in node.args.args + node.args.kwonlyargs
+                if a.arg in ("engine", "conn", "connection")
+            ]
+    return found
+
+
+def test_analysis_modules_take_no_engine_and_import_no_storage():
+    assert len(PURE_ANALYSIS) > 10
+    found = [use for path in PURE_ANALYSIS for use in storage_uses(path, path.read_text(encoding="utf-8"))]
+    assert found == [], found
+
+
+def test_the_storage_check_can_fail():
+    bad = "from sqlalchemy import Engine\ndef scan(engine: Engine):\n    from rc_dashboard.queries import located_points\n"
+    found = storage_uses(ROOT / "rc_dashboard" / "hotspots" / "x.py", bad)
+    assert {"x.py:1 imports sqlalchemy", "x.py:3 imports rc_dashboard.queries", "x.py:2 scan(engine)"} <= set(found)
+    assert (
+        storage_uses(ROOT / "rc_dashboard" / "hotspots" / "x.py", "from rc_dashboard.queries import IncidentFilter\n")
+        == []
+    )

@@ -205,8 +205,8 @@ def small_demo(tmp_path_factory):
 
 
 def test_the_stored_analysis_is_the_computed_one(small_demo, monkeypatch):
-    from rc_dashboard.hotspots import service
     from rc_dashboard.hotspots.analysis import analyse
+    from rc_dashboard.services import hotspots as service
 
     fresh = analyse(
         *_analysis_inputs(small_demo), HotspotParams(), "count"
@@ -231,7 +231,7 @@ def test_the_stored_analysis_is_the_computed_one(small_demo, monkeypatch):
 
 def _analysis_inputs(engine):
     from rc_dashboard.geography import wards_from_db
-    from rc_dashboard.hotspots.service import _points, _resolve
+    from rc_dashboard.services.hotspots import _points, _resolve
 
     resolved = _resolve(engine, IncidentFilter(), HotspotParams(), system_principal(), "count")
     return _points(engine, resolved), resolved.months, wards_from_db(engine)
@@ -239,8 +239,8 @@ def _analysis_inputs(engine):
 
 def test_an_import_stores_every_roles_defaults_and_readers_compute_nothing(small_demo, monkeypatch):
     from rc_dashboard import stored
-    from rc_dashboard.hotspots import service
     from rc_dashboard.reports import service as report_service
+    from rc_dashboard.services import hotspots as service
 
     lines = stored.compute_defaults(small_demo)
     assert all(": stored" in line for line in lines), lines
@@ -260,7 +260,7 @@ def test_an_import_stores_every_roles_defaults_and_readers_compute_nothing(small
 
 def test_a_survey_value_keeps_the_stored_scan_and_an_import_does_not(small_demo, monkeypatch):
     from rc_dashboard import measures, queries
-    from rc_dashboard.hotspots import service
+    from rc_dashboard.services import hotspots as service
     from rc_dashboard.services import measures as measure_service
 
     service.run_analysis(small_demo, IncidentFilter(), HotspotParams(), system_principal())
@@ -322,8 +322,8 @@ def test_results_of_one_kind_are_capped(engine, monkeypatch):
 
 
 def test_scans_sharing_one_read_of_the_points_get_what_each_would_read_alone(small_demo):
-    from rc_dashboard.hotspots import service
     from rc_dashboard.queries import months_available
+    from rc_dashboard.services import hotspots as service
 
     earlier = IncidentFilter(month_to=months_available(small_demo)[-4])  # a period inside the default one
     asks = (
@@ -349,7 +349,7 @@ def test_the_same_categories_asked_two_ways_are_one_stored_scan(small_demo, monk
     """The board's default scan (its role's allow-list) and the reports' scan (the same categories as a
     filter, for the system) scan the same incidents: the second reads the first's result."""
     from rc_dashboard.access import point_scope
-    from rc_dashboard.hotspots import service
+    from rc_dashboard.services import hotspots as service
 
     board = Principal("u", "board")
     params = HotspotParams(scan_cell_m=250)
@@ -373,7 +373,7 @@ def test_the_pages_float_parameters_find_the_defaults_stored_with_integers(small
     """The page's form gives every size as a float (250.0); the defaults hold some as integers (250)."""
     from dataclasses import fields
 
-    from rc_dashboard.hotspots import service
+    from rc_dashboard.services import hotspots as service
 
     defaults = HotspotParams()
     assert any(isinstance(getattr(defaults, f.name), int) and f.type == "float" for f in fields(defaults))

@@ -96,14 +96,14 @@ def test_a_pdf_named_csv_is_named_for_what_it_is_by_the_table_imports(sqlite_eng
 )
 def test_a_bad_values_file_is_one_sentence(data, message):
     with pytest.raises(measures.MeasureError) as caught:
-        measures.read_manual_values(data, "values.csv")
+        measure_service.read_manual_values(data, "values.csv")
     assert str(caught.value).startswith(message)
     assert len(str(caught.value).rstrip(".").split(". ")) == 1, "one sentence"
 
 
 def test_a_windows_1252_values_file_is_read_with_a_note_and_saved(sqlite_engine):
     data = "measure_id,period,value,note\nfeel_safe,2025-07,81.5,Survey café wave\n".encode("cp1252")
-    frame, notes = measures.read_manual_values(data, "values.csv")
+    frame, notes = measure_service.read_manual_values(data, "values.csv")
     assert notes == ["the file is not UTF-8; it was read as Windows-1252 (check accented letters)"]
     assert measure_service.save_manual_values(sqlite_engine, frame, REGISTER, system_principal()) == 1
     saved = queries.manual_values(sqlite_engine)
@@ -112,6 +112,6 @@ def test_a_windows_1252_values_file_is_read_with_a_note_and_saved(sqlite_engine)
 
 def test_an_excel_workbook_named_csv_is_read_as_one_and_the_user_told():
     data = workbook(pd.DataFrame({"measure_id": ["feel_safe"], "period": ["2025/26-Q2"], "value": ["79"]}))
-    frame, notes = measures.read_manual_values(data, "values.csv")
+    frame, notes = measure_service.read_manual_values(data, "values.csv")
     assert frame.to_dict("records") == [{"measure_id": "feel_safe", "period": "2025/26-Q2", "value": "79"}]
     assert notes == ["the file is an Excel workbook; it was read as one"]

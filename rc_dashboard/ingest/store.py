@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -677,3 +678,26 @@ def store_measure_values(engine: Engine, frame: pd.DataFrame, entered_by: str) -
             )
         bump_data_version(conn, incidents=False)
     return len(frame)
+
+
+def update_meta_locked(engine: Engine, key: str, initial: str, change: Callable[[str], str]) -> None:
+    """Replace the ``meta`` value under ``key`` by ``change(old)`` in one transaction that first takes
+    the write lock on its row (an UPDATE), so two replicas changing it at once take turns instead of
+    both reading the old value. A missing row starts as ``initial``; if another replica creates it
+    first, the change is tried once more on its row."""
+    from sqlalchemy import insert, select, update
+    from sqlalchemy.exc import IntegrityError
+
+    meta = schema.meta
+    for attempt in range(2):
+        try:
+            with engine.begin() as conn:
+                locked = conn.execute(update(meta).where(meta.c.key == key).values(value=meta.c.value)).rowcount
+                if not locked:
+                    conn.execute(insert(meta).values(key=key, value=initial))
+                old = conn.execute(select(meta.c.value).where(meta.c.key == key)).scalar() or initial
+                conn.execute(update(meta).where(meta.c.key == key).values(value=change(old)))
+            return
+        except IntegrityError:
+            if attempt:
+                raise

@@ -165,7 +165,7 @@ def hotspot_briefs(
     basemap: Basemap | None,
 ) -> list[HotspotBrief]:
     """A section for each new, rising and persistent place in ``chosen`` (emerging ones first)."""
-    from rc_dashboard.hotspots.service import incidents_inside
+    from rc_dashboard.services.hotspots import incidents_inside
 
     order = {flag: k for k, flag in enumerate(SECTION_FLAGS)}
     chosen = chosen[chosen["flag"].isin(SECTION_FLAGS)]

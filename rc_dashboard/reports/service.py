@@ -11,10 +11,10 @@ from rc_dashboard.coverage import coverage_grid, covered_months, data_up_to, mon
 from rc_dashboard.db import read_frame
 from rc_dashboard.hotspots.analysis import HotspotParams
 from rc_dashboard.hotspots.defaults import RESTRICTED_MIN_CELL_M
-from rc_dashboard.hotspots.service import NotEnoughData, run_analysis
 from rc_dashboard.periods import FinancialQuarter, add_months
 from rc_dashboard.queries import IncidentFilter, months_available
 from rc_dashboard.reports.ward_summary import WardSummary, quality_notes, quarter_tables, summarise_ward
+from rc_dashboard.services.hotspots import NotEnoughData, run_analysis
 
 HOTSPOT_HISTORY_MONTHS = 36
 

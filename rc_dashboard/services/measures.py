@@ -11,7 +11,9 @@ from sqlalchemy import Engine
 
 from rc_dashboard.access import Principal, require
 from rc_dashboard.ingest.store import store_measure_values, store_register
-from rc_dashboard.measures import Register, check_manual_values, parse_register
+from rc_dashboard.ingest.tables import read_table
+from rc_dashboard.ingest.validation import ValidationReport
+from rc_dashboard.measures import MANUAL_VALUE_COLUMNS, MeasureError, Register, check_manual_values, parse_register
 
 
 def save_register(engine: Engine, text: str, principal: Principal) -> Register:
@@ -30,3 +32,25 @@ def save_manual_values(engine: Engine, frame: pd.DataFrame, register: Register, 
     require(principal, "enter_values")
     check_manual_values(frame, register)
     return store_measure_values(engine, frame, principal.username)
+
+
+def read_manual_values(data: bytes, file_name: str) -> tuple[pd.DataFrame, list[str]]:
+    """An uploaded CSV (or Excel workbook) of survey and other manual values, and notes for the user.
+
+    Read like a partner table (ingest.tables): a Windows-1252 file is read with a note, an Excel
+    workbook is read as one. An empty, mis-typed (PDF, image ...) or wrongly laid-out file raises
+    MeasureError with one sentence; nothing is saved.
+    """
+    report = ValidationReport()
+    frame = read_table(data, file_name, report)
+    if frame is None:
+        reason = next(p.reason for p in report.problems if p.action == "reject")
+        raise MeasureError(f"Nothing was saved: {reason}")
+    missing = [c for c in MANUAL_VALUE_COLUMNS if c not in frame.columns]
+    if missing:
+        raise MeasureError(
+            f"Nothing was saved: the file needs the columns {', '.join(MANUAL_VALUE_COLUMNS)} (and optionally note); "
+            f"it has {', '.join(frame.columns)}."
+        )
+    notes = [p.reason for p in report.problems if p.action == "note"]
+    return frame[[c for c in (*MANUAL_VALUE_COLUMNS, "note") if c in frame.columns]], notes

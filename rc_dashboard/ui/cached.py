@@ -124,7 +124,7 @@ def snap_point_counts(flt: IncidentFilter, month: str | None, scope: Principal, 
 @st.cache_resource(show_spinner=False, max_entries=16)
 def hotspot_analysis(flt: IncidentFilter, params, weighting: str, scope: Principal, version: int):
     """The emerging hotspot analysis for a filter, parameters and access scope (stored per data version)."""
-    from rc_dashboard.hotspots.service import run_analysis
+    from rc_dashboard.services.hotspots import run_analysis
 
     return run_analysis(engine(), flt, params, scope, weighting)
 
@@ -151,7 +151,7 @@ def hotspot_deck(flt: IncidentFilter, params, weighting: str, scope: Principal, 
 @st.cache_data(show_spinner=False, max_entries=8)
 def hotspot_backtest(flt: IncidentFilter, params, weighting: str, scope: Principal, version: int):
     """The scan's backtest (a dozen refits) for the same inputs as :func:`hotspot_analysis`."""
-    from rc_dashboard.hotspots.service import run_backtest
+    from rc_dashboard.services.hotspots import run_backtest
 
     return run_backtest(engine(), flt, params, scope, weighting)
 
@@ -160,7 +160,7 @@ def hotspot_backtest(flt: IncidentFilter, params, weighting: str, scope: Princip
 def hotspot_evidence(
     hotspot_wkb: bytes, months: tuple[str, ...], flt: IncidentFilter, scope: Principal, version: int
 ) -> pd.DataFrame:
-    from rc_dashboard.hotspots.service import incidents_inside
+    from rc_dashboard.services.hotspots import incidents_inside
 
     return incidents_inside(engine(), hotspot_wkb, list(months), scope, flt)
 

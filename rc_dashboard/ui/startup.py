@@ -26,7 +26,7 @@ DATABASE_HELP = "Check RC_DATABASE_URL, the database server, or the data/ folder
 # Numba, the reports Matplotlib and the PDF library. Imported on first use they cost the first
 # visitor of the Hotspots, Ward summary or Locality pack page 2 to 3 s of CPU on a fresh server.
 WARM_MODULES = (
-    "rc_dashboard.hotspots.service",
+    "rc_dashboard.services.hotspots",
     "rc_dashboard.hotspots.analysis",
     "rc_dashboard.ui.hotspot_widgets",
     "rc_dashboard.reports.service",

@@ -23,8 +23,8 @@ def imported(tmp_path_factory):
 @pytest.fixture
 def nothing_computed(monkeypatch):
     """Any analysis run fails the test: a page must read what the import stored."""
-    from rc_dashboard.hotspots import service
     from rc_dashboard.reports import service as report_service
+    from rc_dashboard.services import hotspots as service
 
     def must_not_run(*args, **kwargs):
         raise AssertionError("a page computed an analysis the import had stored")

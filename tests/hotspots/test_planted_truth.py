@@ -12,9 +12,9 @@ from rc_dashboard import cli
 from rc_dashboard.access import system_principal
 from rc_dashboard.hotspots.analysis import HotspotParams
 from rc_dashboard.hotspots.patterns import PATTERNS
-from rc_dashboard.hotspots.service import NotEnoughData, run_analysis, run_backtest
 from rc_dashboard.queries import IncidentFilter
 from rc_dashboard.services.demo_loader import build_demo_database
+from rc_dashboard.services.hotspots import NotEnoughData, run_analysis, run_backtest
 
 PRECISION_RADIUS_M = 400
 REQUIRED_PRECISION = 0.8

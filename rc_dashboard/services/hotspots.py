@@ -17,10 +17,9 @@ from contextvars import ContextVar
 from dataclasses import asdict, dataclass, replace
 
 import shapely
-from sqlalchemy import Engine, insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Engine
 
-from rc_dashboard import categories, schema
+from rc_dashboard import categories
 from rc_dashboard.access import AccessDenied, Principal, point_scope, require
 from rc_dashboard.coverage import covered_months
 from rc_dashboard.db import incidents_version
@@ -32,6 +31,7 @@ __all__ = ["NotEnoughData", "default_as_of", "incidents_inside", "run_analysis",
 from rc_dashboard.hotspots.backtest import BacktestSummary
 from rc_dashboard.hotspots.defaults import DEFAULT_SCAN_CELL_M, RESTRICTED_MIN_CELL_M
 from rc_dashboard.hotspots.identity import assign_names
+from rc_dashboard.ingest.store import update_meta_locked
 from rc_dashboard.periods import month_range
 from rc_dashboard.queries import IncidentFilter, incidents_in_box, located_points, months_available, ward_count
 from rc_dashboard.results import Computing, fetch_or_compute
@@ -198,9 +198,7 @@ def _located(engine: Engine, resolved: _Resolved):
         return located_points(engine, replace(flt, allowed_categories=scanned))
     first, last, sources = resolved.months[0], resolved.months[-1], tuple(sorted(resolved.sources))
     # A period inside one already read is taken from it (the ward summaries' quarter inside the default).
-    period = next(
-        (p for p in shared if p[2] == sources and p[0] <= first and last <= p[1]), (first, last, sources)
-    )
+    period = next((p for p in shared if p[2] == sources and p[0] <= first and last <= p[1]), (first, last, sources))
     if period not in shared:
         shared[period] = located_points(engine, IncidentFilter(first, last, sources=sources))
     every = shared[period]
@@ -287,23 +285,21 @@ def _name_emerging(engine: Engine, analysis: HotspotAnalysis, key: str) -> None:
     if not any(emerging):
         return
     rows = analysis.hotspots.index[emerging]
-    meta = schema.meta
-    for attempt in range(2):
-        try:
-            with engine.begin() as conn:
-                locked = conn.execute(update(meta).where(meta.c.key == key).values(value=meta.c.value)).rowcount
-                if not locked:
-                    conn.execute(insert(meta).values(key=key, value="[]"))
-                register = json.loads(conn.execute(select(meta.c.value).where(meta.c.key == key)).scalar() or "[]")
-                names, register = assign_names(list(analysis.hotspots.geometry[rows]), register, analysis.as_of)
-                conn.execute(update(meta).where(meta.c.key == key).values(value=json.dumps(register)))
-            break
-        except IntegrityError:  # another replica created the row first: take its lock and read it
-            if attempt:
-                return
-        except Exception as exc:
-            logging.getLogger(__name__).warning("Hotspot names not kept: %s", exc)
-            return
+    named: list[str] = []
+
+    def name(register_json: str) -> str:
+        names, register = assign_names(
+            list(analysis.hotspots.geometry[rows]), json.loads(register_json), analysis.as_of
+        )
+        named[:] = names
+        return json.dumps(register)
+
+    try:
+        update_meta_locked(engine, key, "[]", name)
+    except Exception as exc:  # read-only, or two replicas racing twice: the analysis's own names stand
+        logging.getLogger(__name__).warning("Hotspot names not kept: %s", exc)
+        return
+    names = named
     renamed = dict(zip(analysis.hotspots.loc[rows, "hotspot"], names, strict=True))
     analysis.hotspots.loc[rows, "hotspot"] = names
     analysis.series = {renamed.get(old, old): frame for old, frame in analysis.series.items()}

@@ -1,4 +1,7 @@
-"""The one writer: validated incident frames and ward boundaries into the database.
+"""The writer of imported data: validated incident frames, ward boundaries and measure values into the database.
+
+(Lookups, localities and populations are written by ``ingest/areas.py``; the audit log, stored
+analyses and migrations by ``audit``, ``results`` and ``db``, each its own tables.)
 
 Each call is one transaction, so a failure or a kill midway leaves the database as it was.
 Idempotence comes from two keys:

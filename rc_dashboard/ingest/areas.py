@@ -47,6 +47,17 @@ def _vintage_fields(columns: list[str], pattern: re.Pattern) -> tuple[str | None
     return code, next((c for c in columns if c.lower() == name.lower()), None)
 
 
+def _read_features(item: InputFile, report: ValidationReport) -> tuple[gpd.GeoDataFrame, list[str]] | None:
+    """The file's features and their attribute columns; None (with the reason in ``report``) if there are none."""
+    data = _read_geodata(item, report)
+    if data is None:
+        return None
+    if data.empty:
+        report.reject(item.name, "the file holds no features.")
+        return None
+    return data, [c for c in data.columns if c != data.geometry.name]
+
+
 def _read_geodata(item: InputFile, report: ValidationReport) -> gpd.GeoDataFrame | None:
     if not item.data.strip():
         report.reject(item.name, "the file is empty.")
@@ -99,13 +110,10 @@ def read_wards(
     ward boundary files carry no local authority field: ``lad_lookup`` (ONS's ward-to-LAD lookup,
     see :func:`read_ward_lad_lookup`) supplies it.
     """
-    data = _read_geodata(item, report)
-    if data is None:
+    features = _read_features(item, report)
+    if features is None:
         return None
-    if data.empty:
-        report.reject(item.name, "the file holds no features.")
-        return None
-    columns = [c for c in data.columns if c != data.geometry.name]
+    data, columns = features
     detected_code, detected_name = _vintage_fields(columns, WARD_CODE_FIELD)
     code_field = code_field or detected_code or find_column(columns, ("ward_code", "code", "wd_code"))
     name_field = name_field or detected_name or find_column(columns, ("ward_name", "name", "wd_name"))
@@ -240,13 +248,10 @@ LSOA_CODE_FIELD = re.compile(r"^LSOA(\d{2})CD$", re.IGNORECASE)
 
 def read_lsoas(item: InputFile, report: ValidationReport) -> gpd.GeoDataFrame | None:
     """LSOA polygons in BNG with lsoa_code and lsoa_name (ONS ``LSOAnnCD`` / ``LSOAnnNM`` fields)."""
-    data = _read_geodata(item, report)
-    if data is None:
+    features = _read_features(item, report)
+    if features is None:
         return None
-    if data.empty:
-        report.reject(item.name, "the file holds no features.")
-        return None
-    columns = [c for c in data.columns if c != data.geometry.name]
+    data, columns = features
     code, name = _vintage_fields(columns, LSOA_CODE_FIELD)
     code = code or find_column(columns, ("lsoa_code", "code"))
     if not code:

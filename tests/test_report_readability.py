@@ -10,7 +10,6 @@ import re
 import pandas as pd
 import pytest
 from pypdf import PdfReader
-from rc_dashboard.ingest.demo import build_demo_database
 
 from rc_dashboard import formatting
 from rc_dashboard.access import system_principal
@@ -25,6 +24,7 @@ from rc_dashboard.reports.service import build_summaries
 from rc_dashboard.reports.suppression import explain
 from rc_dashboard.reports.ward_pdf import category_table, summaries_pdf
 from rc_dashboard.reports.ward_summary import hotspot_table
+from rc_dashboard.services.demo_loader import build_demo_database
 
 CHANGE = re.compile(r"\b(rose|fell) from [\d,]+ to [\d,]+")
 UNROUNDED = re.compile(r"\d\.\d{2,}")  # more than one decimal place

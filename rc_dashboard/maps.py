@@ -321,24 +321,38 @@ def with_basemap(figure: pdk.Deck, wards_wgs: gpd.GeoDataFrame, tiles: Basemap |
     )
 
 
+def fill_layer(frame: gpd.GeoDataFrame, opacity: float) -> pdk.Layer:
+    """Shapes (WGS 84) filled with the RGB(A) of their own ``fill`` column, unstroked, with a tooltip."""
+    return pdk.Layer(
+        "GeoJsonLayer",
+        json.loads(frame.to_json()),
+        filled=True,
+        stroked=False,
+        get_fill_color="properties.fill",
+        opacity=opacity,
+        pickable=True,
+    )
+
+
+def outline_layer(frame: gpd.GeoDataFrame, line_colour: list[int] | str, width_px: int, **extra) -> pdk.Layer:
+    """Shapes (WGS 84) as outlines at least ``width_px`` wide: ``line_colour`` an RGB list, or an accessor
+    such as "properties.line" for a colour per shape; ``extra`` any other deck.gl layer property."""
+    return pdk.Layer(
+        "GeoJsonLayer",
+        json.loads(frame.to_json()),
+        stroked=True,
+        filled=False,
+        get_line_color=line_colour,
+        line_width_min_pixels=width_px,
+        **extra,
+    )
+
+
 def boundary_layers(wards_wgs: gpd.GeoDataFrame, localities_wgs: gpd.GeoDataFrame) -> list[pdk.Layer]:
+    """Ward boundaries thin, locality boundaries thick, drawn over the shading."""
     return [
-        pdk.Layer(
-            "GeoJsonLayer",
-            json.loads(wards_wgs[["ward_name", "geometry"]].to_json()),
-            stroked=True,
-            filled=False,
-            get_line_color=WARD_LINE_RGB,
-            line_width_min_pixels=1,
-        ),
-        pdk.Layer(
-            "GeoJsonLayer",
-            json.loads(localities_wgs.to_json()),
-            stroked=True,
-            filled=False,
-            get_line_color=LOCALITY_LINE_RGB,
-            line_width_min_pixels=3,
-        ),
+        outline_layer(wards_wgs[["ward_name", "geometry"]], WARD_LINE_RGB, 1),
+        outline_layer(localities_wgs, LOCALITY_LINE_RGB, 3),
     ]
 
 
@@ -353,10 +367,7 @@ def choropleth_deck(
     shaded = wards_wgs.merge(values[["ward_code", "value"]], on="ward_code", how="left")
     shaded["fill"] = ramp_colours(shaded["value"])
     shaded["shown"] = shaded["value"].map(lambda v: fmt.number(v, reason="no data"))
-    data = json.loads(shaded[["ward_code", "ward_name", "locality", "shown", "fill", "geometry"]].to_json())
-    fill = pdk.Layer(
-        "GeoJsonLayer", data, filled=True, stroked=False, get_fill_color="properties.fill", opacity=0.75, pickable=True
-    )
+    fill = fill_layer(shaded[["ward_code", "ward_name", "locality", "shown", "fill", "geometry"]], 0.75)
     return deck(
         [fill, *boundary_layers(wards_wgs, localities_wgs)],
         wards_wgs,
@@ -584,17 +595,7 @@ def hotspot_outline_layers(areas_bng: gpd.GeoDataFrame) -> list[pdk.Layer]:
         + " incidents in its window"
     )
     areas["line"] = [list(FLAG_RGB.get(flag, (0, 0, 0))) for flag in areas["flag"]]
-    layers.append(
-        pdk.Layer(
-            "GeoJsonLayer",
-            json.loads(areas.to_json()),
-            filled=False,
-            stroked=True,
-            get_line_color="properties.line",
-            line_width_min_pixels=3,
-            pickable=True,
-        )
-    )
+    layers.append(outline_layer(areas, "properties.line", 3, pickable=True))
     named = areas.loc[areas["flag"] != "fading"]  # fading places are outlined, not named: fewer labels
     centres = named.geometry.representative_point()
     labels = pd.DataFrame({"lon": centres.x, "lat": centres.y, "text": named["hotspot"]})
@@ -625,18 +626,7 @@ def hotspot_deck(
     ].to_crs(WGS84)
     shown["fill"] = [pattern_colour(p) for p in shown["pattern"]]
     shown["label"] = shown["pattern"] + ", hot in " + shown["hot_months"].astype(str) + " months"
-    layers = [
-        pdk.Layer(
-            "GeoJsonLayer",
-            json.loads(shown.to_json()),
-            filled=True,
-            stroked=False,
-            get_fill_color="properties.fill",
-            opacity=0.6,
-            pickable=True,
-        )
-    ]
-    layers += hotspot_outline_layers(areas_bng)
+    layers = [fill_layer(shown, 0.6), *hotspot_outline_layers(areas_bng)]
     return deck(
         [*layers, *boundary_layers(wards_wgs, localities_wgs)], wards_wgs, {"text": "{label}"}, tiles, labels=False
     )

@@ -21,6 +21,7 @@ from rc_dashboard.explore import MONTH_NAMES
 from rc_dashboard.formatting import suppressed_or_count
 from rc_dashboard.periods import FinancialQuarter, parse_month
 from rc_dashboard.reports.narrative import Change, detail_line, opening
+from rc_dashboard.reports.pdf_text import OGL_NOTICE
 from rc_dashboard.reports.suppression import SuppressedTable, change_allowed, suppress_table
 
 SIGNIFICANCE = 0.05
@@ -458,6 +459,6 @@ def to_markdown(summary: WardSummary, explanation: str) -> str:
         "",
         f"_{escape_markdown(explanation)}_",
         "",
-        "Contains public sector information licensed under the Open Government Licence v3.0.",
+        OGL_NOTICE,
     ]
     return "\n".join(lines) + "\n"

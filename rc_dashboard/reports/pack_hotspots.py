@@ -21,10 +21,10 @@ from sqlalchemy import Engine
 from rc_dashboard import formatting
 from rc_dashboard.access import Principal
 from rc_dashboard.basemap import Basemap
+from rc_dashboard.formatting import FLAG_WORDS
 from rc_dashboard.periods import FinancialQuarter, add_months, month_range
 from rc_dashboard.reports.figures import Label, area_map_png, monthly_png
 
-FLAG_WORDS = {"new": "New", "rising": "Rising", "persistent": "Persistent", "fading": "Fading"}
 SECTION_FLAGS = ("new", "rising", "persistent")  # places a panel acts on; fading ones are watched
 TOP_PLACES = 5  # "On or near" locations listed per hotspot
 STREETS_ON_MAP = 5  # of those, labelled on its map (where they do not overprint one another)

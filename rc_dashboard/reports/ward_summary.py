@@ -18,7 +18,7 @@ from scipy import stats
 
 from rc_dashboard.escaping import escape_markdown
 from rc_dashboard.explore import MONTH_NAMES
-from rc_dashboard.formatting import suppressed_or_count
+from rc_dashboard.formatting import FLAG_WORDS, suppressed_or_count
 from rc_dashboard.periods import FinancialQuarter, parse_month
 from rc_dashboard.reports.narrative import Change, detail_line, opening
 from rc_dashboard.reports.pdf_text import OGL_NOTICE
@@ -376,9 +376,6 @@ def narrative(summary: WardSummary, label) -> str:
 def narrative_detail(summary: WardSummary) -> str:
     """The p-values behind the narrative's words, for analysts ("" when nothing changed significantly)."""
     return detail_line(category_changes(summary), PREVIOUS_WORDS) if summary.previous_covered else ""
-
-
-FLAG_WORDS = {"new": "New", "rising": "Rising", "persistent": "Persistent", "fading": "Fading"}
 
 
 def hotspot_table(summary: WardSummary) -> pd.DataFrame:

@@ -26,6 +26,7 @@ PAGES = [
 # A local icon: a Material icon name would make every visitor's browser fetch it from Google's servers.
 ICON = Path(__file__).parent / "assets" / "icon.png"
 st.set_page_config(page_title="RC Dashboard", page_icon=str(ICON), layout="wide")
+startup.warm_imports()  # the pages' heavy modules, in the background while this run draws
 startup.ensure_data()
 
 with startup.database_errors_as_messages():

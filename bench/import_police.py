@@ -8,12 +8,23 @@ our import into an empty SQLite database (validation, ward assignment, upsert, i
 the same files again (idempotent re-import); the month a partnership adds every month
 (30,000 new rows, the month after the last, into the database of a million); optionally the
 same on PostgreSQL.
+
+After the import and after the monthly import, the stored default analyses
+(:func:`rc_dashboard.stored.compute_defaults`: the cube, the hotspot scan for each role scope, the
+ward summaries and pack hotspots of the latest complete quarter) are computed in the same
+subprocess, timed apart from the import (wall and CPU seconds), with their per-step lines.
+``--no-analyses`` leaves them out. The machine's load average is printed with every figure.
+
+Targets (issue 15): import at least 1.0 times the naive path's speed in the same run (stretch 1.5);
+the stored defaults for both category scopes under 40 s more; the monthly import under 5 s, plus
+the analyses.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -68,7 +79,27 @@ def make_monthly_file(folder: Path, rows: int = MONTHLY_ROWS) -> Path:
     return out
 
 
-def phase(name: str, files_dir: str, db_url: str) -> dict:
+def load_average() -> str:
+    """The 1-minute load average and the cores, e.g. "load 3.2 on 2 cores" (the machine is shared)."""
+    return f"load {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
+
+
+def analyses(engine) -> dict:
+    """Compute the stored default analyses as an import does; wall and CPU seconds and the per-step lines."""
+    from rc_dashboard.stored import compute_defaults
+
+    load_before = load_average()
+    started, cpu = time.perf_counter(), time.process_time()
+    lines = compute_defaults(engine)
+    return {
+        "analyses_s": round(time.perf_counter() - started, 2),
+        "analyses_cpu_s": round(time.process_time() - cpu, 2),
+        "analyses_lines": lines,
+        "analyses_load": f"{load_before} before, {load_average()} after",
+    }
+
+
+def phase(name: str, files_dir: str, db_url: str, with_analyses: bool = False) -> dict:
     """Run one phase in this process and return its figures."""
     import pandas as pd
     from sqlalchemy import create_engine
@@ -101,18 +132,30 @@ def phase(name: str, files_dir: str, db_url: str) -> dict:
         rows = result.rows_read
         detail = result.sentence()
     seconds = time.perf_counter() - started
+    figures = {"phase": name, "rows": rows, "seconds": round(seconds, 2), "load": load_average(), "detail": detail}
+    if with_analyses and name in ("import", "monthly"):
+        figures |= analyses(engine)
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return {"phase": name, "rows": rows, "seconds": round(seconds, 2), "peak_mb": round(peak_mb), "detail": detail}
+    return figures | {"peak_mb": round(peak_mb)}
 
 
-def run_phase(name: str, files_dir: Path, db_url: str) -> dict:
+def run_phase(name: str, files_dir: Path, db_url: str, with_analyses: bool) -> dict:
+    command = [sys.executable, __file__, "--phase", name, "--files", str(files_dir), "--db", db_url]
     output = subprocess.run(
-        [sys.executable, __file__, "--phase", name, "--files", str(files_dir), "--db", db_url],
+        command + (["--analyses"] if with_analyses else []),
         check=True,
         capture_output=True,
         text=True,
     ).stdout
     return json.loads(output.strip().splitlines()[-1])
+
+
+def show(figures: dict) -> None:
+    """One phase's figures, then its analyses' per-step lines."""
+    lines = figures.pop("analyses_lines", [])
+    print(figures, flush=True)
+    for line in lines:
+        print(f"    {line}", flush=True)
 
 
 def main() -> None:
@@ -122,10 +165,13 @@ def main() -> None:
     parser.add_argument("--files", help=argparse.SUPPRESS)
     parser.add_argument("--phase", help=argparse.SUPPRESS)
     parser.add_argument("--db", help=argparse.SUPPRESS)
+    parser.add_argument("--analyses", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--no-analyses", action="store_true", help="time the imports only")
     args = parser.parse_args()
     if args.phase:
-        print(json.dumps(phase(args.phase, args.files, args.db)))
+        print(json.dumps(phase(args.phase, args.files, args.db, args.analyses)))
         return
+    with_analyses = not args.no_analyses
 
     cache = ROOT / "bench" / "results" / "police_files"
     cache.mkdir(parents=True, exist_ok=True)
@@ -138,8 +184,8 @@ def main() -> None:
         ours_url = f"sqlite:///{tmp}/ours.sqlite"
         make_monthly_file(cache)
         for name, url in (("naive", naive_url), ("import", ours_url), ("reimport", ours_url), ("monthly", ours_url)):
-            results.append(run_phase(name, cache, url) | {"db": "sqlite"})
-            print(results[-1], flush=True)
+            results.append(run_phase(name, cache, url, with_analyses) | {"db": "sqlite"})
+            show(results[-1])
         if args.postgres:
             from rc_dashboard import schema
             from rc_dashboard.db import make_engine
@@ -150,8 +196,8 @@ def main() -> None:
                 conn.exec_driver_sql("DROP TABLE IF EXISTS schema_version")
             engine.dispose()
             for name in ("import", "reimport", "monthly"):
-                results.append(run_phase(name, cache, args.postgres) | {"db": "postgresql"})
-                print(results[-1], flush=True)
+                results.append(run_phase(name, cache, args.postgres, with_analyses) | {"db": "postgresql"})
+                show(results[-1])
     naive = next(r for r in results if r["phase"] == "naive")["seconds"]
     ours = next(r for r in results if r["phase"] == "import" and r["db"] == "sqlite")["seconds"]
     again = next(r for r in results if r["phase"] == "reimport" and r["db"] == "sqlite")["seconds"]
@@ -161,6 +207,12 @@ def main() -> None:
         f"path's speed (target >= 1.0, stretch 1.5); re-import {again:.1f} s = {again / ours:.2f}x first; "
         f"monthly {MONTHLY_ROWS:,} rows into the million {monthly:.1f} s (target < 5 s)"
     )
+    for result in results:
+        if "analyses_s" in result:
+            print(
+                f"{result['db']}: stored default analyses after the {result['phase']} {result['analyses_s']:.1f} s "
+                f"(CPU {result['analyses_cpu_s']:.1f} s; {result['analyses_load']}; target under 40 s)"
+            )
 
 
 if __name__ == "__main__":

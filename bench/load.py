@@ -245,6 +245,7 @@ def database(scale: float) -> str:
     spec = importlib.util.spec_from_file_location("bench_pages", ROOT / "bench" / "pages.py")
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look their module up
     spec.loader.exec_module(module)
     RESULTS.mkdir(parents=True, exist_ok=True)
     return module.build(RESULTS, scale)

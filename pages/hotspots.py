@@ -3,7 +3,6 @@ each with the evidence behind it."""
 
 import streamlit as st
 
-from rc_dashboard import maps
 from rc_dashboard.access import point_scope
 from rc_dashboard.escaping import escape_markdown
 from rc_dashboard.export import to_csv_text
@@ -19,9 +18,9 @@ flt = filters.current_filter()
 st.title("Hotspots")
 layout.demo_banner(cached.is_demo(version))
 params = hotspot_widgets.parameter_form(principal)
-analyses.being_computed_notice(cached.engine(), ("hotspots",))
 with (
     layout.stop_on(NotEnoughData),
+    analyses.being_computed_notice(cached.engine(), ("hotspots",)),
     st.spinner("Scanning for places rising against their own history, and describing each place's history…"),
 ):
     analysis = cached.hotspot_analysis(flt, params, filters.weighting(), principal.scope(), version)
@@ -33,9 +32,8 @@ st.info(escape_markdown(analysis.scan_sentence()), icon=":material/target:")
 st.caption(escape_markdown(analysis.budget_sentence))
 if analysis.as_of_note:
     st.caption(escape_markdown(analysis.as_of_note))
-wards_wgs, localities_wgs = cached.display_boundaries(version)
 tiles = widgets.configured_basemap()
-st.pydeck_chart(maps.hotspot_deck(analysis.cells, analysis.hotspots, wards_wgs, localities_wgs, tiles), height=600)
+st.pydeck_chart(cached.hotspot_deck(flt, params, filters.weighting(), principal.scope(), tiles, version), height=600)
 widgets.basemap_credit(tiles)
 present = analysis.cells["pattern"].value_counts().rename_axis("pattern").reset_index(name="cells")
 present["what it means"] = present["pattern"].map(PATTERN_RULES)

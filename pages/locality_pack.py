@@ -20,8 +20,11 @@ if not quarters or not localities:
 left, right = st.columns(2)
 locality = left.selectbox("Locality", localities, key="lp_locality")
 quarter = layout.quarter_picker(right, quarters, "lp_quarter")
-analyses.being_computed_notice(cached.engine(), ("ward_summaries", "hotspots"))
-with layout.stop_on(ReportError), st.status("Building the pack (hotspots, measures, wards, sources)…") as status:
+with (
+    layout.stop_on(ReportError),
+    analyses.being_computed_notice(cached.engine(), ("ward_summaries", "hotspots")),
+    st.status("Building the pack (hotspots, measures, wards, sources)…") as status,
+):
     pack = cached.locality_pack(locality, quarter, principal.scope(), version)
     status.update(label="Pack ready", state="complete")
 auth.record_point_view(principal, "locality pack", {"locality": locality, "quarter": quarter})

@@ -30,10 +30,12 @@ ward = left.selectbox(
     key="ws_ward",
 )
 quarter = layout.quarter_picker(right, quarters, "ws_quarter")
-with layout.stop_on(ReportError):
-    analyses.being_computed_notice(cached.engine(), ("ward_summaries", "hotspots"))
-    with st.spinner("Preparing the quarter's summaries…"):
-        summaries, hotspots = cached.ward_summaries(quarter, version)
+with (
+    layout.stop_on(ReportError),
+    analyses.being_computed_notice(cached.engine(), ("ward_summaries", "hotspots")),
+    st.spinner("Preparing the quarter's summaries…"),
+):
+    summaries, hotspots = cached.ward_summaries(quarter, version)
 summary = summaries[ward]
 explanation = explain(config.area_config().suppression_threshold)
 

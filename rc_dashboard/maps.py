@@ -580,8 +580,35 @@ def pattern_colour(pattern: str) -> list[int]:
 FLAG_RGB = {"new": (202, 0, 32), "rising": (230, 97, 1), "persistent": (40, 40, 40), "fading": (120, 120, 160)}
 
 
-def hotspot_outline_layers(areas_bng: gpd.GeoDataFrame) -> list[pdk.Layer]:
-    """Hotspot areas outlined in their flag's colour, and named (fading places are outlined, not named)."""
+HOTSPOT_LABEL_PX = 16
+HOTSPOT_LABEL_ORDER = {"new": 0, "rising": 1, "persistent": 2}  # who keeps a label when two would overprint
+
+
+def uncluttered(labels: pd.DataFrame, zoom: float, font_px: int = HOTSPOT_LABEL_PX) -> pd.DataFrame:
+    """The labels (lon, lat, text; in priority order) whose boxes overprint no earlier one at ``zoom``.
+
+    A box is the text's estimated width (characters × ``LABEL_CHAR_EM`` × the font) by one line
+    (pixels); a label left out still has its outline and its tooltip.
+    """
+    if labels.empty:
+        return labels
+    latitude = float(labels["lat"].mean())
+    scale = metres_per_pixel(latitude, zoom)
+    metres_per_degree = EARTH_CIRCUMFERENCE_M / 360.0
+    x = labels["lon"].to_numpy() * metres_per_degree * math.cos(math.radians(latitude)) / scale
+    y = labels["lat"].to_numpy() * metres_per_degree / scale
+    half_w = labels["text"].str.len().to_numpy() * LABEL_CHAR_EM * font_px / 2 + 2
+    half_h = font_px / 2 + 2
+    kept: list[int] = []
+    for i in range(len(labels)):
+        if all(abs(x[i] - x[j]) >= half_w[i] + half_w[j] or abs(y[i] - y[j]) >= 2 * half_h for j in kept):
+            kept.append(i)
+    return labels.iloc[kept]
+
+
+def hotspot_outline_layers(areas_bng: gpd.GeoDataFrame, zoom: float) -> list[pdk.Layer]:
+    """Hotspot areas outlined in their flag's colour, and named where the name overprints no stronger
+    place's (new, then rising, then persistent; fading places are outlined, not named)."""
     if areas_bng.empty:
         return []
     layers = []
@@ -596,16 +623,17 @@ def hotspot_outline_layers(areas_bng: gpd.GeoDataFrame) -> list[pdk.Layer]:
     )
     areas["line"] = [list(FLAG_RGB.get(flag, (0, 0, 0))) for flag in areas["flag"]]
     layers.append(outline_layer(areas, "properties.line", 3, pickable=True))
-    named = areas.loc[areas["flag"] != "fading"]  # fading places are outlined, not named: fewer labels
+    named = areas.loc[areas["flag"] != "fading"]
+    named = named.iloc[np.argsort(named["flag"].map(HOTSPOT_LABEL_ORDER).to_numpy(), kind="stable")]
     centres = named.geometry.representative_point()
-    labels = pd.DataFrame({"lon": centres.x, "lat": centres.y, "text": named["hotspot"]})
+    labels = uncluttered(pd.DataFrame({"lon": centres.x, "lat": centres.y, "text": named["hotspot"]}), zoom)
     layers.append(
         pdk.Layer(
             "TextLayer",
             labels,
             get_position=["lon", "lat"],
             get_text="text",
-            get_size=16,
+            get_size=HOTSPOT_LABEL_PX,
             get_color=[0, 0, 0],
             background=True,
         )
@@ -626,7 +654,7 @@ def hotspot_deck(
     ].to_crs(WGS84)
     shown["fill"] = [pattern_colour(p) for p in shown["pattern"]]
     shown["label"] = shown["pattern"] + ", hot in " + shown["hot_months"].astype(str) + " months"
-    layers = [fill_layer(shown, 0.6), *hotspot_outline_layers(areas_bng)]
+    layers = [fill_layer(shown, 0.6), *hotspot_outline_layers(areas_bng, view_state(wards_wgs).zoom)]
     return deck(
         [*layers, *boundary_layers(wards_wgs, localities_wgs)], wards_wgs, {"text": "{label}"}, tiles, labels=False
     )

@@ -41,6 +41,7 @@ from sqlalchemy import Engine, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from rc_dashboard import config, schema
+from rc_dashboard.db import SQLITE_BUSY_TIMEOUT_MS
 from rc_dashboard.results_codec import ArchiveError, dumps, loads
 
 T = TypeVar("T")
@@ -50,6 +51,7 @@ RESULTS_FORMAT = 2  # 2: a described hotspot area's pattern and hot months come 
 STALE_MARKER_S = 15 * 60  # a marker this old belongs to a process that died: take it over (seconds)
 WAIT_POLL_S = 0.5  # how often a waiting process looks again (seconds)
 DEFAULT_WAIT_S = 10 * 60  # how long a reader waits for another process before computing itself (seconds)
+CLAIM_WAIT_MS = 1_000  # how long a reader waits for SQLite's write lock to place a marker (milliseconds)
 CONFIG_FILES = ("area.yaml", "categories.yaml", "roles.yaml", "measures.yaml")
 # A hotspot result is about 3 MB at a million incidents; people trying parameters would otherwise
 # grow the table without bound between imports. Beyond this many of a kind, the least recently
@@ -171,20 +173,33 @@ class _ReadOnly(Exception):
 
 
 def _claim(engine: Engine, key: str, kind: str, version: int, inputs: dict[str, Any]) -> bool:
-    """Insert the marker row; False if another process holds it. Read-only databases raise _ReadOnly."""
+    """Insert the marker row; False if another process holds it. Read-only databases raise _ReadOnly.
+
+    On SQLite an import holds the one write lock for its whole transaction: a reader waits at most
+    :data:`CLAIM_WAIT_MS` for it, then computes for its own view (raising _ReadOnly), instead of the
+    connection's 30 s busy timeout on every result a page asks for. The import stores the results
+    of its own data version afterwards.
+    """
     try:
         with engine.begin() as conn:
-            conn.execute(
-                insert(schema.results).values(
-                    key=key,
-                    kind=kind,
-                    version=version,
-                    status="computing",
-                    owner=_owner(),
-                    started_at=time.time(),
-                    inputs=json.dumps(inputs, sort_keys=True, default=str),
+            sqlite = conn.dialect.name == "sqlite"
+            if sqlite:
+                conn.exec_driver_sql(f"PRAGMA busy_timeout={CLAIM_WAIT_MS}")
+            try:
+                conn.execute(
+                    insert(schema.results).values(
+                        key=key,
+                        kind=kind,
+                        version=version,
+                        status="computing",
+                        owner=_owner(),
+                        started_at=time.time(),
+                        inputs=json.dumps(inputs, sort_keys=True, default=str),
+                    )
                 )
-            )
+            finally:
+                if sqlite:
+                    conn.exec_driver_sql(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         return True
     except IntegrityError:
         return False

@@ -33,7 +33,7 @@ Progress = Callable[[float, str], None]
 log = logging.getLogger(__name__)
 
 # Every kind of result keyed on the incidents' version (pruned together after an import).
-INCIDENT_RESULT_KINDS = ("cube", "hotspots", "hotspot_backtest", "ward_summaries")
+INCIDENT_RESULT_KINDS = ("cube", "hotspots", "hotspot_backtest", "ward_summaries", "distinct_values")
 
 
 def _silent(fraction: float, message: str) -> None:
@@ -45,6 +45,22 @@ def cube(engine: Engine) -> pd.DataFrame:
     from rc_dashboard.queries import load_cube
 
     return fetch_or_compute(engine, "cube", incidents_version(engine), {}, lambda: load_cube(engine))
+
+
+def distinct_values(engine: Engine, column: str) -> list[str]:
+    """The categories or sources in the data (see :func:`queries.distinct_values`), stored: finding
+    them scans every incident (about 2 s at a million), and every page's filter bar asks."""
+    from rc_dashboard import queries
+
+    if column not in ("category", "source"):
+        return queries.distinct_values(engine, column)
+    return fetch_or_compute(
+        engine,
+        "distinct_values",
+        incidents_version(engine),
+        {"column": column},
+        lambda: queries.distinct_values(engine, column),
+    )
 
 
 def latest_complete_quarter(engine: Engine):
@@ -101,7 +117,7 @@ def compute_defaults(engine: Engine, progress: Progress = _silent) -> list[str]:
     from rc_dashboard import config
     from rc_dashboard.access import AccessDenied, point_scope
     from rc_dashboard.hotspots.analysis import HotspotParams, NotEnoughData
-    from rc_dashboard.hotspots.service import run_analysis
+    from rc_dashboard.hotspots.service import run_analysis, sharing_points
     from rc_dashboard.queries import IncidentFilter
     from rc_dashboard.reports.service import ReportError, ward_hotspots
 
@@ -109,7 +125,7 @@ def compute_defaults(engine: Engine, progress: Progress = _silent) -> list[str]:
     principals = role_principals("hotspots")
     readers = role_principals("locality_pack")
     quarter = latest_complete_quarter(engine)
-    steps = 2 + len(principals) + len(readers)
+    steps = 3 + len(principals) + len(readers)
     done = 0
 
     def step(message: str, work: Callable[[], object]) -> None:
@@ -124,21 +140,23 @@ def compute_defaults(engine: Engine, progress: Progress = _silent) -> list[str]:
         done += 1
 
     step("Incident counts by month, ward and category", lambda: cube(engine))
-    for principal in principals:
-        step(
-            f"Hotspots as the {principal.role_info.label.lower()} sees them",
-            lambda p=principal: run_analysis(engine, IncidentFilter(), HotspotParams(), p),
-        )
-    if quarter is None:
-        lines.append("Ward summaries and packs: not made (no complete financial quarter is loaded)")
-    else:
-        step(f"Ward summaries for {quarter.label}", lambda: ward_summaries(engine, quarter))
-        threshold = config.area_config().suppression_threshold
-        for reader in readers:  # a pack's hotspots follow its reader's categories (see ward_hotspots)
+    step("Categories and sources in the data", lambda: [distinct_values(engine, c) for c in ("category", "source")])
+    with sharing_points():  # the scans below read the located points once between them
+        for principal in principals:
             step(
-                f"Locality pack hotspots for {quarter.label} as the {reader.role_info.label.lower()} sees them",
-                lambda r=reader: ward_hotspots(engine, quarter, threshold, point_scope(r)),
+                f"Hotspots as the {principal.role_info.label.lower()} sees them",
+                lambda p=principal: run_analysis(engine, IncidentFilter(), HotspotParams(), p),
             )
+        if quarter is None:
+            lines.append("Ward summaries and packs: not made (no complete financial quarter is loaded)")
+        else:
+            step(f"Ward summaries for {quarter.label}", lambda: ward_summaries(engine, quarter))
+            threshold = config.area_config().suppression_threshold
+            for reader in readers:  # a pack's hotspots follow its reader's categories (see ward_hotspots)
+                step(
+                    f"Locality pack hotspots for {quarter.label} as the {reader.role_info.label.lower()} sees them",
+                    lambda r=reader: ward_hotspots(engine, quarter, threshold, point_scope(r)),
+                )
     removed = prune(engine, dict.fromkeys(INCIDENT_RESULT_KINDS, incidents_version(engine)))
     if removed:
         lines.append(f"Removed {removed:,} stored result{'s' if removed != 1 else ''} of older data")

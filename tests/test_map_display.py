@@ -140,3 +140,21 @@ def test_hexagon_area_matches_its_radius():
     polygon = maps.hex_bins(pd.DataFrame({"lon": lon, "lat": lat, "weight": [1.0]}))["polygon"][0]
     hexagon = gpd.GeoSeries([shapely.Polygon(polygon)], crs="EPSG:4326").to_crs("EPSG:27700")[0]
     assert hexagon.area == pytest.approx(3 * math.sqrt(3) / 2 * maps.HEX_RADIUS_M**2, rel=1e-3)
+
+
+def test_hotspot_labels_that_would_overprint_a_stronger_one_are_left_out():
+    from rc_dashboard.maps import metres_per_pixel, uncluttered
+
+    zoom, lat = 13.0, 52.58
+    metres = metres_per_pixel(lat, zoom)  # at zoom 13 about 18.6 m a pixel
+    degrees_per_px = metres / (40_075_016.686 / 360.0 * math.cos(math.radians(lat)))
+    labels = pd.DataFrame(
+        {
+            "lon": [-1.98, -1.98 + 10 * degrees_per_px, -1.98 + 200 * degrees_per_px],  # 10 px and 200 px east
+            "lat": [lat, lat, lat],
+            "text": ["E1", "P10", "P2"],
+        }
+    )
+    kept = uncluttered(labels, zoom)
+    assert kept["text"].tolist() == ["E1", "P2"]  # P10's box (about 29 px wide) would overprint E1's
+    assert uncluttered(labels, zoom + 5)["text"].tolist() == ["E1", "P10", "P2"]  # zoomed in, all fit

@@ -319,3 +319,100 @@ def test_results_of_one_kind_are_capped(engine, monkeypatch):
     table = results.stored(engine)
     kept = sorted(json.loads(i)["cell_m"] for i in table.loc[table["kind"] == "hotspots", "inputs"])
     assert kept == [2, 3, 4] and (table["kind"] == "cube").sum() == 1  # the newest three; other kinds untouched
+
+
+def test_scans_sharing_one_read_of_the_points_get_what_each_would_read_alone(small_demo):
+    from rc_dashboard.hotspots import service
+    from rc_dashboard.queries import months_available
+
+    earlier = IncidentFilter(month_to=months_available(small_demo)[-4])  # a period inside the default one
+    asks = (
+        ("analyst", None, IncidentFilter()),
+        ("board", None, IncidentFilter()),
+        ("locality_lead", "North", IncidentFilter()),
+        ("board", None, earlier),
+        ("analyst", None, earlier),
+    )
+    alone = []
+    for role, locality, flt in asks:
+        resolved = service._resolve(small_demo, flt, HotspotParams(), Principal("u", role, locality), "count")
+        alone.append(service._points(small_demo, resolved))
+    assert len(alone[1]) < len(alone[0])  # the board's scope really leaves categories out
+    assert len(alone[4]) < len(alone[0])  # and the earlier period really leaves months out
+    with service.sharing_points():
+        for (role, locality, flt), expected in zip(asks, alone, strict=True):
+            resolved = service._resolve(small_demo, flt, HotspotParams(), Principal("u", role, locality), "count")
+            pd.testing.assert_frame_equal(service._points(small_demo, resolved), expected)
+
+
+def test_the_same_categories_asked_two_ways_are_one_stored_scan(small_demo, monkeypatch):
+    """The board's default scan (its role's allow-list) and the reports' scan (the same categories as a
+    filter, for the system) scan the same incidents: the second reads the first's result."""
+    from rc_dashboard.access import point_scope
+    from rc_dashboard.hotspots import service
+
+    board = Principal("u", "board")
+    params = HotspotParams(scan_cell_m=250)
+    first = service.run_analysis(small_demo, IncidentFilter(), params, board)
+    class ComputedAgain(Exception):
+        pass
+
+    def must_not_run(*args, **kwargs):
+        raise ComputedAgain
+
+    monkeypatch.setattr(service, "analyse", must_not_run)
+    asked = IncidentFilter(categories=point_scope(board).categories)
+    second = service.run_analysis(small_demo, asked, params, system_principal())
+    assert second.hotspots["hotspot"].tolist() == first.hotspots["hotspot"].tolist()
+    assert second.as_of == first.as_of
+    with pytest.raises(ComputedAgain):  # a narrower choice is another scan
+        service.run_analysis(small_demo, IncidentFilter(categories=("Burglary",)), params, board)
+
+
+def test_the_pages_float_parameters_find_the_defaults_stored_with_integers(small_demo):
+    """The page's form gives every size as a float (250.0); the defaults hold some as integers (250)."""
+    from dataclasses import fields
+
+    from rc_dashboard.hotspots import service
+
+    defaults = HotspotParams()
+    assert any(isinstance(getattr(defaults, f.name), int) and f.type == "float" for f in fields(defaults))
+    as_floats = HotspotParams(**{f.name: float(getattr(defaults, f.name)) if f.type == "float" else getattr(defaults, f.name) for f in fields(defaults)})
+    analyst = Principal("u", "analyst")
+    keys = [service._resolve(small_demo, IncidentFilter(), p, analyst, "count").key() for p in (defaults, as_floats)]
+    assert keys[0] == keys[1]
+    other = HotspotParams(cell_m=500.0)
+    assert service._resolve(small_demo, IncidentFilter(), other, analyst, "count").key() != keys[0]
+
+
+def test_the_filter_bars_categories_and_sources_are_stored_with_the_defaults(small_demo, monkeypatch):
+    from rc_dashboard import queries, stored
+
+    direct = {column: queries.distinct_values(small_demo, column) for column in ("category", "source")}
+    assert len(direct["category"]) > 5 and direct["source"]
+    stored.compute_defaults(small_demo)
+    monkeypatch.setattr(queries, "distinct_values", lambda *a: pytest.fail("scanned the incidents again"))
+    assert {column: stored.distinct_values(small_demo, column) for column in direct} == direct
+
+
+def test_a_reader_does_not_wait_out_an_imports_write_lock(tmp_path):
+    """While an import holds SQLite's write lock, a page asking for a result not yet stored computes
+    it for its own view after about a second, instead of the 30 s busy timeout per result."""
+    import sqlite3
+
+    path = tmp_path / "locked.sqlite"
+    engine = db.connect(f"sqlite:///{path}")
+    writer = sqlite3.connect(path, isolation_level=None)
+    writer.execute("BEGIN IMMEDIATE")  # the import's transaction
+    try:
+        started = time.monotonic()
+        assert results.fetch_or_compute(engine, "kind", 1, {"n": 1}, lambda: "computed") == "computed"
+        assert time.monotonic() - started < results.CLAIM_WAIT_MS / 1000 + 5
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
+    assert results.stored(engine).empty  # nothing stored for the view...
+    assert results.fetch_or_compute(engine, "kind", 1, {"n": 1}, lambda: "again") == "again"
+    assert len(results.stored(engine)) == 1  # ...and the next reader stores it once the lock is free
+    with engine.connect() as conn:  # the connection keeps its usual busy timeout
+        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == db.SQLITE_BUSY_TIMEOUT_MS

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import asdict, dataclass, replace
 
 import shapely
@@ -85,21 +87,35 @@ class _Resolved:
     as_of_note: str
     held_back: str | None
 
+    def scanned_categories(self) -> tuple[str, ...] | None:
+        """The categories the analysis reads once the filter and the role's allow-list are applied
+        (None: every category; empty: none)."""
+        if self.allowed is None:
+            return tuple(sorted(self.categories)) or None
+        if not self.categories:
+            return tuple(sorted(self.allowed))
+        return tuple(sorted(set(self.categories) & set(self.allowed)))
+
     def key(self) -> dict:
-        """The inputs a stored result is keyed on (the role enters only through them)."""
+        """The inputs a stored result is keyed on (the role enters only through them).
+
+        Categories enter as the set actually scanned, not as how it was asked for: a board member's
+        default scan (every category their role allows) and the ward summaries' scan (the same
+        categories chosen by the reports) are one computation, stored once.
+        """
+        scanned = self.scanned_categories()
+        # Numbers as floats: the page's form gives 250.0 where the defaults say 250, the same square.
+        params = {
+            name: float(value) if isinstance(value, int | float) and not isinstance(value, bool) else value
+            for name, value in asdict(self.params).items()
+        }
         return {
             "months": [self.months[0], self.months[-1]],
-            # 250 and 250.0 are one parameter (the page's sliders give floats, the defaults ints)
-            "params": {k: _number(v) for k, v in asdict(self.params).items()},
-            "categories": sorted(self.categories),
-            "allowed": None if self.allowed is None else sorted(self.allowed),
+            "params": params,
+            "categories": None if scanned is None else list(scanned),
             "sources": sorted(self.sources),
             "weighting": self.weighting,
         }
-
-
-def _number(value):
-    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else value
 
 
 def _resolve(
@@ -152,23 +168,54 @@ def _resolve(
     )
 
 
-def _points(engine: Engine, resolved: _Resolved):
-    points = located_points(
-        engine,
-        IncidentFilter(
-            resolved.months[0],
-            resolved.months[-1],
-            resolved.categories,
-            resolved.sources,
-            allowed_categories=resolved.allowed,
-        ),
+NO_POINTS = "No located incidents match the filter"
+
+# While the default analyses are computed (:func:`sharing_points`), the located points of a period
+# are read from the database once and each role's scan takes its categories from that frame
+# (reading them is a third of a scan's time at a million incidents). None outside.
+_shared_points: ContextVar[dict | None] = ContextVar("shared_points", default=None)
+
+
+@contextmanager
+def sharing_points() -> Iterator[None]:
+    """Within this block, analyses of the same months and sources share one read of the located points.
+
+    For a process computing several scans in a row (the defaults after an import); the frame is
+    held until the block ends, so pages do not use it.
+    """
+    token = _shared_points.set({})
+    try:
+        yield
+    finally:
+        _shared_points.reset(token)
+
+
+def _located(engine: Engine, resolved: _Resolved):
+    scanned = resolved.scanned_categories()
+    shared = _shared_points.get()
+    if shared is None:
+        flt = IncidentFilter(resolved.months[0], resolved.months[-1], sources=resolved.sources)
+        return located_points(engine, replace(flt, allowed_categories=scanned))
+    first, last, sources = resolved.months[0], resolved.months[-1], tuple(sorted(resolved.sources))
+    # A period inside one already read is taken from it (the ward summaries' quarter inside the default).
+    period = next(
+        (p for p in shared if p[2] == sources and p[0] <= first and last <= p[1]), (first, last, sources)
     )
+    if period not in shared:
+        shared[period] = located_points(engine, IncidentFilter(first, last, sources=sources))
+    every = shared[period]
+    keep = every["month"].between(first, last) if period[:2] != (first, last) else None
+    if scanned is not None:
+        in_scope = every["category"].isin(scanned)
+        keep = in_scope if keep is None else keep & in_scope
+    return every.copy() if keep is None else every[keep].reset_index(drop=True)
+
+
+def _points(engine: Engine, resolved: _Resolved):
+    points = _located(engine, resolved)
     if points.empty:
-        raise NotEnoughData(
-            "No located incidents match the filter"
-            + (f". {resolved.held_back}" if resolved.held_back else ".")
-            + " Widen the filter."
-        )
+        # The same words for every role: the refusal is stored under a key any role may share.
+        raise NotEnoughData(f"{NO_POINTS}. Widen the filter.")
     weights = categories.harm_weights()
     value = points["category"].map(weights).fillna(0.0) if resolved.weighting == "harm" else 1.0
     points["value"] = points["count"] * value
@@ -201,19 +248,26 @@ def run_analysis(
         analysis = analyse(
             _points(engine, resolved), resolved.months, wards_from_db(engine), resolved.params, weighting
         )
-        analysis.as_of_note = resolved.as_of_note
         _name_emerging(engine, analysis, REGISTER_KEY)
         return for_storage(analysis)
 
-    return fetch_or_compute(
-        engine,
-        "hotspots",
-        incidents_version(engine),
-        resolved.key(),
-        compute,
-        remembered=(NotEnoughData,),
-        on_wait=on_wait,
-    )
+    try:
+        analysis = fetch_or_compute(
+            engine,
+            "hotspots",
+            incidents_version(engine),
+            resolved.key(),
+            compute,
+            remembered=(NotEnoughData,),
+            on_wait=on_wait,
+        )
+    except NotEnoughData as exc:
+        if resolved.held_back and str(exc).startswith(NO_POINTS):  # say what the role's analysis leaves out
+            raise NotEnoughData(f"{NO_POINTS}. {resolved.held_back} Widen the filter.") from None
+        raise
+    # The note is the asker's (a month asked for explicitly has none), not the stored result's.
+    analysis.as_of_note = resolved.as_of_note
+    return analysis
 
 
 # One register of names for every selection and reader: a place flagged on the page, in a pack

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import streamlit as st
 from sqlalchemy import Engine
 
@@ -41,13 +44,27 @@ def store_defaults_in_background(engine: Engine) -> None:
     threading.Thread(target=work, name="rc-default-analyses", daemon=True).start()
 
 
-def being_computed_notice(engine: Engine, kinds: tuple[str, ...]) -> None:
-    """An information line when another process (an import, another session) is computing these kinds."""
+def waiting_message(engine: Engine, kinds: tuple[str, ...]) -> str | None:
+    """The sentence for a page while results of these kinds are being computed elsewhere, or None."""
     running = computing(engine, kinds)
-    if running:
-        oldest = max(r.seconds_ago for r in running)
-        st.info(
-            f"The analysis for the latest data is being computed (started {oldest:,.0f} s ago); "
-            "this page shows it as soon as it is ready.",
-            icon=":material/hourglass_top:",
-        )
+    if not running:
+        return None
+    oldest = max(r.seconds_ago for r in running)
+    return (
+        f"The analysis for the latest data is being computed (started {oldest:,.0f} s ago); "
+        "this page shows it as soon as it is ready."
+    )
+
+
+@contextmanager
+def being_computed_notice(engine: Engine, kinds: tuple[str, ...]) -> Iterator[None]:
+    """While the page waits for its result: a line saying so when another process (an import,
+    another session) is computing results of these kinds; the line goes once the page has its result."""
+    slot = st.empty()
+    message = waiting_message(engine, kinds)
+    if message:
+        slot.info(message, icon=":material/hourglass_top:")
+    try:
+        yield
+    finally:
+        slot.empty()

@@ -37,7 +37,10 @@ def months_available(version: int) -> list[str]:
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def distinct_values(column: str, version: int) -> list[str]:
-    return queries.distinct_values(engine(), column)
+    """Categories, sources (stored with the analyses: a scan of every incident) or localities."""
+    from rc_dashboard import stored
+
+    return stored.distinct_values(engine(), column)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -116,12 +119,33 @@ def snap_point_counts(flt: IncidentFilter, month: str | None, scope: Principal, 
     return queries.snap_point_counts(engine(), flt, scope, month)
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
+# Shared, not copied: st.cache_data would unpickle the analysis (115,000 cell geometries at a million
+# incidents) on every run, 0.4 s of each Hotspots page view. Read-only: callers must not modify it.
+@st.cache_resource(show_spinner=False, max_entries=16)
 def hotspot_analysis(flt: IncidentFilter, params, weighting: str, scope: Principal, version: int):
-    """The emerging hotspot analysis for a filter, parameters and access scope (cached per data version)."""
+    """The emerging hotspot analysis for a filter, parameters and access scope (stored per data version)."""
     from rc_dashboard.hotspots.service import run_analysis
 
     return run_analysis(engine(), flt, params, scope, weighting)
+
+
+def _json_once(deck):
+    """A shared deck whose JSON is made once: ``st.pydeck_chart`` calls ``to_json`` on every run."""
+    spec = deck.to_json()
+    deck.to_json = lambda: spec
+    return deck
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def hotspot_deck(flt: IncidentFilter, params, weighting: str, scope: Principal, tiles, version: int):
+    """The Hotspots page's map for the same inputs as :func:`hotspot_analysis`, over the configured
+    basemap ``tiles`` (building it and its JSON costs about 1 s at a million incidents, on every run).
+    Read-only, shared."""
+    from rc_dashboard import maps
+
+    analysis = hotspot_analysis(flt, params, weighting, scope, version)
+    wards_wgs, localities_wgs = display_boundaries(version)
+    return _json_once(maps.hotspot_deck(analysis.cells, analysis.hotspots, wards_wgs, localities_wgs, tiles))
 
 
 @st.cache_data(show_spinner=False, max_entries=8)

@@ -3,7 +3,7 @@ each with the evidence behind it."""
 
 import streamlit as st
 
-from rc_dashboard.access import AccessDenied, point_scope
+from rc_dashboard.access import point_scope
 from rc_dashboard.escaping import escape_markdown
 from rc_dashboard.export import to_csv_text
 from rc_dashboard.geography import WGS84
@@ -18,18 +18,12 @@ flt = filters.current_filter()
 st.title("Hotspots")
 layout.demo_banner(cached.is_demo(version))
 params = hotspot_widgets.parameter_form(principal)
-try:
-    with (
-        analyses.being_computed_notice(cached.engine(), ("hotspots",)),
-        st.spinner("Scanning for places rising against their own history, and describing each place's history…"),
-    ):
-        analysis = cached.hotspot_analysis(flt, params, filters.weighting(), principal.scope(), version)
-except NotEnoughData as exc:
-    st.info(escape_markdown(exc))
-    st.stop()
-except AccessDenied as exc:
-    auth.denied_message(exc)
-    st.stop()
+with (
+    layout.stop_on(NotEnoughData),
+    analyses.being_computed_notice(cached.engine(), ("hotspots",)),
+    st.spinner("Scanning for places rising against their own history, and describing each place's history…"),
+):
+    analysis = cached.hotspot_analysis(flt, params, filters.weighting(), principal.scope(), version)
 
 held_back = point_scope(principal).describe()
 if held_back:  # the sidebar says "All categories", but this analysis is narrower for the role

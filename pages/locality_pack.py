@@ -2,8 +2,7 @@
 
 import streamlit as st
 
-from rc_dashboard import explore
-from rc_dashboard.access import AccessDenied, may_see_locality_detail
+from rc_dashboard.access import may_see_locality_detail
 from rc_dashboard.escaping import escape_markdown
 from rc_dashboard.paths import safe_file_part
 from rc_dashboard.reports.pack_render import pack_html, pack_pdf
@@ -17,28 +16,17 @@ layout.demo_banner(cached.is_demo(version))
 quarters = cached.complete_quarters(version)
 localities = [loc for loc in cached.distinct_values("locality", version) if may_see_locality_detail(principal, loc)]
 if not quarters or not localities:
-    st.info(
-        "Locality packs need a ward-to-locality lookup and at least one complete financial quarter of data (April to June, July to September, October to December or January to March); "
-        + escape_markdown(explore.loaded_months_sentence(cached.months_available(version)))
-        + "."
-    )
-    st.stop()
+    layout.stop_without_a_quarter("Locality packs need a ward-to-locality lookup", cached.months_available(version))
 left, right = st.columns(2)
 locality = left.selectbox("Locality", localities, key="lp_locality")
-quarter = right.selectbox("Quarter (UK financial year: Q1 = April to June)", quarters, key="lp_quarter")
-try:
-    with (
-        analyses.being_computed_notice(cached.engine(), ("ward_summaries", "hotspots")),
-        st.status("Building the pack (hotspots, measures, wards, sources)…") as status,
-    ):
-        pack = cached.locality_pack(locality, quarter, principal.scope(), version)
-        status.update(label="Pack ready", state="complete")
-except ReportError as exc:
-    st.info(escape_markdown(exc))
-    st.stop()
-except AccessDenied as exc:
-    auth.denied_message(exc)
-    st.stop()
+quarter = layout.quarter_picker(right, quarters, "lp_quarter")
+with (
+    layout.stop_on(ReportError),
+    analyses.being_computed_notice(cached.engine(), ("ward_summaries", "hotspots")),
+    st.status("Building the pack (hotspots, measures, wards, sources)…") as status,
+):
+    pack = cached.locality_pack(locality, quarter, principal.scope(), version)
+    status.update(label="Pack ready", state="complete")
 auth.record_point_view(principal, "locality pack", {"locality": locality, "quarter": quarter})
 
 st.header(escape_markdown(f"{pack.locality}: {pack.quarter_long}"))

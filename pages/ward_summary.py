@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from rc_dashboard import config, explore
+from rc_dashboard import config
 from rc_dashboard.escaping import escape_markdown
 from rc_dashboard.export import to_csv_text
 from rc_dashboard.formatting import suppressed_or_count
@@ -20,12 +20,7 @@ layout.demo_banner(cached.is_demo(version))
 quarters = cached.complete_quarters(version)
 wards = cached.wards_table(version)
 if not quarters or wards.empty:
-    st.info(
-        "Ward summaries need ward boundaries and at least one complete financial quarter of data (April to June, July to September, October to December or January to March); "
-        + escape_markdown(explore.loaded_months_sentence(cached.months_available(version)))
-        + "."
-    )
-    st.stop()
+    layout.stop_without_a_quarter("Ward summaries need ward boundaries", cached.months_available(version))
 
 left, right = st.columns(2)
 ward = left.selectbox(
@@ -34,16 +29,13 @@ ward = left.selectbox(
     format_func=dict(zip(wards["ward_code"], wards["ward_name"], strict=True)).get,
     key="ws_ward",
 )
-quarter = right.selectbox("Quarter (UK financial year: Q1 = April to June)", quarters, key="ws_quarter")
-try:
-    with (
-        analyses.being_computed_notice(cached.engine(), ("ward_summaries", "hotspots")),
-        st.spinner("Preparing the quarter's summaries…"),
-    ):
-        summaries, hotspots = cached.ward_summaries(quarter, version)
-except ReportError as exc:
-    st.info(escape_markdown(exc))
-    st.stop()
+quarter = layout.quarter_picker(right, quarters, "ws_quarter")
+with (
+    layout.stop_on(ReportError),
+    analyses.being_computed_notice(cached.engine(), ("ward_summaries", "hotspots")),
+    st.spinner("Preparing the quarter's summaries…"),
+):
+    summaries, hotspots = cached.ward_summaries(quarter, version)
 summary = summaries[ward]
 explanation = explain(config.area_config().suppression_threshold)
 

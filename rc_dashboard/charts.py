@@ -55,30 +55,20 @@ def coverage_heatmap(grid: pd.DataFrame) -> go.Figure:
 THIS_PERIOD_COLOUR = "#1f5f8b"
 YEAR_BEFORE_COLOUR = "#9aa5b1"
 MAX_CATEGORY_LINES = 8
+# The trend chart's lines, drawn in this order (the year before underneath): column, legend name, mode, style.
+TREND_LINES = (
+    ("year_before", "Same month a year earlier", "lines", {"dash": "dash", "color": YEAR_BEFORE_COLOUR}),
+    ("this_period", "Selected months", "lines+markers", {"color": THIS_PERIOD_COLOUR}),
+)
 
 
 def trend_chart(trend: pd.DataFrame, value_label: str) -> go.Figure:
     """Monthly totals with the same months a year earlier as a dashed line, for seasonality at a glance."""
     figure = go.Figure()
-    figure.add_trace(
-        go.Scatter(
-            x=trend["month"],
-            y=trend["year_before"],
-            name="Same month a year earlier",
-            mode="lines",
-            line={"dash": "dash", "color": YEAR_BEFORE_COLOUR},
+    for column, name, mode, line in TREND_LINES:  # never bridging a month that is not loaded
+        figure.add_trace(
+            go.Scatter(x=trend["month"], y=trend[column], name=name, mode=mode, line=line, connectgaps=False)
         )
-    )
-    figure.add_trace(
-        go.Scatter(
-            x=trend["month"],
-            y=trend["this_period"],
-            name="Selected months",
-            mode="lines+markers",
-            line={"color": THIS_PERIOD_COLOUR},
-            connectgaps=False,
-        )
-    )
     figure.update_layout(
         height=340,
         margin={"l": 10, "r": 10, "t": 30, "b": 10},

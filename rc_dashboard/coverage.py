@@ -196,10 +196,15 @@ def _and_list(names: list[str]) -> str:
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
+def up_to_sentence(lines: list[str]) -> str:
+    """The lines of :func:`data_up_to` in one sentence: "Data up to: police: ... ; fire: ...."."""
+    return "Data up to: " + "; ".join(lines) + "."
+
+
 def data_up_to_sentence(covered: pd.DataFrame) -> str:
     """All feeds in one sentence (for page captions and PDF footers)."""
     lines = data_up_to(covered)
-    return "Data up to: " + "; ".join(lines) + "." if lines else "No data is loaded yet."
+    return up_to_sentence(lines) if lines else "No data is loaded yet."
 
 
 def coverage_grid(engine: Engine) -> pd.DataFrame:

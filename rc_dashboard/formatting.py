@@ -29,6 +29,8 @@ P_WORDS = (
     (0.05, "probably not chance"),
 )
 P_CHANCE_WORDS = "could well be chance"
+# The analysis's hotspot flags as every report names them (a persistent place is never called emerging).
+FLAG_WORDS = {"new": "New", "rising": "Rising", "persistent": "Persistent", "fading": "Fading"}
 
 
 def is_missing(value: object) -> bool:

@@ -25,7 +25,14 @@ import plotly.graph_objects as go
 import pydeck as pdk
 
 from rc_dashboard import formatting as fmt
-from rc_dashboard.basemap import Basemap
+from rc_dashboard.basemap import (
+    EARTH_CIRCUMFERENCE_M,
+    Basemap,
+    lonlat_to_mercator,
+    mercator_to_lonlat,
+    tile_bounds,
+    tile_range,
+)
 from rc_dashboard.charts import plain
 from rc_dashboard.geography import WGS84, bng_to_lonlat, lonlat_to_bng
 
@@ -182,7 +189,6 @@ def view_state(wards_wgs: gpd.GeoDataFrame) -> pdk.ViewState:
 
 # deck.gl's web-mercator world is 512 px wide at zoom 0; standard raster tiles are 256 px, so tiles
 # one zoom level deeper than the view show at their own resolution.
-EARTH_CIRCUMFERENCE_M = 40_075_016.686
 DECK_WORLD_PX = 512
 TILE_ZOOM_OFFSET = 1
 MAX_TILES = 64  # per map: a borough at its opening zoom needs about 16; the margin allows some panning
@@ -191,25 +197,6 @@ LABEL_FONT_PX = 12
 MIN_LABEL_FONT_PX = 9  # a name that would need a smaller font to fit is left to the tooltip
 LABEL_CHAR_EM = 0.6  # glyph width of deck.gl's default (monospace) label font, in ems
 LABEL_FILL = 0.9  # a name may take up to this share of its ward's width at the opening zoom
-
-
-def tile_xy(lon: float, lat: float, zoom: int) -> tuple[int, int]:
-    """The XYZ (slippy map) tile holding a point: x from the antimeridian eastwards, y from the north."""
-    n = 2**zoom
-    lat_r = math.radians(max(min(lat, 85.0511), -85.0511))
-    x = int((lon + 180.0) / 360.0 * n)
-    y = int((1.0 - math.asinh(math.tan(lat_r)) / math.pi) / 2.0 * n)
-    return min(max(x, 0), n - 1), min(max(y, 0), n - 1)
-
-
-def tile_bounds(x: int, y: int, zoom: int) -> tuple[float, float, float, float]:
-    """(west, south, east, north) of an XYZ tile in degrees."""
-    n = 2**zoom
-
-    def lat(row: int) -> float:
-        return math.degrees(math.atan(math.sinh(math.pi * (1 - 2 * row / n))))
-
-    return x / n * 360.0 - 180.0, lat(y + 1), (x + 1) / n * 360.0 - 180.0, lat(y)
 
 
 def basemap_layers(tiles: Basemap, bounds: Sequence[float], view_zoom: float) -> list[pdk.Layer]:
@@ -222,11 +209,11 @@ def basemap_layers(tiles: Basemap, bounds: Sequence[float], view_zoom: float) ->
     minx, miny, maxx, maxy = (float(v) for v in bounds)
     pad_x, pad_y = (maxx - minx) * TILE_MARGIN, (maxy - miny) * TILE_MARGIN
     west, south, east, north = minx - pad_x, miny - pad_y, maxx + pad_x, maxy + pad_y
+    box_3857 = (*lonlat_to_mercator(west, south), *lonlat_to_mercator(east, north))
     zoom = int(min(tiles.max_zoom, max(0, round(view_zoom) + TILE_ZOOM_OFFSET)))
     while True:
-        x0, y0 = tile_xy(west, north, zoom)
-        x1, y1 = tile_xy(east, south, zoom)
-        if (x1 - x0 + 1) * (y1 - y0 + 1) <= MAX_TILES or zoom == 0:
+        xs, ys = tile_range(box_3857, zoom)
+        if len(xs) * len(ys) <= MAX_TILES or zoom == 0:
             break
         zoom -= 1
     return [
@@ -235,11 +222,17 @@ def basemap_layers(tiles: Basemap, bounds: Sequence[float], view_zoom: float) ->
             None,
             id=f"basemap-{zoom}-{x}-{y}",
             image=tiles.tile_url(zoom, x, y),
-            bounds=list(tile_bounds(x, y, zoom)),
+            bounds=tile_bounds_lonlat(x, y, zoom),
         )
-        for x in range(x0, x1 + 1)
-        for y in range(y0, y1 + 1)
+        for x in xs
+        for y in ys
     ]
+
+
+def tile_bounds_lonlat(x: int, y: int, zoom: int) -> list[float]:
+    """[west, south, east, north] of an XYZ tile in degrees, as a BitmapLayer places it."""
+    minx, miny, maxx, maxy = tile_bounds(x, y, zoom)
+    return [*mercator_to_lonlat(minx, miny), *mercator_to_lonlat(maxx, maxy)]
 
 
 def metres_per_pixel(latitude: float, zoom: float) -> float:
@@ -328,24 +321,38 @@ def with_basemap(figure: pdk.Deck, wards_wgs: gpd.GeoDataFrame, tiles: Basemap |
     )
 
 
+def fill_layer(frame: gpd.GeoDataFrame, opacity: float) -> pdk.Layer:
+    """Shapes (WGS 84) filled with the RGB(A) of their own ``fill`` column, unstroked, with a tooltip."""
+    return pdk.Layer(
+        "GeoJsonLayer",
+        json.loads(frame.to_json()),
+        filled=True,
+        stroked=False,
+        get_fill_color="properties.fill",
+        opacity=opacity,
+        pickable=True,
+    )
+
+
+def outline_layer(frame: gpd.GeoDataFrame, line_colour: list[int] | str, width_px: int, **extra) -> pdk.Layer:
+    """Shapes (WGS 84) as outlines at least ``width_px`` wide: ``line_colour`` an RGB list, or an accessor
+    such as "properties.line" for a colour per shape; ``extra`` any other deck.gl layer property."""
+    return pdk.Layer(
+        "GeoJsonLayer",
+        json.loads(frame.to_json()),
+        stroked=True,
+        filled=False,
+        get_line_color=line_colour,
+        line_width_min_pixels=width_px,
+        **extra,
+    )
+
+
 def boundary_layers(wards_wgs: gpd.GeoDataFrame, localities_wgs: gpd.GeoDataFrame) -> list[pdk.Layer]:
+    """Ward boundaries thin, locality boundaries thick, drawn over the shading."""
     return [
-        pdk.Layer(
-            "GeoJsonLayer",
-            json.loads(wards_wgs[["ward_name", "geometry"]].to_json()),
-            stroked=True,
-            filled=False,
-            get_line_color=WARD_LINE_RGB,
-            line_width_min_pixels=1,
-        ),
-        pdk.Layer(
-            "GeoJsonLayer",
-            json.loads(localities_wgs.to_json()),
-            stroked=True,
-            filled=False,
-            get_line_color=LOCALITY_LINE_RGB,
-            line_width_min_pixels=3,
-        ),
+        outline_layer(wards_wgs[["ward_name", "geometry"]], WARD_LINE_RGB, 1),
+        outline_layer(localities_wgs, LOCALITY_LINE_RGB, 3),
     ]
 
 
@@ -360,10 +367,7 @@ def choropleth_deck(
     shaded = wards_wgs.merge(values[["ward_code", "value"]], on="ward_code", how="left")
     shaded["fill"] = ramp_colours(shaded["value"])
     shaded["shown"] = shaded["value"].map(lambda v: fmt.number(v, reason="no data"))
-    data = json.loads(shaded[["ward_code", "ward_name", "locality", "shown", "fill", "geometry"]].to_json())
-    fill = pdk.Layer(
-        "GeoJsonLayer", data, filled=True, stroked=False, get_fill_color="properties.fill", opacity=0.75, pickable=True
-    )
+    fill = fill_layer(shaded[["ward_code", "ward_name", "locality", "shown", "fill", "geometry"]], 0.75)
     return deck(
         [fill, *boundary_layers(wards_wgs, localities_wgs)],
         wards_wgs,
@@ -618,17 +622,7 @@ def hotspot_outline_layers(areas_bng: gpd.GeoDataFrame, zoom: float) -> list[pdk
         + " incidents in its window"
     )
     areas["line"] = [list(FLAG_RGB.get(flag, (0, 0, 0))) for flag in areas["flag"]]
-    layers.append(
-        pdk.Layer(
-            "GeoJsonLayer",
-            json.loads(areas.to_json()),
-            filled=False,
-            stroked=True,
-            get_line_color="properties.line",
-            line_width_min_pixels=3,
-            pickable=True,
-        )
-    )
+    layers.append(outline_layer(areas, "properties.line", 3, pickable=True))
     named = areas.loc[areas["flag"] != "fading"]
     named = named.iloc[np.argsort(named["flag"].map(HOTSPOT_LABEL_ORDER).to_numpy(), kind="stable")]
     centres = named.geometry.representative_point()
@@ -660,18 +654,7 @@ def hotspot_deck(
     ].to_crs(WGS84)
     shown["fill"] = [pattern_colour(p) for p in shown["pattern"]]
     shown["label"] = shown["pattern"] + ", hot in " + shown["hot_months"].astype(str) + " months"
-    layers = [
-        pdk.Layer(
-            "GeoJsonLayer",
-            json.loads(shown.to_json()),
-            filled=True,
-            stroked=False,
-            get_fill_color="properties.fill",
-            opacity=0.6,
-            pickable=True,
-        )
-    ]
-    layers += hotspot_outline_layers(areas_bng, view_state(wards_wgs).zoom)
+    layers = [fill_layer(shown, 0.6), *hotspot_outline_layers(areas_bng, view_state(wards_wgs).zoom)]
     return deck(
         [*layers, *boundary_layers(wards_wgs, localities_wgs)], wards_wgs, {"text": "{label}"}, tiles, labels=False
     )

@@ -16,15 +16,6 @@ ROOT = Path(__file__).resolve().parents[1]
 MAX_LINES = 60
 REASON = "Long because"
 
-# Functions in files other work owns at the time of writing (issue 17 was split between sessions);
-# each is over the limit today. TODO(lead): split each (or give its reason) and remove it here.
-ALLOWED = {
-    "rc_dashboard/reports/locality_pack.py": {"build_pack"},  # reports work
-    "rc_dashboard/reports/service.py": {"build_summaries"},  # reports work
-    "rc_dashboard/reports/ward_pdf.py": {"add_ward_page"},  # reports work
-    "rc_dashboard/reports/ward_summary.py": {"summarise_ward"},  # issue 17: split summarise_ward
-}
-
 
 def code_lines(node: ast.FunctionDef | ast.AsyncFunctionDef) -> int:
     """Lines from ``def`` to the function's end, less its docstring's."""
@@ -35,11 +26,11 @@ def code_lines(node: ast.FunctionDef | ast.AsyncFunctionDef) -> int:
     return lines
 
 
-def too_long(source: str, path: str = "<source>", allowed: frozenset[str] = frozenset()) -> list[str]:
+def too_long(source: str, path: str = "<source>") -> list[str]:
     """``path:line name (N lines)`` for every function in ``source`` over the limit with no reason."""
     found = []
     for node in ast.walk(ast.parse(source)):
-        if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) or node.name in allowed:
+        if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
             continue
         lines = code_lines(node)
         if lines > MAX_LINES and REASON not in (ast.get_docstring(node) or ""):
@@ -51,17 +42,8 @@ def test_no_function_is_long_without_a_reason():
     found = []
     for file in sorted((ROOT / "rc_dashboard").rglob("*.py")):
         path = file.relative_to(ROOT).as_posix()
-        found += too_long(file.read_text(encoding="utf-8"), path, frozenset(ALLOWED.get(path, ())))
+        found += too_long(file.read_text(encoding="utf-8"), path)
     assert found == [], "split these, or say in the docstring why not ('Long because ...'):\n" + "\n".join(found)
-
-
-def test_every_allowed_function_is_still_long():
-    """An entry whose function was split (or renamed) is removed, so the list stays true."""
-    for path, names in ALLOWED.items():
-        tree = ast.parse((ROOT / path).read_text(encoding="utf-8"))
-        lengths = {n.name: code_lines(n) for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)}
-        for name in names:
-            assert lengths.get(name, 0) > MAX_LINES, f"{path}: {name} is no longer over the limit; remove it here"
 
 
 LONG = "def f(x):\n" + "    x += 1\n" * 61 + "    return x\n"

@@ -14,6 +14,7 @@ import pytest
 import shapely
 from PIL import Image
 
+from rc_dashboard import basemap as scheme
 from rc_dashboard.basemap import Basemap
 from rc_dashboard.geography import bng_to_lonlat
 from rc_dashboard.reports import tiles
@@ -76,20 +77,20 @@ def _green_pixels(png: bytes) -> int:
 
 def test_tile_arithmetic_matches_the_xyz_scheme():
     # lon 0, lat 0 is the corner of four tiles at zoom 1; (0, 0) at zoom 0 is the whole world.
-    assert tiles.tile_xy(0.0, 0.0, 1) == (1.0, 1.0)
-    assert tiles.tile_xy(-tiles.EARTH_HALF_CIRCUMFERENCE_M, tiles.EARTH_HALF_CIRCUMFERENCE_M, 3) == (0.0, 0.0)
+    assert scheme.tile_xy(0.0, 0.0, 1) == (1.0, 1.0)
+    assert scheme.tile_xy(-scheme.EARTH_HALF_CIRCUMFERENCE_M, scheme.EARTH_HALF_CIRCUMFERENCE_M, 3) == (0.0, 0.0)
     bounds = to_mercator(WARD.buffer(300)).bounds
     zoom = tiles.choose_zoom(bounds, 18, max_tiles=16)
-    xs, ys = tiles.tile_range(bounds, zoom)
+    xs, ys = scheme.tile_range(bounds, zoom)
     assert len(xs) * len(ys) <= 16
-    deeper_x, deeper_y = tiles.tile_range(bounds, zoom + 1)
+    deeper_x, deeper_y = scheme.tile_range(bounds, zoom + 1)
     assert len(deeper_x) * len(deeper_y) > 16, "the deepest zoom within the bound is chosen"
     # The slippy-map formula from longitude and latitude (OSM wiki) is the reference.
     lon, lat = bng_to_lonlat(np.array([400_500.0]), np.array([298_500.0]))
     lon, lat = float(lon[0]), float(lat[0])
     n = 2**14
     reference = ((lon + 180) / 360 * n, (1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n)
-    x, y = tiles.tile_xy(*to_mercator(shapely.Point(400_500, 298_500)).coords[0], 14)
+    x, y = scheme.tile_xy(*to_mercator(shapely.Point(400_500, 298_500)).coords[0], 14)
     assert x == pytest.approx(reference[0], abs=1e-6) and y == pytest.approx(reference[1], abs=1e-6)
 
 

@@ -61,6 +61,8 @@ AREA_FIELDS = [
     "area_km2",
     "sources",
 ]
+
+
 class EmergingHotSpots:
     """Getis-Ord Gi* per cell and month (space-time neighbourhood), FDR-corrected, then Mann-Kendall
     on each cell's z-score series and the ArcGIS pattern rules."""
@@ -168,6 +170,11 @@ def hotspot_areas(
     ``points`` are incidents (``easting``, ``northing`` in metres, ``month``, ``count``, ``category``,
     ``source``); ``recent`` and ``baseline`` the months compared; ``cells`` the grid with each
     square's EHSA ``pattern`` and ``model`` the fitted statistic (its ``hot_`` months).
+
+    An area's ``pattern`` and ``hot_months`` come from the ``flagged`` squares it overlaps, the squares
+    whose history flagged it, so they agree with its flag: an area drawn round a knot of incidents
+    where four persistent squares meet holds none of their centres, yet is theirs (counting only the
+    squares whose centre it holds once made such an area "no pattern, hot in 0 of 36 months").
     """
     if flagged.empty:
         return _no_areas()
@@ -179,12 +186,10 @@ def hotspot_areas(
         areas = gpd.GeoDataFrame(geometry=list(shapes), crs=BNG)
     counts = _AreaCounts.of(points=points, areas=areas, recent=recent, baseline=baseline)
     places = _AreaPlaces.of(areas=areas, wards=wards)
-    cell_idx, member_area = shapely.STRtree(areas.geometry.values).query(
-        shapely.points(np.column_stack(cube_centroids(cells))), predicate="intersects"
-    )
+    member_area, member_cell = _flagged_under(areas.geometry.values, flagged, cells)
     records = []
     for k in range(len(areas)):
-        member_cells = cell_idx[member_area == k]
+        member_cells = member_cell[member_area == k]
         hot_any = (
             model.hot_[:, member_cells].any(axis=1) if len(member_cells) else np.zeros(len(model.hot_), dtype=bool)
         )
@@ -206,6 +211,17 @@ def hotspot_areas(
         )
     frame = gpd.GeoDataFrame(records, geometry="geometry", crs=BNG)
     return frame.sort_values(["emerging", "recent_count"], ascending=[False, False]).reset_index(drop=True)
+
+
+def _flagged_under(
+    areas: np.ndarray, flagged: gpd.GeoDataFrame, cells: gpd.GeoDataFrame
+) -> tuple[np.ndarray, np.ndarray]:
+    """(area number, position of the square in ``cells``) for each flagged square an area overlaps by
+    some ground (a square that only touches an area's edge is not under it)."""
+    area_idx, flagged_idx = shapely.STRtree(flagged.geometry.values).query(areas, predicate="intersects")
+    overlap = shapely.area(shapely.intersection(areas[area_idx], flagged.geometry.values[flagged_idx]))
+    under = overlap > 0
+    return area_idx[under], cells.index.get_indexer(flagged.index)[flagged_idx[under]]
 
 
 def _no_areas() -> gpd.GeoDataFrame:
@@ -331,11 +347,6 @@ class _AreaPlaces:
             "wards": self.touched[k],
             "locality": self.locality.get(self.ward_codes[k]),
         }
-
-
-def cube_centroids(cells: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray]:
-    xy = shapely.get_coordinates(shapely.centroid(cells.geometry.values))
-    return xy[:, 0], xy[:, 1]
 
 
 def dominant_pattern(patterns: list[str]) -> str:

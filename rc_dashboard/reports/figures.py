@@ -97,6 +97,120 @@ class _Labels:
         self.boxes.append(box)
 
 
+def _png(figure) -> bytes:
+    """The figure as PNG bytes (closed afterwards, so a long report does not keep every figure in memory)."""
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=FIGURE_DPI, bbox_inches="tight", pad_inches=0.02)
+    plt.close(figure)
+    return buffer.getvalue()
+
+
+def _boundaries(ax, focus: shapely.Geometry, context: list[shapely.Geometry], on_basemap: bool) -> None:
+    """The context boundaries as grey lines and ``focus`` filled: see-through over a basemap, pale without."""
+    for geometry in context:
+        _draw(ax, to_mercator(geometry), facecolor="none", edgecolor="#555555", linewidth=0.8, zorder=2)
+    _draw(
+        ax,
+        to_mercator(focus),
+        facecolor="#1f5f8b" if on_basemap else "#eef3f8",
+        alpha=0.12 if on_basemap else 1.0,
+        edgecolor="#1f5f8b",
+        linewidth=1.8,
+        zorder=1,
+    )
+
+
+def _ward_names(
+    ax,
+    placed: _Labels,
+    ward_labels: Sequence[Label],
+    view_box: shapely.Geometry,
+    taken: shapely.Geometry,
+) -> None:
+    """Each ward's name where enough of the ward shows outside ``taken`` (the hotspots), unless it would overprint."""
+    for label in ward_labels:
+        visible = to_mercator(label.where).intersection(view_box).difference(taken)
+        if visible.is_empty or visible.area < MIN_WARD_LABEL_SHARE * view_box.area:
+            continue
+        point = visible.representative_point()
+        box = placed.box(point.x, point.y, label.text, 7)
+        if placed.fits(box):
+            placed.add(box)
+            ax.annotate(
+                label.text,
+                (point.x, point.y),
+                fontsize=7,
+                ha="center",
+                va="center",
+                color="#1f3b57",
+                style="italic",
+                path_effects=_halo(),
+                zorder=5,
+            )
+
+
+def _hotspot_areas(
+    ax, placed: _Labels, areas: Sequence[tuple[str, shapely.Geometry, bool | str]], view_box: shapely.Geometry
+) -> None:
+    """Each hotspot area (Web Mercator) coloured by kind and named: above itself when it is large, so the
+    streets inside stay readable, otherwise on itself. Its name always prints (it is the map's subject)."""
+    for label, area, kind in areas:
+        _draw(ax, area, facecolor=_colour(kind), edgecolor="black", linewidth=0.8, alpha=0.6, zorder=3)
+        if area.area > LARGE_AREA_SHARE * view_box.area:
+            point, offset, vertical = shapely.Point(area.centroid.x, area.bounds[3]), (0, 2), "bottom"
+        else:
+            point, offset, vertical = area.representative_point(), (0, 0), "center"
+        placed.add(placed.box(point.x, point.y, label, 8, va=vertical, dy=offset[1]))
+        ax.annotate(
+            label,
+            (point.x, point.y),
+            xytext=offset,
+            textcoords="offset points",
+            fontsize=8,
+            ha="center",
+            va=vertical,
+            weight="bold",
+            path_effects=_halo(),
+            zorder=6,
+        )
+
+
+def _place_names(ax, placed: _Labels, place_labels: Sequence[Label], view_box: shapely.Geometry) -> None:
+    """A dot and a name for each place inside the view, skipping any name that would overprint another."""
+    for label in place_labels:
+        point = to_mercator(label.where).representative_point()
+        box = placed.box(point.x, point.y, label.text, 6, ha="left", va="bottom", dx=3, dy=2)
+        if not view_box.contains(point) or not placed.fits(box):
+            continue
+        placed.add(box)
+        ax.plot([point.x], [point.y], "o", markersize=2.5, color="#222222", zorder=6)
+        ax.annotate(
+            label.text,
+            (point.x, point.y),
+            xytext=(3, 2),
+            textcoords="offset points",
+            fontsize=6,
+            path_effects=_halo(2),
+            zorder=6,
+        )
+
+
+def _corner_note(ax, text: str, right: bool) -> None:
+    """Small print in a bottom corner on a white box: the basemap's attribution (right) or why it is missing (left)."""
+    ax.text(
+        0.99 if right else 0.01,
+        0.01,
+        text,
+        transform=ax.transAxes,
+        fontsize=5,
+        ha="right" if right else "left",
+        va="bottom",
+        wrap=not right,  # an attribution is one short line; a note may be a sentence
+        bbox={"facecolor": "white", "alpha": 0.8, "linewidth": 0, "pad": 1},
+        zorder=7,
+    )
+
+
 def area_map_png(
     focus: shapely.Geometry,
     context: list[shapely.Geometry],
@@ -123,109 +237,24 @@ def area_map_png(
     result = basemap_image(basemap, view.bounds)
     if result.image is not None:
         ax.imshow(result.image.image, extent=result.image.extent, interpolation="bilinear", zorder=0)
-    for geometry in context:
-        _draw(ax, to_mercator(geometry), facecolor="none", edgecolor="#555555", linewidth=0.8, zorder=2)
-    _draw(
-        ax,
-        to_mercator(focus),
-        facecolor="#1f5f8b" if result.image is not None else "#eef3f8",
-        alpha=0.12 if result.image is not None else 1.0,
-        edgecolor="#1f5f8b",
-        linewidth=1.8,
-        zorder=1,
-    )
+    _boundaries(ax, focus, context, result.image is not None)
     view_box = shapely.box(minx, miny, maxx, maxy)
     areas = [(label, to_mercator(geometry), kind) for label, geometry, kind in hotspots]
     # Ward names go where no hotspot lies, so the two never overprint.
     taken = shapely.union_all([area.buffer(0.03 * width) for _, area, _ in areas]) if areas else shapely.Point()
     placed = _Labels(width / (width_in * 72))
-    for label in ward_labels:
-        visible = to_mercator(label.where).intersection(view_box).difference(taken)
-        if visible.is_empty or visible.area < MIN_WARD_LABEL_SHARE * view_box.area:
-            continue
-        point = visible.representative_point()
-        box = placed.box(point.x, point.y, label.text, 7)
-        if placed.fits(box):
-            placed.add(box)
-            ax.annotate(
-                label.text,
-                (point.x, point.y),
-                fontsize=7,
-                ha="center",
-                va="center",
-                color="#1f3b57",
-                style="italic",
-                path_effects=_halo(),
-                zorder=5,
-            )
-    for label, area, kind in areas:
-        _draw(ax, area, facecolor=_colour(kind), edgecolor="black", linewidth=0.8, alpha=0.6, zorder=3)
-        if area.area > LARGE_AREA_SHARE * view_box.area:  # a big area: its name above it, streets inside
-            point, offset, vertical = shapely.Point(area.centroid.x, area.bounds[3]), (0, 2), "bottom"
-        else:
-            point, offset, vertical = area.representative_point(), (0, 0), "center"
-        placed.add(placed.box(point.x, point.y, label, 8, va=vertical, dy=offset[1]))
-        ax.annotate(
-            label,
-            (point.x, point.y),
-            xytext=offset,
-            textcoords="offset points",
-            fontsize=8,
-            ha="center",
-            va=vertical,
-            weight="bold",
-            path_effects=_halo(),
-            zorder=6,
-        )
-    for label in place_labels:
-        point = to_mercator(label.where).representative_point()
-        box = placed.box(point.x, point.y, label.text, 6, ha="left", va="bottom", dx=3, dy=2)
-        if not view_box.contains(point) or not placed.fits(box):
-            continue
-        placed.add(box)
-        ax.plot([point.x], [point.y], "o", markersize=2.5, color="#222222", zorder=6)
-        ax.annotate(
-            label.text,
-            (point.x, point.y),
-            xytext=(3, 2),
-            textcoords="offset points",
-            fontsize=6,
-            path_effects=_halo(2),
-            zorder=6,
-        )
+    _ward_names(ax, placed, ward_labels, view_box, taken)
+    _hotspot_areas(ax, placed, areas, view_box)
+    _place_names(ax, placed, place_labels, view_box)
     if result.image is not None:
-        ax.text(
-            0.99,
-            0.01,
-            result.image.attribution,
-            transform=ax.transAxes,
-            fontsize=5,
-            ha="right",
-            va="bottom",
-            bbox={"facecolor": "white", "alpha": 0.8, "linewidth": 0, "pad": 1},
-            zorder=7,
-        )
+        _corner_note(ax, result.image.attribution, right=True)
     elif result.note:
-        ax.text(
-            0.01,
-            0.01,
-            result.note,
-            transform=ax.transAxes,
-            fontsize=5,
-            ha="left",
-            va="bottom",
-            wrap=True,
-            bbox={"facecolor": "white", "alpha": 0.8, "linewidth": 0, "pad": 1},
-            zorder=7,
-        )
+        _corner_note(ax, result.note, right=False)
     ax.set_xlim(minx, maxx)
     ax.set_ylim(miny, maxy)
     ax.set_aspect("equal")
     ax.set_axis_off()
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=FIGURE_DPI, bbox_inches="tight", pad_inches=0.02)
-    plt.close(figure)
-    return buffer.getvalue()
+    return _png(figure)
 
 
 def monthly_png(series: pd.DataFrame, width_in: float = 4.4, height_in: float = 1.7) -> bytes:
@@ -244,7 +273,4 @@ def monthly_png(series: pd.DataFrame, width_in: float = 4.4, height_in: float = 
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
     ax.legend(fontsize=6, frameon=False, loc="lower left", bbox_to_anchor=(0, 1), ncol=2)
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=FIGURE_DPI, bbox_inches="tight", pad_inches=0.02)
-    plt.close(figure)
-    return buffer.getvalue()
+    return _png(figure)

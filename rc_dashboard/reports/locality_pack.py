@@ -16,7 +16,7 @@ import pandas as pd
 from sqlalchemy import Engine
 
 from rc_dashboard import categories, config, measures, queries
-from rc_dashboard.access import AccessDenied, Principal, may_see_locality_detail, point_scope, require
+from rc_dashboard.access import AccessDenied, PointScope, Principal, may_see_locality_detail, point_scope, require
 from rc_dashboard.basemap import basemap
 from rc_dashboard.coverage import covered_months, data_up_to, months_covered_by
 from rc_dashboard.db import read_frame
@@ -40,7 +40,7 @@ from rc_dashboard.reports.service import (
     touches,
     ward_hotspots,
 )
-from rc_dashboard.reports.ward_summary import compare, escape_markdown, quarter_label_long
+from rc_dashboard.reports.ward_summary import WardSummary, compare, escape_markdown, quarter_label_long
 from rc_dashboard.stored import cube as stored_cube
 from rc_dashboard.stored import ward_summaries as stored_ward_summaries
 
@@ -97,15 +97,29 @@ def _change_sentence(label: str, now: int, before: int, words: str) -> str:
     )
 
 
-def _headlines(locality, local, quarter, prev_ok, year_ok, versus) -> tuple[list[str], str]:
+def _total(frame: pd.DataFrame, months: list[str]) -> int:
+    """Incidents in ``frame`` (cube rows: month, count) over ``months``."""
+    return int(frame.loc[frame["month"].isin(months), "count"].sum())
+
+
+def _versus(label: str, now: int, before: int, words: str, ok: bool) -> str:
+    """A headline comparison; when the earlier quarter was not loaded, said so (missing, not zero)."""
+    if ok:
+        return _change_sentence(label, now, before, words)
+    return f"{label}: {now:,} this quarter; no comparison with {words}: it is not loaded (missing, not zero)."
+
+
+def _headlines(
+    locality: str, local: pd.DataFrame, quarter: FinancialQuarter, prev_ok: bool, year_ok: bool
+) -> tuple[list[str], str]:
     """The pack's opening: the locality's total against both comparison quarters, then at most three
     category changes on the same quarter last year (significant, largest first; seasonally fair),
     one sentence for the rest; and the detail line with their p-values."""
     now_m, prev_m, year_m = quarter.months, quarter.shifted(-1).months, quarter.shifted(-4).months
-    total = lambda months: int(local.loc[local["month"].isin(months), "count"].sum())  # noqa: E731
+    now = _total(local, now_m)
     headline = [
-        versus(f"All incidents in {locality}", total(now_m), total(prev_m), "the previous quarter", prev_ok),
-        versus(f"All incidents in {locality}", total(now_m), total(year_m), "the same quarter last year", year_ok),
+        _versus(f"All incidents in {locality}", now, _total(local, prev_m), "the previous quarter", prev_ok),
+        _versus(f"All incidents in {locality}", now, _total(local, year_m), "the same quarter last year", year_ok),
     ]
     if not year_ok:
         return headline, ""
@@ -115,6 +129,114 @@ def _headlines(locality, local, quarter, prev_ok, year_ok, versus) -> tuple[list
         now, before = int(row.reindex(now_m, fill_value=0).sum()), int(row.reindex(year_m, fill_value=0).sum())
         changes.append(Change(str(category), now, before, *compare(now, before)))
     return headline + opening(changes, YEAR_WORDS), detail_line(changes, YEAR_WORDS)
+
+
+def _locality_wards(engine: Engine, locality: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(every ward, the locality's wards); an unknown locality is a clear error naming the loaded ones."""
+    wards = read_frame(engine, "SELECT ward_code, ward_name, locality, population FROM areas ORDER BY ward_code")
+    mine = wards[wards["locality"] == locality]
+    if mine.empty:
+        raise ReportError(
+            f"'{locality}' is not a loaded locality; localities are {', '.join(sorted(wards['locality'].dropna().unique()))}."
+        )
+    return wards, mine
+
+
+def _comparisons_loaded(covered: pd.DataFrame, local: pd.DataFrame, quarter: FinancialQuarter) -> tuple[bool, bool]:
+    """(previous quarter loaded, same quarter last year loaded): loaded when every source with data this
+    quarter covers each of its months."""
+    sources_now = tuple(sorted(local.loc[local["month"].isin(quarter.months), "source"].unique()))
+    loaded = set(months_covered_by(covered, sources_now))
+    return all(m in loaded for m in quarter.shifted(-1).months), all(m in loaded for m in quarter.shifted(-4).months)
+
+
+def _ward_table(
+    summaries: dict[str, WardSummary], local: pd.DataFrame, quarter: FinancialQuarter, prev_ok: bool, year_ok: bool
+) -> pd.DataFrame:
+    """One row per ward of the locality, with human headers: counts this quarter and in the comparison
+    quarters ("not loaded" for a quarter never loaded), rate, rank and the verdict against last year."""
+    now_m, prev_m, year_m = quarter.months, quarter.shifted(-1).months, quarter.shifted(-4).months
+    rows = []
+    for s in summaries.values():
+        ward = local[local["ward_code"] == s.ward_code]
+        rows.append(
+            {
+                "ward": s.ward_name,
+                "this_quarter": _total(ward, now_m),
+                "previous_quarter": _total(ward, prev_m) if prev_ok else NOT_LOADED,
+                "same_quarter_last_year": _total(ward, year_m) if year_ok else NOT_LOADED,
+                "per_1000": s.rate_per_1000,
+                "rank_in_borough": s.rank,
+            }
+        )
+    table = pd.DataFrame(rows)
+    table["vs_last_year"] = [
+        compare(a, b)[0] if year_ok else "not available"
+        for a, b in zip(table["this_quarter"], table["same_quarter_last_year"], strict=True)
+    ]
+    return table.rename(columns=WARD_COLUMN_NAMES)
+
+
+def _area_monthly(cube: pd.DataFrame, allowed: tuple[str, ...] | None) -> pd.Series:
+    """The area's located incidents a month in the reader's categories (None: all): the baseline of a
+    persistent place's chart."""
+    located = cube[cube["ward_code"] != ""]
+    if allowed is not None:
+        located = located[located["category"].isin(allowed)]
+    return located.groupby("month")["count"].sum()
+
+
+def _measures_in_concern(
+    engine: Engine,
+    cube: pd.DataFrame,
+    wards: pd.DataFrame,
+    quarter: FinancialQuarter,
+    locality: str,
+    covered: pd.DataFrame,
+) -> list[str]:
+    """The sentence of each of the locality's measures showing special-cause variation (and no note)."""
+    scoped = measures.scorecard(
+        measures.parse_register(queries.register_text(engine)),
+        cube,
+        wards,
+        queries.manual_values(engine),
+        quarter.months[-1],
+        locality,
+        covered=covered,
+    )
+    return [r.sentence for r in scoped if r.variation not in ("common_cause", "none") and not r.note]
+
+
+def _tasking(briefs: list[HotspotBrief], measure_lines: list[str]) -> pd.DataFrame:
+    """The tasking table: a row per hotspot section and per measure in concern, owner and action left blank."""
+    return pd.DataFrame(
+        [{"Issue": b.heading, "Evidence": b.summary, "Suggested": b.tasking, "Owner": "", "Action": ""} for b in briefs]
+        + [
+            {"Issue": line.split(":")[0], "Evidence": line, "Suggested": "", "Owner": "", "Action": ""}
+            for line in measure_lines
+        ],
+        columns=TASKING_COLUMNS,
+    )
+
+
+def _filters(locality: str, quarter: FinancialQuarter, scope: PointScope, covered: pd.DataFrame) -> dict[str, str]:
+    """What the pack covers and how its hotspots were found, printed on its cover."""
+    return {
+        "partnership": config.area_config().area_name,
+        "locality": locality,
+        "quarter": quarter.label,
+        "categories": "all; hotspot areas: "
+        + ("every category" if scope.categories is None else "categories not configured as sensitive"),
+        "sources": "all",
+        "emerging hotspots": (
+            f"space-time permutation scan: {RESTRICTED_MIN_CELL_M:.0f} m squares, circles up to "
+            f"{DEFAULT_MAX_RADIUS_M:,.0f} m, windows of 1 to {DEFAULT_MAX_WINDOW_MONTHS} months; history: EHSA on "
+            f"{DEFAULT_CELL_M} m squares, {DEFAULT_DISTANCE_M} m neighbourhood"
+        ),
+        "location detail": scope.describe() or "every category",
+        "audience": "professional partners: counts are not suppressed, so share the ward summaries, not this pack, with councillors",
+        "data up to": "; ".join(data_up_to(covered)),
+    }
 
 
 def build_pack(engine: Engine, locality: str, quarter: FinancialQuarter, principal: Principal) -> LocalityPack:
@@ -128,126 +250,50 @@ def build_pack(engine: Engine, locality: str, quarter: FinancialQuarter, princip
         raise AccessDenied(f"As a locality lead for {principal.locality} you can open only that locality's pack.")
     scope = point_scope(principal)
     check_quarter(engine, quarter)
-    wards = read_frame(engine, "SELECT ward_code, ward_name, locality, population FROM areas ORDER BY ward_code")
-    mine = wards[wards["locality"] == locality]
-    if mine.empty:
-        raise ReportError(
-            f"'{locality}' is not a loaded locality; localities are {', '.join(sorted(wards['locality'].dropna().unique()))}."
-        )
+    wards, mine = _locality_wards(engine, locality)
     cube = with_harm(stored_cube(engine), categories.harm_weights())
     local = cube[cube["ward_code"].isin(mine["ward_code"])]
-    now_m, prev_m, year_m = quarter.months, quarter.shifted(-1).months, quarter.shifted(-4).months
-
-    def total(months: list[str], frame: pd.DataFrame = local) -> int:
-        return int(frame.loc[frame["month"].isin(months), "count"].sum())
-
     covered = covered_months(engine)
-    sources_now = tuple(sorted(local.loc[local["month"].isin(now_m), "source"].unique()))
-    loaded = set(months_covered_by(covered, sources_now))
-    prev_ok, year_ok = all(m in loaded for m in prev_m), all(m in loaded for m in year_m)
-
-    def versus(label: str, now: int, before: int, words: str, ok: bool) -> str:
-        if ok:
-            return _change_sentence(label, now, before, words)
-        return f"{label}: {now:,} this quarter; no comparison with {words}: it is not loaded (missing, not zero)."
-
-    headline, headline_detail = _headlines(locality, local, quarter, prev_ok, year_ok, versus)
+    prev_ok, year_ok = _comparisons_loaded(covered, local, quarter)
+    headline, headline_detail = _headlines(locality, local, quarter, prev_ok, year_ok)
 
     threshold = config.area_config().suppression_threshold
     # Ward rows and the digest are ward-summary material (councillor rules, whoever reads the pack);
     # the hotspot briefs follow the reader's own category rules (a board member: non-sensitive only).
-    councillor = councillor_scope()
     every_ward, hotspots = stored_ward_summaries(engine, quarter)  # councillor-safe, as the ward summaries
-    own = hotspots if scope.categories == councillor.categories else ward_hotspots(engine, quarter, threshold, scope)
-    summaries = {code: every_ward[code] for code in mine["ward_code"]}
-    ward_rows = pd.DataFrame(
-        [
-            {
-                "ward": s.ward_name,
-                "this_quarter": total(now_m, local[local["ward_code"] == s.ward_code]),
-                "previous_quarter": total(prev_m, local[local["ward_code"] == s.ward_code]) if prev_ok else NOT_LOADED,
-                "same_quarter_last_year": total(year_m, local[local["ward_code"] == s.ward_code])
-                if year_ok
-                else NOT_LOADED,
-                "per_1000": s.rate_per_1000,
-                "rank_in_borough": s.rank,
-            }
-            for s in summaries.values()
-        ]
+    own = (
+        hotspots
+        if scope.categories == councillor_scope().categories
+        else ward_hotspots(engine, quarter, threshold, scope)
     )
-    ward_rows["vs_last_year"] = [
-        compare(a, b)[0] if year_ok else "not available"
-        for a, b in zip(ward_rows["this_quarter"], ward_rows["same_quarter_last_year"], strict=True)
-    ]
-    ward_rows = ward_rows.rename(columns=WARD_COLUMN_NAMES)
+    summaries = {code: every_ward[code] for code in mine["ward_code"]}
 
     wards_geo = wards_from_db(engine)
     names = dict(zip(wards["ward_code"], wards["ward_name"], strict=True))  # a place may lie over the border
     chosen = own[touches(own, list(mine["ward_code"]))] if len(own) else own
-    # The area's located incidents a month, in the reader's categories: the baseline of a persistent place's chart.
-    located = cube[cube["ward_code"] != ""]
-    if scope.categories is not None:
-        located = located[located["category"].isin(scope.categories)]
-    area_monthly = located.groupby("month")["count"].sum()
     shown_basemap = basemap()
-    briefs = hotspot_briefs(engine, chosen, names, wards_geo, quarter, principal, area_monthly, shown_basemap)
-    overview = hotspot_overview(chosen, names)
-    overview_map = locality_map(
-        wards_geo[wards_geo["ward_code"].isin(mine["ward_code"])], wards_geo, chosen, shown_basemap
+    briefs = hotspot_briefs(
+        engine, chosen, names, wards_geo, quarter, principal, _area_monthly(cube, scope.categories), shown_basemap
     )
-    scoped = measures.scorecard(
-        measures.parse_register(queries.register_text(engine)),
-        cube,
-        wards,
-        queries.manual_values(engine),
-        quarter.months[-1],
-        locality,
-        covered=covered,
-    )
-    measure_lines = [r.sentence for r in scoped if r.variation not in ("common_cause", "none") and not r.note]
-    repeat = _repeat_locations(engine, mine, now_m, scope.categories)
-    sources = _source_view(local, now_m, prev_m, prev_ok)
-    tasking = pd.DataFrame(
-        [{"Issue": b.heading, "Evidence": b.summary, "Suggested": b.tasking, "Owner": "", "Action": ""} for b in briefs]
-        + [
-            {"Issue": line.split(":")[0], "Evidence": line, "Suggested": "", "Owner": "", "Action": ""}
-            for line in measure_lines
-        ],
-        columns=TASKING_COLUMNS,
-    )
-    digest = ward_digest(summaries, hotspots, threshold)
+    mine_geo = wards_geo[wards_geo["ward_code"].isin(mine["ward_code"])]
+    measure_lines = _measures_in_concern(engine, cube, wards, quarter, locality, covered)
     return LocalityPack(
         locality=locality,
         quarter=quarter.label,
         quarter_long=quarter_label_long(quarter),
-        filters={
-            "partnership": config.area_config().area_name,
-            "locality": locality,
-            "quarter": quarter.label,
-            "categories": "all; hotspot areas: "
-            + ("every category" if scope.categories is None else "categories not configured as sensitive"),
-            "sources": "all",
-            "emerging hotspots": (
-                f"space-time permutation scan: {RESTRICTED_MIN_CELL_M:.0f} m squares, circles up to "
-                f"{DEFAULT_MAX_RADIUS_M:,.0f} m, windows of 1 to {DEFAULT_MAX_WINDOW_MONTHS} months; history: EHSA on "
-                f"{DEFAULT_CELL_M} m squares, {DEFAULT_DISTANCE_M} m neighbourhood"
-            ),
-            "location detail": scope.describe() or "every category",
-            "audience": "professional partners: counts are not suppressed, so share the ward summaries, not this pack, with councillors",
-            "data up to": "; ".join(data_up_to(covered)),
-        },
+        filters=_filters(locality, quarter, scope, covered),
         generated_at=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         headline=headline,
         headline_detail=headline_detail,
-        wards=ward_rows,
+        wards=_ward_table(summaries, local, quarter, prev_ok, year_ok),
         hotspots=briefs,
-        hotspot_overview=overview,
-        locality_map_png=overview_map,
+        hotspot_overview=hotspot_overview(chosen, names),
+        locality_map_png=locality_map(mine_geo, wards_geo, chosen, shown_basemap),
         measures=measure_lines,
-        repeat_locations=repeat,
-        sources=sources,
-        tasking=tasking,
-        digest=digest,
+        repeat_locations=_repeat_locations(engine, mine, quarter.months, scope.categories),
+        sources=_source_view(local, quarter.months, quarter.shifted(-1).months, prev_ok),
+        tasking=_tasking(briefs, measure_lines),
+        digest=ward_digest(summaries, hotspots, threshold),
     )
 
 

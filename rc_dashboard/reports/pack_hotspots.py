@@ -10,6 +10,7 @@ and a tasking suggestion); fading places are listed on the first page, as places
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,10 +21,10 @@ from sqlalchemy import Engine
 from rc_dashboard import formatting
 from rc_dashboard.access import Principal
 from rc_dashboard.basemap import Basemap
+from rc_dashboard.formatting import FLAG_WORDS
 from rc_dashboard.periods import FinancialQuarter, add_months, month_range
 from rc_dashboard.reports.figures import Label, area_map_png, monthly_png
 
-FLAG_WORDS = {"new": "New", "rising": "Rising", "persistent": "Persistent", "fading": "Fading"}
 SECTION_FLAGS = ("new", "rising", "persistent")  # places a panel acts on; fading ones are watched
 TOP_PLACES = 5  # "On or near" locations listed per hotspot
 STREETS_ON_MAP = 5  # of those, labelled on its map (where they do not overprint one another)
@@ -154,6 +155,61 @@ def _street_labels(inside: pd.DataFrame, places: pd.DataFrame) -> list[Label]:
     return labels
 
 
+def _in_order(rows: pd.DataFrame, flags: tuple[str, ...]) -> pd.DataFrame:
+    """``rows`` by flag in the order of ``flags`` (any other flag last), busiest (most recent incidents) first within each."""
+    order = {flag: k for k, flag in enumerate(flags)}
+    return rows.assign(_order=rows["flag"].map(order)).sort_values(["_order", "recent_count"], ascending=[True, False])
+
+
+def _most_common(values: pd.Series, column: str) -> pd.DataFrame:
+    """The ``TOP_PLACES`` most frequent values as a table: ``column``, Incidents."""
+    return values.value_counts().head(TOP_PLACES).rename_axis(column).reset_index(name="Incidents")
+
+
+def _chart_series(
+    row, inside_all: pd.DataFrame, area_monthly: pd.Series, history: list[str]
+) -> tuple[pd.DataFrame, str]:
+    """The place's monthly incidents against expected, and the caption that says what "expected" is: the scan's
+    own model for a place the scan flagged, otherwise the place's share of the area's monthly totals."""
+    monthly = getattr(row, "monthly", None)
+    if isinstance(monthly, dict):
+        caption = "Incidents a month (bars) against those expected from this place's own history and the area's monthly totals (line), as the scan models them."
+        return pd.DataFrame(monthly).tail(CHART_MONTHS), caption
+    caption = "Incidents a month (bars) against those expected had the place kept its share of the area's incidents over these months (line)."
+    return place_series(inside_all, area_monthly, history), caption
+
+
+def _brief(
+    row,
+    inside_all: pd.DataFrame,
+    quarter: FinancialQuarter,
+    ward_name: str,
+    map_of: Callable[[shapely.Geometry, str, str, list[Label]], bytes],
+    area_monthly: pd.Series,
+    history: list[str],
+) -> HotspotBrief:
+    """One place's section from its analysis row and its incidents over ``history`` (this quarter's make the tables)."""
+    inside = inside_all[inside_all["month"].isin(quarter.months)]
+    places = _most_common(inside["location"].fillna("(no location text)"), "Location")
+    kinds = _most_common(inside["category"], "Category")
+    map_png = map_of(shapely.from_wkb(row.geometry_wkb), row.hotspot, row.flag, _street_labels(inside, places))
+    series, caption = _chart_series(row, inside_all, area_monthly, history)
+    return HotspotBrief(
+        hotspot=row.hotspot,
+        flag=row.flag,
+        ward_name=ward_name,
+        heading=heading(row.hotspot, row.flag, ward_name),
+        summary=summary_sentence(row, ward_name),
+        evidence=evidence_line(row),
+        tasking=tasking_suggestion(row.flag, places, kinds, list(row.sources)),
+        top_locations=places,
+        top_categories=kinds,
+        map_png=map_png,
+        chart_png=monthly_png(series) if len(series) else None,
+        chart_caption=caption,
+    )
+
+
 def hotspot_briefs(
     engine: Engine,
     chosen: pd.DataFrame,
@@ -167,74 +223,42 @@ def hotspot_briefs(
     """A section for each new, rising and persistent place in ``chosen`` (emerging ones first)."""
     from rc_dashboard.services.hotspots import incidents_inside
 
-    order = {flag: k for k, flag in enumerate(SECTION_FLAGS)}
-    chosen = chosen[chosen["flag"].isin(SECTION_FLAGS)]
-    chosen = chosen.assign(_order=chosen["flag"].map(order)).sort_values(
-        ["_order", "recent_count"], ascending=[True, False]
-    )
     history = month_range(add_months(quarter.months[-1], -(CHART_MONTHS - 1)), quarter.months[-1])
     ward_names = [Label(str(r.ward_name), r.geometry) for r in wards_geo.itertuples(index=False)]
-    briefs = []
-    for row in chosen.itertuples(index=False):
-        area = shapely.from_wkb(row.geometry_wkb)
-        inside_all = incidents_inside(engine, row.geometry_wkb, history, principal)
-        inside = inside_all[inside_all["month"].isin(quarter.months)]
-        places = (
-            inside["location"]
-            .fillna("(no location text)")
-            .value_counts()
-            .head(TOP_PLACES)
-            .rename_axis("Location")
-            .reset_index(name="Incidents")
-        )
-        kinds = inside["category"].value_counts().head(TOP_PLACES).rename_axis("Category").reset_index(name="Incidents")
-        ward_name = names.get(row.ward_code, row.ward_code)
-        focus = area.buffer(MAP_MARGIN_M)
-        context = [g for g in wards_geo.geometry if g.intersects(focus)]
-        map_png = area_map_png(
+
+    def map_of(area: shapely.Geometry, hotspot: str, flag: str, streets: list[Label]) -> bytes:
+        """The place among the ward boundaries within ``MAP_MARGIN_M``, its streets named."""
+        context = [g for g in wards_geo.geometry if g.intersects(area.buffer(MAP_MARGIN_M))]
+        return area_map_png(
             area,
             context,
-            [(row.hotspot, area, row.flag)],
+            [(hotspot, area, flag)],
             width_in=3.4,
             ward_labels=ward_names,
-            place_labels=_street_labels(inside, places),
+            place_labels=streets,
             basemap=basemap,
             margin_m=MAP_MARGIN_M,
         )
-        monthly = getattr(row, "monthly", None)
-        if isinstance(monthly, dict):
-            series = pd.DataFrame(monthly).tail(CHART_MONTHS)
-            caption = "Incidents a month (bars) against those expected from this place's own history and the area's monthly totals (line), as the scan models them."
-        else:
-            series = place_series(inside_all, area_monthly, history)
-            caption = "Incidents a month (bars) against those expected had the place kept its share of the area's incidents over these months (line)."
-        briefs.append(
-            HotspotBrief(
-                hotspot=row.hotspot,
-                flag=row.flag,
-                ward_name=ward_name,
-                heading=heading(row.hotspot, row.flag, ward_name),
-                summary=summary_sentence(row, ward_name),
-                evidence=evidence_line(row),
-                tasking=tasking_suggestion(row.flag, places, kinds, list(row.sources)),
-                top_locations=places,
-                top_categories=kinds,
-                map_png=map_png,
-                chart_png=monthly_png(series) if len(series) else None,
-                chart_caption=caption,
-            )
+
+    return [
+        _brief(
+            row,
+            incidents_inside(engine, row.geometry_wkb, history, principal),
+            quarter,
+            names.get(row.ward_code, row.ward_code),
+            map_of,
+            area_monthly,
+            history,
         )
-    return briefs
+        for row in _in_order(chosen[chosen["flag"].isin(SECTION_FLAGS)], SECTION_FLAGS).itertuples(index=False)
+    ]
 
 
 def hotspot_overview(chosen: pd.DataFrame, names: dict[str, str]) -> pd.DataFrame:
     """Every place touching the locality, one line each, for the first page (fading ones included)."""
     if chosen.empty:
         return pd.DataFrame(columns=["Hotspot", "Kind", "Ward", "Incidents lately"])
-    order = {flag: k for k, flag in enumerate((*SECTION_FLAGS, "fading"))}
-    rows = chosen.assign(_order=chosen["flag"].map(order)).sort_values(
-        ["_order", "recent_count"], ascending=[True, False]
-    )
+    rows = _in_order(chosen, (*SECTION_FLAGS, "fading"))
     months = sorted({int(m) for m in rows["recent_months"]})
     header = f"Incidents, last {months[0]} months" if len(months) == 1 else "Incidents lately"
     counts = (

@@ -17,9 +17,8 @@ from fpdf import FPDF
 
 from rc_dashboard.reports.locality_pack import LocalityPack
 from rc_dashboard.reports.pdf_table import pdf_table, table_cells
-from rc_dashboard.reports.pdf_text import pdf_safe
+from rc_dashboard.reports.pdf_text import OGL_NOTICE, paragraph, pdf_safe
 
-OGL = "Contains public sector information licensed under the Open Government Licence v3.0."
 STYLE = (
     "body{font-family:sans-serif;max-width:60rem;margin:2rem auto;color:#222}table{border-collapse:collapse;margin:.5rem 0}"
     "td,th{border:1px solid #bbb;padding:.2rem .4rem;font-size:.85rem;vertical-align:top}th{background:#e1e9f2}"
@@ -78,7 +77,7 @@ def pack_html(pack: LocalityPack) -> str:
         "<h2>Tasking</h2>" + _table_html(pack.tasking),
         "<h2>Ward alert digest</h2><pre>" + e(pack.digest) + "</pre>",
         "<h2>About this pack</h2><ul>" + "".join(f"<li>{e(k)}: {e(v)}</li>" for k, v in pack.filters.items()) + "</ul>",
-        f"<p><small>{e(OGL)}</small></p></body></html>",
+        f"<p><small>{e(OGL_NOTICE)}</small></p></body></html>",
     ]
     return "\n".join(parts)
 
@@ -89,11 +88,6 @@ def _heading(pdf: FPDF, text: str, size: int = 12, colour: tuple[int, int, int] 
     pdf.multi_cell(0, size * 0.5, pdf_safe(text), new_x="LMARGIN", new_y="NEXT")
     pdf.set_text_color(0, 0, 0)
     pdf.ln(0.5)
-
-
-def _paragraph(pdf: FPDF, text: str, size: float = 9, style: str = "", height: float = 4.3) -> None:
-    pdf.set_font("Helvetica", style, size)
-    pdf.multi_cell(0, height, pdf_safe(text), new_x="LMARGIN", new_y="NEXT")
 
 
 def _bullets(pdf: FPDF, lines: list[str], size: float = 9) -> None:
@@ -107,14 +101,14 @@ def _bullets(pdf: FPDF, lines: list[str], size: float = 9) -> None:
 def _first_page(pdf: FPDF, pack: LocalityPack) -> None:
     pdf.add_page()
     _heading(pdf, f"{pack.locality} locality panel pack", 18)
-    _paragraph(
+    paragraph(
         pdf, f"{pack.quarter_long}. {pack.filters.get('partnership', '')}. Generated {pack.generated_at}.", 8.5, "I"
     )
     pdf.ln(1)
     _heading(pdf, "Headlines", 12)
     _bullets(pdf, pack.headline)
     if pack.headline_detail:
-        _paragraph(pdf, pack.headline_detail, 6.5, "I", 3)
+        paragraph(pdf, pack.headline_detail, 6.5, "I", 3)
     pdf.ln(2)
     top = pdf.get_y()
     map_width = 108
@@ -124,7 +118,7 @@ def _first_page(pdf: FPDF, pack: LocalityPack) -> None:
     pdf.set_left_margin(10 + map_width + 4)
     _heading(pdf, "Hotspots", 11)
     pdf_table(pdf, pack.hotspot_overview, [12, 17, 24, 25], font_size=7, empty="No hotspot touches the locality.")
-    _paragraph(
+    paragraph(
         pdf,
         "New and rising places are emerging: the scan found them above their own history. Persistent "
         "places have been hot for a long time; fading ones were hot and are cooling (to watch).",
@@ -151,7 +145,7 @@ def _hotspot_section(pdf: FPDF, brief, first: bool = False) -> None:
         pdf.set_draw_color(0, 0, 0)
         pdf.ln(2)
     _heading(pdf, brief.heading, 13, COLOURS.get(brief.flag, (31, 95, 139)))
-    _paragraph(pdf, brief.summary, 9.5)
+    paragraph(pdf, brief.summary, 9.5)
     pdf.ln(1.5)
     top = pdf.get_y()
     shown = pdf.image(io.BytesIO(brief.map_png), x=pdf.l_margin, y=top, w=MAP_MM)
@@ -161,10 +155,10 @@ def _hotspot_section(pdf: FPDF, brief, first: bool = False) -> None:
     if brief.chart_png:
         chart = pdf.image(io.BytesIO(brief.chart_png), x=pdf.l_margin, y=top, w=pdf.epw)
         pdf.set_y(top + chart.rendered_height + 0.5)
-        _paragraph(pdf, brief.chart_caption, 6.5, "I", 3)
+        paragraph(pdf, brief.chart_caption, 6.5, "I", 3)
         pdf.ln(1.5)
-    _paragraph(pdf, "Suggested tasking", 9, "B")
-    _paragraph(pdf, brief.tasking, 8.5, "", 4)
+    paragraph(pdf, "Suggested tasking", 9, "B")
+    paragraph(pdf, brief.tasking, 8.5, "", 4)
     pdf.set_left_margin(10)
     pdf.set_y(max(map_bottom, pdf.get_y()) + 2)
     top = pdf.get_y()
@@ -177,7 +171,7 @@ def _hotspot_section(pdf: FPDF, brief, first: bool = False) -> None:
     pdf_table(pdf, brief.top_categories, [60, 22], empty="(no incidents this quarter)")
     pdf.set_left_margin(10)
     pdf.set_y(max(left_bottom, pdf.get_y()))
-    _paragraph(pdf, brief.evidence, 6.5, "I", 3)
+    paragraph(pdf, brief.evidence, 6.5, "I", 3)
 
 
 def pack_pdf(pack: LocalityPack) -> bytes:
@@ -196,9 +190,9 @@ def pack_pdf(pack: LocalityPack) -> bytes:
     _heading(pdf, "Tasking (owner and action agreed at the meeting)")
     pdf_table(pdf, pack.tasking, [36, 60, 60, 17, 17])
     _heading(pdf, "Ward alert digest")
-    _paragraph(pdf, pack.digest.replace("**", ""), 8.5)
+    paragraph(pdf, pack.digest.replace("**", ""), 8.5)
     pdf.ln(2)
     _heading(pdf, "About this pack", 11)
     _bullets(pdf, [f"{k}: {v}" for k, v in pack.filters.items()], 7.5)
-    _paragraph(pdf, OGL, 7, "I")
+    paragraph(pdf, OGL_NOTICE, 7, "I")
     return bytes(pdf.output())

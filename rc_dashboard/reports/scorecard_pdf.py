@@ -13,7 +13,8 @@ import pandas as pd
 from fpdf import FPDF
 
 from rc_dashboard import scorecard
-from rc_dashboard.reports.pdf_text import pdf_safe
+from rc_dashboard.coverage import up_to_sentence
+from rc_dashboard.reports.pdf_text import OGL_NOTICE, paragraph, pdf_safe, title
 
 # (key, width in mm, alignment); 277 mm is the width inside landscape A4's 10 mm margins.
 COLUMNS = [
@@ -134,9 +135,9 @@ def _key(pdf: FPDF, notes: Sequence[str]) -> None:
     if pdf.will_page_break(40):
         pdf.add_page()
     pdf.ln(2)
-    for title, icons in (("Variation", scorecard.VARIATION), ("Assurance", scorecard.ASSURANCE)):
+    for kind, icons in (("Variation", scorecard.VARIATION), ("Assurance", scorecard.ASSURANCE)):
         pdf.set_font("Helvetica", "B", 8)
-        pdf.cell(20, 7, title)
+        pdf.cell(20, 7, kind)
         for icon in icons.values():
             x, y = pdf.get_x(), pdf.get_y()
             if x > pdf.w - pdf.r_margin - 45:
@@ -174,17 +175,7 @@ def scorecard_pdf(
     pdf.set_margins(10, 10, 10)
     pdf.set_auto_page_break(auto=True, margin=12)
     pdf.add_page()
-    pdf.set_font("Helvetica", "B", 15)
-    pdf.multi_cell(
-        0,
-        8,
-        pdf_safe(f"Community safety plan scorecard, as of {as_of} ({locality or 'whole ' + area_word})"),
-        new_x="LMARGIN",
-        new_y="NEXT",
-    )
-    if area_name:
-        pdf.set_font("Helvetica", "I", 9)
-        pdf.multi_cell(0, 5, pdf_safe(area_name), new_x="LMARGIN", new_y="NEXT")
+    title(pdf, f"Community safety plan scorecard, as of {as_of} ({locality or 'whole ' + area_word})", 15, area_name)
     table = table.reset_index(drop=True)
     shown = scorecard.display_rows(table)
     for priority, positions in table.groupby("priority", sort=False).groups.items():
@@ -197,8 +188,7 @@ def scorecard_pdf(
         for position in positions:
             _row(pdf, table.loc[position], shown.loc[position])
     _key(pdf, notes)
-    pdf.set_font("Helvetica", "", 7)
     if data_up_to:
-        pdf.multi_cell(0, 4, pdf_safe("Data up to: " + "; ".join(data_up_to) + "."), new_x="LMARGIN", new_y="NEXT")
-    pdf.multi_cell(0, 4, "Contains public sector information licensed under the Open Government Licence v3.0.")
+        paragraph(pdf, up_to_sentence(data_up_to), 7, "", 4)
+    paragraph(pdf, OGL_NOTICE, 7, "", 4)
     return bytes(pdf.output())

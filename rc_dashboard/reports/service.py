@@ -13,6 +13,7 @@ from rc_dashboard.hotspots.analysis import HotspotParams
 from rc_dashboard.hotspots.defaults import RESTRICTED_MIN_CELL_M
 from rc_dashboard.periods import FinancialQuarter, add_months
 from rc_dashboard.queries import IncidentFilter, months_available
+from rc_dashboard.reports.suppression import SuppressedTable
 from rc_dashboard.reports.ward_summary import WardSummary, quality_notes, quarter_tables, summarise_ward
 from rc_dashboard.services.hotspots import NotEnoughData, run_analysis
 
@@ -109,6 +110,39 @@ def _monthly_record(series: pd.DataFrame | None) -> dict | None:
     }
 
 
+def _wards_asked(engine: Engine, ward_codes: list[str] | None) -> pd.DataFrame:
+    """Every loaded ward; a clear error when none is loaded or a code asked for is not one of them."""
+    wards = read_frame(engine, "SELECT ward_code, ward_name, locality, population FROM areas ORDER BY ward_code")
+    if wards.empty:
+        raise ReportError("No wards are loaded: import ward boundaries first.")
+    unknown = [c for c in (ward_codes or []) if c not in set(wards["ward_code"])]
+    if unknown:
+        raise ReportError(f"{unknown[0]} is not a loaded ward code.")
+    return wards
+
+
+def _hidden(recent: int, ward_total: int, threshold: int) -> bool:
+    """Whether a hotspot's count is suppressed in a ward summary: a small count is hidden, and so is one
+    that leaves a small remainder of the ward's quarter total, which a reader could otherwise work out
+    by subtraction."""
+    return 1 <= recent <= threshold or 1 <= ward_total - recent <= threshold
+
+
+def _listed_hotspots(mine: pd.DataFrame, current: SuppressedTable, ward_total: int, threshold: int) -> list[dict]:
+    """The ward's hotspots as its summary lists them, each recent count shown or suppressed."""
+    return [
+        {
+            "hotspot": row.hotspot,
+            "pattern": row.pattern,
+            "flag": row.flag,
+            "emerging": bool(row.emerging),
+            "recent": current.label(int(row.recent_count), _hidden(int(row.recent_count), ward_total, threshold)),
+            "window_months": int(row.recent_months),  # the months recent_count covers
+        }
+        for row in mine.itertuples(index=False)
+    ]
+
+
 def build_summaries(
     engine: Engine,
     quarter: FinancialQuarter,
@@ -122,12 +156,7 @@ def build_summaries(
     """
     check_quarter(engine, quarter)
     threshold = config.area_config().suppression_threshold
-    wards = read_frame(engine, "SELECT ward_code, ward_name, locality, population FROM areas ORDER BY ward_code")
-    if wards.empty:
-        raise ReportError("No wards are loaded: import ward boundaries first.")
-    unknown = [c for c in (ward_codes or []) if c not in set(wards["ward_code"])]
-    if unknown:
-        raise ReportError(f"{unknown[0]} is not a loaded ward code.")
+    wards = _wards_asked(engine, ward_codes)
     from rc_dashboard.stored import cube as stored_cube
 
     cube = stored_cube(engine)
@@ -146,39 +175,22 @@ def build_summaries(
     )
     up_to = data_up_to(covered)
     hotspots = ward_hotspots(engine, quarter, threshold) if hotspots is None else hotspots
-    summaries = {}
     ward_totals = in_quarter.groupby("ward_code")["count"].sum()
-
-    def hidden(recent: int, ward_total: int) -> bool:
-        # A small count is hidden, and so is one that leaves a small remainder of the ward's
-        # quarter total, which a reader could otherwise work out by subtraction.
-        return 1 <= recent <= threshold or 1 <= ward_total - recent <= threshold
-
-    for code in ward_codes or list(wards["ward_code"]):
-        mine = hotspots[touches(hotspots, [code])]
-        ward_total = int(ward_totals.get(code, 0))
-        listed = [
-            {
-                "hotspot": row.hotspot,
-                "pattern": row.pattern,
-                "flag": row.flag,
-                "emerging": bool(row.emerging),
-                "recent": tables.current.label(int(row.recent_count), hidden(int(row.recent_count), ward_total)),
-                "window_months": int(row.recent_months),  # the months recent_count covers
-            }
-            for row in mine.itertuples(index=False)
-        ]
-        summaries[code] = summarise_ward(
+    return {
+        code: summarise_ward(
             code,
             tables,
             wards,
             quality_notes=notes,
-            hotspots=listed,
+            hotspots=_listed_hotspots(
+                hotspots[touches(hotspots, [code])], tables.current, int(ward_totals.get(code, 0)), threshold
+            ),
             data_up_to=up_to,
             area_word=area_word,
             area_name=config.area_config().area_name,
         )
-    return summaries
+        for code in ward_codes or list(wards["ward_code"])
+    }
 
 
 def ward_map(engine_wards, ward_code: str, hotspots: pd.DataFrame) -> bytes:

@@ -20,7 +20,6 @@ import hashlib
 import http.client
 import io
 import logging
-import math
 import time
 import urllib.error
 import urllib.request
@@ -32,7 +31,7 @@ import numpy as np
 from PIL import Image
 
 from rc_dashboard import __version__, config
-from rc_dashboard.basemap import Basemap
+from rc_dashboard.basemap import Basemap, tile_bounds, tile_range
 
 MAX_TILES_PER_MAP = 16  # a 4 x 4 mosaic: about 1,024 px across, plenty for a map a few inches wide
 TIMEOUT_S = 5.0  # per tile; a server slower than this gets no more requests for the map
@@ -40,7 +39,6 @@ CACHE_MAX_AGE_S = 30 * 24 * 3600  # keep a tile 30 days (tile policies ask for a
 TILE_PX = 256
 MAX_TILE_BYTES = 2_000_000  # a 256 px tile is tens of kB; anything far bigger is not a tile
 USER_AGENT = f"rc-dashboard/{__version__} (self-hosted community safety reports; PDF map basemap)"
-EARTH_HALF_CIRCUMFERENCE_M = 20_037_508.342789244  # Web Mercator's x at longitude 180
 # Hosts whose tile usage policy forbids bulk or server-side fetching by third-party applications.
 REFUSED_HOSTS = ("tile.openstreetmap.org", "tile.osm.org", "maps.wikimedia.org")
 
@@ -88,26 +86,6 @@ def check_allowed(basemap: Basemap) -> None:
             "(see its tile usage policy), so the PDF maps are drawn without it; configure the council's own "
             "tile server or a licensed service."
         )
-
-
-def tile_xy(x_m: float, y_m: float, zoom: int) -> tuple[float, float]:
-    """Fractional XYZ tile coordinates of a Web Mercator point (y counted from the north)."""
-    n = 2**zoom
-    return (
-        (x_m + EARTH_HALF_CIRCUMFERENCE_M) / (2 * EARTH_HALF_CIRCUMFERENCE_M) * n,
-        (EARTH_HALF_CIRCUMFERENCE_M - y_m) / (2 * EARTH_HALF_CIRCUMFERENCE_M) * n,
-    )
-
-
-def tile_range(bounds_3857: tuple[float, float, float, float], zoom: int) -> tuple[range, range]:
-    """The tile columns and rows covering (minx, miny, maxx, maxy) in EPSG:3857 metres at ``zoom``."""
-    minx, miny, maxx, maxy = bounds_3857
-    left, top = tile_xy(minx, maxy, zoom)
-    right, bottom = tile_xy(maxx, miny, zoom)
-    last = 2**zoom - 1
-    xs = range(max(math.floor(left), 0), min(math.floor(right), last) + 1)
-    ys = range(max(math.floor(top), 0), min(math.floor(bottom), last) + 1)
-    return xs, ys
 
 
 def choose_zoom(
@@ -200,8 +178,7 @@ def basemap_image(
     except (OSError, ValueError, urllib.error.URLError, http.client.HTTPException) as exc:
         log.warning("Basemap tiles unavailable: %s", exc)
         return BasemapResult(None, "Basemap not drawn: the tile server did not answer with map tiles.")
-    size = 2 * EARTH_HALF_CIRCUMFERENCE_M / 2**zoom
-    left = xs.start * size - EARTH_HALF_CIRCUMFERENCE_M
-    top = EARTH_HALF_CIRCUMFERENCE_M - ys.start * size
-    extent = (left, left + len(xs) * size, top - len(ys) * size, top)
+    left, _, _, top = tile_bounds(xs.start, ys.start, zoom)
+    _, bottom, right, _ = tile_bounds(xs[-1], ys[-1], zoom)
+    extent = (left, right, bottom, top)
     return BasemapResult(BasemapImage(mosaic, extent, basemap.attribution, zoom, len(xs) * len(ys)), "")

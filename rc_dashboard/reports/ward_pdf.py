@@ -7,9 +7,10 @@ import io
 import pandas as pd
 from fpdf import FPDF
 
+from rc_dashboard.coverage import up_to_sentence
 from rc_dashboard.formatting import suppressed_or_count
 from rc_dashboard.reports.pdf_table import pdf_table
-from rc_dashboard.reports.pdf_text import pdf_safe
+from rc_dashboard.reports.pdf_text import OGL_NOTICE, paragraph, title
 from rc_dashboard.reports.ward_summary import WardSummary, _verdict
 
 COUNT_COLUMNS = ["This quarter", "Previous quarter", "Same quarter last year"]
@@ -47,45 +48,24 @@ def category_table(summary: WardSummary) -> pd.DataFrame:
 
 
 def add_ward_page(pdf: FPDF, summary: WardSummary, explanation: str, map_png: bytes | None = None) -> None:
+    """One ward's summary as a PDF page: title, narrative, map, category table, then the small print."""
     pdf.add_page()
-    pdf.set_font("Helvetica", "B", 14)
-    pdf.multi_cell(
-        0,
-        8,
-        pdf_safe(f"{summary.ward_name} ({summary.ward_code}): {summary.quarter_months}"),
-        new_x="LMARGIN",
-        new_y="NEXT",
-    )
-    if summary.area_name:
-        pdf.set_font("Helvetica", "I", 9)
-        pdf.multi_cell(0, 5, pdf_safe(summary.area_name), new_x="LMARGIN", new_y="NEXT")
-    pdf.set_font("Helvetica", "", 10)
-    pdf.multi_cell(0, 5, pdf_safe(summary.narrative), new_x="LMARGIN", new_y="NEXT")
+    title(pdf, f"{summary.ward_name} ({summary.ward_code}): {summary.quarter_months}", 14, summary.area_name)
+    paragraph(pdf, summary.narrative, 10, "", 5)
     pdf.ln(2)
     if map_png:
         pdf.image(io.BytesIO(map_png), w=70)
         pdf.ln(1)
     pdf_table(pdf, category_table(summary), [46, 24, 24, 28, 28, 28], right=COUNT_COLUMNS, bold_last=True)
     if summary.narrative_detail:
-        pdf.set_font("Helvetica", "I", 7)
-        pdf.multi_cell(0, 3.5, pdf_safe(summary.narrative_detail), new_x="LMARGIN", new_y="NEXT")
+        paragraph(pdf, summary.narrative_detail, 7, "I", 3.5)
         pdf.ln(1)
-    pdf.set_font("Helvetica", "", 8)
     for note in summary.quality_notes:
-        pdf.multi_cell(0, 4, pdf_safe(f"Data quality: {note}"), new_x="LMARGIN", new_y="NEXT")
+        paragraph(pdf, f"Data quality: {note}", 8, "", 4)
     if summary.data_up_to:
-        pdf.multi_cell(
-            0, 4, pdf_safe("Data up to: " + "; ".join(summary.data_up_to) + "."), new_x="LMARGIN", new_y="NEXT"
-        )
-    pdf.set_font("Helvetica", "I", 7)
-    pdf.multi_cell(0, 4, pdf_safe(explanation), new_x="LMARGIN", new_y="NEXT")
-    pdf.multi_cell(
-        0,
-        4,
-        "Contains public sector information licensed under the Open Government Licence v3.0.",
-        new_x="LMARGIN",
-        new_y="NEXT",
-    )
+        paragraph(pdf, up_to_sentence(summary.data_up_to), 8, "", 4)
+    paragraph(pdf, explanation, 7, "I", 4)
+    paragraph(pdf, OGL_NOTICE, 7, "I", 4)
 
 
 def summaries_pdf(pages: list[tuple[WardSummary, bytes | None]], explanation: str) -> bytes:

@@ -18,9 +18,10 @@ from scipy import stats
 
 from rc_dashboard.escaping import escape_markdown
 from rc_dashboard.explore import MONTH_NAMES
-from rc_dashboard.formatting import suppressed_or_count
+from rc_dashboard.formatting import FLAG_WORDS, suppressed_or_count
 from rc_dashboard.periods import FinancialQuarter, parse_month
 from rc_dashboard.reports.narrative import Change, detail_line, opening
+from rc_dashboard.reports.pdf_text import OGL_NOTICE
 from rc_dashboard.reports.suppression import SuppressedTable, change_allowed, suppress_table
 
 SIGNIFICANCE = 0.05
@@ -377,9 +378,6 @@ def narrative_detail(summary: WardSummary) -> str:
     return detail_line(category_changes(summary), PREVIOUS_WORDS) if summary.previous_covered else ""
 
 
-FLAG_WORDS = {"new": "New", "rising": "Rising", "persistent": "Persistent", "fading": "Fading"}
-
-
 def hotspot_table(summary: WardSummary) -> pd.DataFrame:
     """The ward's hotspots as a councillor reads them: name, kind (the analysis's flag) and recent incidents
     (already suppressed where small)."""
@@ -458,6 +456,6 @@ def to_markdown(summary: WardSummary, explanation: str) -> str:
         "",
         f"_{escape_markdown(explanation)}_",
         "",
-        "Contains public sector information licensed under the Open Government Licence v3.0.",
+        OGL_NOTICE,
     ]
     return "\n".join(lines) + "\n"

@@ -63,7 +63,7 @@ def being_computed_notice(engine: Engine, kinds: tuple[str, ...]) -> Iterator[No
     slot = st.empty()
     message = waiting_message(engine, kinds)
     if message:
-        slot.info(message, icon=":material/hourglass_top:")
+        slot.info(escape_markdown(message), icon=":material/hourglass_top:")
     try:
         yield
     finally:

@@ -27,18 +27,17 @@ def test_expected_line_keeps_the_place_s_share_of_the_area():
     assert list(series["expected"]) == pytest.approx([0.5, 1.0, 1.5])
 
 
-def test_a_persistent_summary_says_long_standing_and_not_hot_in_zero_months():
+def test_a_persistent_summary_says_long_standing_with_its_hot_months():
     row = SimpleNamespace(
         flag="persistent",
         recent_count=49,
         recent_months=3,
         expected_recent=44.8,
-        hot_months=0,
+        hot_months=30,
         months=36,
-        pattern="no pattern",
+        pattern="persistent hot spot",
     )
     text = summary_sentence(row, "Oakwood")
     assert text.startswith("49 incidents in the last 3 months (1.1 times the 45 expected")
-    assert "long-standing hotspot in Oakwood" in text and "hot in 0" not in text and "emerging" not in text
-    row.hot_months = 30
-    assert "It was hot in 30 of the last 36 months" in summary_sentence(row, "Oakwood")
+    assert "It was hot in 30 of the last 36 months: a long-standing hotspot in Oakwood" in text
+    assert "emerging" not in text

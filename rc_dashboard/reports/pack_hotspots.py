@@ -83,11 +83,9 @@ def summary_sentence(row, ward_name: str) -> str:
             f"{_ratio_words(observed, expected)} from this place's own history: {change}."
         )
     months = int(row.recent_months)
-    standing = (
-        f"{history}: a long-standing hotspot in {ward_name}, not a new one."
-        if int(row.hot_months)
-        else f"The history of its squares makes it a long-standing hotspot in {ward_name} ({row.pattern}), not a new one."
-    )
+    # A persistent place always has flagged squares under it (ehsa._flagged_under), so its hot months
+    # are never 0; no sentence papers over one that is.
+    standing = f"{history}: a long-standing hotspot in {ward_name}, not a new one."
     return (
         f"{formatting.count(row.recent_count)} incidents in the last {months} months "
         f"({_ratio_words(float(row.recent_count), float(row.expected_recent))} from its earlier months and the area's trend). "

@@ -64,8 +64,8 @@ table = table.drop(columns="suppressed").rename(
         "count": "This quarter",
         "previous_quarter": "Previous quarter",
         "same_quarter_last_year": "Same quarter last year",
-        "vs_previous": "Against previous",
-        "vs_last_year": "Against last year",
+        "vs_previous_quarter": "Against previous",
+        "vs_same_quarter_last_year": "Against last year",
     }
 )
 st.dataframe(table.fillna("not shown"), hide_index=True, width="stretch")

@@ -131,7 +131,7 @@ def test_ward_summaries_lead_with_at_most_three_changes_and_read_cleanly(demo):
         assert "p = " not in summary.narrative
         assert not MISSING_WORDS.search(summary.narrative)
         assert not _unrounded(summary.narrative.replace(summary.quarter_months, ""))
-        significant = summary.categories["vs_previous"].isin(["higher", "lower"]).sum()
+        significant = summary.categories["vs_previous_quarter"].isin(["higher", "lower"]).sum()
         if significant > 3:
             assert f"{significant - 3} other categor" in summary.narrative
         elif summary.previous_covered:

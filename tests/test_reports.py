@@ -85,7 +85,7 @@ def test_narrative_claims_agree_with_the_table(demo):
             summary.narrative,
         ):
             row = summary.categories.set_index("category").loc[match.group(1)]
-            assert row["vs_previous"] == {"rose": "higher", "fell": "lower"}[match.group(2)]
+            assert row["vs_previous_quarter"] == {"rose": "higher", "fell": "lower"}[match.group(2)]
             assert (
                 int(match.group(4).replace(",", "")) == row["count"]
                 and int(match.group(3).replace(",", "")) == row["previous_quarter"]

@@ -55,7 +55,7 @@ WARD_COLUMN_NAMES = {
     "same_quarter_last_year": "Same quarter last year",
     "per_1000": "Per 1,000 residents",
     "rank_in_borough": "Rank in the area (1 = highest rate)",
-    "vs_last_year": "Against last year",
+    "vs_same_quarter_last_year": "Against last year",
 }
 SOURCE_COLUMN_NAMES = {
     "source": "Source",
@@ -170,7 +170,7 @@ def _ward_table(
             }
         )
     table = pd.DataFrame(rows)
-    table["vs_last_year"] = [
+    table["vs_same_quarter_last_year"] = [
         compare(a, b)[0] if year_ok else "not available"
         for a, b in zip(table["this_quarter"], table["same_quarter_last_year"], strict=True)
     ]
@@ -369,9 +369,9 @@ def ward_digest(summaries: dict, hotspots: pd.DataFrame, threshold: int) -> str:
             if h["emerging"]
         ]
         items += [
-            f"{row.category} significantly {row.vs_previous} than last quarter"
+            f"{row.category} significantly {row.vs_previous_quarter} than last quarter"
             for row in summary.categories.itertuples(index=False)
-            if row.vs_previous in ("higher", "lower")
+            if row.vs_previous_quarter in ("higher", "lower")
         ]
         body = (
             "; ".join(items)

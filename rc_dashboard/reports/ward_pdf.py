@@ -29,8 +29,8 @@ def category_table(summary: WardSummary) -> pd.DataFrame:
             cell(row.count),
             cell(row.previous_quarter, prev_ok),
             cell(row.same_quarter_last_year, year_ok),
-            _verdict(row.vs_previous, "not shown"),
-            _verdict(row.vs_last_year, "not shown"),
+            _verdict(row.vs_previous_quarter, "not shown"),
+            _verdict(row.vs_same_quarter_last_year, "not shown"),
         ]
         for row in summary.categories.itertuples(index=False)
     ]

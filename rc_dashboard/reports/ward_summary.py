@@ -48,9 +48,7 @@ class WardSummary:
     locality: str | None
     quarter: str
     quarter_months: str
-    categories: (
-        pd.DataFrame
-    )  # category, count, previous_quarter, same_quarter_last_year, suppressed, vs_previous, vs_last_year
+    categories: pd.DataFrame  # category, count, previous_quarter, same_quarter_last_year, suppressed, vs_previous_quarter, vs_same_quarter_last_year
     total: int | None
     total_previous: int | None
     total_last_year: int | None
@@ -85,8 +83,8 @@ class WardSummary:
                     "same_quarter_last_year": _int_or_none(row.same_quarter_last_year),
                     "same_quarter_last_year_status": _status(row.same_quarter_last_year, self.last_year_covered),
                     "suppressed": bool(row.suppressed),
-                    "vs_previous_quarter": _text_or_none(row.vs_previous),
-                    "vs_same_quarter_last_year": _text_or_none(row.vs_last_year),
+                    "vs_previous_quarter": _text_or_none(row.vs_previous_quarter),
+                    "vs_same_quarter_last_year": _text_or_none(row.vs_same_quarter_last_year),
                 }
                 for row in self.categories.itertuples(index=False)
             ],
@@ -221,8 +219,8 @@ CATEGORY_COLUMNS = [
     "previous_quarter",
     "same_quarter_last_year",
     "suppressed",
-    "vs_previous",
-    "vs_last_year",
+    "vs_previous_quarter",
+    "vs_same_quarter_last_year",
 ]
 
 
@@ -314,11 +312,11 @@ def category_changes(summary: WardSummary) -> list[Change]:
             row.category,
             int(row.count),
             int(row.previous_quarter),
-            row.vs_previous,
+            row.vs_previous_quarter,
             compare(row.count, row.previous_quarter)[1],
         )
         for row in summary.categories.itertuples(index=False)
-        if row.vs_previous in ("higher", "lower", "similar")
+        if row.vs_previous_quarter in ("higher", "lower", "similar")
     ]
 
 
@@ -431,7 +429,7 @@ def to_markdown(summary: WardSummary, explanation: str) -> str:
         lines.append(
             f"| {escape_markdown(row.category)} | {cell(row.count)} | {cell(row.previous_quarter, prev_ok)} | "
             f"{cell(row.same_quarter_last_year, year_ok)} | "
-            f"{_verdict(row.vs_previous)} | {_verdict(row.vs_last_year)} |"
+            f"{_verdict(row.vs_previous_quarter)} | {_verdict(row.vs_same_quarter_last_year)} |"
         )
     lines.append(
         f"| **Total** | {cell(summary.total)} | {cell(summary.total_previous, prev_ok)} | "

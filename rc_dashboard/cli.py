@@ -374,6 +374,13 @@ def cmd_measures(args: argparse.Namespace) -> int:
     return 0
 
 
+def _hotspot_count(briefs) -> str:
+    """"3 emerging (new or rising) and 4 persistent hotspots": a persistent place is never called emerging."""
+    emerging = sum(1 for b in briefs if b.flag in ("new", "rising"))
+    persistent = len(briefs) - emerging
+    return f"{emerging} emerging (new or rising) and {persistent} persistent hotspot{'s' if persistent != 1 else ''}"
+
+
 def cmd_summary(args: argparse.Namespace) -> int:
     from pathlib import Path
 
@@ -448,7 +455,8 @@ def cmd_pack(args: argparse.Namespace) -> int:
         out.write_text(pack_html(pack), encoding="utf-8")
     _progress_line(1.0, "Done")
     print(
-        f"Wrote the {pack.locality} locality pack for {pack.quarter} to {out} ({len(pack.hotspots)} emerging hotspots, {len(pack.tasking)} tasking items)."
+        f"Wrote the {pack.locality} locality pack for {pack.quarter} to {out} ({_hotspot_count(pack.hotspots)}, "
+        f"{len(pack.tasking)} tasking items)."
     )
     return 0
 

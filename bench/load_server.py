@@ -57,6 +57,11 @@ lower bound on what a user waits; on a machine where the browsers run elsewhere 
 are close to the wait until the page's content arrives. The client here is one Python process
 (its CPU is shown; it is small next to the server's).
 
+``--warm-up --import-after-warm-up`` measures the monthly case on a server already in use: one
+session loads every page, then (in this process) the data version moves on and the default analyses
+are stored for it, as an import does; the batches then meet a warm process with every cache and
+stored result of the old version stale.
+
 ``--server-env NAME=VALUE`` (repeatable) adds to the server's environment, e.g.
 ``--server-env MALLOC_ARENA_MAX=2`` as ``python -m rc_dashboard serve`` sets it in production.
 """
@@ -478,6 +483,8 @@ async def benchmark(
         print(f"  server RSS after warm-up: {warm['rss_after_mb']:.0f} MB")
     else:
         print(f"no warm-up: the first batch meets cold caches (server RSS {sampler.sample() / MB:.0f} MB)")
+    if args.import_after_warm_up:
+        simulate_import(args.database_url)
 
     batches = []
     for number in range(1, args.batches + 1):
@@ -492,6 +499,24 @@ async def benchmark(
         print(f"  server RSS {batch['rss_after_mb']:.0f} MB ({batch['rss_growth_mb']:+.0f} MB this batch)")
         batches.append(batch)
     return {"warm_up": warm, "batches": batches}
+
+
+def simulate_import(url: str) -> None:
+    """What an import does to a running server's world: a new data version (every cache key and stored
+    result of the old one is stale) and the default analyses stored for it, in this (the importing)
+    process. The rows are unchanged, so the figures measure the server's side of the monthly update."""
+    from rc_dashboard import db
+    from rc_dashboard.stored import compute_defaults
+
+    engine = db.connect(url)
+    with engine.begin() as conn:
+        db.bump_data_version(conn)
+    started = time.perf_counter()
+    lines = compute_defaults(engine)
+    print(f"import simulated: data version {db.data_version(engine)}, defaults stored in {time.perf_counter() - started:.1f} s")
+    for line in lines:
+        print(f"  {line}")
+    engine.dispose()
 
 
 def _server_env(pairs: list[str]) -> dict[str, str]:
@@ -509,6 +534,11 @@ def main() -> None:
     parser.add_argument("--sessions", type=int, default=20, help="concurrent sessions per batch")
     parser.add_argument("--rounds", type=int, default=1, help="rounds of the seven pages per session")
     parser.add_argument("--warm-up", action="store_true", help="one session loads every page before the batches")
+    parser.add_argument(
+        "--import-after-warm-up",
+        action="store_true",
+        help="after the warm-up, a new data version and its stored defaults, as an import makes (the monthly case)",
+    )
     parser.add_argument("--think", type=float, default=0.0, help="mean pause in seconds between a session's loads")
     parser.add_argument("--batches", type=int, default=2, help="batches after warm-up (2 tells a leak from growth)")
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds before a page load counts as failed")
@@ -525,6 +555,7 @@ def main() -> None:
     server_env = _server_env(args.server_env)
 
     url = bench_load.database(args.scale)
+    args.database_url = url
     incidents = bench_load.incident_count(url)
     print(f"database: {url.removeprefix('sqlite:///')} ({incidents:,} incidents)")
     started_at = datetime.now()

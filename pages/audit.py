@@ -8,7 +8,7 @@ from rc_dashboard.access import roles
 from rc_dashboard.config import ConfigError
 from rc_dashboard.escaping import escape_markdown
 from rc_dashboard.export import to_csv_text
-from rc_dashboard.ui import auth, cached, layout
+from rc_dashboard.ui import auth, cached, layout, widgets
 
 principal = auth.page_principal("view_audit")
 st.title("Audit log and users")
@@ -27,7 +27,11 @@ with log_tab:
     else:
         per_day = log.assign(day=pd.to_datetime(log["at"], utc=True).dt.date).groupby(["day", "action"]).size()
         st.bar_chart(per_day.unstack(fill_value=0), height=220)
-        st.dataframe(log[["at", "user_name", "role", "what", "detail"]], hide_index=True, width="stretch")
+        widgets.table(
+            log[["at", "user_name", "role", "what", "detail"]],
+            {"at": "When", "user_name": "User", "role": "Role", "what": "What", "detail": "Detail"},
+            times=("at",),
+        )
         auth.download_button(principal, "Download the log (CSV)", to_csv_text(log), "audit_log.csv", "text/csv")
     st.caption(
         f"Sign-ins: {audit.LOCKOUT_FAILURES} failures within {audit.LOCKOUT_MINUTES} minutes lock a user name "

@@ -3,7 +3,7 @@
 import streamlit as st
 
 from rc_dashboard import audit, charts, config
-from rc_dashboard.coverage import coverage_gaps
+from rc_dashboard.coverage import LOCATION_HEADERS, coverage_gaps
 from rc_dashboard.escaping import escape_markdown
 from rc_dashboard.export import to_csv_text
 from rc_dashboard.ingest.boundaries import BoundaryChangeRefused, preview_boundary_file
@@ -12,7 +12,7 @@ from rc_dashboard.ingest.preview import dry_run
 from rc_dashboard.ingest.validation import ImportRejected
 from rc_dashboard.services.demo_loader import remove_demo
 from rc_dashboard.setup import checklist
-from rc_dashboard.ui import analyses, auth, cached, importing, layout
+from rc_dashboard.ui import analyses, auth, cached, importing, layout, widgets
 
 principal = auth.page_principal("import")
 version = cached.data_version()
@@ -135,10 +135,10 @@ with coverage_tab:
         st.subheader("In the area, outside it, and with no location")
         st.caption(
             "police.uk files are published per force, so they hold crimes outside the partnership's wards "
-            "(outside_area) and crimes with no location that cannot be placed (force_no_location): both are stored "
-            "but left out of every figure. A partner's own incidents with no location (without_location) stay in totals."
+            "(outside the area) and crimes with no location that cannot be placed (no location, force-wide file): "
+            "both are stored but left out of every figure. A partner's own incidents with no location stay in totals."
         )
-        st.dataframe(cached.location_completeness(version), hide_index=True, width="stretch")
+        widgets.table(cached.location_completeness(version), LOCATION_HEADERS)
     lookup = cached.lsoa_wards(version)
     if len(lookup):
         st.subheader("LSOA to ward lookup, for checking")
@@ -147,14 +147,14 @@ with coverage_tab:
             "'lookup file': from an ONS best-fit lookup; 'largest overlap': derived from the LSOA and ward boundaries "
             "(each LSOA goes to the ward holding most of its area)."
         )
-        st.dataframe(lookup, hide_index=True, width="stretch")
+        widgets.table(lookup)
 
 with history_tab:
     history = cached.import_history(version)
     if history.empty:
         st.info("Nothing has been imported yet.")
     else:
-        st.dataframe(history, hide_index=True, width="stretch")
+        widgets.table(history, {"id": "Import", "sha256": "File SHA-256"}, times=("imported_at",))
         auth.download_button(
             principal,
             "Download the import history (CSV)",

@@ -7,7 +7,7 @@ from rc_dashboard.escaping import escape_markdown
 from rc_dashboard.paths import safe_file_part
 from rc_dashboard.reports.pack_render import pack_html, pack_pdf
 from rc_dashboard.reports.service import ReportError
-from rc_dashboard.ui import analyses, auth, cached, layout
+from rc_dashboard.ui import analyses, auth, cached, layout, widgets
 
 principal = auth.page_principal("locality_pack")
 version = cached.data_version()
@@ -44,14 +44,14 @@ for sentence in pack.headline:
 if pack.headline_detail:
     st.caption(escape_markdown(pack.headline_detail))
 st.subheader("Wards")
-st.dataframe(pack.wards, hide_index=True, width="stretch")
+widgets.table(pack.wards)
 st.subheader("Locality map")
 left, right = st.columns([3, 2])
 left.image(
     pack.locality_map_png,
     caption="Wards, and every hotspot touching the locality (red: new, orange: rising, purple: persistent, grey: fading).",
 )
-right.dataframe(pack.hotspot_overview, hide_index=True, width="stretch")
+widgets.table(pack.hotspot_overview, container=right)
 st.subheader("Hotspots")
 if not pack.hotspots:
     st.write("No new, rising or persistent hotspot touches the locality this quarter.")
@@ -70,9 +70,9 @@ st.subheader("Measures showing special-cause variation")
 for line in pack.measures or ["None: every measure shows common-cause variation."]:
     st.markdown(f"- {escape_markdown(line)}")
 st.subheader("Top repeat locations")
-st.dataframe(pack.repeat_locations, hide_index=True, width="stretch")
+widgets.table(pack.repeat_locations)
 st.subheader("What each partner source shows")
-st.dataframe(pack.sources, hide_index=True, width="stretch")
+widgets.table(pack.sources)
 st.subheader("Tasking")
 st.data_editor(
     pack.tasking, hide_index=True, width="stretch", key="lp_tasking", disabled=["Issue", "Evidence", "Suggested"]

@@ -264,6 +264,19 @@ def _month_list(months: list[str], shown: int = 6) -> str:
     return text_ + (f" and {len(months) - shown} more" if len(months) > shown else "")
 
 
+# Headers of location_completeness for people (the Data page).
+LOCATION_HEADERS = {
+    "source": "Source",
+    "incidents": "Rows stored",
+    "in_totals": "In the area's totals",
+    "without_location": "No location (partner's own, counted)",
+    "force_no_location": "No location, force-wide file (not counted)",
+    "outside_area": "Outside the area (not counted)",
+    "without_location_pct": "No location (%)",
+    "outside_area_pct": "Outside the area (%)",
+}
+
+
 def location_completeness(engine: Engine) -> pd.DataFrame:
     """Per source: rows stored, rows in the area's totals, no-location and outside-area rows, and shares (%).
 

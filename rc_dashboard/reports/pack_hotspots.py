@@ -219,7 +219,7 @@ def hotspot_briefs(
     basemap: Basemap | None,
 ) -> list[HotspotBrief]:
     """A section for each new, rising and persistent place in ``chosen`` (emerging ones first)."""
-    from rc_dashboard.services.hotspots import incidents_inside
+    from rc_dashboard.services.hotspots import incidents_inside_each
 
     history = month_range(add_months(quarter.months[-1], -(CHART_MONTHS - 1)), quarter.months[-1])
     ward_names = [Label(str(r.ward_name), r.geometry) for r in wards_geo.itertuples(index=False)]
@@ -238,17 +238,19 @@ def hotspot_briefs(
             margin_m=MAP_MARGIN_M,
         )
 
+    sections = _in_order(chosen[chosen["flag"].isin(SECTION_FLAGS)], SECTION_FLAGS)
+    insides = incidents_inside_each(engine, list(sections["geometry_wkb"]), history, principal)
     return [
         _brief(
             row,
-            incidents_inside(engine, row.geometry_wkb, history, principal),
+            inside,
             quarter,
             names.get(row.ward_code, row.ward_code),
             map_of,
             area_monthly,
             history,
         )
-        for row in _in_order(chosen[chosen["flag"].isin(SECTION_FLAGS)], SECTION_FLAGS).itertuples(index=False)
+        for row, inside in zip(sections.itertuples(index=False), insides, strict=True)
     ]
 
 

@@ -46,3 +46,32 @@ def basemap_credit(tiles) -> None:
     """The basemap's attribution under a map that draws it (its licence asks for it)."""
     if tiles is not None:
         st.caption("Basemap: " + escape_markdown(tiles.attribution))
+
+
+def table(
+    frame: pd.DataFrame, headers: dict[str, str] | None = None, container=st, times: tuple[str, ...] = ()
+) -> None:
+    """A table as people read it: headers from ``headers`` (else made human from snake_case, see
+    :func:`rc_dashboard.formatting.human_headers`), whole numbers with thousands separators, decimals
+    to one place (the Overview's formats), the ``times`` columns to the minute (UTC), "—" for a
+    missing text, no index column."""
+    import rc_dashboard.formatting as fmt
+    from rc_dashboard.explore import RATE_FORMAT, WHOLE_FORMAT
+
+    shown = frame.copy()
+    for column in times:
+        stamps = pd.to_datetime(shown[column], utc=True, errors="coerce", format="mixed")
+        shown[column] = stamps.dt.strftime("%Y-%m-%d %H:%M UTC").fillna(fmt.missing())
+    for column in shown.columns:
+        values = shown[column]
+        if values.dtype == object or pd.api.types.is_string_dtype(values):
+            shown[column] = values.astype(object).map(lambda v: fmt.missing() if fmt.is_missing(v) else v)
+    shown = shown.rename(columns=fmt.human_headers([str(c) for c in shown.columns], headers))
+    formats = {
+        str(c): st.column_config.NumberColumn(
+            format=RATE_FORMAT if pd.api.types.is_float_dtype(shown[c]) else WHOLE_FORMAT
+        )
+        for c in shown.columns
+        if pd.api.types.is_numeric_dtype(shown[c]) and not pd.api.types.is_bool_dtype(shown[c])
+    }
+    container.dataframe(shown, hide_index=True, width="stretch", column_config=formats)

@@ -25,6 +25,8 @@ TIMEOUT_S = 90
 # A number with two or more decimals, as text: "52.1374", "239,405.70". One decimal is the house style for rates.
 UNROUNDED = re.compile(r"(?<![\d.])\d[\d,]*\.\d{2,}(?!\d)")
 MISSING_WORDS = re.compile(r"\b(None|nan|NaN|NaT|<NA>)\b")
+MISSING_CELL = re.compile(r"^\s*(None|nan|NaN|NaT|<NA>)\s*$")  # a cell that is only a missing marker
+P_VALUE_HEADERS = re.compile(r"^(p|p-value|p value|adjusted p)$", re.I)  # p-values keep their digits
 
 
 @pytest.fixture(scope="module")
@@ -70,7 +72,9 @@ def table_problems(frame: pd.DataFrame, column_config: dict) -> list[str]:
                     problems.append(f"None in column {column!r}")
                 elif isinstance(value, float):
                     problems.append(f"raw float {value!r} in text column {column!r}")
-                elif isinstance(value, str) and (MISSING_WORDS.search(value) or UNROUNDED.search(value)):
+                elif isinstance(value, str) and (
+                    MISSING_CELL.search(value) or (UNROUNDED.search(value) and not P_VALUE_HEADERS.match(str(column)))
+                ):
                     problems.append(f"{value!r} in column {column!r}")
     return problems
 
@@ -192,3 +196,22 @@ class _OneHtml:
 
     def get(self, element_type: str) -> list:
         return [self] if element_type == "html" else []
+
+
+PAGES = sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "pages").glob("*.py"))
+ROLE_PAGES = [("admin", page) for page in PAGES] + [
+    ("councillor", "pages/ward_summary.py"),
+    ("councillor", "pages/measures.py"),
+    ("locality_lead", "pages/locality_pack.py"),
+]
+
+
+@pytest.mark.parametrize(("role", "page"), ROLE_PAGES)
+def test_every_table_on_every_page_is_formatted(demo, role, page):
+    """Every page as the administrator (who sees them all), and the councillor's and locality lead's own:
+    no snake_case header, no unrounded float, no None in any table or HTML table the page draws."""
+    app = page_as(role, page)
+    if role == "locality_lead":
+        assert not app.error, [e.value for e in app.error]
+    problems = shown_table_problems(app) + html_problems(app)
+    assert not problems, problems

@@ -239,7 +239,8 @@ def hotspot_briefs(
         )
 
     sections = _in_order(chosen[chosen["flag"].isin(SECTION_FLAGS)], SECTION_FLAGS)
-    insides = incidents_inside_each(engine, list(sections["geometry_wkb"]), history, principal)
+    areas = list(sections["geometry_wkb"]) if len(sections) else []  # an empty analysis has no columns
+    insides = incidents_inside_each(engine, areas, history, principal)
     return [
         _brief(
             row,

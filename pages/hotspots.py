@@ -48,9 +48,9 @@ else:
     st.dataframe(hotspot_table(hotspots, ward_names=ward_names), hide_index=True, width="stretch")
     left, right = st.columns(2)
     with left:
-        csv = to_csv_text(hotspot_table(hotspots, formatted=False))
+        csv = lambda: to_csv_text(hotspot_table(hotspots, formatted=False))  # noqa: E731 (made when fetched)
         auth.download_button(principal, "Download CSV", csv, "hotspots.csv", "text/csv")
-    geojson = (
+    geojson = lambda: (  # noqa: E731 (made when fetched)
         hotspots.assign(sources=hotspots["sources"].map(", ".join), wards=hotspots["wards"].map(", ".join))
         .drop(columns=["recurrence_sentence", "observed_weighted"], errors="ignore")
         .to_crs(WGS84)
@@ -58,12 +58,8 @@ else:
     )
     with right:
         auth.download_button(principal, "Download GeoJSON", geojson, "hotspots.geojson", "application/geo+json")
-    chosen = st.selectbox(
-        "Why was it flagged?",
-        list(hotspots["hotspot"]),
-        format_func=lambda h: f"{h}: {hotspots.set_index('hotspot').loc[h, 'flag']}",
-        key="hs_chosen",
-    )
+    flags = dict(zip(hotspots["hotspot"], hotspots["flag"], strict=True))
+    chosen = st.selectbox("Why was it flagged?", list(flags), format_func=lambda h: f"{h}: {flags[h]}", key="hs_chosen")
     hotspot_widgets.why_flagged(analysis, hotspots.set_index("hotspot").loc[chosen], flt, principal, version)
 
 st.subheader("Would these flags have predicted next month?")

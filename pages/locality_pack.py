@@ -22,7 +22,7 @@ locality = left.selectbox("Locality", localities, key="lp_locality")
 quarter = layout.quarter_picker(right, quarters, "lp_quarter")
 with (
     layout.stop_on(ReportError),
-    analyses.being_computed_notice(cached.engine(), ("ward_summaries", "hotspots")),
+    analyses.being_computed_notice(cached.engine(), ("locality_pack", "ward_summaries", "hotspots")),
     st.status("Building the pack (hotspots, measures, wards, sources)…") as status,
 ):
     pack = cached.locality_pack(locality, quarter, principal.scope(), version)
@@ -34,9 +34,9 @@ st.caption(escape_markdown("Filters: " + "; ".join(f"{k}: {v}" for k, v in pack.
 left, right = st.columns(2)
 stem = f"{safe_file_part(locality)}_{safe_file_part(quarter)}_pack"
 with left:
-    auth.download_button(principal, "Download PDF", pack_pdf(pack), f"{stem}.pdf", "application/pdf")
+    auth.download_button(principal, "Download PDF", lambda: pack_pdf(pack), f"{stem}.pdf", "application/pdf")
 with right:
-    auth.download_button(principal, "Download HTML", pack_html(pack), f"{stem}.html", "text/html")
+    auth.download_button(principal, "Download HTML", lambda: pack_html(pack), f"{stem}.html", "text/html")
 
 st.subheader("Headlines")
 for sentence in pack.headline:

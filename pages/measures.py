@@ -71,7 +71,7 @@ with left:
     auth.download_button(
         principal,
         "Download scorecard (CSV)",
-        to_csv_text(scorecard.csv_table(table)),
+        lambda: to_csv_text(scorecard.csv_table(table)),
         f"scorecard_{as_of}.csv",
         "text/csv",
     )
@@ -79,7 +79,7 @@ with right:
     auth.download_button(
         principal,
         "Download scorecard (PDF)",
-        scorecard_pdf(
+        lambda: scorecard_pdf(
             table,
             as_of,
             locality,

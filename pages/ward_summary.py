@@ -7,7 +7,7 @@ from rc_dashboard.escaping import escape_markdown
 from rc_dashboard.export import to_csv_text
 from rc_dashboard.formatting import suppressed_or_count
 from rc_dashboard.paths import safe_file_part
-from rc_dashboard.reports.service import ReportError, ward_map
+from rc_dashboard.reports.service import ReportError
 from rc_dashboard.reports.suppression import explain
 from rc_dashboard.reports.ward_pdf import summaries_pdf
 from rc_dashboard.reports.ward_summary import hotspot_table, to_markdown
@@ -35,7 +35,7 @@ with (
     analyses.being_computed_notice(cached.engine(), ("ward_summaries", "hotspots")),
     st.spinner("Preparing the quarter's summaries…"),
 ):
-    summaries, hotspots = cached.ward_summaries(quarter, version)
+    summaries = cached.ward_summaries(quarter, version)[0]
 summary = summaries[ward]
 explanation = explain(config.area_config().suppression_threshold)
 
@@ -81,7 +81,7 @@ st.caption(
     + escape_markdown(explanation)
 )
 
-map_png = ward_map(cached.wards_geometry(version), ward, hotspots)
+map_png = cached.ward_map(ward, quarter, version)
 left, right = st.columns([2, 3])
 with left:
     st.image(
@@ -100,7 +100,7 @@ with left:
     auth.download_button(
         principal,
         "Download (Markdown)",
-        to_markdown(summary, explanation),
+        lambda: to_markdown(summary, explanation),
         f"{safe_file_part(ward)}_{safe_file_part(quarter)}.md",
         "text/markdown",
     )
@@ -108,7 +108,7 @@ with right:
     auth.download_button(
         principal,
         "Download (PDF)",
-        summaries_pdf([(summary, map_png)], explanation),
+        lambda: summaries_pdf([(summary, map_png)], explanation),
         f"{safe_file_part(ward)}_{safe_file_part(quarter)}.pdf",
         "application/pdf",
     )

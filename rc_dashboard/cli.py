@@ -435,8 +435,8 @@ def cmd_summary(args: argparse.Namespace) -> int:
 def cmd_pack(args: argparse.Namespace) -> int:
     from pathlib import Path
 
+    from rc_dashboard import stored
     from rc_dashboard.periods import FinancialQuarter
-    from rc_dashboard.reports.locality_pack import build_pack
     from rc_dashboard.reports.pack_render import pack_html, pack_pdf
     from rc_dashboard.reports.service import ReportError
 
@@ -445,7 +445,8 @@ def cmd_pack(args: argparse.Namespace) -> int:
         raise CliError("--out must end in .pdf or .html.")
     try:
         _progress_line(0.1, f"Building the {args.locality} pack")
-        pack = build_pack(connect(args.db), args.locality, FinancialQuarter.parse(args.quarter), system_principal())
+        quarter = FinancialQuarter.parse(args.quarter)
+        pack = stored.locality_pack(connect(args.db), args.locality, quarter, system_principal())
     except (ValueError, ReportError) as exc:
         raise CliError(str(exc)) from exc
     _progress_line(0.8, f"Writing {out.name}")

@@ -43,6 +43,8 @@ ALLOWED_CLASSES = frozenset(
         "rc_dashboard.hotspots.ehsa.EmergingHotSpots",
         "rc_dashboard.hotspots.scan.SpaceTimePermutationScan",
         "rc_dashboard.queries.IncidentFilter",
+        "rc_dashboard.reports.locality_pack.LocalityPack",
+        "rc_dashboard.reports.pack_hotspots.HotspotBrief",
         "rc_dashboard.reports.suppression.SuppressedTable",
         "rc_dashboard.reports.ward_summary.QuarterTables",
         "rc_dashboard.reports.ward_summary.WardSummary",
@@ -97,8 +99,8 @@ def _encode(value: Any, members: dict[str, bytes]) -> Any:
         return value if not isinstance(value, float) or np.isfinite(value) else {"float": repr(value)}
     if isinstance(value, np.generic):
         return _encode(value.item(), members)
-    if isinstance(value, bytes):
-        return {"bytes": value.hex()}
+    if isinstance(value, bytes):  # small ones inline; images (a pack's maps) as members of their own
+        return {"bytes": value.hex()} if len(value) <= 1024 else {"blob": _member(members, "bin", value)}
     if isinstance(value, tuple):
         return {"tuple": [_encode(v, members) for v in value]}
     if isinstance(value, list):
@@ -161,6 +163,8 @@ def _decode(value: Any, archive: zipfile.ZipFile) -> Any:
         return float(value["float"])
     if "bytes" in value:
         return bytes.fromhex(value["bytes"])
+    if "blob" in value:
+        return archive.read(value["blob"])
     if "tuple" in value:
         return tuple(_decode(v, archive) for v in value["tuple"])
     if "set" in value:

@@ -11,7 +11,9 @@ for nothing:
   distinct category scope and square size the configured roles need (analysts: every category,
   125 m squares; restricted roles: their categories, 250 m squares);
 * the ward summaries of the latest complete UK financial quarter (their tables, suppression and
-  hotspots, councillor-safe categories and 250 m squares), which the locality packs share.
+  hotspots, councillor-safe categories and 250 m squares), which the locality packs share;
+* each locality's panel pack for that quarter, as its locality lead reads it (kept per data
+  version, not incidents version: survey values change a pack's measures).
 
 The measures scorecard is not stored: it is computed from the stored cube in well under a second,
 and survey values change it between imports.
@@ -26,7 +28,7 @@ from collections.abc import Callable
 import pandas as pd
 from sqlalchemy import Engine
 
-from rc_dashboard.db import incidents_version
+from rc_dashboard.db import data_version, incidents_version
 from rc_dashboard.results import fetch_or_compute, prune
 
 Progress = Callable[[float, str], None]
@@ -92,6 +94,28 @@ def ward_summaries(engine: Engine, quarter) -> tuple[dict, pd.DataFrame]:
     )
 
 
+def locality_pack(engine: Engine, locality: str, quarter, principal):
+    """The panel pack for ``locality`` and ``quarter`` as ``principal`` may read it.
+
+    Access is checked for every reader; the pack itself is stored per data version (survey values
+    change its measures), locality, quarter and the reader's point scope (what the pack may show),
+    so every locality lead, board member or analyst after the first reads the built pack.
+    """
+    from rc_dashboard.access import point_scope
+    from rc_dashboard.reports.locality_pack import build_pack, check_pack_access
+    from rc_dashboard.reports.service import ReportError
+
+    check_pack_access(principal, locality)
+    return fetch_or_compute(
+        engine,
+        "locality_pack",
+        data_version(engine),
+        {"locality": locality, "quarter": quarter.label, "scope": point_scope(principal)},
+        lambda: build_pack(engine, locality, quarter, principal),
+        remembered=(ReportError,),
+    )
+
+
 def role_principals(capability: str) -> list:
     """One principal per distinct points rule among the roles with ``capability`` (the role, not a person)."""
     from rc_dashboard.access import Principal, roles
@@ -108,13 +132,29 @@ def role_principals(capability: str) -> list:
     return principals
 
 
+def pack_readers(localities: list[str]) -> list:
+    """The locality leads (one per locality and locality-lead role) whose packs an import stores.
+
+    A pack's first reader is its locality's lead before the panel meets; other roles' packs (the
+    board's, an analyst's) are built when first opened and stored for everyone of that scope.
+    """
+    from rc_dashboard.access import Principal, roles
+
+    return [
+        Principal(username=f"precompute:{key}", role=key, locality=locality)
+        for key, role in roles().items()
+        if "locality_pack" in role.can and role.points == "own_locality"
+        for locality in localities
+    ]
+
+
 def compute_defaults(engine: Engine, progress: Progress = _silent) -> list[str]:
     """Compute and store the default analyses for the current data; returns one line per result.
 
     A result that cannot be made (too few months, no wards) is recorded as such and reported, not
     raised: the import it follows has succeeded either way.
     """
-    from rc_dashboard import config
+    from rc_dashboard import config, queries
     from rc_dashboard.access import AccessDenied, point_scope
     from rc_dashboard.hotspots.analysis import HotspotParams, NotEnoughData
     from rc_dashboard.queries import IncidentFilter
@@ -125,7 +165,8 @@ def compute_defaults(engine: Engine, progress: Progress = _silent) -> list[str]:
     principals = role_principals("hotspots")
     readers = role_principals("locality_pack")
     quarter = latest_complete_quarter(engine)
-    steps = 3 + len(principals) + len(readers)
+    leads = pack_readers(queries.distinct_values(engine, "locality")) if quarter else []
+    steps = 3 + len(principals) + len(readers) + len(leads)
     done = 0
 
     def step(message: str, work: Callable[[], object]) -> None:
@@ -157,7 +198,13 @@ def compute_defaults(engine: Engine, progress: Progress = _silent) -> list[str]:
                     f"Locality pack hotspots for {quarter.label} as the {reader.role_info.label.lower()} sees them",
                     lambda r=reader: ward_hotspots(engine, quarter, threshold, point_scope(r)),
                 )
-    removed = prune(engine, dict.fromkeys(INCIDENT_RESULT_KINDS, incidents_version(engine)))
+            for lead in leads:
+                step(
+                    f"{lead.locality} pack for {quarter.label} as its {lead.role_info.label.lower()} reads it",
+                    lambda r=lead: locality_pack(engine, r.locality, quarter, r),
+                )
+    versions = {**dict.fromkeys(INCIDENT_RESULT_KINDS, incidents_version(engine)), "locality_pack": data_version(engine)}
+    removed = prune(engine, versions)
     if removed:
         lines.append(f"Removed {removed:,} stored result{'s' if removed != 1 else ''} of older data")
     progress(1.0, "Analyses stored")

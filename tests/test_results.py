@@ -258,6 +258,46 @@ def test_an_import_stores_every_roles_defaults_and_readers_compute_nothing(small
     assert len(summaries) == 20 and {"hotspot", "flag", "geometry_wkb"} <= set(hotspots.columns)
 
 
+def test_an_import_stores_each_localitys_pack_as_its_lead_reads_it(small_demo, monkeypatch):
+    from rc_dashboard import measures, queries, stored
+    from rc_dashboard.access import AccessDenied
+    from rc_dashboard.reports import locality_pack
+    from rc_dashboard.services import measures as measure_service
+
+    lines = stored.compute_defaults(small_demo)
+    localities = queries.distinct_values(small_demo, "locality")
+    assert sum(" pack for " in line and ": stored" in line for line in lines) == len(localities), lines
+    quarter = stored.latest_complete_quarter(small_demo)
+    fresh = locality_pack.build_pack(small_demo, "North", quarter, Principal("fresh", "locality_lead", "North"))
+    built = []
+    real = locality_pack.build_pack
+    monkeypatch.setattr(locality_pack, "build_pack", lambda *a, **k: built.append(a[1]) or real(*a, **k))
+
+    pack = stored.locality_pack(small_demo, "North", quarter, Principal("lead", "locality_lead", "North"))
+    assert built == []  # read back, not built
+    assert (pack.headline, pack.digest, pack.measures) == (fresh.headline, fresh.digest, fresh.measures)
+    pd.testing.assert_frame_equal(pack.wards, fresh.wards)
+    assert [(b.heading, b.summary, b.map_png[:8]) for b in pack.hotspots] == [
+        (b.heading, b.summary, b.map_png[:8]) for b in fresh.hotspots
+    ]
+    assert pack.locality_map_png.startswith(b"\x89PNG") and len(pack.locality_map_png) > 1024
+    with pytest.raises(AccessDenied):  # stored or not, another locality's lead is refused
+        stored.locality_pack(small_demo, "North", quarter, Principal("other", "locality_lead", "South"))
+    stored.locality_pack(small_demo, "North", quarter, Principal("b", "board"))  # another scope: built once
+    assert built == ["North"]
+
+    register = measures.parse_register(queries.register_text(small_demo))
+    manual = next(m for m in register.measures if m.manual)
+    measure_service.save_manual_values(  # survey values change a pack's measures: it is built again
+        small_demo,
+        pd.DataFrame({"measure_id": [manual.id], "period": ["2026-05"], "value": [42.0]}),
+        register,
+        system_principal(),
+    )
+    stored.locality_pack(small_demo, "North", quarter, Principal("lead", "locality_lead", "North"))
+    assert built == ["North", "North"]
+
+
 def test_a_survey_value_keeps_the_stored_scan_and_an_import_does_not(small_demo, monkeypatch):
     from rc_dashboard import measures, queries
     from rc_dashboard.services import hotspots as service

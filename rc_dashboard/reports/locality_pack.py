@@ -239,15 +239,21 @@ def _filters(locality: str, quarter: FinancialQuarter, scope: PointScope, covere
     }
 
 
+def check_pack_access(principal: Principal, locality: str) -> None:
+    """:class:`AccessDenied` unless ``principal`` may open ``locality``'s pack (checked for every reader,
+    before a stored pack is handed out as well as before one is built)."""
+    require(principal, "locality_pack")
+    if not may_see_locality_detail(principal, locality):
+        raise AccessDenied(f"As a locality lead for {principal.locality} you can open only that locality's pack.")
+
+
 def build_pack(engine: Engine, locality: str, quarter: FinancialQuarter, principal: Principal) -> LocalityPack:
     """The briefing pack for one locality and quarter, with the location detail ``principal`` may see.
 
     A locality lead gets only their own locality's pack; a board member's location lists leave out
     sensitive categories (see :mod:`rc_dashboard.access`).
     """
-    require(principal, "locality_pack")
-    if not may_see_locality_detail(principal, locality):
-        raise AccessDenied(f"As a locality lead for {principal.locality} you can open only that locality's pack.")
+    check_pack_access(principal, locality)
     scope = point_scope(principal)
     check_quarter(engine, quarter)
     wards, mine = _locality_wards(engine, locality)

@@ -6,6 +6,8 @@ the app sees new data at once and no cache ever serves stale figures.
 
 from __future__ import annotations
 
+import threading
+
 import pandas as pd
 import streamlit as st
 from sqlalchemy import Engine
@@ -22,7 +24,27 @@ def engine() -> Engine:
 
 
 def data_version() -> int:
-    return db.data_version(engine())
+    """The data version now (from the database), forgetting this process's figures of older ones."""
+    version = db.data_version(engine())
+    _forget_older_versions(version)
+    return version
+
+
+_newest_seen: dict[str, int] = {}  # this process's newest data version (only to free memory; the truth is the database's)
+_newest_lock = threading.Lock()
+
+
+def _forget_older_versions(version: int) -> None:
+    """Free every cached figure of older data once a newer version is seen: they can never be shown
+    again (every key holds the version), and after a quarterly import the old version's analyses,
+    maps and packs would otherwise stay in memory beside the new ones until pushed out."""
+    with _newest_lock:
+        seen = _newest_seen.get("version")
+        _newest_seen["version"] = max(version, seen or version)
+        if seen is None or version <= seen:
+            return
+    for function in _VERSIONED:
+        function.clear()
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
@@ -213,6 +235,15 @@ def ward_summaries(quarter_label: str, version: int):
     return stored.ward_summaries(engine(), FinancialQuarter.parse(quarter_label))
 
 
+@st.cache_data(show_spinner=False, max_entries=64)
+def ward_map(ward_code: str, quarter_label: str, version: int) -> bytes:
+    """The ward summary's PNG map of a ward and its hotspots in a quarter (drawing it took a third
+    of the page's server time)."""
+    from rc_dashboard.reports.service import ward_map as draw
+
+    return draw(wards_geometry(version), ward_code, ward_summaries(quarter_label, version)[1])
+
+
 @st.cache_data(show_spinner=False, max_entries=4)
 def wards_geometry(version: int):
     from rc_dashboard import geography
@@ -229,12 +260,13 @@ def complete_quarters(version: int) -> list[str]:
     return [q.label for q in quarters if all(m in months for m in q.months)]
 
 
-@st.cache_data(show_spinner=False, max_entries=8)
+@st.cache_resource(show_spinner=False, max_entries=16)
 def locality_pack(locality: str, quarter_label: str, scope: Principal, version: int):
+    """The stored pack (built once per data version and reader scope). Read-only, shared."""
+    from rc_dashboard import stored
     from rc_dashboard.periods import FinancialQuarter
-    from rc_dashboard.reports.locality_pack import build_pack
 
-    return build_pack(engine(), locality, FinancialQuarter.parse(quarter_label), scope)
+    return stored.locality_pack(engine(), locality, FinancialQuarter.parse(quarter_label), scope)
 
 
 # Finished views are shared, not copied (cache_resource): pages only read them, and copying
@@ -272,3 +304,34 @@ def ward_choropleth(period: IncidentFilter, n_months: int, column: str, label: s
     table = explore.breakdown(explore.filter_cube(cube(version), period, ward_locality), "ward", wards, n_months)
     wards_wgs, localities_wgs = display_boundaries(version)
     return table, maps.choropleth_deck(wards_wgs, localities_wgs, table.rename(columns={column: "value"}), label)
+
+
+# Every cache above keyed on the data version (cleared together when a newer version is seen).
+_VERSIONED = (
+    incident_counts,
+    months_available,
+    distinct_values,
+    data_summary,
+    is_demo,
+    covered,
+    lsoa_wards,
+    coverage_grid,
+    location_completeness,
+    import_history,
+    cube,
+    wards_table,
+    display_boundaries,
+    snap_point_counts,
+    hotspot_analysis,
+    hotspot_deck,
+    hotspot_backtest,
+    hotspot_evidence,
+    measure_register_text,
+    measure_results,
+    ward_summaries,
+    ward_map,
+    wards_geometry,
+    locality_pack,
+    overview,
+    ward_choropleth,
+)

@@ -9,7 +9,7 @@ import streamlit as st
 
 from rc_dashboard import config
 from rc_dashboard.coverage import data_up_to_grouped
-from rc_dashboard.ui import auth, cached, filters, layout, startup
+from rc_dashboard.ui import auth, cached, filters, layout, prewarm, startup
 
 # (section, script, title, icon, capability the role needs)
 PAGES = [
@@ -27,6 +27,7 @@ PAGES = [
 ICON = Path(__file__).parent / "assets" / "icon.png"
 st.set_page_config(page_title="RC Dashboard", page_icon=str(ICON), layout="wide")
 startup.warm_imports()  # the pages' heavy modules, in the background while this run draws
+prewarm.start()  # after an import, this server fills its caches with the new data's views
 startup.ensure_data()
 
 with startup.database_errors_as_messages():

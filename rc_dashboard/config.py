@@ -74,6 +74,14 @@ def demo_setting() -> bool | None:
     return {"1": True, "0": False}.get(os.environ.get(DEMO_ENV, ""))
 
 
+PREWARM_ENV = "RC_PREWARM"  # "0": no cache-filling thread in the server (see rc_dashboard.ui.prewarm)
+
+
+def prewarm_enabled() -> bool:
+    """Whether the server refills its caches after an import (on unless ``RC_PREWARM=0``)."""
+    return os.environ.get(PREWARM_ENV, "1") != "0"
+
+
 def database_url(explicit: str | None = None) -> str:
     """The database to use: an explicit ``--db`` URL, else ``RC_DATABASE_URL``, else embedded SQLite."""
     if explicit:

@@ -31,8 +31,10 @@ import json
 import logging
 import os
 import socket
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -108,6 +110,26 @@ def _owner_gone(owner: str | None) -> bool:
     return False
 
 
+class NotStored(LookupError):
+    """Under :func:`stored_only`: the result is not stored (yet), and this thread may not compute it."""
+
+
+_mode = threading.local()
+
+
+@contextmanager
+def stored_only() -> Iterator[None]:
+    """Within this block (this thread only), :func:`fetch_or_compute` reads stored results and raises
+    :class:`NotStored` instead of computing or waiting: for work that should only ever read, such as
+    a server filling its caches with what an import has stored."""
+    before = getattr(_mode, "stored_only", False)
+    _mode.stored_only = True
+    try:
+        yield
+    finally:
+        _mode.stored_only = before
+
+
 def fetch_or_compute(
     engine: Engine,
     kind: str,
@@ -139,7 +161,11 @@ def fetch_or_compute(
                 ).first()
         except SQLAlchemyError as exc:  # no results table (an old database opened read-only): just compute
             log.warning("Stored results unavailable: %s", exc)
+            if getattr(_mode, "stored_only", False):
+                raise NotStored(f"stored results unavailable: {exc}") from exc
             return compute()
+        if getattr(_mode, "stored_only", False) and (row is None or row.status == "computing"):
+            raise NotStored(f"no stored {kind} result for data version {version}")
         if row is None:
             try:
                 claimed = _claim(engine, key, kind, version, inputs)

@@ -12,6 +12,10 @@ from sqlalchemy import text
 
 from rc_dashboard import db, schema
 
+# No cache-filling thread in AppTest runs: this process opens many databases one after another
+# (tests/app/test_prewarm.py drives the filling itself).
+os.environ["RC_PREWARM"] = "0"
+
 SHARED_REAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "real"
 POSTGRES_URL = os.environ.get("RC_TEST_POSTGRES_URL")
 BACKENDS = ["sqlite"] + (["postgresql"] if POSTGRES_URL else [])

@@ -6,7 +6,13 @@ the app sees new data at once and no cache ever serves stale figures.
 
 from __future__ import annotations
 
+import functools
+import inspect
 import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
 import streamlit as st
@@ -15,6 +21,58 @@ from sqlalchemy import Engine
 from rc_dashboard import config, db, queries
 from rc_dashboard.access import Principal
 from rc_dashboard.queries import IncidentFilter
+
+REMEMBERED_CALLS = 64  # this process's most recent distinct calls kept for refilling caches after an import
+
+
+@dataclass(frozen=True)
+class RecentCall:
+    """A cached view someone asked for (its arguments without the data version), to be made again
+    for a newer version: the same filters, parameters and scope, and for a quarter that was the
+    newest complete one, the new newest."""
+
+    function: Callable[..., Any]
+    arguments: dict[str, Any]
+    newest_quarter: bool
+
+    def replay(self, version: int) -> None:
+        arguments = dict(self.arguments)
+        if self.newest_quarter and complete_quarters(version):
+            arguments["quarter_label"] = complete_quarters(version)[0]
+        self.function(**arguments, version=version)
+
+
+_recent_calls: OrderedDict[str, RecentCall] = OrderedDict()
+_recent_lock = threading.Lock()
+
+
+def recent_calls() -> list[RecentCall]:
+    """This process's recent distinct calls of the remembered views, oldest first."""
+    with _recent_lock:
+        return list(_recent_calls.values())
+
+
+def _remembered(function: Callable[..., Any]) -> Callable[..., Any]:
+    """Remember each distinct call of the cached ``function`` (see :class:`RecentCall`)."""
+    signature = inspect.signature(function)
+
+    @functools.wraps(function)
+    def remembered(*args: Any, **kwargs: Any) -> Any:
+        arguments = dict(signature.bind(*args, **kwargs).arguments)
+        version = arguments.pop("version")
+        newest = "quarter_label" in arguments and arguments["quarter_label"] == next(
+            iter(complete_quarters(version)), None
+        )
+        key = f"{function.__name__}{arguments!r}"
+        with _recent_lock:
+            _recent_calls[key] = RecentCall(remembered, arguments, newest)
+            _recent_calls.move_to_end(key)
+            while len(_recent_calls) > REMEMBERED_CALLS:
+                _recent_calls.popitem(last=False)
+        return function(*args, **kwargs)
+
+    remembered.clear = function.clear  # type: ignore[attr-defined]
+    return remembered
 
 
 @st.cache_resource(show_spinner=False)
@@ -75,6 +133,7 @@ def is_demo(version: int) -> bool:
     return db.get_meta(engine(), "demo") == "1"
 
 
+@_remembered
 @st.cache_data(show_spinner=False, max_entries=8)
 def covered(version: int) -> pd.DataFrame:
     """Every covered (feed, source, force, month, kind): see :func:`rc_dashboard.coverage.covered_months`."""
@@ -90,6 +149,7 @@ def lsoa_wards(version: int) -> pd.DataFrame:
     return lsoa_ward_table(engine())
 
 
+@_remembered
 @st.cache_data(show_spinner=False, max_entries=8)
 def coverage_grid(version: int) -> pd.DataFrame:
     from rc_dashboard.coverage import coverage_grid as build
@@ -97,6 +157,7 @@ def coverage_grid(version: int) -> pd.DataFrame:
     return build(engine())
 
 
+@_remembered
 @st.cache_data(show_spinner=False, max_entries=8)
 def location_completeness(version: int) -> pd.DataFrame:
     from rc_dashboard.coverage import location_completeness as build
@@ -109,6 +170,7 @@ def import_history(version: int) -> pd.DataFrame:
     return queries.import_history(engine())
 
 
+@_remembered
 @st.cache_data(show_spinner=False, max_entries=4)
 def cube(version: int) -> pd.DataFrame:
     """Incident counts by month x ward x category x source, with harm (stored once per data version)."""
@@ -117,12 +179,14 @@ def cube(version: int) -> pd.DataFrame:
     return explore.with_harm(stored.cube(engine()), categories.harm_weights())
 
 
+@_remembered
 @st.cache_data(show_spinner=False, max_entries=4)
 def wards_table(version: int) -> pd.DataFrame:
     """Ward code, name, locality and population (no geometry)."""
     return db.read_frame(engine(), "SELECT ward_code, ward_name, locality, population FROM areas ORDER BY ward_code")
 
 
+@_remembered
 @st.cache_data(show_spinner=False, max_entries=4)
 def display_boundaries(version: int):
     """(wards, localities) in WGS84, simplified for drawing."""
@@ -136,6 +200,7 @@ def display_boundaries(version: int):
 
 # Point-level data is cached per *scope* (role and locality, not the person: Principal.scope()),
 # so everyone with the same access shares one cache entry and nobody gets another scope's rows.
+@_remembered
 @st.cache_data(show_spinner=False, max_entries=64)
 def snap_point_counts(flt: IncidentFilter, month: str | None, scope: Principal, version: int) -> pd.DataFrame:
     return queries.snap_point_counts(engine(), flt, scope, month)
@@ -143,6 +208,7 @@ def snap_point_counts(flt: IncidentFilter, month: str | None, scope: Principal, 
 
 # Shared, not copied: st.cache_data would unpickle the analysis (115,000 cell geometries at a million
 # incidents) on every run, 0.4 s of each Hotspots page view. Read-only: callers must not modify it.
+@_remembered
 @st.cache_resource(show_spinner=False, max_entries=16)
 def hotspot_analysis(flt: IncidentFilter, params, weighting: str, scope: Principal, version: int):
     """The emerging hotspot analysis for a filter, parameters and access scope (stored per data version)."""
@@ -158,6 +224,7 @@ def _json_once(deck):
     return deck
 
 
+@_remembered
 @st.cache_resource(show_spinner=False, max_entries=16)
 def hotspot_deck(flt: IncidentFilter, params, weighting: str, scope: Principal, tiles, version: int):
     """The Hotspots page's map for the same inputs as :func:`hotspot_analysis`, over the configured
@@ -199,6 +266,7 @@ def measure_register(version: int):
     return measures.parse_register(measure_register_text(version))
 
 
+@_remembered
 @st.cache_data(show_spinner=False, max_entries=32)
 def measure_results(
     as_of: str,
@@ -226,6 +294,7 @@ def measure_results(
     )
 
 
+@_remembered
 @st.cache_data(show_spinner=False, max_entries=8)
 def ward_summaries(quarter_label: str, version: int):
     """(summaries for every ward, hotspot areas) for a quarter; suppression is joint across wards."""
@@ -235,6 +304,7 @@ def ward_summaries(quarter_label: str, version: int):
     return stored.ward_summaries(engine(), FinancialQuarter.parse(quarter_label))
 
 
+@_remembered
 @st.cache_data(show_spinner=False, max_entries=64)
 def ward_map(ward_code: str, quarter_label: str, version: int) -> bytes:
     """The ward summary's PNG map of a ward and its hotspots in a quarter (drawing it took a third
@@ -244,6 +314,7 @@ def ward_map(ward_code: str, quarter_label: str, version: int) -> bytes:
     return draw(wards_geometry(version), ward_code, ward_summaries(quarter_label, version)[1])
 
 
+@_remembered
 @st.cache_data(show_spinner=False, max_entries=4)
 def wards_geometry(version: int):
     from rc_dashboard import geography
@@ -260,6 +331,7 @@ def complete_quarters(version: int) -> list[str]:
     return [q.label for q in quarters if all(m in months for m in q.months)]
 
 
+@_remembered
 @st.cache_resource(show_spinner=False, max_entries=16)
 def locality_pack(locality: str, quarter_label: str, scope: Principal, version: int):
     """The stored pack (built once per data version and reader scope). Read-only, shared."""
@@ -271,6 +343,7 @@ def locality_pack(locality: str, quarter_label: str, scope: Principal, version: 
 
 # Finished views are shared, not copied (cache_resource): pages only read them, and copying
 # figures on every run cost a third of the server time per page load with 20 sessions.
+@_remembered
 @st.cache_resource(show_spinner=False, max_entries=32)
 def overview(flt: IncidentFilter, value: str, value_label: str, version: int):
     """The Overview's tables and figures for a filter (most sessions share the default filter, so
@@ -294,6 +367,7 @@ def overview(flt: IncidentFilter, value: str, value_label: str, version: int):
     return tables, figures
 
 
+@_remembered
 @st.cache_resource(show_spinner=False, max_entries=64)
 def ward_choropleth(period: IncidentFilter, n_months: int, column: str, label: str, version: int):
     """(ward table, deck) of the Map's ward shading for a period and measure. Read-only, shared."""

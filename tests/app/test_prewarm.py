@@ -1,0 +1,90 @@
+"""After an import, a server fills its caches with the views it served, for the new data, reading only
+what the import stored (issue 15: twenty people opening pages straight after the monthly import)."""
+
+from __future__ import annotations
+
+import pytest
+
+from rc_dashboard import db, stored
+from rc_dashboard.ui import cached, prewarm
+from tests.app.conftest import demo_app_database, open_page, signed_in_app
+
+TIMEOUT_S = 120
+VIEWS = (
+    ("analyst", "pages/hotspots.py", None),
+    ("councillor", "pages/ward_summary.py", None),
+    ("locality_lead", "pages/locality_pack.py", "North"),
+    ("board", "pages/overview.py", None),
+)
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory):
+    """A demo database with its defaults stored, and the four pages served once (as a running server has)."""
+    with demo_app_database(tmp_path_factory.mktemp("prewarm")) as engine:
+        stored.compute_defaults(engine)
+        cached._recent_calls.clear()
+        for role, page, locality in VIEWS:
+            open_page(page, signed_in_app(role, locality=locality, timeout=TIMEOUT_S), timeout=TIMEOUT_S)
+        yield engine
+
+
+def _new_version(engine) -> int:
+    with engine.begin() as conn:  # what an import's commit does
+        db.bump_data_version(conn)
+    return cached.data_version()  # as the watcher looks: the older version's caches are freed
+
+
+def test_views_wait_for_the_imports_stored_results_and_are_never_computed_here(served, monkeypatch):
+    from rc_dashboard.reports import locality_pack, service
+    from rc_dashboard.services import hotspots
+
+    computed = []
+    for module, name in ((hotspots, "analyse"), (service, "build_summaries"), (locality_pack, "build_pack")):
+        real = getattr(module, name)
+        monkeypatch.setattr(module, name, lambda *a, real=real, name=name, **k: computed.append(name) or real(*a, **k))
+    calls = cached.recent_calls()
+    names = {call.function.__name__ for call in calls}
+    assert {"hotspot_analysis", "hotspot_deck", "ward_summaries", "ward_map", "locality_pack", "overview"} <= names
+
+    version = _new_version(served)  # the import has committed; its analyses are not stored yet
+    waiting = prewarm.fill(calls, version)
+    assert computed == []  # read-only: nothing of the import's work is done by the server
+    assert {c.function.__name__ for c in waiting} >= {"hotspot_analysis", "ward_summaries", "locality_pack", "cube"}
+
+    stored.compute_defaults(served)  # the import stores its analyses
+    computed.clear()
+    assert prewarm.fill(waiting, version) == []  # every view is now made
+    assert computed == []
+
+
+def test_pages_after_an_import_are_served_from_the_filled_caches(served, monkeypatch):
+    from rc_dashboard.services import hotspots
+
+    version = _new_version(served)
+    stored.compute_defaults(served)
+    assert prewarm.fill(cached.recent_calls(), version) == []
+
+    def no_reading(*args, **kwargs):
+        raise AssertionError("a page read a stored result the server had already made into its view")
+
+    monkeypatch.setattr(hotspots, "run_analysis", no_reading)
+    monkeypatch.setattr(stored, "ward_summaries", no_reading)
+    monkeypatch.setattr(stored, "locality_pack", no_reading)
+    monkeypatch.setattr(stored, "cube", no_reading)
+    for role, page, locality in VIEWS:
+        app = open_page(page, signed_in_app(role, locality=locality, timeout=TIMEOUT_S), timeout=TIMEOUT_S)
+        assert not [e.value for e in app.error], page
+
+
+def test_a_quarter_that_was_the_newest_is_replayed_as_the_new_newest(served, monkeypatch):
+    asked = []
+    monkeypatch.setattr(cached, "complete_quarters", lambda version: ["2026/27-Q3", "2026/27-Q2"])
+    call = cached.RecentCall(lambda **kwargs: asked.append(kwargs), {"quarter_label": "2026/27-Q2"}, True)
+    call.replay(99)
+    older = cached.RecentCall(lambda **kwargs: asked.append(kwargs), {"quarter_label": "2025/26-Q4"}, False)
+    older.replay(99)
+    assert asked == [
+        {"quarter_label": "2026/27-Q3", "version": 99},
+        {"quarter_label": "2025/26-Q4", "version": 99},
+    ]

@@ -137,6 +137,13 @@ class HotspotAnalysis:
     def as_of(self) -> str:
         return self.cube.months[-1]
 
+    def evidence_months(self, hotspot: pd.Series) -> list[str]:
+        """The months whose incidents back a hotspot (a row of ``hotspots``): its scan window when the
+        scan flagged it as emerging, else the EHSA's recent months."""
+        if bool(hotspot["emerging"]):
+            return list(self.cube.months[-int(hotspot["window_months"]) :])
+        return list(self.recent_months)
+
     def scan_sentence(self) -> str:
         """What the scan found, in one sentence a panel can repeat."""
         emerging = self.hotspots.loc[self.hotspots["emerging"].astype(bool)] if len(self.hotspots) else self.hotspots

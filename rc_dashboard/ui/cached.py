@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
+import shapely
 import streamlit as st
 from sqlalchemy import Engine
 
@@ -34,12 +35,15 @@ class RecentCall:
     function: Callable[..., Any]
     arguments: dict[str, Any]
     newest_quarter: bool
+    then: Callable[[Any, dict[str, Any], int], None] | None = None  # what the page draws next from the result
 
     def replay(self, version: int) -> None:
         arguments = dict(self.arguments)
         if self.newest_quarter and complete_quarters(version):
             arguments["quarter_label"] = complete_quarters(version)[0]
-        self.function(**arguments, version=version)
+        result = self.function(**arguments, version=version)
+        if self.then is not None:
+            self.then(result, arguments, version)
 
 
 _recent_calls: OrderedDict[str, RecentCall] = OrderedDict()
@@ -52,8 +56,13 @@ def recent_calls() -> list[RecentCall]:
         return list(_recent_calls.values())
 
 
-def _remembered(function: Callable[..., Any]) -> Callable[..., Any]:
-    """Remember each distinct call of the cached ``function`` (see :class:`RecentCall`)."""
+def _remembered(
+    function: Callable[..., Any] | None = None, *, then: Callable[[Any, dict[str, Any], int], None] | None = None
+) -> Callable[..., Any]:
+    """Remember each distinct call of the cached ``function`` (see :class:`RecentCall`); ``then`` is
+    made from its result too when the call is replayed."""
+    if function is None:
+        return functools.partial(_remembered, then=then)
     signature = inspect.signature(function)
 
     @functools.wraps(function)
@@ -65,7 +74,7 @@ def _remembered(function: Callable[..., Any]) -> Callable[..., Any]:
         )
         key = f"{function.__name__}{arguments!r}"
         with _recent_lock:
-            _recent_calls[key] = RecentCall(remembered, arguments, newest)
+            _recent_calls[key] = RecentCall(remembered, arguments, newest, then)
             _recent_calls.move_to_end(key)
             while len(_recent_calls) > REMEMBERED_CALLS:
                 _recent_calls.popitem(last=False)
@@ -208,7 +217,20 @@ def snap_point_counts(flt: IncidentFilter, month: str | None, scope: Principal, 
 
 # Shared, not copied: st.cache_data would unpickle the analysis (115,000 cell geometries at a million
 # incidents) on every run, 0.4 s of each Hotspots page view. Read-only: callers must not modify it.
-@_remembered
+def _first_hotspot_evidence(analysis: Any, arguments: dict[str, Any], version: int) -> None:
+    """The incidents inside the first hotspot, which the Hotspots page shows under the map unasked."""
+    if len(analysis.hotspots):
+        hotspot = analysis.hotspots.iloc[0]
+        hotspot_evidence(
+            shapely.to_wkb(hotspot.geometry),
+            tuple(analysis.evidence_months(hotspot)),
+            arguments["flt"],
+            arguments["scope"],
+            version,
+        )
+
+
+@_remembered(then=_first_hotspot_evidence)
 @st.cache_resource(show_spinner=False, max_entries=16)
 def hotspot_analysis(flt: IncidentFilter, params, weighting: str, scope: Principal, version: int):
     """The emerging hotspot analysis for a filter, parameters and access scope (stored per data version)."""

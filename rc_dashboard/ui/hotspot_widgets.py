@@ -134,7 +134,7 @@ def why_flagged(
     """The evidence behind one hotspot: for an emerging one the scan's counts against expected, for a
     persistent or fading one the Gi* z-score series and trend; then its top places and categories."""
     emerging = bool(row["emerging"])
-    window_months = analysis.cube.months[-int(row["window_months"]) :] if emerging else analysis.recent_months
+    window_months = analysis.evidence_months(row)
     if emerging:
         _scan_evidence(analysis, row)
     else:

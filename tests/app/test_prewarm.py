@@ -69,6 +69,7 @@ def test_pages_after_an_import_are_served_from_the_filled_caches(served, monkeyp
         raise AssertionError("a page read a stored result the server had already made into its view")
 
     monkeypatch.setattr(hotspots, "run_analysis", no_reading)
+    monkeypatch.setattr(hotspots, "incidents_inside", no_reading)  # the first hotspot's evidence, too
     monkeypatch.setattr(stored, "ward_summaries", no_reading)
     monkeypatch.setattr(stored, "locality_pack", no_reading)
     monkeypatch.setattr(stored, "cube", no_reading)

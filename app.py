@@ -8,7 +8,6 @@ from pathlib import Path
 import streamlit as st
 
 from rc_dashboard import config
-from rc_dashboard.coverage import data_up_to_grouped
 from rc_dashboard.ui import auth, cached, filters, layout, prewarm, startup
 
 # (section, script, title, icon, capability the role needs)
@@ -54,5 +53,5 @@ navigation = st.navigation(sections)
 with startup.database_errors_as_messages():
     if principal.can("explore") or principal.can("hotspots"):  # the pages that use the filter bar
         st.session_state["current_filter"] = filters.filter_bar()
-    layout.partnership_header(config.area_config().area_name, data_up_to_grouped(cached.covered(cached.data_version())))
+    layout.partnership_header(config.area_config().area_name, cached.data_loaded(cached.data_version()))
     navigation.run()

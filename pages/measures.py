@@ -46,7 +46,9 @@ accept_partial = st.checkbox(
     "months, scaled to the whole period. Off: no baseline, target or RAG until the whole period is loaded.",
 )
 small_numbers = config.area_config().suppression_threshold if small_numbers_rule(principal) else None
-results = cached.measure_results(as_of, locality, int(shift), version, small_numbers, bool(accept_partial))
+results, table, sections = cached.scorecard_sections(
+    as_of, locality, int(shift), version, small_numbers, bool(accept_partial), by_area
+)
 no_baseline = [r for r in results if not r.measure.manual and r.baseline is None and r.series.notna().any()]
 if no_baseline:
     st.info(
@@ -58,13 +60,10 @@ if no_baseline:
     )
 if accept_partial:
     st.caption("A partly loaded baseline is accepted: such baselines are scaled from the loaded months and say so.")
-if not by_area:
-    results = [r for r in results if r.measure.manual or r.measure.geography == "borough"]
-table = measures.scorecard_table(results)
 notes = [] if small_numbers is None else [scorecard.rounding_note(small_numbers + 1)]
-for priority, group in table.groupby("priority", sort=False):
+for priority, html in sections:
     st.subheader(escape_markdown(priority))
-    st.html(scorecard.table_html(group))
+    st.html(html)
 st.html(scorecard.key_html(notes))
 left, right = st.columns(2)
 with left:

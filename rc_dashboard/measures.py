@@ -563,6 +563,11 @@ def _measure_sources(measure: Measure, cube: pd.DataFrame) -> tuple[str, ...]:
     return found or tuple(sorted(cube["source"].unique()))
 
 
+def borough_wide(results: list[MeasureResult]) -> list[MeasureResult]:
+    """The measures of the whole area and the manual ones: what a role without small-area measures sees."""
+    return [r for r in results if r.measure.manual or r.measure.geography == "borough"]
+
+
 def scorecard_table(results: list[MeasureResult]) -> pd.DataFrame:
     """One row per measure, for display and export."""
     return pd.DataFrame(

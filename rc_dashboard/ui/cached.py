@@ -152,6 +152,15 @@ def covered(version: int) -> pd.DataFrame:
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
+def data_loaded(version: int) -> list[str]:
+    """The header's "Data loaded" lines (every page shows them: grouping the coverage table on every
+    run cost a twentieth of a page's server time)."""
+    from rc_dashboard.coverage import data_up_to_grouped
+
+    return data_up_to_grouped(covered(version))
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
 def lsoa_wards(version: int) -> pd.DataFrame:
     from rc_dashboard.ingest.areas import lsoa_ward_table
 
@@ -317,6 +326,29 @@ def measure_results(
 
 
 @_remembered
+@st.cache_resource(show_spinner=False, max_entries=32)
+def scorecard_sections(
+    as_of: str,
+    locality: str | None,
+    shift_length: int,
+    version: int,
+    small_numbers: int | None = None,
+    accept_partial_baseline: bool = False,
+    by_area: bool = True,
+):
+    """(results shown, scorecard table, [(priority, HTML table)]) for the Performance measures page:
+    only the role's measures (:func:`rc_dashboard.measures.borough_wide` without ``by_area``).
+    Drawing the tables was most of the page's server time on every run. Read-only, shared."""
+    from rc_dashboard import measures, scorecard
+
+    results = measure_results(as_of, locality, shift_length, version, small_numbers, accept_partial_baseline)
+    shown = results if by_area else measures.borough_wide(results)
+    table = measures.scorecard_table(shown)
+    sections = [(priority, scorecard.table_html(group)) for priority, group in table.groupby("priority", sort=False)]
+    return shown, table, sections
+
+
+@_remembered
 @st.cache_data(show_spinner=False, max_entries=8)
 def ward_summaries(quarter_label: str, version: int):
     """(summaries for every ward, hotspot areas) for a quarter; suppression is joint across wards."""
@@ -410,6 +442,7 @@ _VERSIONED = (
     data_summary,
     is_demo,
     covered,
+    data_loaded,
     lsoa_wards,
     coverage_grid,
     location_completeness,
@@ -424,6 +457,7 @@ _VERSIONED = (
     hotspot_evidence,
     measure_register_text,
     measure_results,
+    scorecard_sections,
     ward_summaries,
     ward_map,
     wards_geometry,

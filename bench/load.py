@@ -191,9 +191,9 @@ class Sampler(threading.Thread):
     renderers of closed contexts) still count with their last sample.
     """
 
-    def __init__(self, server_pid: int) -> None:
+    def __init__(self, server_pid: int | list[int]) -> None:
         super().__init__(daemon=True, name="sampler")
-        self.server_pid = server_pid
+        self.server_pids = server_pid if isinstance(server_pid, list) else [server_pid]  # replicas: summed
         self._stop_event = threading.Event()
         self._lock = threading.Lock()
         self._cpu: dict[tuple[int, int], tuple[str, float]] = {}
@@ -203,7 +203,7 @@ class Sampler(threading.Thread):
         self.sample()
 
     def sample(self) -> int:
-        server = set(process_tree(self.server_pid))
+        server = {pid for root in self.server_pids for pid in process_tree(root)}
         client = [pid for pid in process_tree(os.getpid()) if pid not in server]
         rss = rss_bytes(sorted(server))
         with self._lock:

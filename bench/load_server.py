@@ -60,7 +60,16 @@ are close to the wait until the page's content arrives. The client here is one P
 ``--warm-up --import-after-warm-up`` measures the monthly case on a server already in use: one
 session loads every page, then (in this process) the data version moves on and the default analyses
 are stored for it, as an import does; the batches then meet a warm process with every cache and
-stored result of the old version stale.
+stored result of the old version stale. The first batch starts as soon as the analyses are stored:
+the server's own cache refill (:mod:`rc_dashboard.ui.prewarm`, which polls the version every second
+and reads each stored result as it appears) has had only the import's duration to work in, as after
+a real import (``--server-env RC_PREWARM=0`` measures without it).
+
+``--replicas N`` starts N server processes on the same database (each a Streamlit process, as README's
+Production section runs replicas behind nginx) and keeps session i on replica i mod N, as nginx's
+``ip_hash`` keeps a browser on one; RSS and CPU are the replicas' sums. One Streamlit process runs
+its sessions' scripts under one interpreter lock, so on a 2-core machine one process uses about one
+core; two replicas use both.
 
 ``--server-env NAME=VALUE`` (repeatable) adds to the server's environment, e.g.
 ``--server-env MALLOC_ARENA_MAX=2`` as ``python -m rc_dashboard serve`` sets it in production.
@@ -70,6 +79,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import importlib.util
 import os
 import platform
@@ -396,7 +406,13 @@ def summarise(loads: list[Load]) -> dict[str, Any]:
 
 
 async def run_batch(
-    label: str, base_url: str, args: argparse.Namespace, sessions: int, rounds: int, sampler: Any, switcher: Switcher
+    label: str,
+    base_urls: list[str],
+    args: argparse.Namespace,
+    sessions: int,
+    rounds: int,
+    sampler: Any,
+    switcher: Switcher,
 ) -> dict[str, Any]:
     progress = Progress(label, sessions * rounds * len(PAGES), every=max(1, sessions))
     sampler.reset_peak()
@@ -407,7 +423,7 @@ async def run_batch(
     results = await asyncio.gather(
         *(
             run_session(
-                base_url,
+                base_urls[index % len(base_urls)],  # a session stays on one replica, as nginx's ip_hash keeps it
                 index + 1,
                 rounds,
                 args.think,
@@ -482,13 +498,13 @@ def print_batch(batch: dict[str, Any]) -> None:
 
 
 async def benchmark(
-    args: argparse.Namespace, base_url: str, server_log: Path, sampler: Any, switcher: Switcher
+    args: argparse.Namespace, base_urls: list[str], server_log: Path, sampler: Any, switcher: Switcher
 ) -> dict[str, Any]:
     warm = None
     if args.warm_up:
-        print("warm-up: one session loads every page once")
+        print(f"warm-up: one session{' per replica' if len(base_urls) > 1 else ''} loads every page once")
         warm_args = argparse.Namespace(**{**vars(args), "think": 0.0})
-        warm = await run_batch("warm-up", base_url, warm_args, 1, 1, sampler, switcher)
+        warm = await run_batch("warm-up", base_urls, warm_args, len(base_urls), 1, sampler, switcher)
         for load in warm["loads"]:
             print(f"  {load['page']}: {fmt(load['seconds'], ' s') if load['ok'] else 'FAILED: ' + str(load['error'])}")
         if warm["summary"]["overall"]["failures"]:
@@ -507,7 +523,7 @@ async def benchmark(
             f"\n{label}: {args.sessions} concurrent sessions x {args.rounds} rounds of the seven pages{think} "
             f"(load {os.getloadavg()[0]:.1f})"
         )
-        batch = await run_batch(label, base_url, args, args.sessions, args.rounds, sampler, switcher)
+        batch = await run_batch(label, base_urls, args, args.sessions, args.rounds, sampler, switcher)
         batch["load_average"] = os.getloadavg()[0]
         print(f"  server RSS {batch['rss_after_mb']:.0f} MB ({batch['rss_growth_mb']:+.0f} MB this batch)")
         batches.append(batch)
@@ -545,6 +561,9 @@ def _server_env(pairs: list[str]) -> dict[str, str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sessions", type=int, default=20, help="concurrent sessions per batch")
+    parser.add_argument(
+        "--replicas", type=int, default=1, help="server processes on the one database; session i on replica i mod N"
+    )
     parser.add_argument("--rounds", type=int, default=1, help="rounds of the seven pages per session")
     parser.add_argument("--warm-up", action="store_true", help="one session loads every page before the batches")
     parser.add_argument(
@@ -563,8 +582,8 @@ def main() -> None:
         "--server-env", action="append", default=[], metavar="NAME=VALUE", help="add to the server's environment"
     )
     args = parser.parse_args()
-    if args.sessions < 1 or args.rounds < 1 or args.batches < 1 or args.think < 0:
-        raise SystemExit("--sessions, --rounds and --batches must be at least 1, --think not negative")
+    if min(args.sessions, args.rounds, args.batches, args.replicas) < 1 or args.think < 0:
+        raise SystemExit("--sessions, --rounds, --batches and --replicas must be at least 1, --think not negative")
     server_env = _server_env(args.server_env)
 
     url = bench_load.database(args.scale)
@@ -575,15 +594,22 @@ def main() -> None:
     os.environ.update(server_env)  # streamlit_server passes this process's environment on
     with tempfile.TemporaryDirectory(prefix="rc_load_server_") as folder:
         source = bench_load.snapshot_app(Path(folder) / "app", args.ref)
-        with bench_load.streamlit_server(Path(folder) / "app", url, Path(folder), None) as server:
-            print(f"app: {server.url} (streamlit pid {server.pid}) from the {source}")
+        with contextlib.ExitStack() as stack:
+            servers = []
+            for number in range(1, args.replicas + 1):  # one data folder (and log) each, one app copy
+                data_dir = Path(folder) / f"replica{number}"
+                data_dir.mkdir()
+                app_dir = Path(folder) / "app"
+                servers.append(stack.enter_context(bench_load.streamlit_server(app_dir, url, data_dir, None)))
+            for server in servers:
+                print(f"app: {server.url} (streamlit pid {server.pid}) from the {source}")
             if server_env:
                 print(f"server environment adds: {server_env}")
-            sampler = bench_load.Sampler(server.pid)
+            sampler = bench_load.Sampler([server.pid for server in servers])
             sampler.start()
             switcher = Switcher.for_app(Path(folder) / "app")
             try:
-                measured = asyncio.run(benchmark(args, server.url, server.log, sampler, switcher))
+                measured = asyncio.run(benchmark(args, [s.url for s in servers], servers[0].log, sampler, switcher))
             finally:
                 sampler.stop()
 

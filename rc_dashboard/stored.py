@@ -38,6 +38,21 @@ log = logging.getLogger(__name__)
 INCIDENT_RESULT_KINDS = ("cube", "hotspots", "hotspot_backtest", "ward_summaries", "distinct_values")
 
 
+DEFAULTS_DONE = "defaults_done"  # a result stored last by compute_defaults: every default is stored
+
+
+def defaults_stored(engine: Engine) -> bool:
+    """Whether :func:`compute_defaults` has finished for the current data (so a server refilling its
+    caches knows that what is still not stored will not be, until someone asks)."""
+    from rc_dashboard.results import NotStored, stored_only
+
+    try:
+        with stored_only():
+            return fetch_or_compute(engine, DEFAULTS_DONE, data_version(engine), {}, lambda: True)
+    except NotStored:
+        return False
+
+
 def _silent(fraction: float, message: str) -> None:
     return None
 
@@ -203,7 +218,9 @@ def compute_defaults(engine: Engine, progress: Progress = _silent) -> list[str]:
                     f"{lead.locality} pack for {quarter.label} as its {lead.role_info.label.lower()} reads it",
                     lambda r=lead: locality_pack(engine, r.locality, quarter, r),
                 )
-    versions = {**dict.fromkeys(INCIDENT_RESULT_KINDS, incidents_version(engine)), "locality_pack": data_version(engine)}
+    fetch_or_compute(engine, DEFAULTS_DONE, data_version(engine), {}, lambda: True)
+    versions = {**dict.fromkeys(INCIDENT_RESULT_KINDS, incidents_version(engine))}
+    versions |= dict.fromkeys(("locality_pack", DEFAULTS_DONE), data_version(engine))
     removed = prune(engine, versions)
     if removed:
         lines.append(f"Removed {removed:,} stored result{'s' if removed != 1 else ''} of older data")

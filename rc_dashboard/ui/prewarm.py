@@ -10,8 +10,8 @@ seconds. When it moves on, the thread makes again the views this process served 
 (:func:`rc_dashboard.ui.cached.recent_calls`: the same filters, parameters and access scopes, the
 newest quarter for the newest quarter) for the new version. It only *reads* what the import stored
 (:func:`rc_dashboard.results.stored_only`): a view whose analysis is not stored yet is tried again
-at the next look, for up to :data:`GIVE_UP_S` seconds, and never computed here, so a server never
-competes with the import for its own analyses. The state stays in the database; this is a cache
+again (after 1, 2, then every 4 s) until the import has stored all its defaults, and never
+computed here, so a server never competes with the import for its own analyses. The state stays in the database; this is a cache
 warmer, and a replica without it is only slower.
 """
 
@@ -20,14 +20,17 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from dataclasses import dataclass, field
 
-from rc_dashboard import config
+from rc_dashboard import config, stored
 from rc_dashboard.results import NotStored, stored_only
 from rc_dashboard.ui import cached
 
 POLL_S = 1.0  # how often the data version is looked at (seconds; one small query)
 THREAD_NAME = "rc-prewarm"
-GIVE_UP_S = 15 * 60  # how long views waiting for their stored analyses are retried (seconds)
+MAX_RETRY_S = 4.0  # the longest wait between two tries of views whose results are not stored yet (seconds)
+GIVE_UP_S = 15 * 60  # how long views waiting for their stored analyses are retried (seconds; an import
+# without analyses never completes its defaults)
 
 log = logging.getLogger(__name__)
 _start_lock = threading.Lock()
@@ -54,21 +57,45 @@ class _NotThisThread(logging.Filter):
 
 
 def _watch() -> None:
-    seen: int | None = None
-    pending: list[cached.RecentCall] = []
-    since = time.monotonic()
+    refill = Refill()
     while True:
         time.sleep(POLL_S)
         try:
             version = cached.data_version()  # also frees the caches of older versions
+            complete = bool(refill.pending) and stored.defaults_stored(cached.engine())
         except Exception as exc:  # the database is down: the pages say so; look again later
             log.debug("Pre-warm: data version unavailable: %s", exc)
             continue
-        if version != seen:
-            pending = cached.recent_calls() if seen is not None else []
-            seen, since = version, time.monotonic()
-        if pending and time.monotonic() - since < GIVE_UP_S:
-            pending = fill(pending, version)
+        refill.step(version, complete, time.monotonic())
+
+
+@dataclass
+class Refill:
+    """What the watcher knows between looks: the version seen, the views waiting for their stored
+    results, and when to try them again.
+
+    Views are tried at once when the version moves on, then after 1, 2 and at most
+    :data:`MAX_RETRY_S` seconds, and a last time as soon as the import's defaults are all stored
+    (:func:`rc_dashboard.stored.defaults_stored`). What is still not stored then (someone's own
+    parameters of the old data) waits for a reader to ask: retrying it would only cost queries.
+    """
+
+    seen: int | None = None
+    pending: list[cached.RecentCall] = field(default_factory=list)
+    since: float = 0.0
+    next_try: float = 0.0
+    interval: float = POLL_S
+
+    def step(self, version: int, complete: bool, now: float) -> None:
+        if version != self.seen:
+            self.pending = cached.recent_calls() if self.seen is not None else []
+            self.seen, self.since, self.next_try, self.interval = version, now, now, POLL_S
+        if not self.pending:
+            return
+        if complete or now >= self.next_try:
+            waiting = fill(self.pending, version)
+            self.pending = [] if complete or now - self.since > GIVE_UP_S else waiting
+            self.next_try, self.interval = now + self.interval, min(2 * self.interval, MAX_RETRY_S)
 
 
 def fill(calls: list[cached.RecentCall], version: int) -> list[cached.RecentCall]:

@@ -89,3 +89,30 @@ def test_a_quarter_that_was_the_newest_is_replayed_as_the_new_newest(served, mon
         {"quarter_label": "2026/27-Q3", "version": 99},
         {"quarter_label": "2025/26-Q4", "version": 99},
     ]
+
+
+def test_the_import_says_when_its_defaults_are_all_stored(served):
+    assert stored.defaults_stored(served)
+    _new_version(served)
+    assert not stored.defaults_stored(served)  # a new version: its import has not finished its analyses
+    stored.compute_defaults(served)
+    assert stored.defaults_stored(served)
+
+
+def test_views_are_retried_with_growing_waits_and_dropped_once_the_defaults_are_stored(monkeypatch):
+    tries = []
+    monkeypatch.setattr(cached, "recent_calls", lambda: ["a", "b"])
+    monkeypatch.setattr(prewarm, "fill", lambda calls, version: tries.append(round(now, 1)) or ["b"])
+    refill = prewarm.Refill()
+    now = 0.0
+    refill.step(1, False, now)  # the first version this process sees: nothing to refill
+    assert tries == [] and refill.pending == []
+    for now in [10.0 + 0.5 * i for i in range(40)]:  # a new version at 10 s, looked at every 0.5 s
+        refill.step(2, False, now)
+    assert tries == [10.0, 11.0, 13.0, 17.0, 21.0, 25.0, 29.0]  # at once, then after 1, 2, 4, 4, ... s
+    assert refill.pending == ["b"]
+    now = 29.5
+    refill.step(2, True, now)  # the import's defaults are all stored: a last try, then nothing waits
+    assert tries[-1] == 29.5 and refill.pending == []
+    refill.step(2, True, 40.0)
+    assert tries[-1] == 29.5

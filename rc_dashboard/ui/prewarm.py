@@ -10,9 +10,9 @@ seconds. When it moves on, the thread makes again the views this process served 
 (:func:`rc_dashboard.ui.cached.recent_calls`: the same filters, parameters and access scopes, the
 newest quarter for the newest quarter) for the new version. It only *reads* what the import stored
 (:func:`rc_dashboard.results.stored_only`): a view whose analysis is not stored yet is tried again
-again (after 1, 2, then every 4 s) until the import has stored all its defaults, and never
-computed here, so a server never competes with the import for its own analyses. The state stays in the database; this is a cache
-warmer, and a replica without it is only slower.
+(after 1 and 2 s, then every 4 s) until the import has stored all its defaults, and is never
+computed here, so a server never competes with the import for the import's analyses. The state
+stays in the database; this is a cache warmer, and a replica without it is only slower.
 """
 
 from __future__ import annotations

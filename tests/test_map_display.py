@@ -158,3 +158,21 @@ def test_hotspot_labels_that_would_overprint_a_stronger_one_are_left_out():
     kept = uncluttered(labels, zoom)
     assert kept["text"].tolist() == ["E1", "P2"]  # P10's box (about 29 px wide) would overprint E1's
     assert uncluttered(labels, zoom + 5)["text"].tolist() == ["E1", "P10", "P2"]  # zoomed in, all fit
+
+
+def test_grid_squares_go_as_rounded_polygons_and_other_shapes_as_geojson():
+    import geopandas as gpd
+    import shapely
+
+    from rc_dashboard import maps
+
+    square = shapely.box(-1.98765432, 52.5123456, -1.9858, 52.5135)
+    squares = gpd.GeoDataFrame({"fill": [[1, 2, 3]], "label": ["<b>x</b>"]}, geometry=[square], crs=4326)
+    layer = maps.square_layer(squares, 0.6, ["label"])
+    assert layer.type == "PolygonLayer"
+    (row,) = layer.data
+    assert len(row["polygon"]) == 4  # the ring's closing corner is not sent
+    assert [-1.98765, 52.51235] in row["polygon"] and row["label"] == "<b>x</b>" and row["fill"] == [1, 2, 3]
+    holed = shapely.Polygon(square.exterior.coords, [shapely.box(-1.987, 52.5125, -1.986, 52.513).exterior.coords])
+    wards = gpd.GeoDataFrame({"fill": [[1, 2, 3]], "label": ["w"]}, geometry=[holed], crs=4326)
+    assert maps.square_layer(wards, 0.6, ["label"]).type == "GeoJsonLayer"  # holes kept: GeoJSON as before

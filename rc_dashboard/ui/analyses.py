@@ -17,7 +17,9 @@ def store_defaults(engine: Engine) -> None:
     from rc_dashboard.stored import compute_defaults
 
     bar = st.progress(0.0, text="Computing the default analyses, so every page opens at once")
-    lines = compute_defaults(engine, progress=lambda fraction, message: bar.progress(fraction, text=message))
+    lines = compute_defaults(
+        engine, progress=lambda fraction, message: bar.progress(fraction, text=escape_markdown(message))
+    )  # a step names a locality from the data
     bar.progress(1.0, text="Default analyses stored")
     with st.expander("Analyses stored for the new data"):
         for line in lines:

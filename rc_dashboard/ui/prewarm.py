@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 
 from rc_dashboard import config, stored
 from rc_dashboard.results import NotStored, stored_only
+from rc_dashboard.terminal import strip_control
 from rc_dashboard.ui import cached
 
 POLL_S = 1.0  # how often the data version is looked at (seconds; one small query)
@@ -108,5 +109,6 @@ def fill(calls: list[cached.RecentCall], version: int) -> list[cached.RecentCall
             except NotStored:
                 waiting.append(call)
             except Exception as exc:  # e.g. a scope no longer allowed: the page will say why when asked
-                log.info("Pre-warm of %s skipped: %s", getattr(call.function, "__name__", call.function), exc)
+                # the message may quote a locality or ward from the data: no control characters to the log
+                log.info("Pre-warm of %s skipped: %s", call.function.__name__, strip_control(str(exc)))
     return waiting

@@ -116,3 +116,15 @@ def test_views_are_retried_with_growing_waits_and_dropped_once_the_defaults_are_
     assert tries[-1] == 29.5 and refill.pending == []
     refill.step(2, True, 40.0)
     assert tries[-1] == 29.5
+
+
+def test_a_skipped_views_message_reaches_the_log_without_control_characters(caplog):
+    def refused(**kwargs):
+        raise ValueError("no pack for \x1b[31mNorth\x1b]0;owned\x07 \u202eedistuo")
+
+    refused.__name__ = "locality_pack"
+    with caplog.at_level("INFO", logger="rc_dashboard.ui.prewarm"):
+        assert prewarm.fill([cached.RecentCall(refused, {}, False)], 7) == []  # not waiting: skipped
+    logged = caplog.records[-1].getMessage()
+    assert "North" in logged and "owned" not in logged  # the window-title sequence goes whole
+    assert not any(c in logged for c in ("\x1b", "\x07", "\u202e"))

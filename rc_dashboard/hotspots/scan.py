@@ -64,7 +64,10 @@ from rc_dashboard.hotspots.defaults import (
 )
 
 COUNT_METHOD_MAX_TOTAL = 100_000  # numpy's "count" draw costs O(total), "marginals" O(locations): switch here
-BATCH_PERMUTATIONS = 50  # permutations scored at once: memory grows with it, Python overhead shrinks
+BATCH_PERMUTATIONS = 50  # permutations drawn and scored together: memory grows with it, Python overhead shrinks
+URN_DRAWS_PER_LOCATION_MONTH = 4  # split a window by permuting labels up to this many incidents per location-month
+PERMUTATIONS_PER_BLOCK = 4  # data sets the compiled kernel scores side by side (4 x 6 windows fill its vectors)
+DRAW_THREADS = 2  # batches drawn at once; numpy's draws release the interpreter lock for most of their time
 NULL_METHODS = ("hypergeometric", "shuffle")
 
 
@@ -87,21 +90,31 @@ def poisson_llr(observed: np.ndarray, expected: np.ndarray, total: float) -> np.
     return out
 
 
-def _max_llr_loops(observed, expected, neighbour_ptr, neighbours, ring_ptr, ring_end, total):  # pragma: no cover
+def _max_llr_loops(
+    observed, expected, neighbour_ptr, neighbours, ring_ptr, ring_end, total, n_windows
+):  # pragma: no cover
     """Largest LLR over every circle and window of each permuted data set (compiled; numba).
 
-    ``observed`` (B, N, W) window counts per location, ``expected`` (N, W); centre i's neighbours,
-    nearest first, are ``neighbours[neighbour_ptr[i]:neighbour_ptr[i + 1]]`` and its circles end at
-    the positions ``ring_end[ring_ptr[i]:ring_ptr[i + 1]]``. The logarithms are taken only when the
-    bound ``(c - mu)**2 C / (mu (C - mu))`` beats the best LLR so far (ln x <= x - 1 on both terms),
-    which skips nearly every circle. One permutation per thread; all windows of a circle at once.
+    The permuted data sets come in blocks of :data:`PERMUTATIONS_PER_BLOCK`: ``observed`` is
+    (blocks, N, P * W), location j's window counts of the block's P data sets side by side, and
+    ``expected`` (N, P * W) repeats the expected counts P times. Centre i's neighbours, nearest
+    first, are ``neighbours[neighbour_ptr[i]:neighbour_ptr[i + 1]]`` and its circles end at the
+    positions ``ring_end[ring_ptr[i]:ring_ptr[i + 1]]``.
+
+    Why this shape: a circle's sums are then one contiguous run of additions per neighbour (the
+    processor does several at once), and the cheap test of whether any window of any data set
+    could beat its best so far, the bound ``(c - mu)**2 C / (mu (C - mu))`` (ln x <= x - 1 on both
+    terms), is one branch-free pass; the logarithms are taken only when it says so, about once in
+    a few hundred circles. Per data set and window, sums are added in the same order as one data
+    set at a time would, so the maxima are the same to the last bit. One block per thread.
     """
-    n_perm, n_centres, n_windows = observed.shape
-    maxima = np.zeros(n_perm)
-    for b in numba.prange(n_perm):
-        best = 0.0
-        c = np.zeros(n_windows)
-        mu = np.zeros(n_windows)
+    n_blocks, n_centres, width = observed.shape
+    per_block = width // n_windows
+    maxima = np.zeros((n_blocks, per_block))
+    for k in numba.prange(n_blocks):
+        best = np.zeros(width)  # each data set's best so far, repeated over its windows
+        c = np.zeros(width)
+        mu = np.zeros(width)
         for i in range(n_centres):
             c[:] = 0.0
             mu[:] = 0.0
@@ -110,36 +123,79 @@ def _max_llr_loops(observed, expected, neighbour_ptr, neighbours, ring_ptr, ring
                 stop = ring_end[q]
                 while pos < stop:
                     j = neighbours[pos]
-                    for w in range(n_windows):
-                        c[w] += observed[b, j, w]
-                        mu[w] += expected[j, w]
+                    for t in range(width):
+                        c[t] += observed[k, j, t]
+                        mu[t] += expected[j, t]
                     pos += 1
-                for w in range(n_windows):
-                    cw = c[w]
-                    mw = mu[w]
-                    if cw > mw and mw > 0.0:
-                        excess = cw - mw
-                        if excess * excess * total > best * mw * (total - mw):
+                promising = 0
+                for t in range(width):
+                    excess = max(c[t] - mu[t], 0.0)
+                    promising += excess * excess * total > best[t] * mu[t] * (total - mu[t])
+                if promising == 0:
+                    continue
+                for b in range(per_block):
+                    top = best[b * n_windows]
+                    for w in range(b * n_windows, (b + 1) * n_windows):
+                        cw = c[w]
+                        mw = mu[w]
+                        if cw > mw and mw > 0.0:
                             llr = cw * math.log(cw / mw)
                             rest = total - cw
                             if rest > 0.0:
                                 llr += rest * math.log(rest / (total - mw))
-                            if llr > best:
-                                best = llr
-        maxima[b] = best
+                            if llr > top:
+                                top = llr
+                    for w in range(b * n_windows, (b + 1) * n_windows):
+                        best[w] = top
+        for b in range(per_block):
+            maxima[k, b] = best[b * n_windows]
     return maxima
 
 
-def _compile(function):
+def _split_window(in_window, occupied, month_totals, uniforms, out):  # pragma: no cover
+    """Share a window's incidents among its months by permuting their month labels (compiled; numba).
+
+    ``in_window`` (K,) incidents of each occupied location in the window, ``occupied`` (K,) their
+    columns in ``out``, ``month_totals`` (W,) each month's incidents (summing to the window's),
+    ``uniforms`` one number in [0, 1) per incident; ``out`` (W, N) receives the counts.
+
+    Incident after incident, location by location, takes a label out of the urn of the window's
+    labels (month k ``month_totals[k]`` times) without putting it back: month k with probability
+    (its labels left) / (labels left). That is a uniformly random permutation of the labels, the
+    permutation null given the location and month totals, with no random memory access.
+    """
+    n_months = month_totals.shape[0]
+    left_in = month_totals.copy()
+    left = uniforms.shape[0]
+    slot = 0
+    for idx in range(in_window.shape[0]):
+        column = occupied[idx]
+        for _ in range(in_window[idx]):
+            target = uniforms[slot] * left
+            k = 0
+            reached = left_in[0]
+            while target >= reached and k < n_months - 1:
+                k += 1
+                reached += left_in[k]
+            while left_in[k] == 0:  # only if rounding walked past the last month with labels left
+                k -= 1
+            left_in[k] -= 1
+            left -= 1
+            out[k, column] += 1.0
+            slot += 1
+
+
+def _compile(function, parallel: bool = True):
     """numba-compile ``function``, cached on disk where the package folder (or numba's cache folder)
     is writable; a read-only installation compiles at first use instead of failing to import."""
     try:
-        return numba.njit(parallel=True, cache=True, nogil=True)(function)
+        return numba.njit(parallel=parallel, cache=True, nogil=True)(function)
     except RuntimeError:  # "cannot cache function ...: no locator available"
-        return numba.njit(parallel=True, cache=False, nogil=True)(function)
+        return numba.njit(parallel=parallel, cache=False, nogil=True)(function)
 
 
 _max_llr_kernel = _compile(_max_llr_loops)
+_split_window_kernel = _compile(_split_window, parallel=False)
 # numba's fallback threading layer ("workqueue", used when neither TBB nor OpenMP is installed)
 # aborts the process if two threads enter parallel code at once, and Streamlit runs each session in
 # its own thread: scans take turns in the kernel (it already uses every core).
@@ -366,48 +422,67 @@ class SpaceTimePermutationScan:
     def _null_distribution(
         self, counts: np.ndarray, weights: np.ndarray, location_totals: np.ndarray, month_totals: np.ndarray, w: int
     ) -> np.ndarray:
-        rng = np.random.default_rng(self.random_state)
+        """The maximum LLR of each of ``permutations`` permuted data sets.
+
+        Batches are drawn in :data:`DRAW_THREADS` threads while the compiled kernel scores earlier
+        ones (the draws and the scoring take about as long as each other). Each batch has its own
+        random stream, spawned from ``random_state`` by its position, so the result does not
+        depend on which thread drew which batch: the same seed gives the same maxima.
+        """
         n_strata, _n_months, n_locations = counts.shape
+        starts = list(range(0, self.permutations, BATCH_PERMUTATIONS))
+        streams = np.random.SeedSequence(self.random_state).spawn(len(starts))
+
+        def draw_and_score(batch_index: int) -> np.ndarray:
+            rng = np.random.default_rng(streams[batch_index])
+            batch = min(BATCH_PERMUTATIONS, self.permutations - starts[batch_index])
+            recent = np.zeros((batch, w, n_locations))
+            for s in range(n_strata):
+                if location_totals[s].sum() == 0:
+                    continue
+                draws = (
+                    self._draw_hypergeometric(rng, location_totals[s], month_totals[s], w, batch)
+                    if self.null_method == "hypergeometric"
+                    else self._draw_shuffled(rng, counts[s], w, batch)
+                )
+                recent += weights[s] * draws
+            return self._max_llr(np.cumsum(recent, axis=1))
+
         maxima = np.empty(self.permutations)
-        # Draw the next batch while the compiled kernel (which releases the interpreter lock) scores
-        # this one: the two take about as long as each other at a million incidents.
-        with ThreadPoolExecutor(max_workers=1) as scorer:
-            pending: list[tuple[int, int, Future]] = []
-            done = 0
-            while done < self.permutations:
-                batch = min(BATCH_PERMUTATIONS, self.permutations - done)
-                recent = np.zeros((batch, w, n_locations))
-                for s in range(n_strata):
-                    if location_totals[s].sum() == 0:
-                        continue
-                    draws = (
-                        self._draw_hypergeometric(rng, location_totals[s], month_totals[s], w, batch)
-                        if self.null_method == "hypergeometric"
-                        else self._draw_shuffled(rng, counts[s], w, batch)
-                    )
-                    recent += weights[s] * draws
-                pending.append((done, batch, scorer.submit(self._max_llr, np.cumsum(recent, axis=1))))
-                done += batch
-                while len(pending) > 2:  # at most two batches waiting: memory stays flat
-                    start, size, future = pending.pop(0)
-                    maxima[start : start + size] = future.result()
-            for start, size, future in pending:
-                maxima[start : start + size] = future.result()
+        with ThreadPoolExecutor(max_workers=DRAW_THREADS) as workers:
+            pending: list[tuple[int, Future]] = []
+            for batch_index, start in enumerate(starts):
+                pending.append((start, workers.submit(draw_and_score, batch_index)))
+                while len(pending) > 2 * DRAW_THREADS:  # a few batches in flight: memory stays flat
+                    first, future = pending.pop(0)
+                    result = future.result()
+                    maxima[first : first + len(result)] = result
+            for first, future in pending:
+                result = future.result()
+                maxima[first : first + len(result)] = result
         return maxima
 
     def _max_llr(self, observed: np.ndarray) -> np.ndarray:
         """The largest LLR over every circle and window of each of B data sets (B, W, N)."""
         cyl = self.cylinders_
+        n_sets, n_windows, n_locations = observed.shape
+        per_block = PERMUTATIONS_PER_BLOCK
+        n_blocks = -(-n_sets // per_block)
+        padded = np.zeros((n_blocks * per_block, n_windows, n_locations))  # empty data sets score 0
+        padded[:n_sets] = observed
+        blocks = padded.reshape(n_blocks, per_block, n_windows, n_locations).transpose(0, 3, 1, 2)
         with _KERNEL_LOCK:
-            return _max_llr_kernel(
-                np.ascontiguousarray(observed.transpose(0, 2, 1), dtype=np.float64),
-                np.ascontiguousarray(self.expected_.T, dtype=np.float64),
+            maxima = _max_llr_kernel(
+                np.ascontiguousarray(blocks, dtype=np.float64).reshape(n_blocks, n_locations, per_block * n_windows),
+                np.ascontiguousarray(np.tile(self.expected_.T, (1, per_block)), dtype=np.float64),
                 cyl.neighbour_ptr,
                 cyl.neighbours,
                 cyl.ring_ptr,
                 cyl.ring_end,
                 float(self.total_),
+                n_windows,
             )
+        return maxima.reshape(-1)[:n_sets]
 
     @staticmethod
     def _draw_hypergeometric(
@@ -417,8 +492,11 @@ class SpaceTimePermutationScan:
 
         Given the location totals, which incidents fall in the recent window is a draw without
         replacement of the window's total from all incidents (a multivariate hypergeometric draw
-        over locations); how those split among the window's months is another such draw per month
-        from what the window drew. Only locations with incidents take part (the rest draw 0).
+        over locations). How those split among the window's months is either another such draw per
+        month from what the window drew, or a random permutation of the window's month labels among
+        the incidents it drew (:func:`_split_window`, one uniform number per incident), whichever
+        costs less: the draws cost about four times as much per location and month as the
+        permutation per incident. Only locations with incidents take part (the rest draw 0).
         """
         occupied = np.flatnonzero(location_totals)
         out = np.zeros((batch, w, len(location_totals)))
@@ -426,6 +504,23 @@ class SpaceTimePermutationScan:
         window_total = int(recent_totals.sum())
         if window_total == 0:
             return out
+        pool = location_totals[occupied].astype(np.int64)
+        big = "marginals" if pool.sum() > COUNT_METHOD_MAX_TOTAL else "count"
+        small = "marginals" if window_total > COUNT_METHOD_MAX_TOTAL else "count"
+        by_incident = window_total <= URN_DRAWS_PER_LOCATION_MONTH * len(occupied) * (w - 1)
+        for b in range(batch):
+            in_window = rng.multivariate_hypergeometric(pool, window_total, method=big)
+            if by_incident:
+                _split_window_kernel(in_window, occupied, recent_totals, rng.random(window_total), out[b])
+                continue
+            for k, m in enumerate(recent_totals[:-1]):
+                if m == 0:
+                    continue
+                drawn = rng.multivariate_hypergeometric(in_window, int(m), method=small)
+                out[b, k, occupied] = drawn
+                in_window -= drawn
+            out[b, w - 1, occupied] = in_window
+        return out
         pool = location_totals[occupied].astype(np.int64)
         big = "marginals" if pool.sum() > COUNT_METHOD_MAX_TOTAL else "count"
         small = "marginals" if window_total > COUNT_METHOD_MAX_TOTAL else "count"

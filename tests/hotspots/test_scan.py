@@ -101,6 +101,32 @@ def test_compiled_maximum_equals_the_maximum_over_every_circle(weights):
     assert scan._max_llr(scan.observed_[None])[0] == pytest.approx(valid.max(), rel=1e-12)
 
 
+def test_compiled_maxima_of_many_permuted_sets_equal_every_circle_by_numpy():
+    """The kernel scores permuted data sets in blocks side by side; a batch that does not fill its
+    last block, several windows and harm weights must still give each set its own maximum."""
+    rng = np.random.default_rng(21)
+    coords = rng.uniform(0, 3_000, size=(60, 2)).round(0)
+    counts = rng.poisson(rng.lognormal(0.5, 1, size=(2, 1, 60)) * np.ones((2, 15, 1)))
+    weights = np.array([1.0, 3.5])
+    scan = SpaceTimePermutationScan(max_radius_m=900, max_share=0.3, max_window_months=5, permutations=9)
+    scan.fit(counts, coords, weights)
+    location_totals, month_totals = counts.sum(axis=1), counts.sum(axis=2)
+    sets = sum(
+        weights[s] * scan._draw_hypergeometric(rng, location_totals[s], month_totals[s], 5, 11) for s in range(2)
+    )
+    observed = np.cumsum(sets, axis=1)  # (11 sets, 5 windows, 60 locations): 11 is not a multiple of a block
+    by_numpy = [
+        np.where(
+            scan.cylinders_.valid[..., None],
+            poisson_llr(scan._circles(observed[b][None])[:, :, 0], scan.expected_circles_, scan.total_),
+            0.0,
+        ).max()
+        for b in range(len(observed))
+    ]
+    assert len(set(np.round(by_numpy, 6))) > 5, "the sets differ, so a mix-up would show"
+    assert scan._max_llr(observed) == pytest.approx(by_numpy, rel=1e-12)
+
+
 def test_weights_must_be_finite_and_not_negative():
     counts, coords = _tiny_case()
     for bad in (np.array([1.0, -1.0]), np.array([1.0, np.nan]), np.array([1.0])):

@@ -30,6 +30,7 @@ UK_LAT_RANGE = (49.8, 60.95)
 # Bounds of the British National Grid in metres.
 BNG_EASTING_RANGE = (0.0, 700_000.0)
 BNG_NORTHING_RANGE = (0.0, 1_300_000.0)
+BOX_PREFILTER_MAX_POLYGONS = 32  # points_in_polygons tests each box up to this many polygons, then their joint box
 
 
 @lru_cache(maxsize=4)
@@ -109,6 +110,31 @@ def polygon_of(polygons: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray
     first = np.unique(point_index, return_index=True)[1]
     found[point_index[first]] = polygon_index[first]
     return found
+
+
+def points_in_polygons(polygons: np.ndarray, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(point index, polygon index) of every point (x, y, same CRS) that lies in or on a polygon.
+
+    A point in two polygons is listed for each. Points outside every polygon's bounding box are
+    dropped by array comparisons before a shapely point is made for the rest: against a few hotspot
+    areas, making a point for each of a year's incidents cost more than the query itself.
+    """
+    none = np.array([], dtype=np.int64)
+    if len(polygons) == 0 or len(x) == 0:
+        return none, none
+    bounds = shapely.bounds(polygons)
+    if len(bounds) > BOX_PREFILTER_MAX_POLYGONS:  # many small polygons: their joint box only
+        bounds = np.array([[*bounds[:, :2].min(axis=0), *bounds[:, 2:].max(axis=0)]])
+    near = np.zeros(len(x), dtype=bool)
+    for minx, miny, maxx, maxy in bounds:
+        near |= (x >= minx) & (x <= maxx) & (y >= miny) & (y <= maxy)
+    candidates = np.flatnonzero(near)
+    if len(candidates) == 0:
+        return none, none
+    point_idx, polygon_idx = shapely.STRtree(polygons).query(
+        shapely.points(x[candidates], y[candidates]), predicate="intersects"
+    )
+    return candidates[point_idx], polygon_idx
 
 
 def wards_from_db(engine: Engine) -> gpd.GeoDataFrame:

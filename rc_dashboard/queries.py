@@ -238,17 +238,36 @@ def incidents_in_box(
     ``flt`` adds the analysis's category and source choice (its months and localities are not used).
     Point-level data: only the categories and localities ``principal`` may see.
     """
+    return incidents_in_boxes(engine, months, [bounds], principal, flt)
+
+
+def incidents_in_boxes(
+    engine: Engine,
+    months: list[str],
+    boxes: list[tuple[float, float, float, float]],
+    principal: Principal,
+    flt: IncidentFilter | None = None,
+) -> pd.DataFrame:
+    """:func:`incidents_in_box` for the union of several boxes (BNG metres; minx, miny, maxx, maxy),
+    each incident once: a locality pack's hotspots in one read of only the ground they cover,
+    not of the one box around them all (half a borough when they lie far apart)."""
     chosen = IncidentFilter(categories=flt.categories, sources=flt.sources) if flt else IncidentFilter()
     where, params = point_filter(chosen, principal).where()
     keys = {f"m{i}": m for i, m in enumerate(months)}
-    minx, miny, maxx, maxy = bounds
+    corners = {}
+    in_any = []
+    for k, (minx, miny, maxx, maxy) in enumerate(boxes):
+        corners |= {f"minx{k}": minx, f"maxx{k}": maxx, f"miny{k}": miny, f"maxy{k}": maxy}
+        in_any.append(f"(i.easting BETWEEN :minx{k} AND :maxx{k} AND i.northing BETWEEN :miny{k} AND :maxy{k})")
+    if not in_any:
+        in_any = ["1 = 0"]
     return read_frame(
         engine,
         "SELECT i.easting AS easting, i.northing AS northing, i.month AS month, i.category AS category, "
         "i.source AS source, i.location AS location FROM incidents i LEFT JOIN areas a ON a.ward_code = i.ward_code "
         f"WHERE {where} AND i.month IN ({', '.join(':' + k for k in keys)}) "
-        "AND i.easting BETWEEN :minx AND :maxx AND i.northing BETWEEN :miny AND :maxy",
-        {**params, **keys, "minx": minx, "maxx": maxx, "miny": miny, "maxy": maxy},
+        f"AND ({' OR '.join(in_any)})",
+        {**params, **keys, **corners},
     )
 
 

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import shutil
 
+import pandas as pd
 import pytest
+import shapely
 
 from rc_dashboard import access, audit, measures, queries
 from rc_dashboard.access import AccessDenied, Principal, system_principal
@@ -16,11 +18,11 @@ from rc_dashboard.config import ConfigError
 from rc_dashboard.db import read_frame
 from rc_dashboard.hotspots.analysis import HotspotParams
 from rc_dashboard.periods import FinancialQuarter
-from rc_dashboard.queries import IncidentFilter, incidents_in_box, point_filter, snap_point_counts
+from rc_dashboard.queries import IncidentFilter, incidents_in_box, incidents_in_boxes, point_filter, snap_point_counts
 from rc_dashboard.reports.locality_pack import build_pack
 from rc_dashboard.services import measures as measure_service
 from rc_dashboard.services.demo_loader import build_demo_database
-from rc_dashboard.services.hotspots import NotEnoughData, incidents_inside, run_analysis
+from rc_dashboard.services.hotspots import NotEnoughData, incidents_inside, incidents_inside_each, run_analysis
 
 SENSITIVE = "Violence and sexual offences"
 ANALYST = Principal("ann", "analyst")
@@ -227,3 +229,21 @@ def test_a_new_password_clears_the_lock(sqlite_engine):
     assert not audit.locked_out(sqlite_engine, "bob")
     audit.record(sqlite_engine, None, "sign_in_failed", username="bob")
     assert audit.recent_failures(sqlite_engine, "bob") == 1
+
+
+def test_several_areas_read_at_once_give_what_each_gives_alone(demo):
+    """A pack reads its hotspots' incidents in one query over their boxes: the same rows, in the
+    same order, as one area at a time, under the same point rules; overlapping boxes count once."""
+    analysis = run_analysis(demo, IncidentFilter(), HotspotParams(), ANALYST)
+    areas = [geometry.wkb for geometry in analysis.hotspots.geometry.iloc[:4]]
+    months = list(analysis.recent_months)
+    assert len(areas) >= 2
+    for principal in (ANALYST, BOARD):
+        together = incidents_inside_each(demo, areas, months, principal)
+        alone = [incidents_inside(demo, area, months, principal) for area in areas]
+        assert [len(t) for t in together] == [len(a) for a in alone] and sum(len(a) for a in alone) > 0
+        for t, a in zip(together, alone, strict=True):
+            pd.testing.assert_frame_equal(t, a)
+    box = shapely.from_wkb(areas[0]).bounds
+    assert len(incidents_in_boxes(demo, months, [box, box], ANALYST)) == len(incidents_in_box(demo, months, box, ANALYST))
+    assert incidents_in_boxes(demo, months, [], ANALYST).empty

@@ -205,10 +205,13 @@ def scan_inputs(
     stratum_key = pd.Series(feed).astype(str) + (
         pd.Series(weight).map(lambda w: f" (harm {w:g})") if weighting == "harm" else ""
     )
-    strata, stratum = np.unique(stratum_key.to_numpy()[keep], return_inverse=True)
-    occupied, location = np.unique(cell[keep].astype(np.int64), return_inverse=True)
-    counts = np.zeros((len(strata), len(months), len(occupied)), dtype=np.int64)
-    np.add.at(counts, (stratum, step[keep].astype(np.int64), location), count[keep].astype(np.int64))
+    # Sorted codes as np.unique gives them, by hashing (np.unique sorts a million strings: 2 s).
+    stratum, strata = pd.factorize(stratum_key.to_numpy()[keep], sort=True)
+    location, occupied = pd.factorize(cell[keep].astype(np.int64), sort=True)
+    shape = (len(strata), len(months), len(occupied))
+    flat = np.ravel_multi_index((stratum, step[keep].astype(np.int64), location), shape)
+    summed = np.bincount(flat, weights=count[keep], minlength=int(np.prod(shape)))  # whole numbers, exact in float
+    counts = np.rint(summed).astype(np.int64).reshape(shape)
     stratum_weight = np.zeros(len(strata))
     stratum_weight[stratum] = weight[keep]
     chosen = cells.iloc[occupied].reset_index(drop=True)

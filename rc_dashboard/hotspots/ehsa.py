@@ -18,7 +18,7 @@ import pandas as pd
 import shapely
 from scipy import stats
 
-from rc_dashboard.geography import BNG, bng_to_lonlat
+from rc_dashboard.geography import BNG, bng_to_lonlat, points_in_polygons
 from rc_dashboard.hotspots.clusters import (
     cluster_points,
     cluster_shapes,
@@ -269,8 +269,8 @@ class _AreaCounts:
         cls, *, points: pd.DataFrame, areas: gpd.GeoDataFrame, recent: list[str], baseline: list[str]
     ) -> _AreaCounts:
         window = points.loc[points["month"].isin(recent + baseline)]
-        point_idx, area_idx = shapely.STRtree(areas.geometry.values).query(
-            shapely.points(window[["easting", "northing"]].to_numpy()), predicate="intersects"
+        point_idx, area_idx = points_in_polygons(
+            areas.geometry.values, window["easting"].to_numpy(float), window["northing"].to_numpy(float)
         )
         joined = window.iloc[point_idx].assign(area=area_idx)
         every_area = range(len(areas))
@@ -363,8 +363,10 @@ def area_budget(points: pd.DataFrame, recent: list[str], hotspots: gpd.GeoDataFr
     if hotspots.empty or total == 0:
         return f"No hotspot areas were found in {recent[0]} to {recent[-1]} ({total:,} located incidents)."
     union = shapely.union_all(hotspots.geometry.values)
-    inside_mask = shapely.intersects(union, shapely.points(recent_points[["easting", "northing"]].to_numpy()))
-    inside = int(recent_points.loc[inside_mask, "count"].sum())
+    point_idx, _ = points_in_polygons(
+        np.array([union]), recent_points["easting"].to_numpy(float), recent_points["northing"].to_numpy(float)
+    )
+    inside = int(recent_points["count"].to_numpy()[point_idx].sum())
     area_km2 = union.area / 1e6
     return (
         f"{inside:,} incidents, {inside / total:.0%} of the area's {total:,} located incidents in {recent[0]} to {recent[-1]}, "

@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import asdict, dataclass, replace
 
+import numpy as np
 import shapely
 from sqlalchemy import Engine
 
@@ -23,7 +24,7 @@ from rc_dashboard import categories
 from rc_dashboard.access import AccessDenied, Principal, point_scope, require
 from rc_dashboard.coverage import covered_months
 from rc_dashboard.db import incidents_version
-from rc_dashboard.geography import wards_from_db
+from rc_dashboard.geography import points_in_polygons, wards_from_db
 from rc_dashboard.hotspots.analysis import HotspotAnalysis, HotspotParams, NotEnoughData, analyse, for_storage
 from rc_dashboard.hotspots.analysis import run_backtest as _run_backtest
 
@@ -33,7 +34,14 @@ from rc_dashboard.hotspots.defaults import DEFAULT_SCAN_CELL_M, RESTRICTED_MIN_C
 from rc_dashboard.hotspots.identity import assign_names
 from rc_dashboard.ingest.store import update_meta_locked
 from rc_dashboard.periods import month_range
-from rc_dashboard.queries import IncidentFilter, incidents_in_box, located_points, months_available, ward_count
+from rc_dashboard.queries import (
+    IncidentFilter,
+    incidents_in_box,
+    incidents_in_boxes,
+    located_points,
+    months_available,
+    ward_count,
+)
 from rc_dashboard.results import Computing, fetch_or_compute
 
 MIN_MONTHS = 12  # the scan needs each place's own history, and Mann-Kendall and the 90% rules a series
@@ -336,15 +344,11 @@ def incidents_inside(
 def incidents_inside_each(
     engine: Engine, areas_wkb: list[bytes], months: list[str], principal: Principal, flt: IncidentFilter | None = None
 ) -> list:
-    """:func:`incidents_inside` for several areas with one read of the box around them all (a locality
+    """:func:`incidents_inside` for several areas with one read of the boxes around them (a locality
     pack's sections: one scan of the months' incidents instead of one per place)."""
     if not areas_wkb:
         return []
     areas = shapely.from_wkb(areas_wkb)
-    rows = incidents_in_box(engine, months, shapely.union_all(shapely.envelope(areas)).bounds, principal, flt)
-    points = shapely.points(rows[["easting", "northing"]].to_numpy()) if len(rows) else None
-    return [
-        rows.loc[shapely.intersects(area, points)].reset_index(drop=True) if points is not None else rows.iloc[0:0]
-        for area in areas
-    ]
-
+    rows = incidents_in_boxes(engine, months, [tuple(b) for b in shapely.bounds(areas)], principal, flt)
+    point_idx, area_idx = points_in_polygons(areas, rows["easting"].to_numpy(float), rows["northing"].to_numpy(float))
+    return [rows.iloc[np.sort(point_idx[area_idx == k])].reset_index(drop=True) for k in range(len(areas))]

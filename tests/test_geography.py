@@ -1,0 +1,48 @@
+"""Point-in-polygon joins against shapely's own predicate, one pair at a time."""
+
+from __future__ import annotations
+
+import numpy as np
+import shapely
+
+from rc_dashboard.geography import BOX_PREFILTER_MAX_POLYGONS, points_in_polygons
+
+
+def _brute_force(polygons, x, y) -> set[tuple[int, int]]:
+    return {
+        (i, k)
+        for i in range(len(x))
+        for k, polygon in enumerate(polygons)
+        if shapely.intersects(polygon, shapely.Point(x[i], y[i]))
+    }
+
+
+def _random_case(rng, n_polygons: int):
+    centres = rng.uniform(0, 5_000, size=(n_polygons, 2))
+    polygons = np.array([shapely.Point(c).buffer(rng.uniform(50, 400)) for c in centres], dtype=object)
+    polygons[0] = shapely.MultiPolygon([shapely.box(0, 0, 300, 300), shapely.box(4_000, 4_000, 4_500, 4_200)])
+    x, y = rng.uniform(-200, 5_200, size=(2, 3_000))
+    x[:3], y[:3] = [300.0, 0.0, 4_250.0], [150.0, 0.0, 4_200.0]  # on edges and corners: "in or on" counts
+    return polygons, x, y
+
+
+def test_points_in_polygons_equals_every_pair_tested_alone():
+    rng = np.random.default_rng(8)
+    for n_polygons in (3, BOX_PREFILTER_MAX_POLYGONS + 10):  # each box tested, then the joint box only
+        polygons, x, y = _random_case(rng, n_polygons)
+        point_idx, polygon_idx = points_in_polygons(polygons, x, y)
+        found = set(zip(point_idx.tolist(), polygon_idx.tolist(), strict=True))
+        assert len(found) == len(point_idx), "no pair twice"
+        expected = _brute_force(polygons, x, y)
+        assert found == expected and len(expected) > 20
+        assert {(0, 0), (1, 0), (2, 0)} <= found
+
+
+def test_points_in_polygons_with_nothing_to_join():
+    polygons = np.array([shapely.box(0, 0, 10, 10)])
+    for got in (
+        points_in_polygons(polygons, np.array([]), np.array([])),
+        points_in_polygons(np.array([], dtype=object), np.array([1.0]), np.array([1.0])),
+        points_in_polygons(polygons, np.array([50.0]), np.array([50.0])),
+    ):
+        assert [len(a) for a in got] == [0, 0]

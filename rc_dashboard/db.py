@@ -375,3 +375,40 @@ def read_frame(engine_or_conn: Engine | Connection, sql: str, params: dict | Non
         return _frame(engine_or_conn.execute(text(sql), params or {}))
     except SQLAlchemyError as exc:
         raise DatabaseError(f"The database could not answer a query: {getattr(exc, 'orig', exc)}.") from exc
+
+
+def reads_columns(engine: Engine) -> bool:
+    """True when :func:`read_columns` reads this database as Arrow columns (an SQLite file)."""
+    path = engine.url.database if engine.dialect.name == "sqlite" else None
+    if not path or path == ":memory:" or path.startswith("file:"):
+        return False
+    try:
+        import adbc_driver_sqlite.dbapi  # noqa: F401
+    except ImportError:  # pragma: no cover - the driver is a requirement; a stripped install still works
+        return False
+    return True
+
+
+def read_columns(engine: Engine, sql: str, params: dict | None = None) -> pd.DataFrame:
+    """:func:`read_frame` for large results: from an SQLite file, read as Arrow columns through ADBC.
+
+    Python's sqlite3 makes a Python object of every value (a million incidents, six columns: 4 to
+    5 s); the ADBC driver fills Arrow columns in C (about 1 s), and the frame is the same, dtypes
+    included. Other databases (see :func:`reads_columns`) take :func:`read_frame`. Parameters are
+    bound, never pasted into the SQL.
+    """
+    if not reads_columns(engine):
+        return read_frame(engine, sql, params)
+    import adbc_driver_sqlite.dbapi as adbc_sqlite
+
+    compiled = text(sql).bindparams(**(params or {})).compile(dialect=engine.dialect)
+    values = [compiled.params[name] for name in (compiled.positiontup or [])]
+    try:
+        with adbc_sqlite.connect(engine.url.database) as conn, conn.cursor() as cursor:
+            cursor.execute(compiled.string, values or None)
+            table = cursor.fetch_arrow_table()
+    except adbc_sqlite.Error as exc:
+        raise DatabaseError(f"The database could not answer a query: {exc}.") from exc
+    if table.num_rows == 0:  # no rows, no types to infer: the columns as read_frame gives them
+        return pd.DataFrame(columns=table.column_names)
+    return table.to_pandas()

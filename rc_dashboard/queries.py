@@ -13,7 +13,7 @@ from sqlalchemy import Engine
 
 from rc_dashboard.access import AccessDenied, Principal, point_scope
 from rc_dashboard.coverage import COUNTED_SQL
-from rc_dashboard.db import read_columns, read_frame, reads_columns
+from rc_dashboard.db import read_frame
 from rc_dashboard.periods import MONTH_PATTERN
 
 GROUPABLE = {
@@ -214,23 +214,14 @@ def located_points(engine: Engine, flt: IncidentFilter) -> pd.DataFrame:
     where, params = IncidentFilter(
         flt.month_from, flt.month_to, flt.categories, flt.sources, allowed_categories=flt.allowed_categories
     ).where()
-    columns = (
-        "i.easting AS easting, i.northing AS northing, i.month AS month, i.category AS category, "
-        "i.source AS source, COALESCE(i.force, '') AS force"
+    frame = read_frame(
+        engine,
+        "SELECT i.easting AS easting, i.northing AS northing, i.month AS month, i.category AS category, i.source AS source, "
+        "COALESCE(i.force, '') AS force, "
+        f"COUNT(*) AS count FROM incidents i LEFT JOIN areas a ON a.ward_code = i.ward_code WHERE {where} AND i.easting IS NOT NULL "
+        "GROUP BY i.easting, i.northing, i.month, i.category, i.source, COALESCE(i.force, '')",
+        params,
     )
-    source = f"FROM incidents i LEFT JOIN areas a ON a.ward_code = i.ward_code WHERE {where} AND i.easting IS NOT NULL"
-    if reads_columns(engine):
-        # SQLite sorts a million rows to group them (3 s): read them as Arrow columns and count
-        # them here (1 s), in the order SQLite's GROUP BY gives.
-        every = read_columns(engine, f"SELECT {columns} {source}", params)
-        frame = every.groupby(list(every.columns), sort=True, dropna=False).size().rename("count").reset_index()
-    else:
-        frame = read_frame(
-            engine,
-            f"SELECT {columns}, COUNT(*) AS count {source} "
-            "GROUP BY i.easting, i.northing, i.month, i.category, i.source, COALESCE(i.force, '')",
-            params,
-        )
     frame["count"] = frame["count"].astype("int64")
     return frame
 

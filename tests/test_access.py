@@ -247,27 +247,3 @@ def test_several_areas_read_at_once_give_what_each_gives_alone(demo):
     box = shapely.from_wkb(areas[0]).bounds
     assert len(incidents_in_boxes(demo, months, [box, box], ANALYST)) == len(incidents_in_box(demo, months, box, ANALYST))
     assert incidents_in_boxes(demo, months, [], ANALYST).empty
-
-
-def test_located_points_read_as_columns_are_the_grouped_sql_rows(demo):
-    """On an SQLite file the hotspot scan's points are read as Arrow columns and counted in pandas;
-    the frame must be the one the GROUP BY query gives (the path every other database takes), row
-    for row, with the filter's months and categories bound as parameters."""
-    from unittest import mock
-
-    from rc_dashboard.db import DatabaseError, read_columns, reads_columns
-
-    assert reads_columns(demo)
-    filters = [
-        IncidentFilter(),
-        IncidentFilter("2025-01", "2025-06", allowed_categories=("Burglary", "Anti-social behaviour")),
-        IncidentFilter("2031-01", "2031-02"),  # nothing loaded: empty either way
-    ]
-    for flt in filters:
-        as_columns = queries.located_points(demo, flt)
-        with mock.patch.object(queries, "reads_columns", lambda engine: False):
-            grouped = queries.located_points(demo, flt)
-        pd.testing.assert_frame_equal(as_columns, grouped)
-    assert len(queries.located_points(demo, filters[1])) > 0
-    with pytest.raises(DatabaseError, match="could not answer"):
-        read_columns(demo, "SELECT no_such_column FROM incidents")

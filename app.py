@@ -25,6 +25,7 @@ PAGES = [
 # A local icon: a Material icon name would make every visitor's browser fetch it from Google's servers.
 ICON = Path(__file__).parent / "assets" / "icon.png"
 st.set_page_config(page_title="RC Dashboard", page_icon=str(ICON), layout="wide")
+startup.leave_legacy_pages_mode()  # a fresh server's first run, before anything is drawn
 startup.warm_imports()  # the pages' heavy modules, in the background while this run draws
 prewarm.start()  # after an import, this server fills its caches with the new data's views
 startup.ensure_data()

@@ -46,6 +46,22 @@ _warm_lock = threading.Lock()
 _warm_started = False
 
 
+def leave_legacy_pages_mode() -> None:
+    """Start this run again if Streamlit began it in its legacy ``pages/`` folder mode.
+
+    Until some run has called ``st.navigation``, a fresh server treats our ``pages/`` folder as its
+    older multipage mode and runs ``app.py`` inside a navigation of its own (README: the legacy
+    pages/ folder). Widgets drawn in that run get other ids than in every later run, so the first
+    visitor's first choice was lost: the demo's role switcher ignored the first pick of a role.
+    Turning the mode off and rerunning before anything is drawn makes the first run like the rest.
+    """
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False  # what st.navigation itself sets
+        st.rerun()
+
+
 def warm_imports() -> None:
     """Import :data:`WARM_MODULES` in a background thread, once per process.
 

@@ -225,3 +225,26 @@ def test_sign_in_from_a_deep_link_opens_that_page(tmp_path, chromium_path):
     finally:
         process.terminate()
         process.wait(timeout=20)
+
+
+def test_the_first_visitors_first_choice_of_role_takes_on_a_fresh_server(tmp_path, chromium_path):
+    """A fresh server runs its first run in Streamlit's legacy pages/ mode, whose widgets have other
+    ids than every later run's: the first visitor's first pick of a demo role used to be ignored."""
+    from playwright.sync_api import sync_playwright
+
+    with streamlit_server(tmp_path) as url, sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium_path, args=CHROMIUM_FLAGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1600})
+        page.goto(url, timeout=PAGE_TIMEOUT_MS)
+        wait_until_drawn(page, "Overview")
+        sidebar = page.locator('[data-testid="stSidebar"]')
+        assert "Viewing as: Administrator (demo)" in sidebar.inner_text()
+        page.get_by_role("combobox", name="Demo role (no sign-in in the demo)").click()
+        page.get_by_role("option", name="Analyst").click()
+        page.wait_for_function(
+            "() => document.querySelector('[data-testid=\"stSidebar\"]').innerText.includes('Viewing as: Analyst')",
+            timeout=PAGE_TIMEOUT_MS,
+        )
+        page.wait_for_timeout(2_000)  # a lost choice came back as the default after a second run
+        assert "Viewing as: Analyst (demo)" in sidebar.inner_text()
+        browser.close()

@@ -21,6 +21,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.processes import stop
+
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = ROOT / "deploy" / "nginx.conf"
 STARTUP_TIMEOUT_S = 90
@@ -128,9 +130,7 @@ def proxied_app(tmp_path_factory):
         yield f"http://127.0.0.1:{proxy_port}", f"http://127.0.0.1:{app_port}"
     finally:
         for process in (proxy, app):
-            if process is not None and process.poll() is None:
-                process.terminate()
-                process.wait(timeout=20)
+            stop(process)
 
 
 def fetch(url: str) -> tuple[int, dict[str, str], str]:

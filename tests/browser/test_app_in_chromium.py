@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.processes import stop
+
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "screenshots"
 PAGES = {
@@ -87,8 +89,7 @@ def streamlit_server(folder: Path, **env_extra: str):
     try:
         yield url
     finally:
-        process.terminate()
-        process.wait(timeout=20)
+        stop(process)
 
 
 @pytest.fixture(scope="module")
@@ -223,8 +224,7 @@ def test_sign_in_from_a_deep_link_opens_that_page(tmp_path, chromium_path):
             page.screenshot(path=str(SCREENSHOTS / "signed_in_map.png"))
             browser.close()
     finally:
-        process.terminate()
-        process.wait(timeout=20)
+        stop(process)
 
 
 def test_the_first_visitors_first_choice_of_role_takes_on_a_fresh_server(tmp_path, chromium_path):

@@ -521,19 +521,6 @@ class SpaceTimePermutationScan:
                 in_window -= drawn
             out[b, w - 1, occupied] = in_window
         return out
-        pool = location_totals[occupied].astype(np.int64)
-        big = "marginals" if pool.sum() > COUNT_METHOD_MAX_TOTAL else "count"
-        small = "marginals" if window_total > COUNT_METHOD_MAX_TOTAL else "count"
-        for b in range(batch):
-            remaining = rng.multivariate_hypergeometric(pool, window_total, method=big)
-            for k, m in enumerate(recent_totals[:-1]):
-                if m == 0:
-                    continue
-                drawn = rng.multivariate_hypergeometric(remaining, int(m), method=small)
-                out[b, k, occupied] = drawn
-                remaining -= drawn
-            out[b, w - 1, occupied] = remaining
-        return out
 
     @staticmethod
     def _draw_shuffled(rng: np.random.Generator, counts: np.ndarray, w: int, batch: int) -> np.ndarray:

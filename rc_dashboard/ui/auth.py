@@ -14,14 +14,12 @@ from the browser (query parameters, page addresses) to decide what a user may se
 
 from __future__ import annotations
 
-import contextlib
 import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
 
 import streamlit as st
-from streamlit.errors import StreamlitAPIException
 
 from rc_dashboard import audit, users
 from rc_dashboard.access import AccessDenied, Principal, roles
@@ -200,11 +198,13 @@ def page_principal(capability: str) -> Principal:
     principal = st.session_state.get(KEY_CURRENT)
     if principal is None:
         if KEY_CURRENT not in st.session_state:
-            # Reached without app.py: on a fresh server, Streamlit's legacy pages/ mode can run a
-            # page script directly for the first visitor of a deep link (README: the legacy pages/
-            # folder). Go through the router.
-            with contextlib.suppress(StreamlitAPIException):  # no router (a page run on its own): refuse below
-                st.switch_page("app.py")
+            # Reached without app.py: on a fresh server, Streamlit's legacy pages/ mode runs a page
+            # script directly for the first visitor of a deep link (README: the legacy pages/
+            # folder). Leave that mode and run again: the rerun goes through the router and keeps
+            # this page's address (a switch to app.py would land on the Overview).
+            from rc_dashboard.ui.startup import leave_legacy_pages_mode
+
+            leave_legacy_pages_mode()  # no router (a page run on its own): refuse below
         st.warning("Please sign in to see this page.")
         st.stop()
     if not principal.can(capability):

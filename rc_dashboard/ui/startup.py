@@ -54,6 +54,8 @@ def leave_legacy_pages_mode() -> None:
     pages/ folder). Widgets drawn in that run get other ids than in every later run, so the first
     visitor's first choice was lost: the demo's role switcher ignored the first pick of a role.
     Turning the mode off and rerunning before anything is drawn makes the first run like the rest.
+    The rerun keeps the page's address, so it also serves a page that mode ran without ``app.py``
+    (see :func:`rc_dashboard.ui.auth.page_principal`).
     """
     from streamlit.runtime.pages_manager import PagesManager
 

@@ -200,11 +200,10 @@ def page_principal(capability: str) -> Principal:
         if KEY_CURRENT not in st.session_state:
             # Reached without app.py: on a fresh server, Streamlit's legacy pages/ mode runs a page
             # script directly for the first visitor of a deep link (README: the legacy pages/
-            # folder). Leave that mode and run again: the rerun goes through the router and keeps
-            # this page's address (a switch to app.py would land on the Overview).
-            from rc_dashboard.ui.startup import leave_legacy_pages_mode
+            # folder). Run again through the router, at this page's address.
+            from rc_dashboard.ui.startup import rerun_through_router
 
-            leave_legacy_pages_mode()  # no router (a page run on its own): refuse below
+            rerun_through_router()  # no router (a page run on its own): refuse below
         st.warning("Please sign in to see this page.")
         st.stop()
     if not principal.can(capability):

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import streamlit as st
+from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from rc_dashboard import config, db
@@ -42,7 +43,9 @@ WARM_MODULES = (
     "rc_dashboard.ingest.preview",
     "rc_dashboard.ingest.importers",
 )
+KEY_ROUTED = "rc_rerun_through_router"  # session state: a page already asked to rerun through app.py
 _warm_lock = threading.Lock()
+_demo_build_lock = threading.Lock()
 _warm_started = False
 
 
@@ -54,14 +57,46 @@ def leave_legacy_pages_mode() -> None:
     pages/ folder). Widgets drawn in that run get other ids than in every later run, so the first
     visitor's first choice was lost: the demo's role switcher ignored the first pick of a role.
     Turning the mode off and rerunning before anything is drawn makes the first run like the rest.
-    The rerun keeps the page's address, so it also serves a page that mode ran without ``app.py``
-    (see :func:`rc_dashboard.ui.auth.page_principal`).
+    A run is a legacy one if the mode is on, or if it began before another session's run turned the
+    mode off (several first visitors at once): then ``app.py`` runs as that navigation's page, under
+    another script hash than the main script's.
     """
     from streamlit.runtime.pages_manager import PagesManager
 
     if PagesManager.uses_pages_directory:
         PagesManager.uses_pages_directory = False  # what st.navigation itself sets
         st.rerun()
+    if _running_as_a_legacy_page():
+        rerun_through_router()  # once per session: never a loop, whatever a later Streamlit does
+
+
+def _running_as_a_legacy_page() -> bool:
+    """Whether ``app.py`` is running as a page of the legacy mode's own navigation (see above)."""
+    try:
+        from streamlit.runtime.scriptrunner_utils.script_run_context import ThreadState, get_script_run_ctx
+    except ImportError:  # a Streamlit without it: the mode flag alone decides
+        return False
+    ctx = get_script_run_ctx()
+    active = ThreadState.get().active_script_hash
+    return ctx is not None and active not in ("", ctx.pages_manager.main_script_hash)
+
+
+def rerun_through_router() -> None:
+    """Run again through ``app.py``, at this page's address, once per session.
+
+    For a page script that ran without ``app.py`` (no principal in the session): on a fresh server,
+    the legacy ``pages/`` mode runs a page directly for a first visitor who came by a deep link such
+    as ``/hotspots``. A rerun keeps the page's address, so once the mode is off it goes through the
+    router to the same page (a switch to ``app.py`` would land on the Overview). Once per session:
+    a page run on its own (no router) then falls through to its refusal.
+    """
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if st.session_state.get(KEY_ROUTED):
+        return
+    st.session_state[KEY_ROUTED] = True
+    PagesManager.uses_pages_directory = False
+    st.rerun()
 
 
 def warm_imports() -> None:
@@ -121,15 +156,31 @@ def ensure_data() -> None:
     """Stop the page with a clear message if the database cannot be used; build the demo if empty."""
     with database_errors_as_messages():
         engine = cached.engine()
-        if db.has_incidents(engine) or not _demo_allowed() or db.get_meta(engine, DEMO_REMOVED_META_KEY):
+        if not _demo_wanted(engine):
             return
         if not os.access(config.data_dir(), os.W_OK):
             st.warning(f"The data folder {config.data_dir()} is read-only, so the demo borough cannot be built.")
             st.stop()
-        with st.status("First start: building the demo borough (about 15 seconds)…", expanded=True) as status:
-            bar = st.progress(0.0, text="Starting")
-            build_demo_database(
-                engine, config.data_dir(), progress=lambda fraction, message: bar.progress(fraction, text=message)
-            )
-            store_defaults_in_background(engine)  # hotspots and summaries: the first page need not wait
-            status.update(label="Demo borough ready", state="complete", expanded=False)
+        waiting = st.empty()
+        if _demo_build_lock.locked():
+            waiting.info("First start: another visitor's session is building the demo borough; this page opens when it is ready.")
+        with _demo_build_lock:  # one build per process: first visitors at once each built it and met a locked database
+            waiting.empty()
+            if _demo_wanted(engine):
+                _build_demo(engine)
+
+
+def _demo_wanted(engine: Engine) -> bool:
+    """Whether the demo borough should be built now: allowed, never removed, and no incidents yet."""
+    return not db.has_incidents(engine) and _demo_allowed() and not db.get_meta(engine, DEMO_REMOVED_META_KEY)
+
+
+def _build_demo(engine: Engine) -> None:
+    """Build the demo borough with progress, then store its default analyses in the background."""
+    with st.status("First start: building the demo borough (about 15 seconds)…", expanded=True) as status:
+        bar = st.progress(0.0, text="Starting")
+        build_demo_database(
+            engine, config.data_dir(), progress=lambda fraction, message: bar.progress(fraction, text=message)
+        )
+        store_defaults_in_background(engine)  # hotspots and summaries: the first page need not wait
+        status.update(label="Demo borough ready", state="complete", expanded=False)

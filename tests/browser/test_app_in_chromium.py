@@ -263,3 +263,24 @@ def test_a_fresh_servers_first_visitor_of_a_deep_link_gets_that_page(tmp_path, c
         assert page.get_by_role("heading", name="Overview", exact=True).count() == 0
         assert page.locator('[data-testid="stException"]').count() == 0
         browser.close()
+
+
+def test_several_first_visitors_at_once_each_get_their_page(tmp_path, chromium_path):
+    """Six first visitors of deep links at once on a fresh demo server each get their page: one
+    session builds the demo while the others wait (they each built it and met "database is locked"),
+    and runs that began in the legacy pages/ mode before another visitor's run turned it off are
+    rerun through the router too."""
+    from playwright.sync_api import sync_playwright
+
+    addresses = ["hotspots", "map", "hotspots", "map", "measures", "data"]
+    with streamlit_server(tmp_path) as url, sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium_path, args=CHROMIUM_FLAGS)
+        pages = [browser.new_context().new_page() for _ in addresses]  # a session each
+        for page, address in zip(pages, addresses, strict=True):
+            page.goto(f"{url}/{address}", wait_until="commit", timeout=PAGE_TIMEOUT_MS)
+        for page, address in zip(pages, addresses, strict=True):
+            wait_until_drawn(page, PAGES[address])
+            assert urllib.parse.urlparse(page.url).path == f"/{address}", page.url
+            assert page.get_by_text("Please sign in").count() == 0
+            assert page.locator('[data-testid="stException"]').count() == 0
+        browser.close()

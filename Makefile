@@ -19,7 +19,7 @@ $(VENV)/.installed-dev: requirements-dev.txt $(VENV)/.installed-runtime
 	touch $@
 
 run: $(VENV)/.installed-runtime
-	$(PY) -m streamlit run app.py --server.port $(PORT)
+	$(PY) -m rc_dashboard.ui.launch app.py --server.port $(PORT)
 
 test: $(VENV)/.installed-dev
 	$(PY) -m pytest -q

@@ -3,7 +3,7 @@
     .venv/bin/python bench/load.py [--sessions 20] [--rounds 3] [--batches 2] [--browsers 1]
 
 Builds (once, cached under bench/results/ by ``bench/pages.py``) a demo database of about a million
-incidents, starts the real app with ``streamlit run`` on a free port, and drives it with headless
+incidents, starts the real app as ``make run`` does on a free port, and drives it with headless
 Debian Chromium through Playwright:
 
 1. Warm-up: one session loads Overview then Map once (fills the server caches); server RSS is read.
@@ -302,7 +302,10 @@ class Server:
 def streamlit_server(app_dir: Path, database_url: str, data_dir: Path, cpus: set[int] | None) -> Iterator[Server]:
     port = _free_port()
     env = {**os.environ, "RC_DATABASE_URL": database_url, "RC_DATA_DIR": str(data_dir)}
-    command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port)]
+    # As make run starts it (the launcher imports the pages' modules first); an older --ref without
+    # the launcher as it was started then.
+    launcher = ["rc_dashboard.ui.launch"] if (app_dir / "rc_dashboard" / "ui" / "launch.py").exists() else ["streamlit", "run"]
+    command = [sys.executable, "-m", *launcher, "app.py", "--server.port", str(port)]
     command += ["--server.headless", "true", "--server.fileWatcherType", "none"]
     log_path = data_dir / "streamlit.log"
     with log_path.open("w") as log:

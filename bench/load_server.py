@@ -4,8 +4,8 @@
 
 Uses the same database, app snapshot and server start as ``bench/load.py`` (its helpers are
 imported): the cached demo database of about a million incidents built by ``bench/pages.py``
-(``--scale``), a copy of the working tree (or ``--ref REF``) started with ``streamlit run app.py``
-on a free port, file watcher off. ``build`` stores the default analyses in that database as an import
+(``--scale``), a copy of the working tree (or ``--ref REF``) started as ``make run`` starts it
+(``rc_dashboard.ui.launch``, then ``streamlit run app.py``) on a free port, file watcher off. ``build`` stores the default analyses in that database as an import
 does (:func:`rc_dashboard.stored.compute_defaults`), so the server starts as it would straight after
 an import: the stored results present, every process cache cold.
 

@@ -555,7 +555,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     environment = {**os.environ, **plan.environment}
     if args.db:
         environment["RC_DATABASE_URL"] = args.db
-    command = [sys.executable, "-m", "streamlit", "run", str(config.PROJECT_ROOT / "app.py")]
+    command = [sys.executable, "-m", "rc_dashboard.ui.launch", str(config.PROJECT_ROOT / "app.py")]
     command += ["--server.port", str(args.port), "--server.address", args.address, "--secrets.files", str(secrets_path)]
     print(f"Starting RC Dashboard in production mode on {args.address}:{args.port}.", flush=True)
     os.execvpe(sys.executable, command, environment)

@@ -111,7 +111,7 @@ def proxied_app(tmp_path_factory):
     }
     app_log = folder / "streamlit.log"
     app = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(app_port), *STREAMLIT_FLAGS],
+        [sys.executable, "-m", "rc_dashboard.ui.launch", "app.py", "--server.port", str(app_port), *STREAMLIT_FLAGS],
         cwd=ROOT,
         env=env,
         stdout=app_log.open("w"),

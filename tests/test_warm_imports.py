@@ -28,3 +28,32 @@ def test_the_warm_imports_start_once_per_process(monkeypatch):
     startup.warm_imports()
     startup.warm_imports()
     assert started == ["rc-warm-imports"]
+
+
+def test_the_launcher_imports_the_pages_modules_then_runs_streamlit_with_the_same_arguments():
+    """``python -m rc_dashboard.ui.launch app.py ...`` is ``streamlit run app.py ...`` with every warm
+    module already imported, and without a "No runtime found" note per cached function."""
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    probe = (
+        "import json, sys\n"
+        "from streamlit.web import cli\n"
+        "calls = []\n"
+        "cli.main = lambda args, prog_name: calls.append([args, prog_name]) or 0\n"
+        "from rc_dashboard.ui import launch\n"
+        "code = launch.main(['app.py', '--server.port', '8599'])\n"
+        "from rc_dashboard.ui import startup\n"
+        "print(json.dumps({'calls': calls, 'code': code,\n"
+        "    'missing': [m for m in startup.WARM_MODULES if m not in sys.modules]}))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], cwd=Path(__file__).resolve().parents[1], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result == {"calls": [[["run", "app.py", "--server.port", "8599"], "streamlit"]], "code": 0, "missing": []}
+    assert "No runtime found" not in done.stderr
+    assert "the pages' modules imported in" in done.stdout

@@ -111,10 +111,11 @@ def warm_imports() -> None:
         if _warm_started:
             return
         _warm_started = True
-    threading.Thread(target=_import_modules, name="rc-warm-imports", daemon=True).start()
+    threading.Thread(target=import_modules, name="rc-warm-imports", daemon=True).start()
 
 
-def _import_modules() -> None:
+def import_modules() -> None:
+    """Import :data:`WARM_MODULES` in this thread (the launcher does so before the server starts)."""
     for name in WARM_MODULES:
         try:
             importlib.import_module(name)

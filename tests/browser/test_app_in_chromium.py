@@ -1,4 +1,4 @@
-"""Start the real app with ``streamlit run`` and visit every page in headless Chromium.
+"""Start the real app as ``make run`` does and visit every page in headless Chromium.
 
 The app starts on an empty data folder, so this also checks the first-start demo build.
 Screenshots go to ``screenshots/`` (git-ignored) for a person to look at.
@@ -57,7 +57,8 @@ def chromium_path() -> str:
 
 @contextlib.contextmanager
 def streamlit_server(folder: Path, **env_extra: str):
-    """``streamlit run app.py`` on a free port with its data in ``folder``; yields its URL once healthy."""
+    """The app on a free port with its data in ``folder``, started as ``make run`` starts it (the
+    launcher, then ``streamlit run app.py``); yields its URL once healthy."""
     port = _free_port()
     env = {
         **os.environ,
@@ -69,7 +70,7 @@ def streamlit_server(folder: Path, **env_extra: str):
     }
     log = (folder / "streamlit.log").open("w")
     process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port), "--server.headless", "true"],
+        [sys.executable, "-m", "rc_dashboard.ui.launch", "app.py", "--server.port", str(port), "--server.headless", "true"],
         cwd=ROOT,
         env=env,
         stdout=log,
@@ -173,7 +174,8 @@ def test_a_councillor_in_the_demo_sees_only_their_pages_and_no_map(app_url, chro
 
 def test_sign_in_from_a_deep_link_opens_that_page(tmp_path, chromium_path):
     """With users set up, /map as a fresh server's first address shows the sign-in form (not "page
-    not found", not another page) and then the map."""
+    not found", not another page) and then the map. Started with a plain ``streamlit run app.py``
+    (no launcher), which must work as well."""
     from playwright.sync_api import sync_playwright
 
     from rc_dashboard import users

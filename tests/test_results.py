@@ -435,6 +435,17 @@ def test_the_filter_bars_categories_and_sources_are_stored_with_the_defaults(sma
     assert {column: stored.distinct_values(small_demo, column) for column in direct} == direct
 
 
+def test_the_data_pages_coverage_tables_are_stored_with_the_defaults(small_demo, monkeypatch):
+    from rc_dashboard import coverage, stored
+
+    grid, completeness = coverage.coverage_grid(small_demo), coverage.location_completeness(small_demo)
+    assert grid.notna().to_numpy().sum() > 12 and int(completeness["incidents"].sum()) > 1000
+    stored.compute_defaults(small_demo)
+    monkeypatch.setattr(coverage, "coverage_grid", lambda *a: pytest.fail("scanned the incidents again"))
+    monkeypatch.setattr(coverage, "location_completeness", lambda *a: pytest.fail("scanned the incidents again"))
+    pd.testing.assert_frame_equal(stored.coverage_grid(small_demo), grid)  # the feed index and NaN months too
+    pd.testing.assert_frame_equal(stored.location_completeness(small_demo), completeness)
+
 def test_a_reader_does_not_wait_out_an_imports_write_lock(tmp_path):
     """While an import holds SQLite's write lock, a page asking for a result not yet stored computes
     it for its own view after about a second, instead of the 30 s busy timeout per result."""

@@ -170,17 +170,17 @@ def lsoa_wards(version: int) -> pd.DataFrame:
 @_remembered
 @st.cache_data(show_spinner=False, max_entries=8)
 def coverage_grid(version: int) -> pd.DataFrame:
-    from rc_dashboard.coverage import coverage_grid as build
+    from rc_dashboard import stored
 
-    return build(engine())
+    return stored.coverage_grid(engine())
 
 
 @_remembered
 @st.cache_data(show_spinner=False, max_entries=8)
 def location_completeness(version: int) -> pd.DataFrame:
-    from rc_dashboard.coverage import location_completeness as build
+    from rc_dashboard import stored
 
-    return build(engine())
+    return stored.location_completeness(engine())
 
 
 @st.cache_data(show_spinner=False, max_entries=8)

@@ -98,12 +98,11 @@ def polygon_of(polygons: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray
     """Index of the polygon each point (x, y, same CRS) lies in or on, -1 for none or a NaN point.
 
     A point on a boundary two polygons share goes to the one listed first, so the answer is
-    deterministic. One STRtree query with the ``intersects`` predicate for all points.
+    deterministic. One STRtree query for the points near the polygons (:func:`points_in_polygons`:
+    a force-wide police file's points far outside the area never become shapely points).
     """
     found = np.full(len(x), -1, dtype=np.int64)
-    if len(polygons) == 0 or len(x) == 0:
-        return found
-    point_index, polygon_index = shapely.STRtree(polygons).query(shapely.points(x, y), predicate="intersects")
+    point_index, polygon_index = points_in_polygons(polygons, x, y)
     # Keep the first polygon per point: sort by point then polygon position, take first occurrences.
     order = np.lexsort((polygon_index, point_index))
     point_index, polygon_index = point_index[order], polygon_index[order]

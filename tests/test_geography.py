@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import shapely
 
-from rc_dashboard.geography import BOX_PREFILTER_MAX_POLYGONS, points_in_polygons
+from rc_dashboard.geography import BOX_PREFILTER_MAX_POLYGONS, points_in_polygons, polygon_of
 
 
 def _brute_force(polygons, x, y) -> set[tuple[int, int]]:
@@ -46,3 +46,20 @@ def test_points_in_polygons_with_nothing_to_join():
         points_in_polygons(polygons, np.array([50.0]), np.array([50.0])),
     ):
         assert [len(a) for a in got] == [0, 0]
+
+
+def test_polygon_of_is_the_first_polygon_each_point_lies_in_or_on():
+    """Ward assignment: overlapping circles and shared edges go to the first polygon listed; a point
+    in none, or with no coordinates, gets -1."""
+    rng = np.random.default_rng(21)
+    for n_polygons in (3, BOX_PREFILTER_MAX_POLYGONS + 10):
+        polygons, x, y = _random_case(rng, n_polygons)
+        x[3], y[3] = np.nan, np.nan
+        pairs = _brute_force(polygons, x, y)
+        expected = np.array([min((k for i, k in pairs if i == p), default=-1) for p in range(len(x))])
+        got = polygon_of(polygons, x, y)
+        assert np.array_equal(got, expected)
+        assert got[3] == -1 and (got == -1).sum() > 100 and (got >= 0).sum() > 20
+        several = {p for p, _ in pairs if sum(1 for i, _ in pairs if i == p) > 1}
+        assert several or n_polygons == 3, "the case has points in more than one polygon"
+    assert polygon_of(np.array([], dtype=object), np.array([1.0]), np.array([1.0])).tolist() == [-1]

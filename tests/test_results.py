@@ -446,6 +446,7 @@ def test_the_data_pages_coverage_tables_are_stored_with_the_defaults(small_demo,
     pd.testing.assert_frame_equal(stored.coverage_grid(small_demo), grid)  # the feed index and NaN months too
     pd.testing.assert_frame_equal(stored.location_completeness(small_demo), completeness)
 
+
 def test_a_reader_does_not_wait_out_an_imports_write_lock(tmp_path):
     """While an import holds SQLite's write lock, a page asking for a result not yet stored computes
     it for its own view after about a second, instead of the 30 s busy timeout per result."""

@@ -201,6 +201,29 @@ def test_a_stated_partner_period_makes_empty_months_true_zeros(sqlite_engine):
     assert "outside the stated period" in caught.value.report.problems[0].reason
 
 
+def test_a_wider_stated_period_for_the_same_rows_is_a_change_stored_results_follow(sqlite_engine):
+    """Re-importing unchanged rows with a wider stated period changes no row but turns missing months
+    into true zeros: the data version moves on, so no stored table keeps showing them as missing."""
+    from rc_dashboard import stored
+    from rc_dashboard.db import data_version, incidents_version
+
+    short_history.build(sqlite_engine, 3, council=False)
+    mapping = PartnerMapping.from_yaml(short_history.COUNCIL_MAPPING)
+    data = short_history.council_csv(["2026-02"])
+    import_partner(sqlite_engine, [InputFile("council.csv", data)], mapping, covers=("2026-02", "2026-02"))
+    before = stored.coverage_grid(sqlite_engine)
+    council = next(feed for feed in before.index if feed.startswith("council"))
+    assert pd.isna(before.loc[council, "2026-01"]) and before.loc[council, "2026-02"] > 0
+    versions = (data_version(sqlite_engine), incidents_version(sqlite_engine))
+    again = import_partner(sqlite_engine, [InputFile("council.csv", data)], mapping, covers=("2026-01", "2026-03"))
+    assert again.rows_inserted == 0 and again.rows_updated == 0
+    assert (data_version(sqlite_engine), incidents_version(sqlite_engine)) == (versions[0] + 1, versions[1] + 1)
+    after = stored.coverage_grid(sqlite_engine)
+    assert after.loc[council, "2026-01"] == 0.0 and after.loc[council, "2026-03"] == 0.0
+    unchanged = import_partner(sqlite_engine, [InputFile("council.csv", data)], mapping, covers=("2026-01", "2026-03"))
+    assert unchanged.rows_inserted == 0 and incidents_version(sqlite_engine) == versions[1] + 1, "nothing new: no bump"
+
+
 @pytest.mark.parametrize("n_months", [1, 6, 23])
 def test_every_cli_command_works_on_a_short_history(sqlite_engine, tmp_path, n_months, capsys):
     short_history.build(sqlite_engine, n_months)

@@ -699,8 +699,13 @@ def store_area_counts(
     if inserted == 0 and updated == 0 and len(current) == len(frame):
         with engine.begin() as conn:
             result.import_id = _provenance(conn, "counts", item, rows_read, imported_by)
-            record_coverage(conn, covered, "counts", result.import_id)
-            finish_import(conn, result, {"dropped": result.dropped_by_reason, "months_covered": result.months_covered})
+            months_added = record_coverage(conn, covered, "counts", result.import_id)
+            finish_import(
+                conn,
+                result,
+                {"dropped": result.dropped_by_reason, "months_covered": result.months_covered},
+                coverage_added=months_added,
+            )
         return result
     with engine.begin() as conn:
         result.import_id = _provenance(conn, "counts", item, rows_read, imported_by)
@@ -715,8 +720,13 @@ def store_area_counts(
         )
         if not result.rows_updated and not result.rows_inserted:
             result.rows_updated = len(current) - len(frame)  # rows removed from a re-published month
-        record_coverage(conn, covered, "counts", result.import_id)
-        finish_import(conn, result, {"dropped": result.dropped_by_reason, "months_covered": result.months_covered})
+        months_added = record_coverage(conn, covered, "counts", result.import_id)
+        finish_import(
+            conn,
+            result,
+            {"dropped": result.dropped_by_reason, "months_covered": result.months_covered},
+            coverage_added=months_added,
+        )
     return result
 
 

@@ -471,12 +471,13 @@ def _finish_incident_import(conn: Connection, result: ImportResult, covered: pd.
     """Record the months the import covers and close its provenance record with what happened."""
     from rc_dashboard.coverage import record_coverage
 
-    record_coverage(conn, covered, "incidents", result.import_id)
+    months_added = record_coverage(conn, covered, "incidents", result.import_id)
     details = {field: getattr(result, field) for field in AREA_STATUS_FIELDS}
     finish_import(
         conn,
         result,
         {"dropped": result.dropped_by_reason, **details, "months_covered": result.months_covered, "files": files},
+        coverage_added=months_added,
     )
 
 
@@ -537,8 +538,13 @@ def _write_incidents(
     return inserted + part_inserted, updated, unchanged + part_unchanged
 
 
-def finish_import(conn: Connection, result: ImportResult, details: dict) -> None:
-    """Complete the provenance record, and bump the data version only if something changed."""
+def finish_import(conn: Connection, result: ImportResult, details: dict, coverage_added: int = 0) -> None:
+    """Complete the provenance record, and bump the data version only if something changed.
+
+    ``coverage_added``: months newly recorded as covered. They change figures without changing a
+    row (a stated period's empty month becomes a true zero, a comparison becomes possible), so they
+    are a change too: stored coverage tables, ward summaries and packs must not outlive them.
+    """
     conn.execute(
         schema.imports.update()
         .where(schema.imports.c.id == result.import_id)
@@ -550,7 +556,7 @@ def finish_import(conn: Connection, result: ImportResult, details: dict) -> None
             details=json.dumps(details),
         )
     )
-    if result.rows_inserted or result.rows_updated:
+    if result.rows_inserted or result.rows_updated or coverage_added:
         bump_data_version(conn)
 
 

@@ -122,6 +122,7 @@ def points_in_polygons(polygons: np.ndarray, x: np.ndarray, y: np.ndarray) -> tu
     if len(polygons) == 0 or len(x) == 0:
         return none, none
     bounds = shapely.bounds(polygons)
+    bounds = bounds[~np.isnan(bounds).any(axis=1)]  # an empty or missing geometry has no box and holds no point
     if len(bounds) > BOX_PREFILTER_MAX_POLYGONS:  # many small polygons: their joint box only
         bounds = np.array([[*bounds[:, :2].min(axis=0), *bounds[:, 2:].max(axis=0)]])
     near = np.zeros(len(x), dtype=bool)

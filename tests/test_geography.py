@@ -63,3 +63,15 @@ def test_polygon_of_is_the_first_polygon_each_point_lies_in_or_on():
         several = {p for p, _ in pairs if sum(1 for i, _ in pairs if i == p) > 1}
         assert several or n_polygons == 3, "the case has points in more than one polygon"
     assert polygon_of(np.array([], dtype=object), np.array([1.0]), np.array([1.0])).tolist() == [-1]
+
+
+def test_an_empty_polygon_among_many_holds_no_point_and_hides_none():
+    """An empty geometry has no bounding box (NaN bounds): it must not blank the joint box."""
+    boxes = [shapely.box(100 * k, 0, 100 * k + 90, 90) for k in range(BOX_PREFILTER_MAX_POLYGONS + 8)]
+    for polygons in (
+        np.array([*boxes, shapely.Polygon()], dtype=object),
+        np.array([shapely.Polygon(), *boxes[:3]], dtype=object),
+    ):
+        first_box = 0 if len(polygons) > 4 else 1
+        got = polygon_of(polygons, np.array([50.0, 1_050.0, 50.0]), np.array([50.0, 50.0, 500.0]))
+        assert got.tolist() == [first_box, first_box + 10 if len(polygons) > 4 else -1, -1]

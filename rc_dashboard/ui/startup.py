@@ -77,8 +77,9 @@ def _running_as_a_legacy_page() -> bool:
     except ImportError:  # a Streamlit without it: the mode flag alone decides
         return False
     ctx = get_script_run_ctx()
-    active = ThreadState.get().active_script_hash
-    return ctx is not None and active not in ("", ctx.pages_manager.main_script_hash)
+    if ctx is None:  # not in a script run (app.py run as plain Python)
+        return False
+    return ThreadState.get().active_script_hash not in ("", ctx.pages_manager.main_script_hash)
 
 
 def rerun_through_router() -> None:
@@ -164,7 +165,9 @@ def ensure_data() -> None:
             st.stop()
         waiting = st.empty()
         if _demo_build_lock.locked():
-            waiting.info("First start: another visitor's session is building the demo borough; this page opens when it is ready.")
+            waiting.info(
+                "First start: another visitor's session is building the demo borough; this page opens when it is ready."
+            )
         with _demo_build_lock:  # one build per process: first visitors at once each built it and met a locked database
             waiting.empty()
             if _demo_wanted(engine):

@@ -16,7 +16,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from sqlalchemy import Engine, text
+from sqlalchemy import Connection, Engine, text
 
 from rc_dashboard import schema
 from rc_dashboard.db import bulk_insert, read_frame
@@ -667,7 +667,7 @@ def store_area_counts(
 ) -> ImportResult:
     """Replace the (source, month) partitions of aggregated counts present in ``frame``, and record
     the months the file covers (``covers``, else its first to last month)."""
-    from rc_dashboard.coverage import default_coverage, record_coverage, stated_coverage
+    from rc_dashboard.coverage import default_coverage, stated_coverage
 
     keyed = frame.assign(force="")
     covered = stated_coverage(keyed, covers[0], covers[1]) if covers else default_coverage(keyed, force_wide=False)
@@ -699,13 +699,7 @@ def store_area_counts(
     if inserted == 0 and updated == 0 and len(current) == len(frame):
         with engine.begin() as conn:
             result.import_id = _provenance(conn, "counts", item, rows_read, imported_by)
-            months_added = record_coverage(conn, covered, "counts", result.import_id)
-            finish_import(
-                conn,
-                result,
-                {"dropped": result.dropped_by_reason, "months_covered": result.months_covered},
-                coverage_added=months_added,
-            )
+            _finish_counts_import(conn, result, covered)
         return result
     with engine.begin() as conn:
         result.import_id = _provenance(conn, "counts", item, rows_read, imported_by)
@@ -720,14 +714,18 @@ def store_area_counts(
         )
         if not result.rows_updated and not result.rows_inserted:
             result.rows_updated = len(current) - len(frame)  # rows removed from a re-published month
-        months_added = record_coverage(conn, covered, "counts", result.import_id)
-        finish_import(
-            conn,
-            result,
-            {"dropped": result.dropped_by_reason, "months_covered": result.months_covered},
-            coverage_added=months_added,
-        )
+        _finish_counts_import(conn, result, covered)
     return result
+
+
+def _finish_counts_import(conn: Connection, result: ImportResult, covered: pd.DataFrame) -> None:
+    """Record the months the counts cover and close the provenance record (a new covered month is a
+    change even if no count is: see :func:`rc_dashboard.ingest.store.finish_import`)."""
+    from rc_dashboard.coverage import record_coverage
+
+    months_added = record_coverage(conn, covered, "counts", result.import_id)
+    details = {"dropped": result.dropped_by_reason, "months_covered": result.months_covered}
+    finish_import(conn, result, details, coverage_added=months_added)
 
 
 def read_ward_lad_lookup(item: InputFile, report: ValidationReport) -> pd.DataFrame | None:

@@ -202,3 +202,28 @@ def test_aggregated_partner_counts_join_the_cube_but_not_the_map(sqlite_engine, 
     assert snap_point_counts(sqlite_engine, IncidentFilter(), system_principal()).empty, (
         "counts have no points: never mapped"
     )
+
+
+def test_counts_reimported_with_a_wider_stated_period_move_the_version_on(sqlite_engine, two_wards):
+    """Aggregated counts take the same path as incidents: unchanged counts with new covered months
+    are a change (missing months become true zeros), the same file again is not."""
+    from rc_dashboard import stored
+    from rc_dashboard.db import incidents_version
+    from rc_dashboard.ingest.files import InputFile
+    from rc_dashboard.ingest.importers import import_counts, import_wards
+    from rc_dashboard.ingest.partner import PartnerMapping
+
+    import_wards(sqlite_engine, InputFile("w.geojson", two_wards.to_json().encode()))
+    mapping = PartnerMapping.from_yaml(
+        "source: council\nmonth: {column: month}\ncategory: {column: cat, values: {FT: Fly-tipping}}\nlocation: {area_code: ward}\ncount: n\n"
+    )
+    data = InputFile("counts.csv", b"month,ward,cat,n\n2025-02,E05000001,FT,2\n")
+    import_counts(sqlite_engine, data, mapping)
+    assert "2025-01" not in stored.coverage_grid(sqlite_engine).columns
+    version = incidents_version(sqlite_engine)
+    again = import_counts(sqlite_engine, data, mapping, covers=("2025-01", "2025-03"))
+    assert (again.rows_inserted, again.rows_updated, incidents_version(sqlite_engine)) == (0, 0, version + 1)
+    grid = stored.coverage_grid(sqlite_engine)
+    assert grid[["2025-01", "2025-02", "2025-03"]].iloc[0].tolist() == [0.0, 2.0, 0.0]
+    import_counts(sqlite_engine, data, mapping, covers=("2025-01", "2025-03"))
+    assert incidents_version(sqlite_engine) == version + 1

@@ -63,10 +63,7 @@ def leave_legacy_pages_mode() -> None:
     """
     from streamlit.runtime.pages_manager import PagesManager
 
-    if PagesManager.uses_pages_directory:
-        PagesManager.uses_pages_directory = False  # what st.navigation itself sets
-        st.rerun()
-    if _running_as_a_legacy_page():
+    if PagesManager.uses_pages_directory or _running_as_a_legacy_page():
         rerun_through_router()  # once per session: never a loop, whatever a later Streamlit does
 
 
@@ -96,7 +93,7 @@ def rerun_through_router() -> None:
     if st.session_state.get(KEY_ROUTED):
         return
     st.session_state[KEY_ROUTED] = True
-    PagesManager.uses_pages_directory = False
+    PagesManager.uses_pages_directory = False  # what st.navigation itself sets
     st.rerun()
 
 

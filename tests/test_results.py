@@ -447,6 +447,16 @@ def test_the_data_pages_coverage_tables_are_stored_with_the_defaults(small_demo,
     pd.testing.assert_frame_equal(stored.location_completeness(small_demo), completeness)
 
 
+def test_the_headline_facts_are_stored_with_the_defaults(small_demo, monkeypatch):
+    from rc_dashboard import queries, stored
+
+    direct = queries.data_summary(small_demo)
+    assert direct["incidents"] > 1000 and direct["wards"] > 5 and direct["first_month"] < direct["last_month"]
+    stored.compute_defaults(small_demo)
+    monkeypatch.setattr(queries, "data_summary", lambda *a: pytest.fail("scanned the incidents again"))
+    assert stored.data_summary(small_demo) == direct
+
+
 def test_a_reader_does_not_wait_out_an_imports_write_lock(tmp_path):
     """While an import holds SQLite's write lock, a page asking for a result not yet stored computes
     it for its own view after about a second, instead of the 30 s busy timeout per result."""

@@ -134,7 +134,9 @@ def distinct_values(column: str, version: int) -> list[str]:
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def data_summary(version: int) -> dict:
-    return queries.data_summary(engine())
+    from rc_dashboard import stored
+
+    return stored.data_summary(engine())
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -291,7 +293,9 @@ def measure_register_text(version: int) -> str:
     return queries.register_text(engine())
 
 
+@st.cache_data(show_spinner=False, max_entries=4)
 def measure_register(version: int):
+    """The parsed register (parsing its YAML on every run was a third of the measures page's time)."""
     from rc_dashboard import measures
 
     return measures.parse_register(measure_register_text(version))
@@ -456,6 +460,7 @@ _VERSIONED = (
     hotspot_backtest,
     hotspot_evidence,
     measure_register_text,
+    measure_register,
     measure_results,
     scorecard_sections,
     ward_summaries,

@@ -446,3 +446,74 @@ def test_any_real_import_ends_demo_mode(sqlite_engine, tmp_path, two_wards):
     # Two wards over the demo's twenty remove wards, so the import must be told to replace them.
     import_wards(sqlite_engine, InputFile("w.geojson", two_wards.to_json().encode()), replace=True)
     assert db.get_meta(sqlite_engine, "demo") is None, "the role switcher must not open real data"
+
+
+def _die_after_the_police_rows(monkeypatch):
+    """Make the next demo build stop as a killed process would: after its police rows committed."""
+    from rc_dashboard.services import demo_loader
+
+    real = demo_loader.store_incidents
+
+    def store_incidents(engine, frame, **kwargs):
+        if kwargs["file_name"] == "demo partner incidents":
+            raise KeyboardInterrupt  # the server stopped half way
+        return real(engine, frame, **kwargs)
+
+    monkeypatch.setattr(demo_loader, "store_incidents", store_incidents)
+
+
+def test_a_demo_build_that_stopped_half_way_is_emptied_and_built_again(sqlite_engine, tmp_path, monkeypatch):
+    """Before: police rows without partner incidents, not marked as the demo, were taken for a
+    council's data: never rebuilt, and the Data page could not empty them."""
+    from rc_dashboard import db
+    from rc_dashboard.services.demo_loader import build_demo_database, clear_interrupted_build, interrupted_build
+
+    with monkeypatch.context() as patch:
+        _die_after_the_police_rows(patch)
+        with pytest.raises(KeyboardInterrupt):
+            build_demo_database(sqlite_engine, tmp_path, scale=0.1)
+    assert db.has_incidents(sqlite_engine) and db.get_meta(sqlite_engine, "demo") is None
+    assert interrupted_build(sqlite_engine)
+    version = db.data_version(sqlite_engine)
+    assert clear_interrupted_build(sqlite_engine)
+    assert not db.has_incidents(sqlite_engine) and db.data_version(sqlite_engine) > version
+    assert not interrupted_build(sqlite_engine)
+    build_demo_database(sqlite_engine, tmp_path, scale=0.1)
+    sources = db.read_frame(sqlite_engine, "SELECT DISTINCT source FROM incidents")["source"]
+    assert len(sources) > 1  # the partner feeds too, this time
+    assert db.get_meta(sqlite_engine, "demo") == "1" and not interrupted_build(sqlite_engine)
+
+
+def test_a_build_running_in_a_live_process_is_not_interrupted_until_it_is_stale(sqlite_engine):
+    import os
+    import socket
+    import time
+
+    from rc_dashboard import db
+    from rc_dashboard.services.demo_loader import DEMO_BUILD_STALE_S, DEMO_BUILDING_META_KEY, interrupted_build
+
+    now = time.time()
+    db.set_meta(sqlite_engine, DEMO_BUILDING_META_KEY, f"{socket.gethostname()} {os.getpid()} {int(now)}")
+    assert not interrupted_build(sqlite_engine, now=now + 5)  # this process is building it
+    assert interrupted_build(sqlite_engine, now=now + DEMO_BUILD_STALE_S + 1)
+    db.set_meta(sqlite_engine, DEMO_BUILDING_META_KEY, f"another-host 1 {int(now)}")
+    assert not interrupted_build(sqlite_engine, now=now + 5)  # another machine, recently: maybe still running
+
+
+def test_a_half_built_demo_is_never_emptied_once_someone_imported_their_own_file(
+    sqlite_engine, tmp_path, monkeypatch, two_wards
+):
+    from rc_dashboard import db
+    from rc_dashboard.ingest.files import InputFile
+    from rc_dashboard.ingest.importers import import_wards
+    from rc_dashboard.services.demo_loader import build_demo_database, clear_interrupted_build, interrupted_build
+
+    with monkeypatch.context() as patch:
+        _die_after_the_police_rows(patch)
+        with pytest.raises(KeyboardInterrupt):
+            build_demo_database(sqlite_engine, tmp_path, scale=0.1)
+    import_wards(sqlite_engine, InputFile("w.geojson", two_wards.to_json().encode()), replace=True)
+    rows = db.read_frame(sqlite_engine, "SELECT COUNT(*) AS n FROM incidents")["n"].iloc[0]
+    assert not interrupted_build(sqlite_engine)
+    assert not clear_interrupted_build(sqlite_engine)
+    assert db.read_frame(sqlite_engine, "SELECT COUNT(*) AS n FROM incidents")["n"].iloc[0] == rows > 0

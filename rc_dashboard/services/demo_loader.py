@@ -6,16 +6,20 @@ real file does, so ``counts`` on the demo database checks the import against pla
 
 from __future__ import annotations
 
+import contextlib
+import os
+import socket
+import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine, text
 
-from rc_dashboard import demo_generator
+from rc_dashboard import demo_generator, schema
 from rc_dashboard.access import Principal
 from rc_dashboard.config import config_dir
-from rc_dashboard.db import set_meta
+from rc_dashboard.db import bump_data_version, get_meta, set_meta
 from rc_dashboard.geography import wards_from_db
 from rc_dashboard.ingest.police_uk import normalise_police
 from rc_dashboard.ingest.store import ImportResult, file_sha256, locate, store_incidents, store_wards
@@ -24,6 +28,10 @@ from rc_dashboard.ingest.validation import ImportRejected, ValidationReport
 Progress = Callable[[float, str], None]
 DEMO_META_KEY = "demo"
 DEMO_REMOVED_META_KEY = "demo_removed"  # set once a council empties the demo: it is never rebuilt
+# "<host> <pid> <unix seconds>" while a build runs (see interrupted_build); removed when it ends.
+DEMO_BUILDING_META_KEY = "demo_building"
+DEMO_BUILD_STALE_S = 600  # a build begun this long ago on another machine is taken as dead (one takes ~15 s)
+DEMO_DIGESTS = {name: file_sha256(name.encode()) for name in ("demo-wards", "demo-police", "demo-partner")}
 
 
 def _silent(_fraction: float, _message: str) -> None:
@@ -33,11 +41,26 @@ def _silent(_fraction: float, _message: str) -> None:
 def build_demo_database(
     engine: Engine, truth_dir: Path, *, scale: float = 1.0, progress: Progress = _silent
 ) -> list[ImportResult]:
-    """Generate the demo borough, import it, and save its planted truth in ``truth_dir``."""
+    """Generate the demo borough, import it, and save its planted truth in ``truth_dir``.
+
+    Its imports commit one by one, so the build is marked while it runs: a process that dies half
+    way leaves a marker, not a half-built borough taken for a council's own data (see
+    :func:`interrupted_build`).
+    """
+    set_meta(engine, DEMO_BUILDING_META_KEY, f"{socket.gethostname()} {os.getpid()} {int(time.time())}")
+    try:
+        return _build(engine, truth_dir, scale, progress)
+    except BaseException:  # a build that failed is interrupted at once, not only once its process ends
+        with contextlib.suppress(Exception):
+            set_meta(engine, DEMO_BUILDING_META_KEY, f"{socket.gethostname()} failed 0")
+        raise
+
+
+def _build(engine: Engine, truth_dir: Path, scale: float, progress: Progress) -> list[ImportResult]:
     progress(0.02, "Generating the demo borough")
     borough = demo_generator.generate_demo(scale=scale)
     progress(0.25, "Saving ward boundaries")
-    results = [store_wards(engine, borough.wards, file_name="demo wards", sha256=file_sha256(b"demo-wards"))]
+    results = [store_wards(engine, borough.wards, file_name="demo wards", sha256=DEMO_DIGESTS["demo-wards"])]
     wards = wards_from_db(engine)
 
     progress(0.35, "Importing police rows")
@@ -55,7 +78,7 @@ def build_demo_database(
             locate(police, wards),
             kind="demo",
             file_name="demo police.uk rows",
-            sha256=file_sha256(b"demo-police"),
+            sha256=DEMO_DIGESTS["demo-police"],
             rows_read=len(borough.police),
             report=report,
         )
@@ -68,7 +91,7 @@ def build_demo_database(
             locate(partner, wards),
             kind="demo",
             file_name="demo partner incidents",
-            sha256=file_sha256(b"demo-partner"),
+            sha256=DEMO_DIGESTS["demo-partner"],
             rows_read=len(partner),
         )
     )
@@ -77,9 +100,66 @@ def build_demo_database(
     progress(0.95, "Saving the planted truth")
     truth_dir.mkdir(parents=True, exist_ok=True)
     demo_generator.save_truth(borough.truth, truth_dir)
-    set_meta(engine, DEMO_META_KEY, "1")
+    with engine.begin() as conn:  # marked the demo and no longer building, at once
+        conn.execute(schema.meta.delete().where(schema.meta.c.key.in_([DEMO_META_KEY, DEMO_BUILDING_META_KEY])))
+        conn.execute(schema.meta.insert().values(key=DEMO_META_KEY, value="1"))
     progress(1.0, "Demo borough ready")
     return results
+
+
+def interrupted_build(engine: Engine, now: float | None = None) -> bool:
+    """Whether a demo build began and never ended (its process died: a crash, a stopped server),
+    leaving only the demo's own data, which can then be emptied and built again.
+
+    The database then holds part of the demo, say the police rows but no partner incidents, not
+    marked as the demo: nobody would rebuild it, and the Data page could not empty it. A build is
+    taken as interrupted if its marker names a process of this machine that no longer runs, or
+    began over :data:`DEMO_BUILD_STALE_S` seconds (``now``, Unix time) ago on another machine.
+    If anyone imported a file since, it is not: their data is never emptied to rebuild a demo.
+    """
+    marker = get_meta(engine, DEMO_BUILDING_META_KEY)
+    if marker is None or get_meta(engine, DEMO_META_KEY) == "1":
+        return False
+    with engine.connect() as conn:
+        if not _only_demo_imports(conn):
+            return False
+    host, pid, started = [*marker.split(), "", "", ""][:3]
+    if host == socket.gethostname() and pid.isdigit() and not _process_runs(int(pid)):
+        return True
+    try:
+        return (time.time() if now is None else now) - float(started) > DEMO_BUILD_STALE_S
+    except ValueError:  # not a marker this code wrote
+        return True
+
+
+def _process_runs(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process: it runs
+        return True
+    return True
+
+
+def _only_demo_imports(conn: Connection) -> bool:
+    """Whether every import recorded is one of the demo build's own (:data:`DEMO_DIGESTS`)."""
+    from sqlalchemy import select
+
+    return set(conn.execute(select(schema.imports.c.sha256)).scalars()) <= set(DEMO_DIGESTS.values())
+
+
+def clear_interrupted_build(engine: Engine) -> bool:
+    """Empty a half-built demo (see :func:`interrupted_build`) so that it can be built again; True
+    if it was emptied. Checked again inside the transaction: if anyone imported a file meanwhile,
+    nothing is removed (False)."""
+    with engine.begin() as conn:
+        if not _only_demo_imports(conn):
+            return False
+        _empty_data_tables(conn)
+        conn.execute(schema.meta.delete().where(schema.meta.c.key == DEMO_BUILDING_META_KEY))
+        bump_data_version(conn)
+    return True
 
 
 DEMO_SURVEY_MEASURE = "feel_safe"
@@ -113,6 +193,11 @@ def _add_demo_survey(engine: Engine, months: list[str]) -> None:
         measure_service.save_manual_values(engine, frame, register, Principal("demo", "admin", display_name="demo build"))
 
 
+def _empty_data_tables(conn: Connection) -> None:
+    for table in DATA_TABLES:
+        conn.execute(text(f"DELETE FROM {table}"))
+
+
 # Tables holding data (not schema, settings or the audit log), children before parents.
 DATA_TABLES = (
     "incidents",
@@ -136,16 +221,10 @@ def remove_demo(engine: Engine) -> None:
     audit log, the measures register and the schema stay; the data version moves on so every
     cache and replica drops the old figures.
     """
-    from sqlalchemy import text
-
-    from rc_dashboard import schema
-    from rc_dashboard.db import bump_data_version, get_meta
-
     if get_meta(engine, DEMO_META_KEY) != "1":
         raise ValueError("This database is not the demo borough: nothing was removed.")
     with engine.begin() as conn:
-        for table in DATA_TABLES:
-            conn.execute(text(f"DELETE FROM {table}"))
+        _empty_data_tables(conn)
         conn.execute(schema.meta.delete().where(schema.meta.c.key.in_([DEMO_META_KEY, DEMO_REMOVED_META_KEY])))
         conn.execute(schema.meta.insert().values(key=DEMO_REMOVED_META_KEY, value="1"))
         bump_data_version(conn)

@@ -17,7 +17,12 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from rc_dashboard import config, db
-from rc_dashboard.services.demo_loader import DEMO_REMOVED_META_KEY, build_demo_database
+from rc_dashboard.services.demo_loader import (
+    DEMO_REMOVED_META_KEY,
+    build_demo_database,
+    clear_interrupted_build,
+    interrupted_build,
+)
 from rc_dashboard.ui import cached
 from rc_dashboard.ui.analyses import store_defaults_in_background
 
@@ -172,14 +177,22 @@ def ensure_data() -> None:
 
 
 def _demo_wanted(engine: Engine) -> bool:
-    """Whether the demo borough should be built now: allowed, never removed, and no incidents yet."""
-    return not db.has_incidents(engine) and _demo_allowed() and not db.get_meta(engine, DEMO_REMOVED_META_KEY)
+    """Whether the demo borough should be built now: allowed, never removed, and no incidents yet
+    or only those of a demo build that died half way (see :func:`interrupted_build`)."""
+    if not _demo_allowed():  # first: a production server asks the database nothing on every run
+        return False
+    if db.has_incidents(engine) and not interrupted_build(engine):
+        return False
+    return not db.get_meta(engine, DEMO_REMOVED_META_KEY)
 
 
 def _build_demo(engine: Engine) -> None:
     """Build the demo borough with progress, then store its default analyses in the background."""
     with st.status("First start: building the demo borough (about 15 seconds)…", expanded=True) as status:
         bar = st.progress(0.0, text="Starting")
+        if interrupted_build(engine):
+            bar.progress(0.0, text="Emptying a demo build that stopped half way")
+            clear_interrupted_build(engine)
         build_demo_database(
             engine, config.data_dir(), progress=lambda fraction, message: bar.progress(fraction, text=message)
         )

@@ -28,3 +28,36 @@ def test_the_data_page_shows_the_first_run_checklist(empty_database):
         assert f"**{step}**: :red[missing]" in text, step
     app.button(key="checklist_wards").click().run()
     assert app.selectbox(key="import_kind").value == "wards", "the step's button opens that import"
+
+
+def test_the_first_visit_after_a_demo_build_died_half_way_builds_the_whole_demo(tmp_path, monkeypatch):
+    """A server stopped while building the demo left police rows without partner incidents, unmarked:
+    every later visit took them for a council's data (sign-in, no rebuild). Now the next visit empties
+    them and builds the demo again."""
+    from rc_dashboard.services import demo_loader
+    from rc_dashboard.ui import startup
+    from tests.app.conftest import new_app
+
+    with app_database(tmp_path, RC_DEMO="1") as url:
+        engine = db.connect(url)
+        real = demo_loader.store_incidents
+        with monkeypatch.context() as patch:
+
+            def dies(engine, frame, **kwargs):
+                if kwargs["file_name"] == "demo partner incidents":
+                    raise KeyboardInterrupt
+                return real(engine, frame, **kwargs)
+
+            patch.setattr(demo_loader, "store_incidents", dies)
+            with pytest.raises(KeyboardInterrupt):
+                demo_loader.build_demo_database(engine, tmp_path, scale=0.1)
+        assert db.has_incidents(engine) and db.get_meta(engine, "demo") is None
+        build = demo_loader.build_demo_database
+        monkeypatch.setattr(startup, "build_demo_database", lambda *a, **k: build(*a, **{**k, "scale": 0.1}))
+        monkeypatch.setattr(startup, "store_defaults_in_background", lambda engine: None)
+        app = new_app().run()
+        assert not app.exception
+        assert db.get_meta(engine, "demo") == "1"
+        sources = db.read_frame(engine, "SELECT DISTINCT source FROM incidents")["source"]
+        assert len(sources) > 1, "the partner incidents too"
+        assert any("Viewing as" in m.value for m in [*app.sidebar.markdown, *app.sidebar.caption]), "the demo's switcher"

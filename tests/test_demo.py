@@ -155,7 +155,10 @@ def test_wards_are_valid_and_tile_the_borough(borough):
     assert union.area == pytest.approx(wards.area.sum(), rel=1e-3)
     assert 80e6 < union.area < 160e6  # ~12 km across
     centre = union.centroid
-    assert abs(centre.x - demo_generator.CENTRE_EASTING_M) < 2_000 and abs(centre.y - demo_generator.CENTRE_NORTHING_M) < 2_000
+    assert (
+        abs(centre.x - demo_generator.CENTRE_EASTING_M) < 2_000
+        and abs(centre.y - demo_generator.CENTRE_NORTHING_M) < 2_000
+    )
 
 
 def test_wards_are_irregular_not_a_grid(borough):
@@ -484,20 +487,44 @@ def test_a_demo_build_that_stopped_half_way_is_emptied_and_built_again(sqlite_en
     assert db.get_meta(sqlite_engine, "demo") == "1" and not interrupted_build(sqlite_engine)
 
 
-def test_a_build_running_in_a_live_process_is_not_interrupted_until_it_is_stale(sqlite_engine):
+def test_a_build_is_interrupted_only_once_its_process_is_gone(sqlite_engine, tmp_path, monkeypatch):
+    """This machine: by the process (a slow build that still runs is never emptied under it, and an
+    earlier process with this pid, as a restarted container's PID 1, is gone); another machine: by
+    a marker that stopped moving (every step of a build moves it)."""
     import os
     import socket
+    import subprocess
+    import sys
     import time
 
     from rc_dashboard import db
+    from rc_dashboard.services import demo_loader
     from rc_dashboard.services.demo_loader import DEMO_BUILD_STALE_S, DEMO_BUILDING_META_KEY, interrupted_build
 
-    now = time.time()
-    db.set_meta(sqlite_engine, DEMO_BUILDING_META_KEY, f"{socket.gethostname()} {os.getpid()} {int(now)}")
-    assert not interrupted_build(sqlite_engine, now=now + 5)  # this process is building it
-    assert interrupted_build(sqlite_engine, now=now + DEMO_BUILD_STALE_S + 1)
-    db.set_meta(sqlite_engine, DEMO_BUILDING_META_KEY, f"another-host 1 {int(now)}")
-    assert not interrupted_build(sqlite_engine, now=now + 5)  # another machine, recently: maybe still running
+    host, now = socket.gethostname(), time.time()
+    finished = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    cases = [
+        (f"{host} {os.getpid()} {demo_loader._PROCESS_TOKEN} 0", False),  # this process, building in another thread
+        (f"{host} {os.getpid()} 0123456789ab {int(now)}", True),  # an earlier process with this pid
+        (f"{host} {int(finished.stdout)} 0123456789ab {int(now)}", True),  # its process has ended
+        (f"{host} failed - 0", True),  # a build that raised
+        (f"another-host 1 0123456789ab {int(now) - 5}", False),  # elsewhere, its marker moved 5 s ago
+        (f"another-host 1 0123456789ab {int(now) - DEMO_BUILD_STALE_S - 1}", True),  # elsewhere, stopped moving
+    ]
+    for marker, interrupted in cases:
+        db.set_meta(sqlite_engine, DEMO_BUILDING_META_KEY, marker)
+        assert interrupted_build(sqlite_engine, now=now) is interrupted, marker
+
+    seen = []  # a build moves its marker at every step
+    real_set_meta = demo_loader.set_meta
+    monkeypatch.setattr(
+        demo_loader,
+        "set_meta",
+        lambda engine, key, value: seen.append((key, value)) or real_set_meta(engine, key, value),
+    )
+    demo_loader.build_demo_database(sqlite_engine, tmp_path, scale=0.1)
+    assert sum(key == DEMO_BUILDING_META_KEY for key, _ in seen) >= 7  # at the start and at each of six steps
+    assert db.get_meta(sqlite_engine, DEMO_BUILDING_META_KEY) is None and db.get_meta(sqlite_engine, "demo") == "1"
 
 
 def test_a_half_built_demo_is_never_emptied_once_someone_imported_their_own_file(
@@ -517,3 +544,23 @@ def test_a_half_built_demo_is_never_emptied_once_someone_imported_their_own_file
     assert not interrupted_build(sqlite_engine)
     assert not clear_interrupted_build(sqlite_engine)
     assert db.read_frame(sqlite_engine, "SELECT COUNT(*) AS n FROM incidents")["n"].iloc[0] == rows > 0
+
+
+def test_a_half_built_demo_is_never_emptied_once_someone_entered_a_survey_value(sqlite_engine, tmp_path, monkeypatch):
+    """Survey values are entered on the Measures page and leave no import record."""
+    import pandas as pd
+
+    from rc_dashboard import db
+    from rc_dashboard.ingest.store import store_measure_values
+    from rc_dashboard.services.demo_loader import build_demo_database, clear_interrupted_build, interrupted_build
+
+    with monkeypatch.context() as patch:
+        _die_after_the_police_rows(patch)
+        with pytest.raises(KeyboardInterrupt):
+            build_demo_database(sqlite_engine, tmp_path, scale=0.1)
+    assert interrupted_build(sqlite_engine)
+    store_measure_values(
+        sqlite_engine, pd.DataFrame({"measure_id": ["feel_safe"], "period": ["2025/26-Q1"], "value": [61.0]}), "officer"
+    )
+    assert not interrupted_build(sqlite_engine) and not clear_interrupted_build(sqlite_engine)
+    assert db.has_incidents(sqlite_engine)

@@ -10,6 +10,7 @@ import contextlib
 import os
 import socket
 import time
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 
@@ -28,9 +29,13 @@ from rc_dashboard.ingest.validation import ImportRejected, ValidationReport
 Progress = Callable[[float, str], None]
 DEMO_META_KEY = "demo"
 DEMO_REMOVED_META_KEY = "demo_removed"  # set once a council empties the demo: it is never rebuilt
-# "<host> <pid> <unix seconds>" while a build runs (see interrupted_build); removed when it ends.
+# "<host> <pid> <process token> <unix seconds>" while a build runs (see interrupted_build); the
+# seconds move at every step of the build; the row is removed when it ends.
 DEMO_BUILDING_META_KEY = "demo_building"
-DEMO_BUILD_STALE_S = 600  # a build begun this long ago on another machine is taken as dead (one takes ~15 s)
+DEMO_BUILD_STALE_S = 120  # a build on another machine whose marker has not moved this long is taken as dead
+DEMO_SURVEY_NOTE = "demo survey"
+# Tells this process from an earlier one with the same pid on the same host (a restarted container's PID 1).
+_PROCESS_TOKEN = uuid.uuid4().hex[:12]
 DEMO_DIGESTS = {name: file_sha256(name.encode()) for name in ("demo-wards", "demo-police", "demo-partner")}
 
 
@@ -47,13 +52,28 @@ def build_demo_database(
     way leaves a marker, not a half-built borough taken for a council's own data (see
     :func:`interrupted_build`).
     """
-    set_meta(engine, DEMO_BUILDING_META_KEY, f"{socket.gethostname()} {os.getpid()} {int(time.time())}")
+    set_meta(engine, DEMO_BUILDING_META_KEY, _building_marker())
+
+    def step(fraction: float, message: str) -> None:
+        set_meta(engine, DEMO_BUILDING_META_KEY, _building_marker())  # still alive, for other machines
+        progress(fraction, message)
+
     try:
-        return _build(engine, truth_dir, scale, progress)
-    except BaseException:  # a build that failed is interrupted at once, not only once its process ends
+        results = _build(engine, truth_dir, scale, step)
+    except BaseException:  # a build that failed (or a session's rerun stopped) is interrupted at once
         with contextlib.suppress(Exception):
-            set_meta(engine, DEMO_BUILDING_META_KEY, f"{socket.gethostname()} failed 0")
+            set_meta(engine, DEMO_BUILDING_META_KEY, f"{socket.gethostname()} failed - 0")
         raise
+    with engine.begin() as conn:  # marked the demo and no longer building, at once
+        conn.execute(schema.meta.delete().where(schema.meta.c.key.in_([DEMO_META_KEY, DEMO_BUILDING_META_KEY])))
+        conn.execute(schema.meta.insert().values(key=DEMO_META_KEY, value="1"))
+        bump_data_version(conn, incidents=False)  # a session that cached "not the demo" meanwhile looks again
+    progress(1.0, "Demo borough ready")
+    return results
+
+
+def _building_marker() -> str:
+    return f"{socket.gethostname()} {os.getpid()} {_PROCESS_TOKEN} {int(time.time())}"
 
 
 def _build(engine: Engine, truth_dir: Path, scale: float, progress: Progress) -> list[ImportResult]:
@@ -100,10 +120,6 @@ def _build(engine: Engine, truth_dir: Path, scale: float, progress: Progress) ->
     progress(0.95, "Saving the planted truth")
     truth_dir.mkdir(parents=True, exist_ok=True)
     demo_generator.save_truth(borough.truth, truth_dir)
-    with engine.begin() as conn:  # marked the demo and no longer building, at once
-        conn.execute(schema.meta.delete().where(schema.meta.c.key.in_([DEMO_META_KEY, DEMO_BUILDING_META_KEY])))
-        conn.execute(schema.meta.insert().values(key=DEMO_META_KEY, value="1"))
-    progress(1.0, "Demo borough ready")
     return results
 
 
@@ -112,24 +128,32 @@ def interrupted_build(engine: Engine, now: float | None = None) -> bool:
     leaving only the demo's own data, which can then be emptied and built again.
 
     The database then holds part of the demo, say the police rows but no partner incidents, not
-    marked as the demo: nobody would rebuild it, and the Data page could not empty it. A build is
-    taken as interrupted if its marker names a process of this machine that no longer runs, or
-    began over :data:`DEMO_BUILD_STALE_S` seconds (``now``, Unix time) ago on another machine.
-    If anyone imported a file since, it is not: their data is never emptied to rebuild a demo.
+    marked as the demo: nobody would rebuild it, and the Data page could not empty it. On this
+    machine a build is interrupted if its process no longer runs (or is an earlier process with
+    this one's pid); on another machine, if its marker has not moved for :data:`DEMO_BUILD_STALE_S`
+    seconds (``now``, Unix time). If anyone imported a file or entered a survey value since, it is
+    not: their data is never emptied to rebuild a demo.
     """
+    return _interrupted_marker(engine, now) is not None
+
+
+def _interrupted_marker(engine: Engine, now: float | None) -> str | None:
     marker = get_meta(engine, DEMO_BUILDING_META_KEY)
     if marker is None or get_meta(engine, DEMO_META_KEY) == "1":
-        return False
+        return None
     with engine.connect() as conn:
-        if not _only_demo_imports(conn):
-            return False
-    host, pid, started = [*marker.split(), "", "", ""][:3]
-    if host == socket.gethostname() and pid.isdigit() and not _process_runs(int(pid)):
-        return True
+        if not _only_demo_data(conn):
+            return None
+    host, pid, token, beat = [*marker.split(), "", "", "", ""][:4]
+    if host == socket.gethostname():
+        if pid == str(os.getpid()):
+            return marker if token != _PROCESS_TOKEN else None
+        return None if pid.isdigit() and _process_runs(int(pid)) else marker
     try:
-        return (time.time() if now is None else now) - float(started) > DEMO_BUILD_STALE_S
+        stale = (time.time() if now is None else now) - float(beat) > DEMO_BUILD_STALE_S
     except ValueError:  # not a marker this code wrote
-        return True
+        stale = True
+    return marker if stale else None
 
 
 def _process_runs(pid: int) -> bool:
@@ -142,22 +166,41 @@ def _process_runs(pid: int) -> bool:
     return True
 
 
-def _only_demo_imports(conn: Connection) -> bool:
-    """Whether every import recorded is one of the demo build's own (:data:`DEMO_DIGESTS`)."""
-    from sqlalchemy import select
+def _only_demo_data(conn: Connection) -> bool:
+    """Whether every import recorded is one of the demo build's own (:data:`DEMO_DIGESTS`) and every
+    survey value the demo's (no import row records those)."""
+    from sqlalchemy import func, or_, select
 
-    return set(conn.execute(select(schema.imports.c.sha256)).scalars()) <= set(DEMO_DIGESTS.values())
+    if not set(conn.execute(select(schema.imports.c.sha256)).scalars()) <= set(DEMO_DIGESTS.values()):
+        return False
+    values = schema.measure_values.c
+    others = select(func.count()).where(
+        or_(
+            values.entered_by.is_(None),
+            values.entered_by != "demo",
+            values.note.is_(None),
+            values.note != DEMO_SURVEY_NOTE,
+        )
+    )
+    return not conn.execute(others).scalar()
 
 
-def clear_interrupted_build(engine: Engine) -> bool:
+def clear_interrupted_build(engine: Engine, now: float | None = None) -> bool:
     """Empty a half-built demo (see :func:`interrupted_build`) so that it can be built again; True
-    if it was emptied. Checked again inside the transaction: if anyone imported a file meanwhile,
-    nothing is removed (False)."""
+    if it was emptied. In one transaction that checks again that only the demo's data is there and
+    claims the marker it judged (a build that moved on, or finished, meanwhile keeps its data)."""
+    marker = _interrupted_marker(engine, now)
+    if marker is None:
+        return False
     with engine.begin() as conn:
-        if not _only_demo_imports(conn):
+        if conn.dialect.name == "postgresql":  # no import or survey value may commit between check and clear
+            conn.exec_driver_sql("LOCK TABLE imports, measure_values IN SHARE ROW EXCLUSIVE MODE")
+        if not _only_demo_data(conn):
+            return False
+        claim = schema.meta.delete().where(schema.meta.c.key == DEMO_BUILDING_META_KEY, schema.meta.c.value == marker)
+        if conn.execute(claim).rowcount != 1:
             return False
         _empty_data_tables(conn)
-        conn.execute(schema.meta.delete().where(schema.meta.c.key == DEMO_BUILDING_META_KEY))
         bump_data_version(conn)
     return True
 
@@ -185,12 +228,14 @@ def _add_demo_survey(engine: Engine, months: list[str]) -> None:
             "measure_id": DEMO_SURVEY_MEASURE,
             "period": [q.label for q in quarters],
             "value": values,
-            "note": "demo survey",
+            "note": DEMO_SURVEY_NOTE,
         }
     )
     register = measures.parse_register((config_dir() / "measures.yaml").read_text(encoding="utf-8"))
     if any(m.id == DEMO_SURVEY_MEASURE and m.manual for m in register.measures):
-        measure_service.save_manual_values(engine, frame, register, Principal("demo", "admin", display_name="demo build"))
+        measure_service.save_manual_values(
+            engine, frame, register, Principal("demo", "admin", display_name="demo build")
+        )
 
 
 def _empty_data_tables(conn: Connection) -> None:

@@ -101,7 +101,11 @@ class _NoRuntimeNotes(logging.Filter):
 def main(arguments: list[str]) -> int:
     """Import the pages' modules, then hand ``arguments`` to ``streamlit run`` in this process."""
     seconds = import_page_modules()
-    first_uses = warm_first_uses()
+    try:
+        first_uses = warm_first_uses()
+    except Exception as exc:  # only a head start: a library that changed must not stop the server
+        print(f"RC Dashboard: warming first uses failed ({type(exc).__name__}); the first pages pay them.", flush=True)
+        first_uses = 0.0
     gc.collect()
     gc.freeze()  # start-up objects live as long as the process: out of every later collection (see module notes)
     print(

@@ -190,9 +190,11 @@ def _build_demo(engine: Engine) -> None:
     """Build the demo borough with progress, then store its default analyses in the background."""
     with st.status("First start: building the demo borough (about 15 seconds)…", expanded=True) as status:
         bar = st.progress(0.0, text="Starting")
-        if interrupted_build(engine):
+        if db.has_incidents(engine):  # only a half-built demo gets here (see _demo_wanted)
             bar.progress(0.0, text="Emptying a demo build that stopped half way")
-            clear_interrupted_build(engine)
+            if not clear_interrupted_build(engine):  # someone's import or the build itself moved on meanwhile
+                status.update(label="The demo borough was not rebuilt: the database changed meanwhile", state="error")
+                return
         build_demo_database(
             engine, config.data_dir(), progress=lambda fraction, message: bar.progress(fraction, text=message)
         )

@@ -30,6 +30,15 @@ def test_the_data_page_shows_the_first_run_checklist(empty_database):
     assert app.selectbox(key="import_kind").value == "wards", "the step's button opens that import"
 
 
+def _dies_at_the_partner_rows(store_incidents):
+    def dies(engine, frame, **kwargs):
+        if kwargs["file_name"] == "demo partner incidents":
+            raise KeyboardInterrupt  # the server stopped half way through the demo build
+        return store_incidents(engine, frame, **kwargs)
+
+    return dies
+
+
 def test_the_first_visit_after_a_demo_build_died_half_way_builds_the_whole_demo(tmp_path, monkeypatch):
     """A server stopped while building the demo left police rows without partner incidents, unmarked:
     every later visit took them for a council's data (sign-in, no rebuild). Now the next visit empties
@@ -40,15 +49,8 @@ def test_the_first_visit_after_a_demo_build_died_half_way_builds_the_whole_demo(
 
     with app_database(tmp_path, RC_DEMO="1") as url:
         engine = db.connect(url)
-        real = demo_loader.store_incidents
         with monkeypatch.context() as patch:
-
-            def dies(engine, frame, **kwargs):
-                if kwargs["file_name"] == "demo partner incidents":
-                    raise KeyboardInterrupt
-                return real(engine, frame, **kwargs)
-
-            patch.setattr(demo_loader, "store_incidents", dies)
+            patch.setattr(demo_loader, "store_incidents", _dies_at_the_partner_rows(demo_loader.store_incidents))
             with pytest.raises(KeyboardInterrupt):
                 demo_loader.build_demo_database(engine, tmp_path, scale=0.1)
         assert db.has_incidents(engine) and db.get_meta(engine, "demo") is None
@@ -60,4 +62,27 @@ def test_the_first_visit_after_a_demo_build_died_half_way_builds_the_whole_demo(
         assert db.get_meta(engine, "demo") == "1"
         sources = db.read_frame(engine, "SELECT DISTINCT source FROM incidents")["source"]
         assert len(sources) > 1, "the partner incidents too"
-        assert any("Viewing as" in m.value for m in [*app.sidebar.markdown, *app.sidebar.caption]), "the demo's switcher"
+        assert any("Viewing as" in m.value for m in [*app.sidebar.markdown, *app.sidebar.caption]), (
+            "the demo's switcher"
+        )
+
+
+def test_a_half_built_demo_is_not_built_over_when_the_database_changed_meanwhile(tmp_path, monkeypatch):
+    """Between the visit's check and the clear, someone imported a file (or the build moved on): the
+    clear refuses, and nothing is built on top of what is there."""
+    from rc_dashboard.services import demo_loader
+    from rc_dashboard.ui import startup
+    from tests.app.conftest import new_app
+
+    with app_database(tmp_path, RC_DEMO="1") as url:
+        engine = db.connect(url)
+        with monkeypatch.context() as patch:
+            patch.setattr(demo_loader, "store_incidents", _dies_at_the_partner_rows(demo_loader.store_incidents))
+            with pytest.raises(KeyboardInterrupt):
+                demo_loader.build_demo_database(engine, tmp_path, scale=0.1)
+        builds = []
+        monkeypatch.setattr(startup, "build_demo_database", lambda *a, **k: builds.append(a))
+        monkeypatch.setattr(startup, "clear_interrupted_build", lambda engine: False)
+        app = new_app().run()
+        assert not app.exception and builds == []
+        assert db.has_incidents(engine) and db.get_meta(engine, "demo") is None  # nothing emptied, nothing marked

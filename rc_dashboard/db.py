@@ -178,6 +178,10 @@ def migrate(engine: Engine) -> int:
                 if conn.execute(select(schema.meta.c.key).where(schema.meta.c.key == INCIDENTS_VERSION_KEY)).first() is None:
                     conn.execute(schema.meta.insert().values(key=INCIDENTS_VERSION_KEY, value="0"))
                 conn.execute(schema.schema_version.insert().values(version=4, applied_at=datetime.now(UTC)))
+        if found < 5:
+            with engine.begin() as conn:  # 5: views served recently, made again when a server starts
+                schema.recent_views.create(conn, checkfirst=True)
+                conn.execute(schema.schema_version.insert().values(version=5, applied_at=datetime.now(UTC)))
     except OperationalError as exc:
         raise DatabaseError(f"Cannot open the database: {exc.orig}.") from exc
     return schema.SCHEMA_VERSION

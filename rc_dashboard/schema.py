@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     Date,
     DateTime,
@@ -28,7 +29,7 @@ from sqlalchemy import (
     text,
 )
 
-SCHEMA_VERSION = 4  # 2: ward_sets / ward_set_areas (boundaries kept when replaced); 3: coverage, lsoas, incidents.area_status; 4: results
+SCHEMA_VERSION = 5  # 2: ward_sets / ward_set_areas (boundaries kept when replaced); 3: coverage, lsoas, incidents.area_status; 4: results; 5: recent_views
 
 # Where an incident lies relative to the partnership's area (incidents.area_status). One definition,
 # used by every read: only AREA_STATUS_COUNTED rows reach a total, map, measure or report.
@@ -275,3 +276,16 @@ audit_log = Table(
 def text_limits(table: Table) -> dict[str, int | None]:
     """Text column -> the most characters it holds (None for unlimited text), for checks before a write."""
     return {column.name: column.type.length for column in table.columns if isinstance(column.type, String)}
+
+
+# Views the app's servers drew recently (rc_dashboard.recent_views): a server that starts makes
+# them again before people ask. Arguments are a data-only archive (rc_dashboard.results_codec).
+recent_views = Table(
+    "recent_views",
+    metadata,
+    Column("view", String(64), primary_key=True, comment="the cached view's name (rc_dashboard.ui.cached)"),
+    Column("arguments_key", String(64), primary_key=True, comment="sha256 of the arguments archive"),
+    Column("arguments", LargeBinary, nullable=False, comment="rc_dashboard.results_codec archive, never pickle"),
+    Column("newest_quarter", Boolean, nullable=False, comment="it showed the newest complete quarter"),
+    Column("served_at", Float, nullable=False, comment="Unix seconds it was last saved as served"),
+)

@@ -117,6 +117,11 @@ def data_summary(engine: Engine) -> dict[str, int | str | None]:
     )
 
 
+def _coverage_tables(engine: Engine) -> tuple:
+    """What the Data, Overview and Map pages read of every incident's feed, month and place."""
+    return coverage_grid(engine), location_completeness(engine), data_summary(engine)
+
+
 def latest_complete_quarter(engine: Engine):
     """The newest UK financial quarter whose three months some feed covers, or None."""
     from rc_dashboard.periods import FinancialQuarter
@@ -234,10 +239,7 @@ def compute_defaults(engine: Engine, progress: Progress = _silent) -> list[str]:
 
     step("Incident counts by month, ward and category", lambda: cube(engine))
     step("Categories and sources in the data", lambda: [distinct_values(engine, c) for c in ("category", "source")])
-    step(
-        "Rows of each feed by month",
-        lambda: (coverage_grid(engine), location_completeness(engine), data_summary(engine)),
-    )
+    step("Rows of each feed by month", lambda: _coverage_tables(engine))
     with sharing_points():  # the scans below read the located points once between them
         for principal in principals:
             step(

@@ -69,3 +69,4 @@ def test_the_launcher_imports_the_pages_modules_then_runs_streamlit_with_the_sam
     assert "No runtime found" not in done.stderr
     assert "Warning" not in done.stderr  # the warm-up draws nothing and reads no missing setting
     assert "the pages' modules imported in" in done.stdout and "first uses warmed in" in done.stdout
+    assert "not made again (RC_PREWARM=0)" in done.stdout  # the test suite turns the pre-warm off

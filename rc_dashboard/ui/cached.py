@@ -9,8 +9,10 @@ from __future__ import annotations
 import functools
 import inspect
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,12 +50,51 @@ class RecentCall:
 
 _recent_calls: OrderedDict[str, RecentCall] = OrderedDict()
 _recent_lock = threading.Lock()
+_REMEMBERED: dict[str, tuple[Callable[..., Any], Callable[[Any, dict[str, Any], int], None] | None]] = {}
+_unsaved: set[str] = set()  # keys of _recent_calls served since the last save_recent_views
+_saved_at: dict[str, float] = {}  # key -> when it was last saved (time.monotonic seconds)
+RESAVE_S = 600.0  # a view still being served is saved again this often (seconds): its record stays among the newest
+replaying: ContextVar[bool] = ContextVar("rc_replaying", default=False)  # set while a view is made again, not served
 
 
 def recent_calls() -> list[RecentCall]:
     """This process's recent distinct calls of the remembered views, oldest first."""
     with _recent_lock:
         return list(_recent_calls.values())
+
+
+def save_recent_views() -> int:
+    """Save the views served since the last save in the database (:mod:`rc_dashboard.recent_views`),
+    for servers that start later; returns how many. Called by the pre-warm thread, not by pages: a
+    page run never waits on a write."""
+    from rc_dashboard import recent_views
+
+    with _recent_lock:
+        calls = {key: _recent_calls[key] for key in _unsaved if key in _recent_calls}
+        _unsaved.clear()
+    if not calls:
+        return 0
+    views = [recent_views.SavedView(c.function.__name__, c.arguments, c.newest_quarter) for c in calls.values()]
+    try:
+        recent_views.save(engine(), views)
+    except Exception:
+        with _recent_lock:  # try again at the next save
+            _unsaved.update(calls)
+        raise
+    now = time.monotonic()
+    with _recent_lock:
+        _saved_at.update(dict.fromkeys(calls, now))
+    return len(calls)
+
+
+def saved_recent_calls() -> list[RecentCall]:
+    """The views the app's servers saved as served recently, as calls this process can make again."""
+    from rc_dashboard import recent_views
+
+    return [
+        RecentCall(_REMEMBERED[view.view][0], view.arguments, view.newest_quarter, _REMEMBERED[view.view][1])
+        for view in recent_views.load(engine(), frozenset(_REMEMBERED))
+    ]
 
 
 def _remembered(
@@ -78,9 +119,12 @@ def _remembered(
             _recent_calls.move_to_end(key)
             while len(_recent_calls) > REMEMBERED_CALLS:
                 _recent_calls.popitem(last=False)
+            if not replaying.get() and time.monotonic() - _saved_at.get(key, -RESAVE_S) >= RESAVE_S:
+                _unsaved.add(key)
         return function(*args, **kwargs)
 
     remembered.clear = function.clear  # type: ignore[attr-defined]
+    _REMEMBERED[function.__name__] = (remembered, then)
     return remembered
 
 

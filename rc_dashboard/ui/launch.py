@@ -36,7 +36,7 @@ def import_page_modules() -> float:
     caches themselves are made on first call, in the runtime, as usual. Those notes are left out.
     """
     started = time.perf_counter()
-    checks = logging.getLogger("streamlit.runtime.caching.cache_data_api")
+    checks = logging.getLogger(CACHE_LOGGER)
     quiet = _NoRuntimeNotes()  # a filter, not a level: Streamlit sets its loggers' levels as it imports
     checks.addFilter(quiet)
     try:
@@ -82,6 +82,40 @@ def warm_first_uses() -> float:
     return time.perf_counter() - started
 
 
+def replay_saved_views() -> str:
+    """Make the views saved as served recently again (:func:`rc_dashboard.ui.prewarm.replay_saved_views`),
+    in this process before Streamlit starts; returns what was done, as a sentence for the log.
+
+    Streamlit's caches made now are the ones its runtime uses later (a function's cache is made on
+    its first call and kept). Any failure (the database not there yet, say) is reported and the
+    server starts anyway: its pages say what is wrong, and its caches fill as people ask.
+    """
+    from rc_dashboard import config
+
+    if not config.prewarm_enabled():
+        return "views saved by earlier servers not made again (RC_PREWARM=0)"
+    started = time.perf_counter()
+    quiet = _NoRuntimeNotes()
+    loggers = [logging.getLogger(name) for name in (CACHE_LOGGER, RUN_CONTEXT_LOGGER)]
+    for logger in loggers:
+        logger.addFilter(quiet)
+    try:
+        from rc_dashboard.ui import prewarm
+
+        made, waiting = prewarm.replay_saved_views()
+    except Exception as exc:
+        from rc_dashboard.terminal import strip_control
+
+        return f"views saved by earlier servers not made again ({strip_control(str(exc))[:200]})"
+    finally:
+        for logger in loggers:
+            logger.removeFilter(quiet)
+    return (
+        f"{made} view{'s' if made != 1 else ''} saved by earlier servers made again in "
+        f"{time.perf_counter() - started:.1f} s ({waiting} waiting for stored results or time)"
+    )
+
+
 def _skip_streamlits_repl_check() -> None:
     """Streamlit warns, once per process, if it is not run by ``streamlit run``; to tell a REPL it
     walks the whole stack reading every frame's source, at the first element the process draws.
@@ -93,9 +127,16 @@ def _skip_streamlits_repl_check() -> None:
         delta_generator._use_warning_has_been_displayed = True
 
 
+CACHE_LOGGER = "streamlit.runtime.caching.cache_data_api"
+RUN_CONTEXT_LOGGER = "streamlit.runtime.scriptrunner_utils.script_run_context"
+
+
 class _NoRuntimeNotes(logging.Filter):
+    """Streamlit's notes that a cached function ran without its runtime or a page run: expected here."""
+
     def filter(self, record: logging.LogRecord) -> bool:
-        return "No runtime found" not in record.getMessage()
+        message = record.getMessage()
+        return "No runtime found" not in message and "missing ScriptRunContext" not in message
 
 
 def main(arguments: list[str]) -> int:
@@ -109,10 +150,10 @@ def main(arguments: list[str]) -> int:
     gc.collect()
     gc.freeze()  # start-up objects live as long as the process: out of every later collection (see module notes)
     print(
-        f"RC Dashboard: the pages' modules imported in {seconds:.1f} s, first uses warmed in {first_uses:.1f} s; "
-        "starting the server.",
+        f"RC Dashboard: the pages' modules imported in {seconds:.1f} s, first uses warmed in {first_uses:.1f} s.",
         flush=True,
     )
+    print(f"RC Dashboard: {replay_saved_views()}; starting the server.", flush=True)
     from streamlit.web import cli
 
     return cli.main(["run", *arguments], prog_name="streamlit")

@@ -13,6 +13,10 @@ newest quarter for the newest quarter) for the new version. It only *reads* what
 (after 1 and 2 s, then every 4 s) until the import has stored all its defaults, and is never
 computed here, so a server never competes with the import for the import's analyses. The state
 stays in the database; this is a cache warmer, and a replica without it is only slower.
+
+The same thread saves the views this process served in the database every poll
+(:mod:`rc_dashboard.recent_views`), and a server that starts makes the saved ones again
+(:func:`replay_saved_views`, before its port opens when started by :mod:`rc_dashboard.ui.launch`).
 """
 
 from __future__ import annotations
@@ -33,9 +37,12 @@ MAX_RETRY_S = 4.0  # the longest wait between two tries of views whose results a
 GIVE_UP_S = 15 * 60  # how long views waiting for their stored analyses are retried (seconds; an import
 # without analyses never completes its defaults)
 
+START_BUDGET_S = 15.0  # how long a starting server spends making the saved views again (seconds)
+
 log = logging.getLogger(__name__)
 _start_lock = threading.Lock()
 _started = False
+_replayed_at_start = False  # replay_saved_views has run in this process
 
 
 def start() -> None:
@@ -58,16 +65,36 @@ class _NotThisThread(logging.Filter):
 
 
 def _watch() -> None:
+    if not _replayed_at_start:  # a server started without the launcher: in the background, then
+        try:
+            replay_saved_views()
+        except Exception as exc:
+            log.info("Pre-warm: the saved views were not made again: %s", strip_control(str(exc)))
     refill = Refill()
     while True:
         time.sleep(POLL_S)
         try:
             version = cached.data_version()  # also frees the caches of older versions
             complete = bool(refill.pending) and stored.defaults_stored(cached.engine())
+            cached.save_recent_views()  # for servers that start later (rc_dashboard.recent_views)
         except Exception as exc:  # the database is down: the pages say so; look again later
             log.debug("Pre-warm: data version unavailable: %s", exc)
             continue
         refill.step(version, complete, time.monotonic())
+
+
+def replay_saved_views(budget_s: float = START_BUDGET_S) -> tuple[int, int]:
+    """Make the views the app's servers saved as served recently (:mod:`rc_dashboard.recent_views`)
+    for the current data, from stored results only, within about ``budget_s`` seconds, newest
+    first; returns (made, not made). The launcher calls this before the port opens, so a restarted
+    replica's first visitors find what they asked for last time already drawn; a server started
+    without the launcher does it in this module's thread."""
+    global _replayed_at_start
+    _replayed_at_start = True
+    calls = cached.saved_recent_calls()[::-1]  # newest first: the budget may end before the oldest
+    version = cached.data_version()
+    waiting = fill(calls, version, deadline=time.monotonic() + budget_s)
+    return len(calls) - len(waiting), len(waiting)
 
 
 @dataclass
@@ -99,16 +126,23 @@ class Refill:
             self.next_try, self.interval = now + self.interval, min(2 * self.interval, MAX_RETRY_S)
 
 
-def fill(calls: list[cached.RecentCall], version: int) -> list[cached.RecentCall]:
-    """Make ``calls`` for ``version`` from stored results only; returns those still waiting for theirs."""
+def fill(calls: list[cached.RecentCall], version: int, deadline: float | None = None) -> list[cached.RecentCall]:
+    """Make ``calls`` for ``version`` from stored results only, until ``deadline`` (time.monotonic
+    seconds) if given; returns those still waiting for theirs (or for time)."""
     waiting = []
-    with stored_only():
-        for call in calls:
-            try:
-                call.replay(version)
-            except NotStored:
-                waiting.append(call)
-            except Exception as exc:  # e.g. a scope no longer allowed: the page will say why when asked
-                # the message may quote a locality or ward from the data: no control characters to the log
-                log.info("Pre-warm of %s skipped: %s", call.function.__name__, strip_control(str(exc)))
+    replaying = cached.replaying.set(True)  # made again, not served: not saved as served
+    try:
+        with stored_only():
+            for position, call in enumerate(calls):
+                if deadline is not None and time.monotonic() > deadline:
+                    return waiting + calls[position:]
+                try:
+                    call.replay(version)
+                except NotStored:
+                    waiting.append(call)
+                except Exception as exc:  # e.g. a scope no longer allowed: the page will say why when asked
+                    # the message may quote a locality or ward from the data: no control characters to the log
+                    log.info("Pre-warm of %s skipped: %s", call.function.__name__, strip_control(str(exc)))
+    finally:
+        cached.replaying.reset(replaying)
     return waiting

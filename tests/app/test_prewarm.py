@@ -99,6 +99,55 @@ def test_the_import_says_when_its_defaults_are_all_stored(served):
     assert stored.defaults_stored(served)
 
 
+def test_a_server_that_starts_makes_the_views_saved_by_earlier_servers_again(served, monkeypatch):
+    """A restarted replica's caches were cold: its first visitors each waited on the first fill of
+    everything. The views served are saved in the database, and a starting server makes them again."""
+    import streamlit as st
+
+    from rc_dashboard import recent_views
+    from rc_dashboard.services import hotspots
+
+    stored.compute_defaults(served)  # the current data's analyses are stored
+    for role, page, locality in VIEWS:  # served by this "earlier server"
+        open_page(page, signed_in_app(role, locality=locality, timeout=TIMEOUT_S), timeout=TIMEOUT_S)
+    assert cached.save_recent_views() >= 8
+    assert cached.save_recent_views() == 0  # nothing served since
+    saved = {view.view for view in recent_views.load(served, frozenset(cached._REMEMBERED))}
+    assert {"hotspot_analysis", "hotspot_deck", "ward_summaries", "ward_map", "locality_pack", "overview"} <= saved
+
+    cached._recent_calls.clear()  # a new process: no memory, every cache cold
+    cached._saved_at.clear()
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    made, waiting = prewarm.replay_saved_views()
+    assert made == len(saved_calls := cached.saved_recent_calls()) >= 8 and waiting == 0, saved_calls
+    assert cached._unsaved == set()  # made again, not served: not saved again as served
+
+    def no_reading(*args, **kwargs):
+        raise AssertionError("a page made a view the starting server had already made")
+
+    monkeypatch.setattr(hotspots, "run_analysis", no_reading)
+    monkeypatch.setattr(hotspots, "incidents_inside", no_reading)
+    monkeypatch.setattr(stored, "ward_summaries", no_reading)
+    monkeypatch.setattr(stored, "locality_pack", no_reading)
+    monkeypatch.setattr(stored, "cube", no_reading)
+    for role, page, _ in VIEWS:
+        app = open_page(page, _signed_in_again(role), timeout=TIMEOUT_S)
+        assert not [e.value for e in app.error], page
+
+
+def _signed_in_again(role: str):
+    """An app signed in as the test user of ``role`` that :func:`signed_in_app` added earlier in this test."""
+    from rc_dashboard import users
+    from rc_dashboard.ui.auth import KEY_PASSWORD_STAMP, KEY_PRINCIPAL
+    from tests.app.conftest import new_app
+
+    app = new_app(timeout=TIMEOUT_S)
+    app.session_state[KEY_PRINCIPAL] = users.load_users()[f"test-{role}"].principal()
+    app.session_state[KEY_PASSWORD_STAMP] = None
+    return app
+
+
 def test_views_are_retried_with_growing_waits_and_dropped_once_the_defaults_are_stored(monkeypatch):
     tries = []
     monkeypatch.setattr(cached, "recent_calls", lambda: ["a", "b"])

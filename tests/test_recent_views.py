@@ -1,0 +1,83 @@
+"""Views served recently, saved in the database for servers that start later (rc_dashboard.recent_views)."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+
+from rc_dashboard import db, schema
+from rc_dashboard.access import Principal
+from rc_dashboard.hotspots.analysis import HotspotParams
+from rc_dashboard.queries import IncidentFilter
+from rc_dashboard.recent_views import KEPT, SavedView, load, save
+
+KNOWN = frozenset({"hotspot_deck", "ward_map", "overview"})
+
+
+def _views(engine) -> list[tuple[str, float]]:
+    frame = db.read_frame(engine, "SELECT view, served_at FROM recent_views ORDER BY served_at")
+    return list(frame.itertuples(index=False, name=None))
+
+
+def test_saved_views_come_back_with_the_same_arguments_oldest_first(engine):
+    scope = Principal("someone", "locality_lead", locality="North", display_name="Someone").scope()
+    deck = SavedView(
+        "hotspot_deck",
+        {
+            "flt": IncidentFilter("2024-01", "2025-12", categories=("Burglary",), localities=("North",)),
+            "params": HotspotParams(),
+            "weighting": "count",
+            "scope": scope,
+            "tiles": None,
+        },
+        False,
+    )
+    ward = SavedView("ward_map", {"ward_code": "E05000001", "quarter_label": "2025/26-Q2"}, True)
+    save(engine, [deck], now=100.0)
+    save(engine, [ward], now=200.0)
+    back = load(engine, KNOWN)
+    assert back == [deck, ward]
+    assert back[0].arguments["scope"].username == "" and back[0].arguments["scope"].locality == "North"
+
+
+def test_a_view_saved_again_is_one_record_at_its_newest_time_and_only_the_newest_are_kept(engine):
+    views = [
+        SavedView("overview", {"flt": IncidentFilter(), "value": "count", "value_label": f"v{i}"}, False)
+        for i in range(KEPT + 6)
+    ]
+    for position, view in enumerate(views):
+        save(engine, [view], now=float(position))
+    save(engine, [views[-1]], now=1000.0)  # served again
+    saved = _views(engine)
+    assert len(saved) == KEPT and saved[-1][1] == 1000.0
+    assert [v.arguments["value_label"] for v in load(engine, KNOWN)] == [f"v{i}" for i in range(6, KEPT + 6)]
+
+
+def test_records_that_cannot_be_read_or_name_no_known_view_are_skipped(engine):
+    """The table is in a database others may write to: a record is data, never code, and only a
+    view the app knows is ever made again."""
+    from rc_dashboard import results_codec
+
+    good = SavedView("ward_map", {"ward_code": "E05000001", "quarter_label": "2025/26-Q2"}, True)
+    save(engine, [good], now=1.0)
+
+    hostile = io.BytesIO()  # an archive asking for a class outside the codec's allow-list
+    with zipfile.ZipFile(hostile, "w") as archive:
+        value = {"dict": [["flt", {"object": "subprocess.Popen", "state": {"dict": [["args", "id"]]}}]]}
+        archive.writestr("manifest.json", json.dumps({"format": results_codec.FORMAT, "value": value}))
+    rows = [
+        ("ward_map", "a" * 64, b"not an archive", 2.0),
+        ("os.system", "b" * 64, results_codec.dumps({"command": "rm -rf /"}), 3.0),
+        ("ward_map", "c" * 64, results_codec.dumps(["not", "a", "mapping"]), 4.0),
+        ("overview", "d" * 64, hostile.getvalue(), 5.0),
+        ("overview", "e" * 64, results_codec.dumps({"value": "count"}), 6.0),
+    ]
+    with engine.begin() as conn:
+        for view, key, archive, at in rows:
+            conn.execute(
+                schema.recent_views.insert().values(
+                    view=view, arguments_key=key, arguments=archive, newest_quarter=False, served_at=at
+                )
+            )
+    assert load(engine, KNOWN) == [good, SavedView("overview", {"value": "count"}, False)]

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
 import pytest
+from sqlalchemy import Engine
 
 from rc_dashboard import db
 from tests.app.conftest import PAGES, app_database, open_page, signed_in_app
@@ -30,13 +35,25 @@ def test_the_data_page_shows_the_first_run_checklist(empty_database):
     assert app.selectbox(key="import_kind").value == "wards", "the step's button opens that import"
 
 
-def _dies_at_the_partner_rows(store_incidents):
-    def dies(engine, frame, **kwargs):
-        if kwargs["file_name"] == "demo partner incidents":
-            raise KeyboardInterrupt  # the server stopped half way through the demo build
-        return store_incidents(engine, frame, **kwargs)
+@contextmanager
+def _half_built_demo(tmp_path: Path, monkeypatch) -> Iterator[Engine]:
+    """The app's database as a server stopped half way through the demo build left it: the police
+    rows committed, the partner incidents never imported, nothing marked as the demo."""
+    from rc_dashboard.services import demo_loader
 
-    return dies
+    def dies(engine, frame, real=demo_loader.store_incidents, **kwargs):
+        if kwargs["file_name"] == "demo partner incidents":
+            raise KeyboardInterrupt  # the server stopped
+        return real(engine, frame, **kwargs)
+
+    with app_database(tmp_path, RC_DEMO="1") as url:
+        engine = db.connect(url)
+        with monkeypatch.context() as patch:
+            patch.setattr(demo_loader, "store_incidents", dies)
+            with pytest.raises(KeyboardInterrupt):
+                demo_loader.build_demo_database(engine, tmp_path, scale=0.1)
+        assert db.has_incidents(engine) and db.get_meta(engine, "demo") is None
+        yield engine
 
 
 def test_the_first_visit_after_a_demo_build_died_half_way_builds_the_whole_demo(tmp_path, monkeypatch):
@@ -47,13 +64,7 @@ def test_the_first_visit_after_a_demo_build_died_half_way_builds_the_whole_demo(
     from rc_dashboard.ui import startup
     from tests.app.conftest import new_app
 
-    with app_database(tmp_path, RC_DEMO="1") as url:
-        engine = db.connect(url)
-        with monkeypatch.context() as patch:
-            patch.setattr(demo_loader, "store_incidents", _dies_at_the_partner_rows(demo_loader.store_incidents))
-            with pytest.raises(KeyboardInterrupt):
-                demo_loader.build_demo_database(engine, tmp_path, scale=0.1)
-        assert db.has_incidents(engine) and db.get_meta(engine, "demo") is None
+    with _half_built_demo(tmp_path, monkeypatch) as engine:
         build = demo_loader.build_demo_database
         monkeypatch.setattr(startup, "build_demo_database", lambda *a, **k: build(*a, **{**k, "scale": 0.1}))
         monkeypatch.setattr(startup, "store_defaults_in_background", lambda engine: None)
@@ -62,24 +73,17 @@ def test_the_first_visit_after_a_demo_build_died_half_way_builds_the_whole_demo(
         assert db.get_meta(engine, "demo") == "1"
         sources = db.read_frame(engine, "SELECT DISTINCT source FROM incidents")["source"]
         assert len(sources) > 1, "the partner incidents too"
-        assert any("Viewing as" in m.value for m in [*app.sidebar.markdown, *app.sidebar.caption]), (
-            "the demo's switcher"
-        )
+        switcher = [m.value for m in [*app.sidebar.markdown, *app.sidebar.caption]]
+        assert any("Viewing as" in text for text in switcher), "the demo's role switcher"
 
 
 def test_a_half_built_demo_is_not_built_over_when_the_database_changed_meanwhile(tmp_path, monkeypatch):
     """Between the visit's check and the clear, someone imported a file (or the build moved on): the
     clear refuses, and nothing is built on top of what is there."""
-    from rc_dashboard.services import demo_loader
     from rc_dashboard.ui import startup
     from tests.app.conftest import new_app
 
-    with app_database(tmp_path, RC_DEMO="1") as url:
-        engine = db.connect(url)
-        with monkeypatch.context() as patch:
-            patch.setattr(demo_loader, "store_incidents", _dies_at_the_partner_rows(demo_loader.store_incidents))
-            with pytest.raises(KeyboardInterrupt):
-                demo_loader.build_demo_database(engine, tmp_path, scale=0.1)
+    with _half_built_demo(tmp_path, monkeypatch) as engine:
         builds = []
         monkeypatch.setattr(startup, "build_demo_database", lambda *a, **k: builds.append(a))
         monkeypatch.setattr(startup, "clear_interrupted_build", lambda engine: False)

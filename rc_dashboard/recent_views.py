@@ -25,6 +25,7 @@ from typing import Any
 from sqlalchemy import Engine, delete, insert, select
 
 from rc_dashboard import schema
+from rc_dashboard.access import Principal
 from rc_dashboard.results_codec import ArchiveError, dumps, loads
 
 KEPT = 64  # the newest views kept in the table (as many as a server process remembers)
@@ -39,6 +40,13 @@ class SavedView:
     view: str
     arguments: dict[str, Any]
     newest_quarter: bool
+
+    def __post_init__(self) -> None:
+        # An access scope is saved, never a person: views are cached per scope (Principal.scope).
+        scoped = {
+            name: value.scope() if isinstance(value, Principal) else value for name, value in self.arguments.items()
+        }
+        object.__setattr__(self, "arguments", scoped)
 
     def archive(self) -> bytes:
         return dumps(self.arguments)

@@ -41,6 +41,14 @@ def test_saved_views_come_back_with_the_same_arguments_oldest_first(engine):
     assert back[0].arguments["scope"].username == "" and back[0].arguments["scope"].locality == "North"
 
 
+def test_a_view_is_saved_with_an_access_scope_never_a_person(engine):
+    person = Principal("alice.smith", "councillor", display_name="Alice Smith")
+    save(engine, [SavedView("overview", {"scope": person, "value": "count"}, False)], now=1.0)
+    archive = db.read_frame(engine, "SELECT arguments FROM recent_views")["arguments"].iloc[0]
+    assert b"alice" not in bytes(archive).lower() and b"Smith" not in bytes(archive)
+    assert load(engine, KNOWN)[0].arguments["scope"] == person.scope()
+
+
 def test_a_view_saved_again_is_one_record_at_its_newest_time_and_only_the_newest_are_kept(engine):
     views = [
         SavedView("overview", {"flt": IncidentFilter(), "value": "count", "value_label": f"v{i}"}, False)

@@ -18,7 +18,8 @@ OGL_ATTRIBUTION = (
 )
 DEMO_NOTICE = (
     "**Demo data.** Everything shown is a fictional borough generated for demonstration "
-    "(Brackenfield is not a real place). Import your own data on the Data page."
+    "(Brackenfield is not a real place). Someone whose role may import data replaces it with the "
+    "partnership's own, on the Data page."
 )
 
 

@@ -22,11 +22,14 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, delete, insert, select
+from sqlalchemy import Engine, delete, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from rc_dashboard import schema
 from rc_dashboard.access import Principal
-from rc_dashboard.results_codec import ArchiveError, dumps, loads
+from rc_dashboard.results_codec import dumps, loads
+from rc_dashboard.terminal import strip_control
 
 KEPT = 64  # the newest views kept in the table (as many as a server process remembers)
 log = logging.getLogger(__name__)
@@ -42,19 +45,32 @@ class SavedView:
     newest_quarter: bool
 
     def __post_init__(self) -> None:
-        # An access scope is saved, never a person: views are cached per scope (Principal.scope).
-        scoped = {
-            name: value.scope() if isinstance(value, Principal) else value for name, value in self.arguments.items()
-        }
-        object.__setattr__(self, "arguments", scoped)
+        object.__setattr__(self, "arguments", {name: _saved(value) for name, value in self.arguments.items()})
 
     def archive(self) -> bytes:
+        """The arguments as a data-only archive (:mod:`rc_dashboard.results_codec`)."""
         return dumps(self.arguments)
 
     def key(self) -> str:
         """sha256 (hex) of the view's name and arguments as Python writes them (the archive holds
         the time it was made; the arguments are strings, numbers, bytes and frozen dataclasses)."""
         return hashlib.sha256(f"{self.view}\0{self.arguments!r}".encode()).hexdigest()
+
+
+CONFIGURED_BASEMAP = "<the configured basemap>"  # saved in place of a basemap (see _saved)
+
+
+def _saved(value: Any) -> Any:
+    """What is saved of an argument: an access scope, never a person (views are cached per scope,
+    :meth:`~rc_dashboard.access.Principal.scope`); for a basemap a marker, never its address (a
+    tile service's address may hold its API key: the configuration's is used again on replay)."""
+    from rc_dashboard.basemap import Basemap
+
+    if isinstance(value, Principal) and (value.username or value.display_name):
+        return value.scope()
+    if isinstance(value, Basemap):
+        return CONFIGURED_BASEMAP
+    return value
 
 
 def save(engine: Engine, views: list[SavedView], now: float | None = None) -> None:
@@ -65,10 +81,13 @@ def save(engine: Engine, views: list[SavedView], now: float | None = None) -> No
     now = time.time() if now is None else now
     table = schema.recent_views
     rows = {view.key(): view for view in views}
+    upsert = (postgresql_insert if engine.dialect.name == "postgresql" else sqlite_insert)(table)
+    upsert = upsert.on_conflict_do_update(  # two replicas saving the same view at once: both succeed
+        index_elements=[table.c.view, table.c.arguments_key], set_={"served_at": upsert.excluded.served_at}
+    )
     with engine.begin() as conn:
-        conn.execute(delete(table).where(table.c.arguments_key.in_(list(rows))))
         conn.execute(
-            insert(table),
+            upsert,
             [
                 {
                     "view": view.view[:64],
@@ -98,11 +117,10 @@ def load(engine: Engine, known: set[str] | frozenset[str]) -> list[SavedView]:
     for row in reversed(rows):
         if row.view not in known:
             continue
-        try:
+        try:  # anything may be in the record: a damaged or hostile archive, a role removed since
             arguments = loads(row.arguments)
-        except ArchiveError as exc:
-            log.info("A saved view of %s cannot be read: %s", row.view, exc)
-            continue
-        if isinstance(arguments, dict) and all(isinstance(name, str) for name in arguments):
-            views.append(SavedView(row.view, arguments, bool(row.newest_quarter)))
+            if isinstance(arguments, dict) and all(isinstance(name, str) for name in arguments):
+                views.append(SavedView(row.view, arguments, bool(row.newest_quarter)))
+        except Exception as exc:
+            log.info("A saved view of %s cannot be read: %s", row.view, strip_control(str(exc))[:200])
     return views

@@ -36,7 +36,6 @@ ALLOWED_CLASSES = frozenset(
     {
         "rc_dashboard.access.PointScope",
         "rc_dashboard.access.Principal",  # an access scope (a view's argument: no user name, see Principal.scope)
-        "rc_dashboard.basemap.Basemap",
         "rc_dashboard.hotspots.analysis.HotspotAnalysis",
         "rc_dashboard.hotspots.analysis.HotspotParams",
         "rc_dashboard.hotspots.analysis.ScanInputs",

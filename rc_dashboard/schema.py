@@ -284,7 +284,7 @@ recent_views = Table(
     "recent_views",
     metadata,
     Column("view", String(64), primary_key=True, comment="the cached view's name (rc_dashboard.ui.cached)"),
-    Column("arguments_key", String(64), primary_key=True, comment="sha256 of the arguments archive"),
+    Column("arguments_key", String(64), primary_key=True, comment="sha256 of the view's name and arguments"),
     Column("arguments", LargeBinary, nullable=False, comment="rc_dashboard.results_codec archive, never pickle"),
     Column("newest_quarter", Boolean, nullable=False, comment="it showed the newest complete quarter"),
     Column("served_at", Float, nullable=False, comment="Unix seconds it was last saved as served"),

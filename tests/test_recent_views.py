@@ -89,3 +89,43 @@ def test_records_that_cannot_be_read_or_name_no_known_view_are_skipped(engine):
                 )
             )
     assert load(engine, KNOWN) == [good, SavedView("overview", {"value": "count"}, False)]
+
+
+def test_a_basemaps_address_is_never_saved_the_configured_one_is_used_again(engine):
+    """A tile service's address may hold its API key: the table gets a marker, not the address."""
+    from rc_dashboard.basemap import Basemap
+    from rc_dashboard.recent_views import CONFIGURED_BASEMAP
+
+    tiles = Basemap("https://tiles.example.gov.uk/{z}/{x}/{y}.png?key=SECRET123", "© Example")
+    save(engine, [SavedView("hotspot_deck", {"tiles": tiles, "weighting": "count"}, False)], now=1.0)
+    archive = bytes(db.read_frame(engine, "SELECT arguments FROM recent_views")["arguments"].iloc[0])
+    assert b"SECRET123" not in archive and b"tiles.example" not in archive
+    assert load(engine, KNOWN)[0].arguments["tiles"] == CONFIGURED_BASEMAP
+
+
+def test_one_record_that_cannot_be_used_never_stops_the_others_from_loading(engine):
+    """A role removed from the configuration since, or a record whose object state is not a mapping:
+    each is skipped and logged; the start-up replay goes on with the rest."""
+    good = SavedView("ward_map", {"ward_code": "E05000001", "quarter_label": "2025/26-Q2"}, True)
+    save(engine, [good], now=1.0)
+    gone_role = {
+        "object": "rc_dashboard.access.Principal",
+        "state": {"dict": [["username", "alice"], ["role", "gone"]]},
+    }
+    not_a_mapping = {"object": "rc_dashboard.queries.IncidentFilter", "state": [1, 2]}
+    for position, value in enumerate((gone_role, not_a_mapping)):
+        archive = io.BytesIO()
+        with zipfile.ZipFile(archive, "w") as members:
+            manifest = {"format": 1, "value": {"dict": [["scope", value]]}}
+            members.writestr("manifest.json", json.dumps(manifest))
+        with engine.begin() as conn:
+            conn.execute(
+                schema.recent_views.insert().values(
+                    view="overview",
+                    arguments_key=str(position) * 64,
+                    arguments=archive.getvalue(),
+                    newest_quarter=False,
+                    served_at=2.0 + position,
+                )
+            )
+    assert load(engine, KNOWN) == [good]

@@ -84,6 +84,8 @@ def save_recent_views() -> int:
     now = time.monotonic()
     with _recent_lock:
         _saved_at.update(dict.fromkeys(calls, now))
+        for key in [key for key in _saved_at if key not in _recent_calls]:  # forgotten views: no record kept
+            del _saved_at[key]
     return len(calls)
 
 
@@ -91,10 +93,31 @@ def saved_recent_calls() -> list[RecentCall]:
     """The views the app's servers saved as served recently, as calls this process can make again."""
     from rc_dashboard import recent_views
 
+    views = recent_views.load(engine(), frozenset(_REMEMBERED))
+    if any(recent_views.CONFIGURED_BASEMAP in view.arguments.values() for view in views):
+        configured = _configured_basemap()
     return [
-        RecentCall(_REMEMBERED[view.view][0], view.arguments, view.newest_quarter, _REMEMBERED[view.view][1])
-        for view in recent_views.load(engine(), frozenset(_REMEMBERED))
+        RecentCall(
+            _REMEMBERED[view.view][0],
+            {
+                name: configured if value == recent_views.CONFIGURED_BASEMAP else value
+                for name, value in view.arguments.items()
+            },
+            view.newest_quarter,
+            _REMEMBERED[view.view][1],
+        )
+        for view in views
     ]
+
+
+def _configured_basemap():
+    """The basemap as configured now (what the pages draw on), or None where it is off or misconfigured."""
+    from rc_dashboard import basemap
+
+    try:
+        return basemap.basemap()
+    except config.ConfigError:
+        return None
 
 
 def _remembered(

@@ -43,6 +43,7 @@ log = logging.getLogger(__name__)
 _start_lock = threading.Lock()
 _started = False
 _replayed_at_start = False  # replay_saved_views has run in this process
+_replayed_version: int | None = None  # the data version it made the saved views for
 
 
 def start() -> None:
@@ -70,29 +71,33 @@ def _watch() -> None:
             replay_saved_views()
         except Exception as exc:
             log.info("Pre-warm: the saved views were not made again: %s", strip_control(str(exc)))
-    refill = Refill()
+    refill = Refill(seen=_replayed_version)  # an import during the replay is refilled like any other
     while True:
         time.sleep(POLL_S)
         try:
             version = cached.data_version()  # also frees the caches of older versions
             complete = bool(refill.pending) and stored.defaults_stored(cached.engine())
-            cached.save_recent_views()  # for servers that start later (rc_dashboard.recent_views)
         except Exception as exc:  # the database is down: the pages say so; look again later
             log.debug("Pre-warm: data version unavailable: %s", exc)
             continue
         refill.step(version, complete, time.monotonic())
+        try:  # apart from the refill: a database this server may only read must not stop it
+            cached.save_recent_views()  # for servers that start later (rc_dashboard.recent_views)
+        except Exception as exc:
+            log.debug("Pre-warm: the views served were not saved: %s", strip_control(str(exc)))
 
 
 def replay_saved_views(budget_s: float = START_BUDGET_S) -> tuple[int, int]:
     """Make the views the app's servers saved as served recently (:mod:`rc_dashboard.recent_views`)
-    for the current data, from stored results only, within about ``budget_s`` seconds, newest
-    first; returns (made, not made). The launcher calls this before the port opens, so a restarted
-    replica's first visitors find what they asked for last time already drawn; a server started
-    without the launcher does it in this module's thread."""
-    global _replayed_at_start
+    for the current data, from stored results only, within about ``budget_s`` seconds, oldest
+    first (the caches keep the most recently made: the newest views must be made last); returns
+    (made, not made). The launcher calls this before the port opens, so a restarted replica's
+    first visitors find what they asked for last time already drawn; a server started without the
+    launcher does it in this module's thread."""
+    global _replayed_at_start, _replayed_version
     _replayed_at_start = True
-    calls = cached.saved_recent_calls()[::-1]  # newest first: the budget may end before the oldest
-    version = cached.data_version()
+    calls = cached.saved_recent_calls()
+    version = _replayed_version = cached.data_version()
     waiting = fill(calls, version, deadline=time.monotonic() + budget_s)
     return len(calls) - len(waiting), len(waiting)
 

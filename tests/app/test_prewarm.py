@@ -177,3 +177,46 @@ def test_a_skipped_views_message_reaches_the_log_without_control_characters(capl
     logged = caplog.records[-1].getMessage()
     assert "North" in logged and "owned" not in logged  # the window-title sequence goes whole
     assert not any(c in logged for c in ("\x1b", "\x07", "\u202e"))
+
+
+def test_an_import_during_the_start_up_replay_is_refilled(monkeypatch):
+    """The start-up replay made the saved views for version 1; an import committed version 2 before
+    the watcher's first look: those views are made again for version 2."""
+    tries = []
+    monkeypatch.setattr(cached, "recent_calls", lambda: ["a"])
+    monkeypatch.setattr(prewarm, "fill", lambda calls, version: tries.append((calls, version)) or [])
+    prewarm.Refill(seen=1).step(2, False, 0.0)
+    assert tries == [(["a"], 2)]
+
+
+def test_a_cache_filled_before_streamlits_runtime_exists_is_the_one_it_uses(monkeypatch):
+    """The launcher makes the saved views before Streamlit starts: this relies on a cached function's
+    cache, once made, being kept when the runtime (and its own cache storage) comes."""
+    import streamlit as st
+    from streamlit.runtime.caching import cache_data_api
+
+    made = []
+
+    @st.cache_data(show_spinner=False)
+    def data(x: int) -> int:
+        made.append(("data", x))
+        return x * x
+
+    @st.cache_resource(show_spinner=False)
+    def resource(x: int) -> list[int]:
+        made.append(("resource", x))
+        return [x]
+
+    assert data(3) == 9 and resource(3) == [3]
+
+    class Runtime:  # a runtime whose cache storage must not be asked for the caches made before
+        @property
+        def cache_storage_manager(self):
+            raise AssertionError("the cache made before the runtime was made again")
+
+    # st.cache_resource keeps its caches in the process whatever the runtime; st.cache_data asks the
+    # runtime for its storage when it makes a cache.
+    monkeypatch.setattr(cache_data_api.runtime, "exists", lambda: True)
+    monkeypatch.setattr(cache_data_api.runtime, "get_instance", lambda: Runtime())
+    assert data(3) == 9 and resource(3) == [3]
+    assert made == [("data", 3), ("resource", 3)]

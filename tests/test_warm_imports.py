@@ -70,3 +70,42 @@ def test_the_launcher_imports_the_pages_modules_then_runs_streamlit_with_the_sam
     assert "Warning" not in done.stderr  # the warm-up draws nothing and reads no missing setting
     assert "the pages' modules imported in" in done.stdout and "first uses warmed in" in done.stdout
     assert "not made again (RC_PREWARM=0)" in done.stdout  # the test suite turns the pre-warm off
+
+
+def test_the_launcher_makes_the_views_saved_by_earlier_servers_again_before_streamlit_starts(tmp_path):
+    """A restarted replica: the views the servers saved are made again in the launcher's process, and
+    are then cache hits for the pages (Streamlit is not started here: its command is replaced)."""
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from rc_dashboard import db
+    from rc_dashboard.recent_views import SavedView, save
+
+    url = f"sqlite:///{tmp_path / 'app.sqlite'}"
+    save(db.connect(url), [SavedView("wards_table", {}, False)])
+    probe = (
+        "import json\n"
+        "from streamlit.web import cli\n"
+        "cli.main = lambda args, prog_name: 0\n"
+        "from rc_dashboard.ui import launch\n"
+        "launch.main(['app.py'])\n"
+        "from rc_dashboard import db\n"
+        "from rc_dashboard.ui import cached\n"
+        "db.read_frame = lambda *a, **k: (_ for _ in ()).throw(AssertionError('made again by the page'))\n"
+        "print(json.dumps({'rows': len(cached.wards_table(cached.data_version()))}))\n"
+    )
+    environment = {**os.environ, "RC_PREWARM": "1", "RC_DATABASE_URL": url, "RC_DATA_DIR": str(tmp_path)}
+    done = subprocess.run(
+        [sys.executable, "-c", probe],
+        cwd=Path(__file__).resolve().parents[1],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=environment,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "1 view saved by earlier servers made again" in done.stdout
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == {"rows": 0}  # a cache hit: nothing read

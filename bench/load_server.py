@@ -71,6 +71,14 @@ Production section runs replicas behind nginx) and keeps session i on replica i 
 its sessions' scripts under one interpreter lock, so on a 2-core machine one process uses about one
 core; two replicas use both.
 
+Saved views (:mod:`rc_dashboard.recent_views`): a server saves the views it served in the database,
+and a server that starts makes them again before its port opens. So that every run measures what it
+says, the bench database's saved views are cleared before the servers start: by default the first
+batch meets a server no earlier server prepared (a first start on new data). ``--restart`` measures
+a restarted (or added) replica instead: a first server is started, one session loads every page on
+it, the server saves those views and is stopped, and then the measured servers start and make them
+again before their ports open.
+
 ``--server-env NAME=VALUE`` (repeatable) adds to the server's environment, e.g.
 ``--server-env MALLOC_ARENA_MAX=2`` as ``python -m rc_dashboard serve`` sets it in production.
 """
@@ -548,6 +556,46 @@ def simulate_import(url: str) -> None:
     engine.dispose()
 
 
+def saved_views(url: str, clear: bool = False) -> int:
+    """The views saved by servers in the bench database (0 before schema 5); ``clear`` deletes them."""
+    import sqlite3
+
+    with sqlite3.connect(url.removeprefix("sqlite:///")) as connection:
+        if not connection.execute("SELECT 1 FROM sqlite_master WHERE name = 'recent_views'").fetchone():
+            return 0
+        count = connection.execute("SELECT COUNT(*) FROM recent_views").fetchone()[0]
+        if clear:
+            connection.execute("DELETE FROM recent_views")
+        return int(count)
+
+
+def serve_before_restart(args: argparse.Namespace, app_dir: Path, folder: Path, switcher: Switcher) -> None:
+    """``--restart``: one server, one session loading every page, its views saved, the server stopped."""
+    data_dir = folder / "before_restart"
+    data_dir.mkdir()
+    with bench_load.streamlit_server(app_dir, args.database_url, data_dir, None) as server:
+        sampler = bench_load.Sampler([server.pid])
+        sampler.start()
+        try:
+            warm_args = argparse.Namespace(**{**vars(args), "think": 0.0})
+            served = asyncio.run(run_batch("before restart", [server.url], warm_args, 1, 1, sampler, switcher))
+        finally:
+            sampler.stop()
+        if served["summary"]["overall"]["failures"]:
+            raise SystemExit(
+                f"the server before the restart failed a load; its log ends:{bench_load.log_tail(server.log)}"
+            )
+        saved, deadline = -1, time.monotonic() + 15
+        while time.monotonic() < deadline:  # the pre-warm thread saves every second
+            time.sleep(2)
+            now = saved_views(args.database_url)
+            if now == saved and now > 0:
+                break
+            saved = now
+    saved = saved_views(args.database_url)
+    print(f"restart: a first server served every page once and saved {saved} views, then stopped")
+
+
 def _server_env(pairs: list[str]) -> dict[str, str]:
     env = {}
     for pair in pairs:
@@ -573,6 +621,11 @@ def main() -> None:
     )
     parser.add_argument("--think", type=float, default=0.0, help="mean pause in seconds between a session's loads")
     parser.add_argument("--batches", type=int, default=2, help="batches after warm-up (2 tells a leak from growth)")
+    parser.add_argument(
+        "--restart",
+        action="store_true",
+        help="measure restarted servers: a first server serves every page once and saves those views",
+    )
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds before a page load counts as failed")
     parser.add_argument("--settle", type=float, default=5.0, help="seconds to wait after a batch before reading RSS")
     parser.add_argument("--seed", type=int, default=1, help="seed of the think-time draws")
@@ -592,8 +645,11 @@ def main() -> None:
     print(f"database: {url.removeprefix('sqlite:///')} ({incidents:,} incidents)")
     started_at = datetime.now()
     os.environ.update(server_env)  # streamlit_server passes this process's environment on
+    print(f"saved views cleared: {saved_views(url, clear=True)} (see --restart)")
     with tempfile.TemporaryDirectory(prefix="rc_load_server_") as folder:
         source = bench_load.snapshot_app(Path(folder) / "app", args.ref)
+        if args.restart:
+            serve_before_restart(args, Path(folder) / "app", Path(folder), Switcher.for_app(Path(folder) / "app"))
         with contextlib.ExitStack() as stack:
             servers = []
             for number in range(1, args.replicas + 1):  # one data folder (and log) each, one app copy

@@ -30,29 +30,31 @@ startup.warm_imports()  # the pages' heavy modules, in the background while this
 prewarm.start()  # after an import, this server fills its caches with the new data's views
 startup.ensure_data()
 
-with startup.database_errors_as_messages():
-    principal = auth.current_principal()
-st.session_state[auth.KEY_CURRENT] = principal
-if principal is None:
-    # Every page's address leads to the sign-in form, so a link to /map is not "page not found"
-    # and, after signing in, the same address opens the page it names.
-    sign_in = [st.Page(auth.sign_in_page, title="Sign in", icon=":material/login:", default=True)]
-    sign_in += [st.Page(auth.sign_in_page, title="Sign in", url_path=Path(script).stem) for _, script, *_ in PAGES]
+# One run draws one version of the data: the version is read once, here (see cached.one_version_per_run).
+with cached.one_version_per_run():
     with startup.database_errors_as_messages():
-        st.navigation(sign_in, position="hidden").run()
-    st.stop()
+        principal = auth.current_principal()
+    st.session_state[auth.KEY_CURRENT] = principal
+    if principal is None:
+        # Every page's address leads to the sign-in form, so a link to /map is not "page not found"
+        # and, after signing in, the same address opens the page it names.
+        sign_in = [st.Page(auth.sign_in_page, title="Sign in", icon=":material/login:", default=True)]
+        sign_in += [st.Page(auth.sign_in_page, title="Sign in", url_path=Path(script).stem) for _, script, *_ in PAGES]
+        with startup.database_errors_as_messages():
+            st.navigation(sign_in, position="hidden").run()
+        st.stop()
 
-auth.identity_box(principal)
-sections: dict[str, list] = {}
-for section, script, title, icon, capability in PAGES:
-    if principal.can(capability):
-        sections.setdefault(section, []).append(st.Page(script, title=title, icon=icon, default=not sections))
-if not sections:
-    st.warning(f"Your role ({principal.role_info.label}) has no pages. Ask an administrator (config/roles.yaml).")
-    st.stop()
-navigation = st.navigation(sections)
-with startup.database_errors_as_messages():
-    if principal.can("explore") or principal.can("hotspots"):  # the pages that use the filter bar
-        st.session_state["current_filter"] = filters.filter_bar()
-    layout.partnership_header(config.area_config().area_name, cached.data_loaded(cached.data_version()))
-    navigation.run()
+    auth.identity_box(principal)
+    sections: dict[str, list] = {}
+    for section, script, title, icon, capability in PAGES:
+        if principal.can(capability):
+            sections.setdefault(section, []).append(st.Page(script, title=title, icon=icon, default=not sections))
+    if not sections:
+        st.warning(f"Your role ({principal.role_info.label}) has no pages. Ask an administrator (config/roles.yaml).")
+        st.stop()
+    navigation = st.navigation(sections)
+    with startup.database_errors_as_messages():
+        if principal.can("explore") or principal.can("hotspots"):  # the pages that use the filter bar
+            st.session_state["current_filter"] = filters.filter_bar()
+        layout.partnership_header(config.area_config().area_name, cached.data_loaded(cached.data_version()))
+        navigation.run()

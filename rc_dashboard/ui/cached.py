@@ -11,7 +11,8 @@ import inspect
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
@@ -157,10 +158,37 @@ def engine() -> Engine:
     return db.connect(config.database_url())
 
 
+_run_version: ContextVar[list[int] | None] = ContextVar("rc_run_version", default=None)
+
+
+@contextmanager
+def one_version_per_run() -> Iterator[None]:
+    """Within this block, :func:`data_version` reads the database once and answers that version after.
+
+    The router wraps each page run in it, so one run draws one version of the data: before, the
+    header, the filter bar, the sign-in check and the page each read the version (three or four
+    queries a run), and an import committed during a run could show the header of one version
+    above a page of the next. Outside the block (the pre-warm thread, a page run without the
+    router) every call reads the database. A ContextVar, set and reset in the run's own thread,
+    so nothing carries over to the next run or to another session.
+    """
+    token = _run_version.set([])
+    try:
+        yield
+    finally:
+        _run_version.reset(token)
+
+
 def data_version() -> int:
-    """The data version now (from the database), forgetting this process's figures of older ones."""
+    """The data version now (from the database; within :func:`one_version_per_run`, as the run's
+    first call read it), forgetting this process's figures of older ones."""
+    memo = _run_version.get()
+    if memo:
+        return memo[0]
     version = db.data_version(engine())
     _forget_older_versions(version)
+    if memo is not None:
+        memo.append(version)
     return version
 
 

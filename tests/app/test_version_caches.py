@@ -4,6 +4,7 @@ figures are freed at once (after a quarterly import they would otherwise sit bes
 from __future__ import annotations
 
 import inspect
+import threading
 
 from rc_dashboard.ui import cached
 
@@ -52,3 +53,34 @@ def test_a_cache_of_an_older_version_is_empty_after_a_newer_one_is_seen(monkeypa
     cached._forget_older_versions(2)
     cached.months_available(1)
     assert calls == [1, 1]  # version 1's entry was freed
+
+
+def test_within_a_run_the_version_is_read_once_and_kept(monkeypatch):
+    versions, reads = iter([7, 8, 9, 10]), []
+    monkeypatch.setattr(cached.db, "data_version", lambda engine: reads.append(1) or next(versions))
+    monkeypatch.setattr(cached, "engine", lambda: None)
+    monkeypatch.setattr(cached, "_forget_older_versions", lambda version: None)
+    with cached.one_version_per_run():
+        assert cached.data_version() == 7
+        assert cached.data_version() == 7  # an import committed meanwhile waits for the next run
+        elsewhere = []  # another thread (the pre-warm's, another session's) is not in this run
+        thread = threading.Thread(target=lambda: elsewhere.append(cached.data_version()))
+        thread.start()
+        thread.join()
+        assert elsewhere == [8]
+    assert cached.data_version() == 9  # outside a run every call reads the database
+    with cached.one_version_per_run():
+        assert cached.data_version() == 10
+    assert len(reads) == 4
+
+
+def test_a_page_run_reads_the_data_version_once(council_database, monkeypatch):
+    from tests.app.conftest import open_page, signed_in_app
+
+    app = open_page("pages/data.py", signed_in_app("analyst"))
+    reads = []
+    real = cached.db.data_version
+    monkeypatch.setattr(cached.db, "data_version", lambda engine: reads.append(1) or real(engine))
+    app.run()  # the router (sign-in check, filter bar, header) and the page: three reads before
+    assert not app.exception and [t.value for t in app.title] == ["Data"]
+    assert len(reads) == 1

@@ -11,9 +11,10 @@ an import: the stored results present, every process cache cold.
 
 The database is a demo database, so the app opens with the demo role switcher and asks for no
 sign-in. Each page is loaded as the role that uses it (board: Overview, Map, Performance measures;
-analyst: Hotspots, Data; councillor: Ward summary; locality lead: Locality pack, of the first
-locality), chosen the way the browser chooses it: the switcher's value (its widget id computed as
-Streamlit computes it) sent with the run request; if the run drew the switcher under another id (a
+analyst: Hotspots, Data; councillor: Ward summary, each session its own ward as councillors do -
+session i the i-th ward by code, ``--one-ward`` for the first ward in every session; locality lead:
+Locality pack, of the first locality), chosen the way the browser chooses it: the switcher's value
+(its widget id computed as Streamlit computes it) sent with the run request; if the run drew the switcher under another id (a
 fresh server's first runs), the role is chosen in that switcher, as a user would, in a second run
 timed as part of the same load. Each load checks that the run was for that role
 (the sidebar's "Viewing as: <role> (demo)") and for the app the widget id was computed for (the
@@ -161,6 +162,7 @@ PAGES = tuple(
 TARGET_P95_S = 3.0  # issue 15: every page, 20 sessions straight after an import
 bench_load.TARGET_P95_S = TARGET_P95_S  # bench_load.missed_targets reads it there
 DEMO_ROLE_KEY = "rc_demo_role"  # the demo switcher's widget key (rc_dashboard.ui.auth.KEY_DEMO_ROLE)
+WARD_KEY = "ws_ward"  # the ward summary's ward selectbox (pages/ward_summary.py)
 
 
 @dataclass(frozen=True)
@@ -171,9 +173,11 @@ class Switcher:
     main_script_hash: str
     labels: dict[str, str]
     other_ids: tuple[str, ...] = ()  # the ids a fresh server's first runs may give it (see for_app)
+    ward_names: tuple[str, ...] = ()  # the ward summary's choices in its order; session i opens ward i
+    ward_ids: tuple[str, ...] = ()  # the ward selectbox's possible ids (router's page, pages/ folder mode)
 
     @classmethod
-    def for_app(cls, app_dir: Path) -> Switcher:
+    def for_app(cls, app_dir: Path, database_url: str | None = None) -> Switcher:
         """The id Streamlit gives the keyed selectbox in ``app.py`` of the server started in ``app_dir``.
 
         A keyed selectbox's id hashes its key, ``accept_new_options`` and the running script's hash,
@@ -183,9 +187,9 @@ class Switcher:
         from streamlit.elements.lib.utils import _compute_element_id
         from streamlit.runtime.pages_manager import calc_hash
 
-        def widget_id(script: str) -> str:
+        def widget_id(script: str, key: str = DEMO_ROLE_KEY) -> str:
             return _compute_element_id(
-                "selectbox", DEMO_ROLE_KEY, accept_new_options=False, active_script_hash=calc_hash(script) if script else ""
+                "selectbox", key, accept_new_options=False, active_script_hash=calc_hash(script) if script else ""
             )
 
         script = str(app_dir.absolute() / "app.py")
@@ -195,7 +199,33 @@ class Switcher:
         sys.path.insert(0, str(ROOT))
         from rc_dashboard.access import roles
 
-        return cls(widget_id(script), calc_hash(script), {key: role.label for key, role in roles().items()}, others)
+        labels = {key: role.label for key, role in roles().items()}
+        if database_url is None:  # every councillor on the first ward (--one-ward)
+            return cls(widget_id(script), calc_hash(script), labels, others)
+        # A page run by the router has its url path's hash; in the pages/ folder mode, its file's.
+        ward_ids = (
+            widget_id("ward_summary", WARD_KEY),
+            widget_id(str(app_dir.absolute() / "pages" / "ward_summary.py"), WARD_KEY),
+        )
+        return cls(widget_id(script), calc_hash(script), labels, others, ward_names(database_url), ward_ids)
+
+    def ward_for(self, page: ServerPage, session: int) -> str | None:
+        """The ward session ``session`` (from 1) opens on the ward summary: its own, as councillors do."""
+        if page.name != "ward_summary" or not self.ward_names:
+            return None
+        return self.ward_names[(session - 1) % len(self.ward_names)]
+
+
+def ward_names(database_url: str) -> tuple[str, ...]:
+    """The wards' names in the ward summary's order (by ward code)."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            return tuple(conn.execute(text("SELECT ward_name FROM areas ORDER BY ward_code")).scalars())
+    finally:
+        engine.dispose()
 
 
 @dataclass
@@ -234,23 +264,30 @@ async def http_get(host: str, port: int, path: str) -> int:
     return len(response)
 
 
-def rerun_request(base_url: str, page: ServerPage, switcher: Switcher) -> bytes:
-    """The BackMsg the browser sends once the websocket is open: run this page as its role, empty query string."""
+def rerun_request(base_url: str, page: ServerPage, switcher: Switcher, ward: str | None = None) -> bytes:
+    """The BackMsg the browser sends once the websocket is open: run this page as its role (and on the
+    ward summary, ``ward`` chosen), empty query string."""
     context = ContextInfo(timezone="UTC", timezone_offset=0, locale="en-GB", url=f"{base_url}/{page.path}")
     state = ClientState(query_string="", page_name=page.path, context_info=context)
     for widget_id in (switcher.widget_id, *switcher.other_ids):  # ids the server does not draw are ignored
         role = state.widget_states.widgets.add()
         role.id = widget_id
         role.string_value = switcher.labels[page.role]
+    for widget_id in switcher.ward_ids if ward is not None else ():
+        chosen = state.widget_states.widgets.add()
+        chosen.id = widget_id
+        chosen.string_value = ward
     return BackMsg(rerun_script=state).SerializeToString()
 
 
 class RunCheck:
     """What one script run drew that matters for pass/fail."""
 
-    def __init__(self, switcher: Switcher) -> None:
+    def __init__(self, switcher: Switcher, ward: str | None = None) -> None:
         self.switcher = switcher
+        self.ward = ward  # the ward the run should show (ward summary), if one was chosen
         self.headings: list[str] = []
+        self.subheadings: list[str] = []
         self.chart = False
         self.viewing_as: str | None = None
         self.switcher_id: str | None = None  # the id the server gave the role switcher in this run
@@ -269,6 +306,8 @@ class RunCheck:
         field = element.WhichOneof("type")
         if field == "heading" and element.heading.tag == "h1":
             self.headings.append(element.heading.body)
+        elif field == "heading" and element.heading.tag == "h2":
+            self.subheadings.append(element.heading.body.replace("\\", ""))  # markdown-escaped names
         elif field == page.chart:
             self.chart = True
         elif field == "markdown" and element.markdown.body.startswith("Viewing as: "):
@@ -293,6 +332,8 @@ class RunCheck:
             return f"the run showed {self.headings or 'no title'} instead of {page.title!r}"
         if not self.chart:
             return f"the run drew no {page.chart}"
+        if self.ward is not None and not any(h.startswith(f"{self.ward}:") for h in self.subheadings):
+            return f"the run showed {self.subheadings[:1] or 'no ward'} instead of ward {self.ward!r}"
         return None
 
 
@@ -317,10 +358,11 @@ async def load_page(base_url: str, page: ServerPage, load: Load, timeout_s: floa
                 open_timeout=None,
                 ping_interval=None,
             ) as socket:
-                await socket.send(rerun_request(base_url, page, switcher))
+                ward = switcher.ward_for(page, load.session)
+                await socket.send(rerun_request(base_url, page, switcher, ward))
                 load.connect_seconds = time.perf_counter() - started
                 stage = "the script run"
-                check = RunCheck(switcher)
+                check = RunCheck(switcher, ward)
                 async for data in socket:
                     load.bytes_received += len(data)
                     load.messages += 1
@@ -330,7 +372,7 @@ async def load_page(base_url: str, page: ServerPage, load: Load, timeout_s: floa
                     if message.WhichOneof("type") != "script_finished":
                         continue
                     if message.script_finished == FINISHED.FINISHED_EARLY_FOR_RERUN:
-                        check = RunCheck(switcher)  # the app asked for a rerun: wait for that one
+                        check = RunCheck(switcher, ward)  # the app asked for a rerun: wait for that one
                         continue
                     if message.script_finished == FINISHED.FINISHED_WITH_COMPILE_ERROR:
                         check.problem = check.problem or "the page failed to compile"
@@ -341,9 +383,9 @@ async def load_page(base_url: str, page: ServerPage, load: Load, timeout_s: floa
                         # browser's user does, in the switcher the run drew. Timed as part of the load.
                         load.note = f"switcher drawn as {check.switcher_id} under script hash {check.switcher_script_hash}"
                         switcher = replace(switcher, other_ids=(*switcher.other_ids, check.switcher_id))
-                        await socket.send(rerun_request(base_url, page, switcher))
+                        await socket.send(rerun_request(base_url, page, switcher, ward))
                         load.runs += 1
-                        check = RunCheck(switcher)
+                        check = RunCheck(switcher, ward)
                         continue
                     break
                 else:
@@ -626,6 +668,11 @@ def main() -> None:
         action="store_true",
         help="measure restarted servers: a first server serves every page once and saves those views",
     )
+    parser.add_argument(
+        "--one-ward",
+        action="store_true",
+        help="every councillor on the first ward (before 2026-11-26: the default); else session i opens ward i",
+    )
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds before a page load counts as failed")
     parser.add_argument("--settle", type=float, default=5.0, help="seconds to wait after a batch before reading RSS")
     parser.add_argument("--seed", type=int, default=1, help="seed of the think-time draws")
@@ -648,8 +695,9 @@ def main() -> None:
     print(f"saved views cleared: {saved_views(url, clear=True)} (see --restart)")
     with tempfile.TemporaryDirectory(prefix="rc_load_server_") as folder:
         source = bench_load.snapshot_app(Path(folder) / "app", args.ref)
+        wards_from = None if args.one_ward else url  # the wards councillors' sessions open (Switcher.for_app)
         if args.restart:
-            serve_before_restart(args, Path(folder) / "app", Path(folder), Switcher.for_app(Path(folder) / "app"))
+            serve_before_restart(args, Path(folder) / "app", Path(folder), Switcher.for_app(Path(folder) / "app", wards_from))
         with contextlib.ExitStack() as stack:
             servers = []
             for number in range(1, args.replicas + 1):  # one data folder (and log) each, one app copy
@@ -663,7 +711,7 @@ def main() -> None:
                 print(f"server environment adds: {server_env}")
             sampler = bench_load.Sampler([server.pid for server in servers])
             sampler.start()
-            switcher = Switcher.for_app(Path(folder) / "app")
+            switcher = Switcher.for_app(Path(folder) / "app", wards_from)
             try:
                 measured = asyncio.run(benchmark(args, [s.url for s in servers], servers[0].log, sampler, switcher))
             finally:

@@ -13,7 +13,9 @@ for nothing:
   distinct category scope and square size the configured roles need (analysts: every category,
   125 m squares; restricted roles: their categories, 250 m squares);
 * the ward summaries of the latest complete UK financial quarter (their tables, suppression and
-  hotspots, councillor-safe categories and 250 m squares), which the locality packs share;
+  hotspots, councillor-safe categories and 250 m squares), which the locality packs share, and
+  every ward's map for them (twenty councillors opening their own wards' summaries after the
+  quarterly import would otherwise draw twenty maps in every server process);
 * each locality's panel pack for that quarter, as its locality lead reads it (kept per data
   version, not incidents version: survey values change a pack's measures).
 
@@ -37,7 +39,15 @@ Progress = Callable[[float, str], None]
 log = logging.getLogger(__name__)
 
 # Every kind of result keyed on the incidents' version (pruned together after an import).
-INCIDENT_RESULT_KINDS = ("cube", "hotspots", "hotspot_backtest", "ward_summaries", "distinct_values", "coverage")
+INCIDENT_RESULT_KINDS = (
+    "cube",
+    "hotspots",
+    "hotspot_backtest",
+    "ward_summaries",
+    "ward_maps",
+    "distinct_values",
+    "coverage",
+)
 
 
 DEFAULTS_DONE = "defaults_done"  # a result stored last by compute_defaults: every default is stored
@@ -151,6 +161,27 @@ def ward_summaries(engine: Engine, quarter) -> tuple[dict, pd.DataFrame]:
     )
 
 
+def ward_maps(engine: Engine, quarter) -> dict[str, bytes]:
+    """Every ward's PNG map for its summary of ``quarter`` (the ward, its neighbours and its hotspots:
+    :func:`rc_dashboard.reports.service.ward_map`), by ward code, stored with the ward summaries.
+
+    About 0.05-0.15 s of one core a ward, so an import pays it once (about 2 s for 20 wards) rather
+    than every server process once per ward opened. The configured basemap is part of the
+    configuration fingerprint (``area.yaml``), so a new basemap draws them again.
+    """
+    from rc_dashboard.geography import wards_from_db
+    from rc_dashboard.reports.service import ReportError, ward_map
+
+    def compute() -> dict[str, bytes]:
+        hotspots = ward_summaries(engine, quarter)[1]
+        wards = wards_from_db(engine)
+        return {code: ward_map(wards, code, hotspots) for code in wards["ward_code"]}
+
+    return fetch_or_compute(
+        engine, "ward_maps", incidents_version(engine), {"quarter": quarter.label}, compute, remembered=(ReportError,)
+    )
+
+
 def locality_pack(engine: Engine, locality: str, quarter, principal):
     """The panel pack for ``locality`` and ``quarter`` as ``principal`` may read it.
 
@@ -223,7 +254,7 @@ def compute_defaults(engine: Engine, progress: Progress = _silent) -> list[str]:
     readers = role_principals("locality_pack")
     quarter = latest_complete_quarter(engine)
     leads = pack_readers(queries.distinct_values(engine, "locality")) if quarter else []
-    steps = 4 + len(principals) + len(readers) + len(leads)
+    steps = 5 + len(principals) + len(readers) + len(leads)
     done = 0
 
     def step(message: str, work: Callable[[], object]) -> None:
@@ -250,6 +281,7 @@ def compute_defaults(engine: Engine, progress: Progress = _silent) -> list[str]:
             lines.append("Ward summaries and packs: not made (no complete financial quarter is loaded)")
         else:
             step(f"Ward summaries for {quarter.label}", lambda: ward_summaries(engine, quarter))
+            step(f"Ward maps for {quarter.label}", lambda: ward_maps(engine, quarter))
             threshold = config.area_config().suppression_threshold
             for reader in readers:  # a pack's hotspots follow its reader's categories (see ward_hotspots)
                 step(

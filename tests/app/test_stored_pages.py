@@ -78,3 +78,55 @@ def test_a_page_says_when_its_result_is_being_computed(imported):
         with engine.begin() as conn:
             conn.execute(schema.results.delete().where(schema.results.c.key == "0" * 64))
     assert results.computing(engine) == []
+
+
+@pytest.fixture
+def drawn(monkeypatch):
+    """The ward codes whose summary map was drawn (rather than read as stored), in order."""
+    from rc_dashboard.reports import service as report_service
+
+    codes: list[str] = []
+    real = report_service.ward_map
+
+    def recorded(wards, code, hotspots):
+        codes.append(code)
+        return real(wards, code, hotspots)
+
+    monkeypatch.setattr(report_service, "ward_map", recorded)
+    return codes
+
+
+def test_every_wards_map_is_stored_and_the_page_draws_none(imported, nothing_computed, drawn, tmp_path):
+    """Twenty councillors opening their own wards after the quarterly import: every map was drawn
+    by the import, once; a server process draws none (before, one per ward opened, per process)."""
+    from rc_dashboard import cli
+    from rc_dashboard.geography import wards_from_db
+
+    engine, lines = imported
+    quarter = stored.latest_complete_quarter(engine)
+    assert f"Ward maps for {quarter.label}: stored" in " ".join(lines)
+    maps = stored.ward_maps(engine, quarter)
+    assert set(maps) == set(wards_from_db(engine)["ward_code"]) and len(maps) > 1
+    assert all(png.startswith(b"\x89PNG") for png in maps.values())
+    st.cache_resource.clear()  # a fresh process
+    app = _open("councillor", "pages/ward_summary.py")
+    for code in sorted(maps)[-2:]:  # another councillor's ward
+        app.selectbox(key="ws_ward").set_value(code).run()
+        assert not app.exception and app.get("image"), [e.value for e in app.exception]
+    assert drawn == []
+    out = tmp_path / "summaries"
+    assert cli.main(["summary", "--db", str(engine.url), "--all", "--quarter", quarter.label, "--out", str(out)]) == 0
+    assert drawn == [] and len(list(out.glob("*.pdf"))) == len(maps)
+
+
+def test_a_quarter_without_stored_maps_draws_only_the_ward_opened(imported, drawn):
+    from rc_dashboard.geography import wards_from_db
+
+    st.cache_resource.clear()
+    app = _open("councillor", "pages/ward_summary.py")
+    older = app.selectbox(key="ws_quarter").options[1]  # the import stores the newest quarter's maps only
+    ward = sorted(wards_from_db(imported[0])["ward_code"])[-1]
+    app.selectbox(key="ws_ward").set_value(ward)
+    app.selectbox(key="ws_quarter").set_value(older).run()
+    assert not app.exception and app.get("image"), [e.value for e in app.exception]
+    assert len(drawn) == 1  # that ward's map only, not every ward's

@@ -2,8 +2,8 @@
 
 import streamlit as st
 
-from rc_dashboard import audit, charts, config
-from rc_dashboard.coverage import LOCATION_HEADERS, coverage_gaps
+from rc_dashboard import audit, config
+from rc_dashboard.coverage import LOCATION_HEADERS
 from rc_dashboard.escaping import escape_markdown
 from rc_dashboard.export import to_csv_text
 from rc_dashboard.ingest.boundaries import BoundaryChangeRefused, preview_boundary_file
@@ -122,7 +122,8 @@ with coverage_tab:
             "missing (never loaded), shown as a gap and left out of every comparison. A covered month with no rows "
             "is a true zero. A police.uk file covers its month; a partner file the period stated at import."
         )
-        st.plotly_chart(charts.coverage_heatmap(grid), width="stretch")
+        heatmap, gaps = cached.coverage_view(version)
+        st.plotly_chart(heatmap, width="stretch")
         auth.download_button(
             principal,
             "Download the coverage grid (CSV)",
@@ -130,7 +131,7 @@ with coverage_tab:
             "coverage_grid.csv",
             "text/csv",
         )
-        for sentence in coverage_gaps(grid):
+        for sentence in gaps:
             st.warning(escape_markdown(sentence))
         st.subheader("In the area, outside it, and with no location")
         st.caption(

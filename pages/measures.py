@@ -3,7 +3,7 @@
 import pandas as pd
 import streamlit as st
 
-from rc_dashboard import audit, charts, config, explore, measures, scorecard
+from rc_dashboard import audit, config, explore, measures, scorecard
 from rc_dashboard.access import small_numbers_rule
 from rc_dashboard.coverage import data_up_to
 from rc_dashboard.escaping import escape_markdown
@@ -46,9 +46,8 @@ accept_partial = st.checkbox(
     "months, scaled to the whole period. Off: no baseline, target or RAG until the whole period is loaded.",
 )
 small_numbers = config.area_config().suppression_threshold if small_numbers_rule(principal) else None
-results, table, sections = cached.scorecard_sections(
-    as_of, locality, int(shift), version, small_numbers, bool(accept_partial), by_area
-)
+inputs = (as_of, locality, int(shift), version, small_numbers, bool(accept_partial))  # of every figure below
+results, table, sections = cached.scorecard_sections(*inputs, by_area)
 no_baseline = [r for r in results if not r.measure.manual and r.baseline is None and r.series.notna().any()]
 if no_baseline:
     st.info(
@@ -96,23 +95,7 @@ names = [r.measure.name for r in results]
 chosen = results[names.index(st.selectbox("Measure", names, key="pm_measure"))]
 st.markdown(escape_markdown(chosen.note or chosen.sentence))
 if chosen.chart is not None:
-    per_period_target = None
-    if chosen.target is not None:
-        per_period_target = (
-            chosen.target
-            if chosen.measure.manual
-            else chosen.target / (4 if chosen.measure.frequency == "quarterly" else 12)
-        )
-    st.plotly_chart(
-        charts.spc_chart(
-            chosen.chart,
-            chosen.measure.direction,
-            chosen.measure.name,
-            per_period_target,
-            scorecard.period_value_label(chosen.measure.measure, chosen.measure.unit, chosen.measure.frequency),
-        ),
-        width="stretch",
-    )
+    st.plotly_chart(cached.measure_chart(*inputs, chosen.measure.id), width="stretch")
     latest_signals = chosen.signals[-SIGNALS_SHOWN:]
     if latest_signals:
         st.markdown(f"**Most recent special causes** ({len(chosen.signals)} in all):")

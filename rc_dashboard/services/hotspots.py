@@ -17,6 +17,7 @@ from contextvars import ContextVar
 from dataclasses import asdict, dataclass, replace
 
 import numpy as np
+import pandas as pd
 import shapely
 from sqlalchemy import Engine
 
@@ -339,6 +340,29 @@ def incidents_inside(
     rows = incidents_in_box(engine, months, area.bounds, principal, flt)
     inside = shapely.intersects(area, shapely.points(rows[["easting", "northing"]].to_numpy())) if len(rows) else []
     return rows.loc[inside].reset_index(drop=True)
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What the Hotspots page shows of the incidents inside a hotspot: the busiest places and categories."""
+
+    incidents: int  # inside the area in its window, as the reader may see them
+    places: pd.DataFrame  # location, incidents: the ``top`` busiest location texts
+    categories: pd.DataFrame  # category, incidents: the ``top`` commonest categories
+
+
+def evidence_summary(incidents: pd.DataFrame, top: int) -> Evidence:
+    """The ``top`` busiest places (location text; "(no location text)" where a feed gave none) and
+    categories among ``incidents`` (from :func:`incidents_inside`), most incidents first."""
+
+    def commonest(values: pd.Series, name: str) -> pd.DataFrame:
+        return values.value_counts().head(top).rename_axis(name).reset_index(name="incidents")
+
+    return Evidence(
+        len(incidents),
+        commonest(incidents["location"].fillna("(no location text)"), "location"),
+        commonest(incidents["category"], "category"),
+    )
 
 
 def incidents_inside_each(

@@ -273,6 +273,18 @@ def coverage_grid(version: int) -> pd.DataFrame:
 
 
 @_remembered
+@st.cache_resource(show_spinner=False, max_entries=4)
+def coverage_view(version: int):
+    """(heat map of :func:`coverage_grid`, a sentence for each feed's missing months) of the Data
+    page's Coverage tab, made once per version rather than on every run. Read-only, shared."""
+    from rc_dashboard import charts
+    from rc_dashboard.coverage import coverage_gaps
+
+    grid = coverage_grid(version)
+    return charts.coverage_heatmap(grid), coverage_gaps(grid)
+
+
+@_remembered
 @st.cache_data(show_spinner=False, max_entries=8)
 def location_completeness(version: int) -> pd.DataFrame:
     from rc_dashboard import stored
@@ -373,13 +385,17 @@ def hotspot_backtest(flt: IncidentFilter, params, weighting: str, scope: Princip
     return run_backtest(engine(), flt, params, scope, weighting)
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
-def hotspot_evidence(
-    hotspot_wkb: bytes, months: tuple[str, ...], flt: IncidentFilter, scope: Principal, version: int
-) -> pd.DataFrame:
-    from rc_dashboard.services.hotspots import incidents_inside
+EVIDENCE_TOP = 5  # the busiest places and categories shown under a hotspot
 
-    return incidents_inside(engine(), hotspot_wkb, list(months), scope, flt)
+
+@st.cache_resource(show_spinner=False, max_entries=64)
+def hotspot_evidence(hotspot_wkb: bytes, months: tuple[str, ...], flt: IncidentFilter, scope: Principal, version: int):
+    """The busiest places and categories inside a hotspot in its window, as ``scope`` may see them
+    (:func:`rc_dashboard.services.hotspots.evidence_summary`). Only the summary is kept: the
+    incidents behind it were copied and counted again on every run. Read-only, shared."""
+    from rc_dashboard.services.hotspots import evidence_summary, incidents_inside
+
+    return evidence_summary(incidents_inside(engine(), hotspot_wkb, list(months), scope, flt), EVIDENCE_TOP)
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
@@ -422,6 +438,31 @@ def measure_results(
         covered=covered(version),
         accept_partial_baseline=accept_partial_baseline,
     )
+
+
+@_remembered
+@st.cache_resource(show_spinner=False, max_entries=64)
+def measure_chart(
+    as_of: str,
+    locality: str | None,
+    shift_length: int,
+    version: int,
+    small_numbers: int | None,
+    accept_partial_baseline: bool,
+    measure_id: str,
+):
+    """The control chart of the measure ``measure_id`` among :func:`measure_results` (drawing it was
+    a third of the Performance measures page's run, on every run). Read-only, shared."""
+    from rc_dashboard import charts, scorecard
+
+    results = measure_results(as_of, locality, shift_length, version, small_numbers, accept_partial_baseline)
+    chosen = next(result for result in results if result.measure.id == measure_id)
+    measure = chosen.measure
+    per_period_target = None
+    if chosen.target is not None:  # a yearly target of counts, per month or quarter as the chart plots
+        per_period_target = chosen.target if measure.manual else chosen.target / (4 if measure.frequency == "quarterly" else 12)
+    label = scorecard.period_value_label(measure.measure, measure.unit, measure.frequency)
+    return charts.spc_chart(chosen.chart, measure.direction, measure.name, per_period_target, label)
 
 
 @_remembered
@@ -565,6 +606,7 @@ _VERSIONED = (
     data_loaded,
     lsoa_wards,
     coverage_grid,
+    coverage_view,
     location_completeness,
     import_history,
     cube,
@@ -578,6 +620,7 @@ _VERSIONED = (
     measure_register_text,
     measure_register,
     measure_results,
+    measure_chart,
     scorecard_sections,
     ward_summaries,
     stored_ward_maps,

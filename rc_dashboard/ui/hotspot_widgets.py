@@ -26,9 +26,6 @@ from rc_dashboard.hotspots.ehsa import persistence_sentence
 from rc_dashboard.queries import IncidentFilter
 from rc_dashboard.ui import auth, cached
 
-TOP_LOCATIONS = 5
-
-
 CELL_SIZES_M = [100, 125, 150, 200, 250, 300, 400, 500, 750, 1000]
 SCAN_RADII_M = [250, 500, 750, 1000, 1500, 2000]
 DISTANCES_M = [250, 300, 400, 500, 750, 1000, 1500, 2000]
@@ -207,23 +204,8 @@ def _incidents_evidence(
         held_back = point_scope(principal).describe()
         if held_back:
             st.caption(escape_markdown(held_back))
-        if evidence.empty:
+        if not evidence.incidents:
             st.caption("No incidents inside this area in the recent window.")
         else:
-            places = (
-                evidence["location"]
-                .fillna("(no location text)")
-                .value_counts()
-                .head(TOP_LOCATIONS)
-                .rename_axis("location")
-                .reset_index(name="incidents")
-            )
-            kinds = (
-                evidence["category"]
-                .value_counts()
-                .head(TOP_LOCATIONS)
-                .rename_axis("category")
-                .reset_index(name="incidents")
-            )
-            st.dataframe(places, hide_index=True, width="stretch")
-            right.dataframe(kinds, hide_index=True, width="stretch")
+            st.dataframe(evidence.places, hide_index=True, width="stretch")
+            right.dataframe(evidence.categories, hide_index=True, width="stretch")

@@ -130,3 +130,22 @@ def test_a_quarter_without_stored_maps_draws_only_the_ward_opened(imported, draw
     app.selectbox(key="ws_quarter").set_value(older).run()
     assert not app.exception and app.get("image"), [e.value for e in app.exception]
     assert len(drawn) == 1  # that ward's map only, not every ward's
+
+
+def test_a_second_run_draws_no_figure_or_evidence_again(imported, monkeypatch):
+    """The measure's control chart, the coverage heat map and a hotspot's busiest places are made once
+    per data version and shared; before, every run of the page made them again."""
+    from rc_dashboard import charts
+    from rc_dashboard.services import hotspots as service
+
+    made: list[str] = []
+    for module, name in ((charts, "spc_chart"), (charts, "coverage_heatmap"), (service, "evidence_summary")):
+        real = getattr(module, name)
+        monkeypatch.setattr(module, name, lambda *a, _real=real, _name=name, **k: made.append(_name) or _real(*a, **k))
+    st.cache_resource.clear()
+    app = _open("analyst", "pages/measures.py")
+    for page in ("pages/measures.py", "pages/data.py", "pages/data.py", "pages/hotspots.py", "pages/hotspots.py"):
+        app.switch_page(page)
+        app.run()
+        assert not app.exception, [e.value for e in app.exception]
+    assert sorted(made) == ["coverage_heatmap", "evidence_summary", "spc_chart"]

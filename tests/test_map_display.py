@@ -176,3 +176,28 @@ def test_grid_squares_go_as_rounded_polygons_and_other_shapes_as_geojson():
     holed = shapely.Polygon(square.exterior.coords, [shapely.box(-1.987, 52.5125, -1.986, 52.513).exterior.coords])
     wards = gpd.GeoDataFrame({"fill": [[1, 2, 3]], "label": ["w"]}, geometry=[holed], crs=4326)
     assert maps.square_layer(wards, 0.6, ["label"]).type == "GeoJsonLayer"  # holes kept: GeoJSON as before
+
+
+def test_many_squares_give_the_same_polygons_as_taking_each_shape_on_its_own():
+    import geopandas as gpd
+    import numpy as np
+    import shapely
+
+    from rc_dashboard import maps
+
+    rng = np.random.default_rng(7)
+    lon, lat = rng.uniform(-2.1, -1.9, 300), rng.uniform(52.4, 52.6, 300)
+    shapes = [shapely.box(x, y, x + 0.0037, y + 0.0023) for x, y in zip(lon, lat, strict=True)]
+    shapes[5] = shapely.Polygon([(-2.0, 52.5), (-1.99, 52.5), (-1.99, 52.51), (-1.995, 52.515), (-2.0, 52.51)])
+    frame = gpd.GeoDataFrame(
+        {"fill": [[i % 255, 0, 0] for i in range(300)], "label": [f"s{i}" for i in range(300)]},
+        geometry=shapes,
+        crs=4326,
+    )
+    expected = [  # the rounding and order of the shape-by-shape version it replaced
+        np.round(np.asarray(shape.exterior.coords)[:-1], maps.COORDINATE_DECIMALS).tolist() for shape in shapes
+    ]
+    rows = maps.square_layer(frame, 0.6, ["label"]).data
+    assert [row["polygon"] for row in rows] == expected
+    assert [row["label"] for row in rows] == frame["label"].tolist() and rows[7]["fill"] == [7, 0, 0]
+    assert len(rows[5]["polygon"]) == 5

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import importlib.util
 
+import pytest
+
 from rc_dashboard.ui import startup
 
 
@@ -54,7 +56,11 @@ def test_the_launcher_imports_the_pages_modules_then_runs_streamlit_with_the_sam
         "    'frozen': gc.get_freeze_count()}))\n"
     )
     done = subprocess.run(
-        [sys.executable, "-c", probe], cwd=Path(__file__).resolve().parents[1], capture_output=True, text=True, timeout=120
+        [sys.executable, "-c", probe],
+        cwd=Path(__file__).resolve().parents[1],
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout.strip().splitlines()[-1])
@@ -109,3 +115,49 @@ def test_the_launcher_makes_the_views_saved_by_earlier_servers_again_before_stre
     assert done.returncode == 0, done.stderr
     assert "1 view saved by earlier servers made again" in done.stdout
     assert json.loads(done.stdout.strip().splitlines()[-1]) == {"rows": 0}  # a cache hit: nothing read
+
+
+@pytest.mark.parametrize("status", [0, 3])
+def test_a_server_stopped_during_a_background_read_exits_at_once_with_its_status(tmp_path, status):
+    """Stopping a server while a daemon thread was reading stored results (Parquet through Arrow) hung
+    at exit or aborted (exit 134): Arrow's thread pool, torn down by C++ at exit, waits for a read
+    that Python's shutdown had frozen. The launcher now leaves once Python's own shutdown is done;
+    a non-daemon thread (a page run's import) is still waited for."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    finished = tmp_path / "import finished"
+    probe = (
+        "import io, threading, time\n"
+        "import numpy as np, pyarrow as pa, pyarrow.parquet as pq\n"
+        "from streamlit.web import cli\n"
+        "buffer = io.BytesIO()\n"
+        "values = np.random.default_rng(1).random((2, 2_000_000))  # reads long enough to be caught mid-way\n"
+        "pq.write_table(pa.table({'a': values[0], 'b': values[1]}), buffer, row_group_size=50_000)\n"
+        "def read_forever():\n"
+        "    while True:\n"
+        "        pq.read_table(io.BytesIO(buffer.getvalue()))\n"
+        "def an_import():\n"
+        "    time.sleep(1.0)\n"
+        f"    open({str(finished)!r}, 'w').close()\n"
+        "def server(args, prog_name):  # Streamlit's command: stopped while the reads go on\n"
+        "    for _ in range(2):\n"
+        "        threading.Thread(target=read_forever, daemon=True).start()\n"
+        "    threading.Thread(target=an_import).start()\n"
+        "    time.sleep(0.3)\n"
+        f"    raise SystemExit({status})\n"
+        "cli.main = server\n"
+        "from rc_dashboard.ui import launch\n"
+        "launch.run(['app.py'])\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe],
+        cwd=Path(__file__).resolve().parents[1],
+        capture_output=True,
+        text=True,
+        timeout=90,
+    )
+    assert done.returncode == status, done.stderr[-2000:]
+    assert finished.exists()  # the non-daemon thread was waited for
+    assert "terminate called" not in done.stderr

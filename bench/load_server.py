@@ -216,6 +216,13 @@ class Switcher:
         return self.ward_names[(session - 1) % len(self.ward_names)]
 
 
+def escaped(text: str) -> str:
+    """``text`` as the pages show it (markdown-escaped: ``rc_dashboard.escaping``)."""
+    from rc_dashboard.escaping import escape_markdown
+
+    return escape_markdown(text)
+
+
 def ward_names(database_url: str) -> tuple[str, ...]:
     """The wards' names in the ward summary's order (by ward code)."""
     from sqlalchemy import create_engine, text
@@ -307,7 +314,7 @@ class RunCheck:
         if field == "heading" and element.heading.tag == "h1":
             self.headings.append(element.heading.body)
         elif field == "heading" and element.heading.tag == "h2":
-            self.subheadings.append(element.heading.body.replace("\\", ""))  # markdown-escaped names
+            self.subheadings.append(element.heading.body)  # "<ward name>: <months>", markdown-escaped
         elif field == page.chart:
             self.chart = True
         elif field == "markdown" and element.markdown.body.startswith("Viewing as: "):
@@ -332,7 +339,7 @@ class RunCheck:
             return f"the run showed {self.headings or 'no title'} instead of {page.title!r}"
         if not self.chart:
             return f"the run drew no {page.chart}"
-        if self.ward is not None and not any(h.startswith(f"{self.ward}:") for h in self.subheadings):
+        if self.ward is not None and not any(h.startswith(escaped(self.ward)) for h in self.subheadings):
             return f"the run showed {self.subheadings[:1] or 'no ward'} instead of ward {self.ward!r}"
         return None
 

@@ -385,9 +385,10 @@ def cmd_summary(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from rc_dashboard import stored
+    from rc_dashboard.geography import wards_from_db
     from rc_dashboard.paths import UnsafePath, path_inside, safe_file_part
     from rc_dashboard.periods import FinancialQuarter
-    from rc_dashboard.reports.service import ReportError
+    from rc_dashboard.reports.service import ReportError, ward_map
     from rc_dashboard.reports.suppression import explain
     from rc_dashboard.reports.ward_pdf import summaries_pdf
     from rc_dashboard.reports.ward_summary import to_markdown
@@ -400,7 +401,7 @@ def cmd_summary(args: argparse.Namespace) -> int:
     try:
         quarter = FinancialQuarter.parse(args.quarter)
         threshold = config.area_config().suppression_threshold
-        every_ward = stored.ward_summaries(engine, quarter)[0]  # suppressed jointly across wards
+        every_ward, hotspots = stored.ward_summaries(engine, quarter)  # suppressed jointly across wards
         if args.ward and args.ward not in every_ward:
             raise ReportError(f"{args.ward} is not a loaded ward code.")
         summaries = every_ward if args.all else {args.ward: every_ward[args.ward]}
@@ -411,6 +412,7 @@ def cmd_summary(args: argparse.Namespace) -> int:
     if args.all:
         folder = Path(args.out)
         folder.mkdir(parents=True, exist_ok=True)
+        wards = wards_from_db(engine)
         for number, (code, summary) in enumerate(summaries.items(), start=1):
             _progress_line(number / len(summaries), f"Writing {safe_file_part(code)}")
             try:  # file names only from sanitised parts, checked to stay inside the folder
@@ -419,7 +421,8 @@ def cmd_summary(args: argparse.Namespace) -> int:
             except UnsafePath as exc:
                 raise CliError(str(exc)) from exc
             markdown_path.write_text(to_markdown(summary, explanation), encoding="utf-8")
-            pdf = summaries_pdf([(summary, maps[code])], explanation)
+            picture = maps[code] if code in maps else ward_map(wards, code, hotspots)  # none stored: drawn now
+            pdf = summaries_pdf([(summary, picture)], explanation)
             pdf_path.write_bytes(pdf)
         print(f"Wrote {len(summaries)} ward summaries (Markdown and PDF) for {quarter.label} to {folder}.")
         return 0

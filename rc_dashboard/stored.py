@@ -166,16 +166,31 @@ def ward_maps(engine: Engine, quarter) -> dict[str, bytes]:
     :func:`rc_dashboard.reports.service.ward_map`), by ward code, stored with the ward summaries.
 
     About 0.05-0.15 s of one core a ward, so an import pays it once (about 2 s for 20 wards) rather
-    than every server process once per ward opened. The configured basemap is part of the
-    configuration fingerprint (``area.yaml``), so a new basemap draws them again.
+    than every server process once per ward opened. A ward whose map cannot be drawn is left out
+    (logged): whoever opens it draws it and sees why. With a basemap configured nothing is stored
+    and {} returned: its tiles come from a tile server, and a fetch that failed during the import
+    would otherwise be kept until the next one; the ward summary then draws each map when opened.
     """
+    from rc_dashboard.basemap import basemap
     from rc_dashboard.geography import wards_from_db
     from rc_dashboard.reports.service import ReportError, ward_map
+    from rc_dashboard.terminal import strip_control
+
+    if basemap() is not None:
+        return {}
 
     def compute() -> dict[str, bytes]:
         hotspots = ward_summaries(engine, quarter)[1]
         wards = wards_from_db(engine)
-        return {code: ward_map(wards, code, hotspots) for code in wards["ward_code"]}
+        maps = {}
+        for code in wards["ward_code"]:
+            try:
+                maps[code] = ward_map(wards, code, hotspots)
+            except Exception as exc:  # e.g. a ward without a boundary: one ward, not the import's analyses
+                log.warning(
+                    "Ward map of %s not stored: %s", strip_control(str(code))[:40], strip_control(str(exc))[:200]
+                )
+        return maps
 
     return fetch_or_compute(
         engine, "ward_maps", incidents_version(engine), {"quarter": quarter.label}, compute, remembered=(ReportError,)
@@ -244,6 +259,7 @@ def compute_defaults(engine: Engine, progress: Progress = _silent) -> list[str]:
     """
     from rc_dashboard import config, queries
     from rc_dashboard.access import AccessDenied, point_scope
+    from rc_dashboard.basemap import basemap
     from rc_dashboard.hotspots.analysis import HotspotParams, NotEnoughData
     from rc_dashboard.queries import IncidentFilter
     from rc_dashboard.reports.service import ReportError, ward_hotspots
@@ -281,7 +297,11 @@ def compute_defaults(engine: Engine, progress: Progress = _silent) -> list[str]:
             lines.append("Ward summaries and packs: not made (no complete financial quarter is loaded)")
         else:
             step(f"Ward summaries for {quarter.label}", lambda: ward_summaries(engine, quarter))
-            step(f"Ward maps for {quarter.label}", lambda: ward_maps(engine, quarter))
+            if basemap() is None:
+                step(f"Ward maps for {quarter.label}", lambda: ward_maps(engine, quarter))
+            else:
+                lines.append("Ward maps: drawn when each ward is opened (a basemap is configured: see ward_maps)")
+                done += 1
             threshold = config.area_config().suppression_threshold
             for reader in readers:  # a pack's hotspots follow its reader's categories (see ward_hotspots)
                 step(

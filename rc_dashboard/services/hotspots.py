@@ -342,7 +342,7 @@ def incidents_inside(
     return rows.loc[inside].reset_index(drop=True)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Evidence:
     """What the Hotspots page shows of the incidents inside a hotspot: the busiest places and categories."""
 

@@ -440,7 +440,6 @@ def measure_results(
     )
 
 
-@_remembered
 @st.cache_resource(show_spinner=False, max_entries=64)
 def measure_chart(
     as_of: str,
@@ -456,7 +455,9 @@ def measure_chart(
     from rc_dashboard import charts, scorecard
 
     results = measure_results(as_of, locality, shift_length, version, small_numbers, accept_partial_baseline)
-    chosen = next(result for result in results if result.measure.id == measure_id)
+    chosen = next((result for result in results if result.measure.id == measure_id), None)
+    if chosen is None:
+        raise KeyError(f"no measure {measure_id!r} in the register")
     measure = chosen.measure
     per_period_target = None
     if chosen.target is not None:  # a yearly target of counts, per month or quarter as the chart plots
@@ -522,7 +523,11 @@ def ward_map(ward_code: str, quarter_label: str, version: int) -> bytes:
 
     try:
         drawn = stored_ward_maps(quarter_label, version)
-    except (NotStored, ReportError):  # an older quarter, or the import is still storing them
+    except NotStored:  # an older quarter, or the import is still storing them
+        if replaying.get():  # refilling after an import: wait for the import's maps, draw none here
+            raise
+        drawn = {}
+    except ReportError:
         drawn = {}
     if ward_code in drawn:
         return drawn[ward_code]

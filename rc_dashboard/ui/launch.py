@@ -180,11 +180,14 @@ def leave(code: object) -> NoReturn:
     def finish() -> None:  # registered last, so called first among the exit handlers
         atexit.unregister(finish)
         run_the_others = getattr(atexit, "_run_exitfuncs", None)  # CPython's; nothing runs them after os._exit
-        if run_the_others is not None:
-            run_the_others()
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(status)
+        try:
+            if run_the_others is not None:
+                run_the_others()
+            for stream in (sys.stdout, sys.stderr):
+                if stream is not None:
+                    stream.flush()
+        finally:  # even if a stream is closed: never back to the teardown that hangs
+            os._exit(status)
 
     atexit.register(finish)
     sys.exit(status)

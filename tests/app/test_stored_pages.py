@@ -149,3 +149,50 @@ def test_a_second_run_draws_no_figure_or_evidence_again(imported, monkeypatch):
         app.run()
         assert not app.exception, [e.value for e in app.exception]
     assert sorted(made) == ["coverage_heatmap", "evidence_summary", "spc_chart"]
+
+
+def _forget_ward_maps(engine) -> None:
+    with engine.begin() as conn:
+        conn.execute(schema.results.delete().where(schema.results.c.kind == "ward_maps"))
+
+
+def test_a_ward_whose_map_fails_is_left_out_and_a_basemap_stores_none(imported, monkeypatch):
+    """One ward that cannot be drawn costs that ward's stored map, not the import's other analyses;
+    with a basemap configured nothing is stored (a tile fetch that failed would be kept)."""
+    from rc_dashboard import basemap
+    from rc_dashboard.reports import service as report_service
+    from rc_dashboard.results import NotStored, stored_only
+    from rc_dashboard.ui import cached
+
+    engine, _ = imported
+    quarter = stored.latest_complete_quarter(engine)
+    codes = sorted(stored.ward_maps(engine, quarter))
+    _forget_ward_maps(engine)
+    try:
+        monkeypatch.setattr(basemap, "basemap", lambda: object())
+        assert stored.ward_maps(engine, quarter) == {}
+        assert "a basemap is configured" in " ".join(stored.compute_defaults(engine))
+        monkeypatch.undo()
+        with stored_only(), pytest.raises(NotStored):  # nothing was stored
+            stored.ward_maps(engine, quarter)
+        st.cache_data.clear()
+        token = cached.replaying.set(True)  # a server refilling its caches waits for the import's maps
+        try:
+            with stored_only(), pytest.raises(NotStored):
+                cached.ward_map(codes[0], quarter.label, cached.data_version())
+        finally:
+            cached.replaying.reset(token)
+        real = report_service.ward_map
+
+        def broken_for_one(wards, code, hotspots):
+            if code == codes[1]:
+                raise AttributeError("'NoneType' object has no attribute 'buffer'")
+            return real(wards, code, hotspots)
+
+        monkeypatch.setattr(report_service, "ward_map", broken_for_one)
+        assert sorted(stored.ward_maps(engine, quarter)) == [c for c in codes if c != codes[1]]
+    finally:
+        monkeypatch.undo()
+        _forget_ward_maps(engine)
+        st.cache_resource.clear()
+        assert sorted(stored.ward_maps(engine, quarter)) == codes  # as the import left them

@@ -313,11 +313,16 @@ def compute_defaults(engine: Engine, progress: Progress = _silent) -> list[str]:
                     f"{lead.locality} pack for {quarter.label} as its {lead.role_info.label.lower()} reads it",
                     lambda r=lead: locality_pack(engine, r.locality, quarter, r),
                 )
+    lines += _mark_done_and_prune(engine)
+    progress(1.0, "Analyses stored")
+    return lines
+
+
+def _mark_done_and_prune(engine: Engine) -> list[str]:
+    """Mark the defaults stored for the current data (:func:`defaults_stored`), then remove the
+    stored results of older data; returns a line saying how many went, if any."""
     fetch_or_compute(engine, DEFAULTS_DONE, data_version(engine), {}, lambda: True)
     versions = {**dict.fromkeys(INCIDENT_RESULT_KINDS, incidents_version(engine))}
     versions |= dict.fromkeys(("locality_pack", DEFAULTS_DONE), data_version(engine))
     removed = prune(engine, versions)
-    if removed:
-        lines.append(f"Removed {removed:,} stored result{'s' if removed != 1 else ''} of older data")
-    progress(1.0, "Analyses stored")
-    return lines
+    return [f"Removed {removed:,} stored result{'s' if removed != 1 else ''} of older data"] if removed else []

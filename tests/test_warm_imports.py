@@ -9,6 +9,17 @@ import pytest
 from rc_dashboard.ui import startup
 
 
+def run_probe(probe: str, environment: dict[str, str] | None = None, timeout_s: float = 120):
+    """Run the Python ``probe`` in a new process from the repository's folder; its completed process."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    folder = Path(__file__).resolve().parents[1]
+    command = [sys.executable, "-c", probe]
+    return subprocess.run(command, cwd=folder, capture_output=True, text=True, timeout=timeout_s, env=environment)
+
+
 def test_every_module_warmed_exists():
     """A renamed module would only log a warning at start-up and leave its page slow again."""
     missing = [name for name in startup.WARM_MODULES if importlib.util.find_spec(name) is None]
@@ -36,9 +47,6 @@ def test_the_launcher_imports_the_pages_modules_then_runs_streamlit_with_the_sam
     """``python -m rc_dashboard.ui.launch app.py ...`` is ``streamlit run app.py ...`` with every warm
     module already imported, and without a "No runtime found" note per cached function."""
     import json
-    import subprocess
-    import sys
-    from pathlib import Path
 
     probe = (
         "import json, sys\n"
@@ -55,13 +63,7 @@ def test_the_launcher_imports_the_pages_modules_then_runs_streamlit_with_the_sam
         "    'repl_check_done': delta_generator._use_warning_has_been_displayed,\n"
         "    'frozen': gc.get_freeze_count()}))\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", probe],
-        cwd=Path(__file__).resolve().parents[1],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    done = run_probe(probe)
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout.strip().splitlines()[-1])
     frozen = result.pop("frozen")
@@ -83,9 +85,6 @@ def test_the_launcher_makes_the_views_saved_by_earlier_servers_again_before_stre
     are then cache hits for the pages (Streamlit is not started here: its command is replaced)."""
     import json
     import os
-    import subprocess
-    import sys
-    from pathlib import Path
 
     from rc_dashboard import db
     from rc_dashboard.recent_views import SavedView, save
@@ -104,14 +103,7 @@ def test_the_launcher_makes_the_views_saved_by_earlier_servers_again_before_stre
         "print(json.dumps({'rows': len(cached.wards_table(cached.data_version()))}))\n"
     )
     environment = {**os.environ, "RC_PREWARM": "1", "RC_DATABASE_URL": url, "RC_DATA_DIR": str(tmp_path)}
-    done = subprocess.run(
-        [sys.executable, "-c", probe],
-        cwd=Path(__file__).resolve().parents[1],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=environment,
-    )
+    done = run_probe(probe, environment)
     assert done.returncode == 0, done.stderr
     assert "1 view saved by earlier servers made again" in done.stdout
     assert json.loads(done.stdout.strip().splitlines()[-1]) == {"rows": 0}  # a cache hit: nothing read
@@ -123,9 +115,6 @@ def test_a_server_stopped_during_a_background_read_exits_at_once_with_its_status
     at exit or aborted (exit 134): Arrow's thread pool, torn down by C++ at exit, waits for a read
     that Python's shutdown had frozen. The launcher now leaves once Python's own shutdown is done;
     a non-daemon thread (a page run's import) is still waited for."""
-    import subprocess
-    import sys
-    from pathlib import Path
 
     finished = tmp_path / "import finished"
     probe = (
@@ -151,13 +140,7 @@ def test_a_server_stopped_during_a_background_read_exits_at_once_with_its_status
         "from rc_dashboard.ui import launch\n"
         "launch.run(['app.py'])\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", probe],
-        cwd=Path(__file__).resolve().parents[1],
-        capture_output=True,
-        text=True,
-        timeout=90,
-    )
+    done = run_probe(probe, timeout_s=90)
     assert done.returncode == status, done.stderr[-2000:]
     assert finished.exists()  # the non-daemon thread was waited for
     assert "terminate called" not in done.stderr

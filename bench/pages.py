@@ -295,7 +295,9 @@ def main() -> None:
         locality = queries.distinct_values(engine, "locality")[0]
         engine.dispose()
         print(json.dumps(measure_page(next(p for p in PAGES if p.name == args.one), locality, args.sign_in_s)))
-        return
+        from rc_dashboard.ui.launch import leave
+
+        leave(0)  # as the server leaves: a daemon thread mid Parquet read would abort the C++ teardown
 
     folder.mkdir(parents=True, exist_ok=True)
     url = build(folder, args.scale)

@@ -49,6 +49,7 @@ ALLOWED_CLASSES = frozenset(
         "rc_dashboard.reports.suppression.SuppressedTable",
         "rc_dashboard.reports.ward_summary.QuarterTables",
         "rc_dashboard.reports.ward_summary.WardSummary",
+        "rc_dashboard.services.hotspots.Evidence",
     }
 )
 

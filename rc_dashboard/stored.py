@@ -43,6 +43,7 @@ INCIDENT_RESULT_KINDS = (
     "cube",
     "hotspots",
     "hotspot_backtest",
+    "hotspot_evidence",
     "ward_summaries",
     "ward_maps",
     "distinct_values",
@@ -251,6 +252,26 @@ def pack_readers(localities: list[str]) -> list:
     ]
 
 
+def _hotspots_and_first_evidence(engine: Engine, principal, localities: list[str]) -> None:
+    """The default hotspot analysis as ``principal``'s role sees it, and the evidence the Hotspots
+    page shows under its first hotspot unasked: for a role that sees points only in its own locality,
+    one for each locality (the analysis is borough-wide, the incidents shown are not)."""
+    from dataclasses import replace
+
+    from rc_dashboard.hotspots.analysis import HotspotParams
+    from rc_dashboard.queries import IncidentFilter
+    from rc_dashboard.services.hotspots import first_hotspot_evidence, run_analysis
+
+    analysis = run_analysis(engine, IncidentFilter(), HotspotParams(), principal)
+    readers = (
+        [replace(principal, locality=locality) for locality in localities]
+        if principal.role_info.points == "own_locality"
+        else [principal]
+    )
+    for reader in readers:
+        first_hotspot_evidence(engine, analysis, reader)
+
+
 def compute_defaults(engine: Engine, progress: Progress = _silent) -> list[str]:
     """Compute and store the default analyses for the current data; returns one line per result.
 
@@ -260,16 +281,16 @@ def compute_defaults(engine: Engine, progress: Progress = _silent) -> list[str]:
     from rc_dashboard import config, queries
     from rc_dashboard.access import AccessDenied, point_scope
     from rc_dashboard.basemap import basemap
-    from rc_dashboard.hotspots.analysis import HotspotParams, NotEnoughData
-    from rc_dashboard.queries import IncidentFilter
+    from rc_dashboard.hotspots.analysis import NotEnoughData
     from rc_dashboard.reports.service import ReportError, ward_hotspots
-    from rc_dashboard.services.hotspots import run_analysis, sharing_points
+    from rc_dashboard.services.hotspots import sharing_points
 
     lines: list[str] = []
     principals = role_principals("hotspots")
     readers = role_principals("locality_pack")
     quarter = latest_complete_quarter(engine)
-    leads = pack_readers(queries.distinct_values(engine, "locality")) if quarter else []
+    localities = queries.distinct_values(engine, "locality")
+    leads = pack_readers(localities) if quarter else []
     steps = 5 + len(principals) + len(readers) + len(leads)
     done = 0
 
@@ -291,7 +312,7 @@ def compute_defaults(engine: Engine, progress: Progress = _silent) -> list[str]:
         for principal in principals:
             step(
                 f"Hotspots as the {principal.role_info.label.lower()} sees them",
-                lambda p=principal: run_analysis(engine, IncidentFilter(), HotspotParams(), p),
+                lambda p=principal: _hotspots_and_first_evidence(engine, p, localities),
             )
         if quarter is None:
             lines.append("Ward summaries and packs: not made (no complete financial quarter is loaded)")

@@ -9,6 +9,7 @@ raises no flag either.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 from collections.abc import Callable, Iterator
@@ -363,6 +364,53 @@ def evidence_summary(incidents: pd.DataFrame, top: int) -> Evidence:
         commonest(incidents["location"].fillna("(no location text)"), "location"),
         commonest(incidents["category"], "category"),
     )
+
+
+EVIDENCE_TOP = 5  # the busiest places and categories shown under a hotspot
+
+
+def hotspot_evidence(
+    engine: Engine,
+    area_wkb: bytes,
+    months: list[str],
+    principal: Principal,
+    flt: IncidentFilter | None = None,
+    top: int = EVIDENCE_TOP,
+) -> Evidence:
+    """The busiest places and categories inside a hotspot area (BNG polygon as WKB) in ``months``, as
+    ``principal`` may see them (:func:`incidents_inside`, :func:`evidence_summary`).
+
+    Stored (:mod:`rc_dashboard.results`) under the incidents' data version, the area, the months,
+    the filter's categories and sources (all :func:`incidents_inside` reads of it) and the reader's
+    point scope, so the Hotspots page's evidence under its first hotspot is read, not queried, by
+    every server after an import (:func:`rc_dashboard.stored.compute_defaults` stores it), and
+    another hotspot's is queried once for everyone with that access.
+    """
+    chosen = flt or IncidentFilter()
+    inputs = {
+        "area": hashlib.sha256(area_wkb).hexdigest(),
+        "months": list(months),
+        "categories": sorted(chosen.categories),
+        "sources": sorted(chosen.sources),
+        "scope": point_scope(principal),
+        "top": int(top),
+    }
+    return fetch_or_compute(
+        engine,
+        "hotspot_evidence",
+        incidents_version(engine),
+        inputs,
+        lambda: evidence_summary(incidents_inside(engine, area_wkb, list(months), principal, chosen), top),
+    )
+
+
+def first_hotspot_evidence(engine: Engine, analysis: HotspotAnalysis, principal: Principal) -> Evidence | None:
+    """The evidence the Hotspots page shows unasked (its first hotspot's, with the default filter's
+    categories and sources), or None when the analysis found no hotspot."""
+    if not len(analysis.hotspots):
+        return None
+    first = analysis.hotspots.iloc[0]
+    return hotspot_evidence(engine, shapely.to_wkb(first.geometry), analysis.evidence_months(first), principal)
 
 
 def incidents_inside_each(

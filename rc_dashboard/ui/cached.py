@@ -385,17 +385,15 @@ def hotspot_backtest(flt: IncidentFilter, params, weighting: str, scope: Princip
     return run_backtest(engine(), flt, params, scope, weighting)
 
 
-EVIDENCE_TOP = 5  # the busiest places and categories shown under a hotspot
-
-
 @st.cache_resource(show_spinner=False, max_entries=64)
 def hotspot_evidence(hotspot_wkb: bytes, months: tuple[str, ...], flt: IncidentFilter, scope: Principal, version: int):
     """The busiest places and categories inside a hotspot in its window, as ``scope`` may see them
-    (:func:`rc_dashboard.services.hotspots.evidence_summary`). Only the summary is kept: the
-    incidents behind it were copied and counted again on every run. Read-only, shared."""
-    from rc_dashboard.services.hotspots import evidence_summary, incidents_inside
+    (:func:`rc_dashboard.services.hotspots.hotspot_evidence`: stored, the first hotspot's by the
+    import). Only the summary is kept: the incidents behind it were copied and counted again on
+    every run. Read-only, shared."""
+    from rc_dashboard.services.hotspots import hotspot_evidence as stored_evidence
 
-    return evidence_summary(incidents_inside(engine(), hotspot_wkb, list(months), scope, flt), EVIDENCE_TOP)
+    return stored_evidence(engine(), hotspot_wkb, list(months), scope, flt)
 
 
 @st.cache_data(show_spinner=False, max_entries=4)

@@ -30,6 +30,7 @@ def nothing_computed(monkeypatch):
         raise AssertionError("a page computed an analysis the import had stored")
 
     monkeypatch.setattr(service, "analyse", must_not_run)
+    monkeypatch.setattr(service, "incidents_inside", must_not_run)  # the first hotspot's evidence: stored too
     monkeypatch.setattr(report_service, "build_summaries", must_not_run)
 
 
@@ -38,11 +39,35 @@ def _open(role: str, page: str, locality: str | None = None):
     return open_page(page, signed_in_app(role, locality=locality, timeout=TIMEOUT_S), timeout=TIMEOUT_S)
 
 
-@pytest.mark.parametrize("role", ["analyst", "board"])
-def test_hotspots_default_view_reads_the_stored_scan(imported, nothing_computed, role):
-    app = _open(role, "pages/hotspots.py")
+@pytest.mark.parametrize(("role", "locality"), [("analyst", None), ("board", None), ("locality_lead", "South")])
+def test_hotspots_default_view_reads_the_stored_scan(imported, nothing_computed, role, locality):
+    app = _open(role, "pages/hotspots.py", locality=locality)
     assert any("permutation scan" in str(i.value) for i in app.info)  # the scan sentence, from the stored result
     assert app.dataframe, "no hotspot table drawn"
+    assert app.selectbox(key="hs_chosen").value, "no hotspot's evidence shown"
+
+
+def test_another_hotspots_evidence_is_queried_once_for_everyone_with_that_access(imported, monkeypatch):
+    """The import stores the first hotspot's evidence; another one's is queried when first asked and
+    stored, so a second server process (caches empty) reads it; a reader of another scope does not."""
+    from rc_dashboard.services import hotspots as service
+
+    queried: list[str] = []
+    real = service.incidents_inside
+    monkeypatch.setattr(service, "incidents_inside", lambda *a, **k: queried.append("query") or real(*a, **k))
+    st.cache_resource.clear()
+    app = _open("analyst", "pages/hotspots.py")
+    names = app.selectbox(key="hs_chosen").options
+    if len(names) < 2:
+        pytest.skip("the demo analysis has a single hotspot")
+    assert queried == []  # the first hotspot's: stored by the import
+    app.selectbox(key="hs_chosen").select_index(1).run()
+    assert not app.exception and queried == ["query"]
+    st.cache_resource.clear()  # as another server process would
+    st.cache_data.clear()
+    app.run()
+    assert app.selectbox(key="hs_chosen").index == 1
+    assert not app.exception and queried == ["query"], "the second process queried the stored evidence again"
 
 
 def test_ward_summary_and_locality_pack_read_stored_results(imported, nothing_computed):
@@ -133,8 +158,8 @@ def test_a_quarter_without_stored_maps_draws_only_the_ward_opened(imported, draw
 
 
 def test_a_second_run_draws_no_figure_or_evidence_again(imported, monkeypatch):
-    """The measure's control chart, the coverage heat map and a hotspot's busiest places are made once
-    per data version and shared; before, every run of the page made them again."""
+    """The measure's control chart and the coverage heat map are made once per data version and
+    shared (and a hotspot's busiest places read once); before, every run of the page made them again."""
     from rc_dashboard import charts
     from rc_dashboard.services import hotspots as service
 
@@ -148,7 +173,7 @@ def test_a_second_run_draws_no_figure_or_evidence_again(imported, monkeypatch):
         app.switch_page(page)
         app.run()
         assert not app.exception, [e.value for e in app.exception]
-    assert sorted(made) == ["coverage_heatmap", "evidence_summary", "spc_chart"]
+    assert sorted(made) == ["coverage_heatmap", "spc_chart"]  # the evidence: stored by the import, only read
 
 
 def _forget_ward_maps(engine) -> None:

@@ -10,9 +10,11 @@ from rc_dashboard.escaping import escape_markdown
 from rc_dashboard.export import to_csv_text
 from rc_dashboard.reports.scorecard_pdf import scorecard_pdf
 from rc_dashboard.services import measures as measure_service
+from rc_dashboard.spc import DEFAULT_SHIFT_LENGTH
 from rc_dashboard.ui import auth, cached, layout
 
 SIGNALS_SHOWN = 5
+RUN_RULES = (DEFAULT_SHIFT_LENGTH, 6)  # points in a shift (the default, 7, first); a radio of the two
 
 principal = auth.page_principal("measures")
 version = cached.data_version()
@@ -38,7 +40,7 @@ locality = middle.selectbox(
     format_func=lambda v: f"Whole {config.area_config().area_word}" if v is None else v,
     key="pm_locality",
 )
-shift = right.radio("Run rule", [7, 6], format_func=lambda n: f"{n} points", horizontal=True, key="pm_shift")
+shift = right.radio("Run rule", RUN_RULES, format_func=lambda n: f"{n} points", horizontal=True, key="pm_shift")
 accept_partial = st.checkbox(
     "Accept a partly loaded baseline period",
     key="pm_partial_baseline",

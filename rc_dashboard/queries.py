@@ -200,6 +200,11 @@ def snap_point_counts(
     return frame
 
 
+def wards_table(engine: Engine) -> pd.DataFrame:
+    """Every ward's code, name, locality and population (residents), by ward code; no geometry."""
+    return read_frame(engine, "SELECT ward_code, ward_name, locality, population FROM areas ORDER BY ward_code")
+
+
 def ward_count(engine: Engine) -> int:
     """How many wards are loaded (the study area exists when this is above 0)."""
     return int(read_frame(engine, "SELECT COUNT(*) AS n FROM areas")["n"].iloc[0])

@@ -43,6 +43,8 @@ ALLOWED_CLASSES = frozenset(
         "rc_dashboard.hotspots.cube.SpaceTimeCube",
         "rc_dashboard.hotspots.ehsa.EmergingHotSpots",
         "rc_dashboard.hotspots.scan.SpaceTimePermutationScan",
+        "rc_dashboard.measures.Measure",
+        "rc_dashboard.measures.MeasureResult",
         "rc_dashboard.queries.IncidentFilter",
         "rc_dashboard.reports.locality_pack.LocalityPack",
         "rc_dashboard.reports.pack_hotspots.HotspotBrief",

@@ -11,16 +11,17 @@ for nothing:
   rows without a location) that the Overview and the Map show;
 * the hotspot scan and EHSA with default parameters, ending at the default as-of month, once per
   distinct category scope and square size the configured roles need (analysts: every category,
-  125 m squares; restricted roles: their categories, 250 m squares);
+  125 m squares; restricted roles: their categories, 250 m squares), with the busiest places and
+  categories inside the first hotspot, which the Hotspots page shows unasked;
+* the measures scorecard as the Performance measures page opens (the newest month, the whole area,
+  the default run rule), once for each small-number audience (kept per data version: survey values
+  and a saved register change it);
 * the ward summaries of the latest complete UK financial quarter (their tables, suppression and
   hotspots, councillor-safe categories and 250 m squares), which the locality packs share, and
   every ward's map for them (twenty councillors opening their own wards' summaries after the
   quarterly import would otherwise draw twenty maps in every server process);
 * each locality's panel pack for that quarter, as its locality lead reads it (kept per data
   version, not incidents version: survey values change a pack's measures).
-
-The measures scorecard is not stored: it is computed from the stored cube in well under a second,
-and survey values change it between imports.
 """
 
 from __future__ import annotations
@@ -52,6 +53,9 @@ INCIDENT_RESULT_KINDS = (
 
 
 DEFAULTS_DONE = "defaults_done"  # a result stored last by compute_defaults: every default is stored
+
+# Every kind of result keyed on the data version (survey values and a saved register move it too).
+DATA_RESULT_KINDS = ("locality_pack", "measures", DEFAULTS_DONE)
 
 
 def defaults_stored(engine: Engine) -> bool:
@@ -236,6 +240,25 @@ def role_principals(capability: str) -> list:
     return principals
 
 
+def measure_audiences() -> list[int | None]:
+    """The small-number settings of the Performance measures page across the roles that open it:
+    None (counts as they are) and/or the area's suppression threshold (roles under the
+    small-number rule, :func:`rc_dashboard.access.small_numbers_rule`)."""
+    from rc_dashboard import config
+    from rc_dashboard.access import Principal, roles, small_numbers_rule
+
+    threshold = config.area_config().suppression_threshold
+    seen: list[int | None] = []
+    for key, role in roles().items():
+        if "measures" not in role.can:
+            continue
+        principal = Principal(username=f"precompute:{key}", role=key, locality="any")
+        setting = threshold if small_numbers_rule(principal) else None
+        if setting not in seen:
+            seen.append(setting)
+    return seen
+
+
 def pack_readers(localities: list[str]) -> list:
     """The locality leads (one per locality and locality-lead role) whose packs an import stores.
 
@@ -284,6 +307,7 @@ def compute_defaults(engine: Engine, progress: Progress = _silent) -> list[str]:
     from rc_dashboard.hotspots.analysis import NotEnoughData
     from rc_dashboard.reports.service import ReportError, ward_hotspots
     from rc_dashboard.services.hotspots import sharing_points
+    from rc_dashboard.services.measures import scorecard_results
 
     lines: list[str] = []
     principals = role_principals("hotspots")
@@ -291,7 +315,9 @@ def compute_defaults(engine: Engine, progress: Progress = _silent) -> list[str]:
     quarter = latest_complete_quarter(engine)
     localities = queries.distinct_values(engine, "locality")
     leads = pack_readers(localities) if quarter else []
-    steps = 5 + len(principals) + len(readers) + len(leads)
+    audiences = measure_audiences()
+    latest = queries.months_available(engine)[-1:]
+    steps = 5 + len(principals) + len(audiences) + len(readers) + len(leads)
     done = 0
 
     def step(message: str, work: Callable[[], object]) -> None:
@@ -308,6 +334,11 @@ def compute_defaults(engine: Engine, progress: Progress = _silent) -> list[str]:
     step("Incident counts by month, ward and category", lambda: cube(engine))
     step("Categories and sources in the data", lambda: [distinct_values(engine, c) for c in ("category", "source")])
     step("Rows of each feed by month", lambda: _coverage_tables(engine))
+    for small_numbers in audiences if latest else []:
+        step(
+            f"Performance measures as of {latest[0]}{'' if small_numbers is None else ' with small numbers suppressed'}",
+            lambda n=small_numbers: scorecard_results(engine, latest[0], small_numbers=n),
+        )
     with sharing_points():  # the scans below read the located points once between them
         for principal in principals:
             step(
@@ -344,6 +375,6 @@ def _mark_done_and_prune(engine: Engine) -> list[str]:
     stored results of older data; returns a line saying how many went, if any."""
     fetch_or_compute(engine, DEFAULTS_DONE, data_version(engine), {}, lambda: True)
     versions = {**dict.fromkeys(INCIDENT_RESULT_KINDS, incidents_version(engine))}
-    versions |= dict.fromkeys(("locality_pack", DEFAULTS_DONE), data_version(engine))
+    versions |= dict.fromkeys(DATA_RESULT_KINDS, data_version(engine))
     removed = prune(engine, versions)
     return [f"Removed {removed:,} stored result{'s' if removed != 1 else ''} of older data"] if removed else []

@@ -298,6 +298,59 @@ def test_an_import_stores_each_localitys_pack_as_its_lead_reads_it(small_demo, m
     assert built == ["North", "North"]
 
 
+def test_an_import_stores_the_measures_page_default_and_a_survey_value_is_never_hidden_by_it(small_demo, monkeypatch):
+    """The scorecard the Performance measures page opens on (newest month, whole area, default run
+    rule; with and without small-number suppression) is stored by the import and read back equal to
+    a fresh computation; a survey value entered later moves the data version, so the stored
+    scorecard of the older data is never shown as current."""
+    from rc_dashboard import categories, config, explore, measures, queries, stored
+    from rc_dashboard.coverage import covered_months
+    from rc_dashboard.periods import FinancialQuarter
+    from rc_dashboard.services import measures as measure_service
+
+    lines = stored.compute_defaults(small_demo)
+    assert sum(line.startswith("Performance measures as of ") and ": stored" in line for line in lines) == 2, lines
+    month = queries.months_available(small_demo)[-1]
+    threshold = config.area_config().suppression_threshold
+    register = measures.parse_register(queries.register_text(small_demo))
+
+    def fresh(small_numbers):
+        return measures.scorecard(
+            register,
+            explore.with_harm(queries.load_cube(small_demo), categories.harm_weights()),
+            queries.wards_table(small_demo),
+            queries.manual_values(small_demo),
+            month,
+            None,
+            7,
+            small_numbers,
+            covered=covered_months(small_demo),
+        )
+
+    expected = {n: fresh(n) for n in (None, threshold)}
+    computed = []
+    real = measure_service.scorecard
+    monkeypatch.setattr(measure_service, "scorecard", lambda *a, **k: computed.append(1) or real(*a, **k))
+    for small_numbers, reference in expected.items():
+        read = measure_service.scorecard_results(small_demo, month, small_numbers=small_numbers)
+        pd.testing.assert_frame_equal(measures.scorecard_table(read), measures.scorecard_table(reference))
+        for got, want in zip(read, reference, strict=True):
+            assert got.measure == want.measure and got.signals == want.signals
+            pd.testing.assert_series_equal(got.series, want.series)
+    assert computed == []  # read back, not computed
+
+    manual = next(m for m in register.measures if m.manual)
+    measure_service.save_manual_values(
+        small_demo,
+        pd.DataFrame({"measure_id": [manual.id], "period": [FinancialQuarter.of_month(month).label], "value": [77.0]}),
+        register,
+        system_principal(),
+    )
+    read = measure_service.scorecard_results(small_demo, month)
+    assert computed == [1]  # a new data version: computed again, with the value just entered
+    assert (next(r for r in read if r.measure.id == manual.id).series == 77.0).any()
+
+
 def test_a_survey_value_keeps_the_stored_scan_and_an_import_does_not(small_demo, monkeypatch):
     from rc_dashboard import measures, queries
     from rc_dashboard.services import hotspots as service
@@ -394,6 +447,7 @@ def test_the_same_categories_asked_two_ways_are_one_stored_scan(small_demo, monk
     board = Principal("u", "board")
     params = HotspotParams(scan_cell_m=250)
     first = service.run_analysis(small_demo, IncidentFilter(), params, board)
+
     class ComputedAgain(Exception):
         pass
 
@@ -417,7 +471,12 @@ def test_the_pages_float_parameters_find_the_defaults_stored_with_integers(small
 
     defaults = HotspotParams()
     assert any(isinstance(getattr(defaults, f.name), int) and f.type == "float" for f in fields(defaults))
-    as_floats = HotspotParams(**{f.name: float(getattr(defaults, f.name)) if f.type == "float" else getattr(defaults, f.name) for f in fields(defaults)})
+    as_floats = HotspotParams(
+        **{
+            f.name: float(getattr(defaults, f.name)) if f.type == "float" else getattr(defaults, f.name)
+            for f in fields(defaults)
+        }
+    )
     analyst = Principal("u", "analyst")
     keys = [service._resolve(small_demo, IncidentFilter(), p, analyst, "count").key() for p in (defaults, as_floats)]
     assert keys[0] == keys[1]

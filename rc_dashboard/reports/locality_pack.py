@@ -133,7 +133,7 @@ def _headlines(
 
 def _locality_wards(engine: Engine, locality: str) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(every ward, the locality's wards); an unknown locality is a clear error naming the loaded ones."""
-    wards = read_frame(engine, "SELECT ward_code, ward_name, locality, population FROM areas ORDER BY ward_code")
+    wards = queries.wards_table(engine)
     mine = wards[wards["locality"] == locality]
     if mine.empty:
         raise ReportError(

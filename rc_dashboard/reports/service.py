@@ -8,11 +8,10 @@ from sqlalchemy import Engine
 from rc_dashboard import config
 from rc_dashboard.access import PointScope, system_principal
 from rc_dashboard.coverage import coverage_grid, covered_months, data_up_to, months_covered_by
-from rc_dashboard.db import read_frame
 from rc_dashboard.hotspots.analysis import HotspotParams
 from rc_dashboard.hotspots.defaults import RESTRICTED_MIN_CELL_M
 from rc_dashboard.periods import FinancialQuarter, add_months
-from rc_dashboard.queries import IncidentFilter, months_available
+from rc_dashboard.queries import IncidentFilter, months_available, wards_table
 from rc_dashboard.reports.suppression import SuppressedTable
 from rc_dashboard.reports.ward_summary import WardSummary, quality_notes, quarter_tables, summarise_ward
 from rc_dashboard.services.hotspots import NotEnoughData, run_analysis
@@ -112,7 +111,7 @@ def _monthly_record(series: pd.DataFrame | None) -> dict | None:
 
 def _wards_asked(engine: Engine, ward_codes: list[str] | None) -> pd.DataFrame:
     """Every loaded ward; a clear error when none is loaded or a code asked for is not one of them."""
-    wards = read_frame(engine, "SELECT ward_code, ward_name, locality, population FROM areas ORDER BY ward_code")
+    wards = wards_table(engine)
     if wards.empty:
         raise ReportError("No wards are loaded: import ward boundaries first.")
     unknown = [c for c in (ward_codes or []) if c not in set(wards["ward_code"])]

@@ -310,7 +310,7 @@ def cube(version: int) -> pd.DataFrame:
 @st.cache_data(show_spinner=False, max_entries=4)
 def wards_table(version: int) -> pd.DataFrame:
     """Ward code, name, locality and population (no geometry)."""
-    return db.read_frame(engine(), "SELECT ward_code, ward_name, locality, population FROM areas ORDER BY ward_code")
+    return queries.wards_table(engine())
 
 
 @_remembered
@@ -420,22 +420,12 @@ def measure_results(
     small_numbers: int | None = None,
     accept_partial_baseline: bool = False,
 ):
-    """The scorecard; `small_numbers` (the suppression threshold) for audiences under the small-number rule."""
-    from rc_dashboard import measures
+    """The scorecard (stored: the import stores the page's default, see
+    :func:`rc_dashboard.services.measures.scorecard_results`); `small_numbers` (the suppression
+    threshold) for audiences under the small-number rule."""
+    from rc_dashboard.services.measures import scorecard_results
 
-    register = measure_register(version)
-    return measures.scorecard(
-        register,
-        cube(version),
-        wards_table(version),
-        queries.manual_values(engine()),
-        as_of,
-        locality,
-        shift_length,
-        small_numbers,
-        covered=covered(version),
-        accept_partial_baseline=accept_partial_baseline,
-    )
+    return scorecard_results(engine(), as_of, locality, shift_length, small_numbers, accept_partial_baseline)
 
 
 @st.cache_resource(show_spinner=False, max_entries=64)

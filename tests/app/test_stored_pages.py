@@ -25,11 +25,13 @@ def nothing_computed(monkeypatch):
     """Any analysis run fails the test: a page must read what the import stored."""
     from rc_dashboard.reports import service as report_service
     from rc_dashboard.services import hotspots as service
+    from rc_dashboard.services import measures as measure_service
 
     def must_not_run(*args, **kwargs):
         raise AssertionError("a page computed an analysis the import had stored")
 
     monkeypatch.setattr(service, "analyse", must_not_run)
+    monkeypatch.setattr(measure_service, "scorecard", must_not_run)
     monkeypatch.setattr(service, "incidents_inside", must_not_run)  # the first hotspot's evidence: stored too
     monkeypatch.setattr(report_service, "build_summaries", must_not_run)
 
@@ -68,6 +70,13 @@ def test_another_hotspots_evidence_is_queried_once_for_everyone_with_that_access
     app.run()
     assert app.selectbox(key="hs_chosen").index == 1
     assert not app.exception and queried == ["query"], "the second process queried the stored evidence again"
+
+
+@pytest.mark.parametrize("role", ["board", "councillor"])
+def test_the_measures_pages_default_view_reads_the_stored_scorecard(imported, nothing_computed, role):
+    app = _open(role, "pages/measures.py")  # a councillor's is the small-number suppressed one
+    assert not app.exception and not app.error, [e.value for e in (*app.exception, *app.error)]
+    assert app.get("plotly_chart"), "no control chart drawn"
 
 
 def test_ward_summary_and_locality_pack_read_stored_results(imported, nothing_computed):

@@ -296,6 +296,18 @@ class CompactDeck(pdk.Deck):
         return json.dumps(self, sort_keys=True, default=default_serialize, separators=(",", ":"))
 
 
+class SerialisedDeck(pdk.Deck):
+    """A deck already made into JSON (a stored map, :func:`rc_dashboard.services.hotspots.hotspot_map`):
+    ``to_json`` gives that JSON back, so nothing is built or serialised again."""
+
+    def __init__(self, spec: str, tooltip: dict | None) -> None:
+        super().__init__(layers=[], map_provider=None, tooltip=tooltip)
+        self._spec = spec
+
+    def to_json(self) -> str:
+        return self._spec
+
+
 def deck(
     layers: list[pdk.Layer],
     wards_wgs: gpd.GeoDataFrame,

@@ -45,6 +45,7 @@ INCIDENT_RESULT_KINDS = (
     "hotspots",
     "hotspot_backtest",
     "hotspot_evidence",
+    "hotspot_map",
     "ward_summaries",
     "ward_maps",
     "distinct_values",
@@ -275,17 +276,21 @@ def pack_readers(localities: list[str]) -> list:
     ]
 
 
-def _hotspots_and_first_evidence(engine: Engine, principal, localities: list[str]) -> None:
-    """The default hotspot analysis as ``principal``'s role sees it, and the evidence the Hotspots
-    page shows under its first hotspot unasked: for a role that sees points only in its own locality,
-    one for each locality (the analysis is borough-wide, the incidents shown are not)."""
+def _hotspot_defaults(engine: Engine, principal, localities: list[str]) -> None:
+    """The default hotspot analysis as ``principal``'s role sees it, its map (without a basemap:
+    see :func:`rc_dashboard.services.hotspots.hotspot_map`) and the evidence the Hotspots page shows
+    under its first hotspot unasked: for a role that sees points only in its own locality, one for
+    each locality (the analysis is borough-wide, the incidents shown are not)."""
     from dataclasses import replace
 
+    from rc_dashboard.basemap import basemap
     from rc_dashboard.hotspots.analysis import HotspotParams
     from rc_dashboard.queries import IncidentFilter
-    from rc_dashboard.services.hotspots import first_hotspot_evidence, run_analysis
+    from rc_dashboard.services.hotspots import first_hotspot_evidence, hotspot_map, run_analysis
 
     analysis = run_analysis(engine, IncidentFilter(), HotspotParams(), principal)
+    if basemap() is None:
+        hotspot_map(engine, IncidentFilter(), HotspotParams(), principal)
     readers = (
         [replace(principal, locality=locality) for locality in localities]
         if principal.role_info.points == "own_locality"
@@ -343,7 +348,7 @@ def compute_defaults(engine: Engine, progress: Progress = _silent) -> list[str]:
         for principal in principals:
             step(
                 f"Hotspots as the {principal.role_info.label.lower()} sees them",
-                lambda p=principal: _hotspots_and_first_evidence(engine, p, localities),
+                lambda p=principal: _hotspot_defaults(engine, p, localities),
             )
         if quarter is None:
             lines.append("Ward summaries and packs: not made (no complete financial quarter is loaded)")

@@ -229,6 +229,30 @@ def test_the_stored_analysis_is_the_computed_one(small_demo, monkeypatch):
     assert len(hotspot_table(stored.hotspots)) == len(fresh.hotspots)
 
 
+def test_the_stored_hotspot_map_is_the_map_drawn_from_the_analysis(small_demo, monkeypatch):
+    """The import stores the Hotspots page's map (without a basemap) beside each default scan; read
+    back, it is the JSON and tooltip the page drew from the analysis before, and it is not drawn again."""
+    from rc_dashboard import maps, stored
+    from rc_dashboard.geography import wards_from_db
+    from rc_dashboard.services import hotspots as service
+
+    stored.compute_defaults(small_demo)
+    analyst = Principal("u", "analyst")
+    analysis = service.run_analysis(small_demo, IncidentFilter(), HotspotParams(), analyst)
+    wards_wgs, localities_wgs = maps.display_boundaries(wards_from_db(small_demo))
+    drawn = maps.hotspot_deck(analysis.cells, analysis.hotspots, wards_wgs, localities_wgs)
+    monkeypatch.setattr(maps, "hotspot_deck", lambda *a, **k: pytest.fail("the stored map was drawn again"))
+    read = service.hotspot_map(small_demo, IncidentFilter(), HotspotParams(), analyst)
+
+    def without_layer_ids(spec: str) -> dict:  # pydeck names a layer with a random id when it is drawn
+        deck = json.loads(spec)
+        return {**deck, "layers": [{k: v for k, v in layer.items() if k != "id"} for layer in deck["layers"]]}
+
+    assert without_layer_ids(read["json"]) == without_layer_ids(drawn.to_json())
+    assert read["tooltip"] == drawn._tooltip
+    assert maps.SerialisedDeck(read["json"], read["tooltip"]).to_json() == read["json"]
+
+
 def _analysis_inputs(engine):
     from rc_dashboard.geography import wards_from_db
     from rc_dashboard.services.hotspots import _points, _resolve

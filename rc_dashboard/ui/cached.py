@@ -368,10 +368,15 @@ def _json_once(deck):
 @st.cache_resource(show_spinner=False, max_entries=16)
 def hotspot_deck(flt: IncidentFilter, params, weighting: str, scope: Principal, tiles, version: int):
     """The Hotspots page's map for the same inputs as :func:`hotspot_analysis`, over the configured
-    basemap ``tiles`` (building it and its JSON costs about 1 s at a million incidents, on every run).
-    Read-only, shared."""
+    basemap ``tiles``: without one, the stored map (:func:`rc_dashboard.services.hotspots.hotspot_map`);
+    with one, drawn here once per process (building it and its JSON would cost about 0.1 s at a
+    million incidents on every run). Read-only, shared."""
     from rc_dashboard import maps
+    from rc_dashboard.services.hotspots import hotspot_map
 
+    if tiles is None:  # the stored map (the import stores the defaults')
+        stored = hotspot_map(engine(), flt, params, scope, weighting)
+        return maps.SerialisedDeck(stored["json"], stored["tooltip"])
     analysis = hotspot_analysis(flt, params, weighting, scope, version)
     wards_wgs, localities_wgs = display_boundaries(version)
     return _json_once(maps.hotspot_deck(analysis.cells, analysis.hotspots, wards_wgs, localities_wgs, tiles))

@@ -23,6 +23,7 @@ def imported(tmp_path_factory):
 @pytest.fixture
 def nothing_computed(monkeypatch):
     """Any analysis run fails the test: a page must read what the import stored."""
+    from rc_dashboard import maps
     from rc_dashboard.reports import service as report_service
     from rc_dashboard.services import hotspots as service
     from rc_dashboard.services import measures as measure_service
@@ -31,6 +32,7 @@ def nothing_computed(monkeypatch):
         raise AssertionError("a page computed an analysis the import had stored")
 
     monkeypatch.setattr(service, "analyse", must_not_run)
+    monkeypatch.setattr(maps, "hotspot_deck", must_not_run)  # the Hotspots map: stored with the scan
     monkeypatch.setattr(measure_service, "scorecard", must_not_run)
     monkeypatch.setattr(service, "incidents_inside", must_not_run)  # the first hotspot's evidence: stored too
     monkeypatch.setattr(report_service, "build_summaries", must_not_run)
@@ -47,6 +49,7 @@ def test_hotspots_default_view_reads_the_stored_scan(imported, nothing_computed,
     assert any("permutation scan" in str(i.value) for i in app.info)  # the scan sentence, from the stored result
     assert app.dataframe, "no hotspot table drawn"
     assert app.selectbox(key="hs_chosen").value, "no hotspot's evidence shown"
+    assert app.get("deck_gl_json_chart"), "no map drawn"
 
 
 def test_another_hotspots_evidence_is_queried_once_for_everyone_with_that_access(imported, monkeypatch):
@@ -210,6 +213,7 @@ def test_a_ward_whose_map_fails_is_left_out_and_a_basemap_stores_none(imported, 
         with stored_only(), pytest.raises(NotStored):  # nothing was stored
             stored.ward_maps(engine, quarter)
         st.cache_data.clear()
+        st.cache_resource.clear()  # no maps read earlier in this process either
         token = cached.replaying.set(True)  # a server refilling its caches waits for the import's maps
         try:
             with stored_only(), pytest.raises(NotStored):

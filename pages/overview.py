@@ -61,9 +61,8 @@ by = st.segmented_control(
     "Break down by", explore.BREAKDOWNS, format_func=str.capitalize, default="locality", key="ov_breakdown"
 )
 by = by or "locality"
-st.plotly_chart(figures[by], width="stretch")
-source_labels = {source.key: source.label for source in config.area_config().sources}
-breakdown, formats = explore.breakdown_display(tables.breakdowns[by], by, source_labels if by == "source" else None)
+chart, breakdown, formats = cached.overview_breakdown(flt, value, value_label, by, version)
+st.plotly_chart(chart, width="stretch")
 st.dataframe(
     breakdown,
     hide_index=True,
@@ -74,6 +73,7 @@ auth.download_button(
     principal, "Download this table (CSV)", lambda: to_csv_text(breakdown), f"overview_by_{by}.csv", "text/csv"
 )
 
+source_labels = {source.key: source.label for source in config.area_config().sources}
 with st.expander("Every category and source: 12-month change in plain words"):
     for frame, by in ((tables.by_category, "category"), (tables.by_source, "source")):
         st.dataframe(

@@ -569,15 +569,26 @@ def overview(flt: IncidentFilter, value: str, value_label: str, version: int):
         "trend": charts.trend_chart(tables.trend, value_label),
         "categories": charts.category_trend_chart(tables.category_series, value, value_label),
     }
-    for by, table in tables.breakdowns.items():
-        shown = (
-            "rate_per_1000"
-            if by in ("locality", "ward") and value == "count" and table["rate_per_1000"].notna().any()
-            else value
-        )
-        label = "Incidents per 1,000 residents (selected months)" if shown == "rate_per_1000" else value_label
-        figures[by] = charts.breakdown_chart(table, shown, label)
     return tables, figures
+
+
+@_remembered
+@st.cache_resource(show_spinner=False, max_entries=64)
+def overview_breakdown(flt: IncidentFilter, value: str, value_label: str, by: str, version: int):
+    """(bar chart, table as shown, its number formats) of the Overview's breakdown ``by`` (one of
+    :data:`rc_dashboard.explore.BREAKDOWNS`): made when that breakdown is first chosen, not all four
+    with :func:`overview` (the page shows one at a time). Read-only, shared."""
+    from rc_dashboard import charts, explore
+
+    table = overview(flt, value, value_label, version)[0].breakdowns[by]
+    shown = (
+        "rate_per_1000"
+        if by in ("locality", "ward") and value == "count" and table["rate_per_1000"].notna().any()
+        else value
+    )
+    label = "Incidents per 1,000 residents (selected months)" if shown == "rate_per_1000" else value_label
+    labels = {source.key: source.label for source in config.area_config().sources} if by == "source" else None
+    return (charts.breakdown_chart(table, shown, label), *explore.breakdown_display(table, by, labels))
 
 
 @_remembered
@@ -626,5 +637,6 @@ _VERSIONED = (
     wards_geometry,
     locality_pack,
     overview,
+    overview_breakdown,
     ward_choropleth,
 )

@@ -321,32 +321,22 @@ def cmd_hotspots(args: argparse.Namespace) -> int:
 
 
 def cmd_measures(args: argparse.Namespace) -> int:
-    from rc_dashboard import categories, explore, measures, queries, stored
-    from rc_dashboard.coverage import covered_months
-    from rc_dashboard.db import read_frame
+    from rc_dashboard import measures, queries
     from rc_dashboard.queries import months_available
+    from rc_dashboard.services.measures import scorecard_results
 
     engine = connect(args.db)
     try:
-        register = measures.parse_register(queries.register_text(engine))
+        measures.parse_register(queries.register_text(engine))
     except measures.MeasureError as exc:
         raise CliError(f"The measures register has a problem: {exc}") from exc
     months = months_available(engine)
     if not months:
         raise CliError("No incidents are loaded, so no measure can be computed.")
     as_of = args.as_of or months[-1]
-    try:
-        cube = explore.with_harm(stored.cube(engine), categories.harm_weights())
-        wards = read_frame(engine, "SELECT ward_code, ward_name, locality, population FROM areas")
-        results = measures.scorecard(
-            register,
-            cube,
-            wards,
-            queries.manual_values(engine),
-            as_of,
-            args.locality,
-            covered=covered_months(engine),
-            accept_partial_baseline=bool(args.accept_partial_baseline),
+    try:  # stored: the import stores the newest month's for the whole area
+        results = scorecard_results(
+            engine, as_of, args.locality, accept_partial_baseline=bool(args.accept_partial_baseline)
         )
     except ValueError as exc:
         raise CliError(str(exc)) from exc

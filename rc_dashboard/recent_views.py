@@ -38,7 +38,8 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class SavedView:
     """A view someone was shown: the cached view's name, its arguments without the data version,
-    and whether it showed the newest complete quarter (then a newer quarter replaces it)."""
+    and whether it showed the newest period (the newest complete quarter or the newest month: then
+    the newer one replaces it when the view is made for newer data)."""
 
     view: str
     arguments: dict[str, Any]

@@ -54,7 +54,7 @@ STALE_MARKER_S = 15 * 60  # a marker this old belongs to a process that died: ta
 WAIT_POLL_S = 0.5  # how often a waiting process looks again (seconds)
 DEFAULT_WAIT_S = 10 * 60  # how long a reader waits for another process before computing itself (seconds)
 CLAIM_WAIT_MS = 1_000  # how long a reader waits for SQLite's write lock to place a marker (milliseconds)
-CONFIG_FILES = ("area.yaml", "categories.yaml", "roles.yaml", "measures.yaml")
+CONFIG_FILES = ("area.yaml", "categories.yaml", "harm.yaml", "roles.yaml", "measures.yaml")
 # A hotspot result is about 3 MB at a million incidents; people trying parameters would otherwise
 # grow the table without bound between imports. Beyond this many of a kind, the least recently
 # computed go (a default evicted this way is computed again by its next reader).

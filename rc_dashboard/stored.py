@@ -11,8 +11,9 @@ for nothing:
   rows without a location) that the Overview and the Map show;
 * the hotspot scan and EHSA with default parameters, ending at the default as-of month, once per
   distinct category scope and square size the configured roles need (analysts: every category,
-  125 m squares; restricted roles: their categories, 250 m squares), with the busiest places and
-  categories inside the first hotspot, which the Hotspots page shows unasked;
+  125 m squares; restricted roles: their categories, 250 m squares), with the Hotspots page's map
+  of it (unless a basemap is configured: see :func:`rc_dashboard.services.hotspots.hotspot_map`)
+  and the busiest places and categories inside the first hotspot, which the page shows unasked;
 * the measures scorecard as the Performance measures page opens (the newest month, the whole area,
   the default run rule), once for each small-number audience (kept per data version: survey values
   and a saved register change it);
@@ -306,23 +307,22 @@ def compute_defaults(engine: Engine, progress: Progress = _silent) -> list[str]:
     A result that cannot be made (too few months, no wards) is recorded as such and reported, not
     raised: the import it follows has succeeded either way.
     """
-    from rc_dashboard import config, queries
-    from rc_dashboard.access import AccessDenied, point_scope
-    from rc_dashboard.basemap import basemap
+    from rc_dashboard import queries
+    from rc_dashboard.access import AccessDenied
     from rc_dashboard.hotspots.analysis import NotEnoughData
-    from rc_dashboard.reports.service import ReportError, ward_hotspots
+    from rc_dashboard.measures import MeasureError
+    from rc_dashboard.reports.service import ReportError
     from rc_dashboard.services.hotspots import sharing_points
-    from rc_dashboard.services.measures import scorecard_results
 
     lines: list[str] = []
     principals = role_principals("hotspots")
-    readers = role_principals("locality_pack")
     quarter = latest_complete_quarter(engine)
     localities = queries.distinct_values(engine, "locality")
-    leads = pack_readers(localities) if quarter else []
-    audiences = measure_audiences()
-    latest = queries.months_available(engine)[-1:]
-    steps = 5 + len(principals) + len(audiences) + len(readers) + len(leads)
+    quarterly = _quarter_defaults(engine, quarter, localities, lines) if quarter else []
+    if quarter is None:
+        lines.append("Ward summaries and packs: not made (no complete financial quarter is loaded)")
+    scorecards = _scorecard_defaults(engine)
+    steps = 3 + len(principals) + len(quarterly) + len(scorecards)
     done = 0
 
     def step(message: str, work: Callable[[], object]) -> None:
@@ -332,47 +332,87 @@ def compute_defaults(engine: Engine, progress: Progress = _silent) -> list[str]:
         try:
             work()
             lines.append(f"{message}: stored ({time.perf_counter() - started:.1f} s)")
-        except (NotEnoughData, ReportError, AccessDenied) as exc:
+        except (NotEnoughData, ReportError, AccessDenied, MeasureError) as exc:
             lines.append(f"{message}: not made ({exc})")
         done += 1
 
     step("Incident counts by month, ward and category", lambda: cube(engine))
     step("Categories and sources in the data", lambda: [distinct_values(engine, c) for c in ("category", "source")])
     step("Rows of each feed by month", lambda: _coverage_tables(engine))
-    for small_numbers in audiences if latest else []:
-        step(
-            f"Performance measures as of {latest[0]}{'' if small_numbers is None else ' with small numbers suppressed'}",
-            lambda n=small_numbers: scorecard_results(engine, latest[0], small_numbers=n),
-        )
     with sharing_points():  # the scans below read the located points once between them
         for principal in principals:
             step(
                 f"Hotspots as the {principal.role_info.label.lower()} sees them",
                 lambda p=principal: _hotspot_defaults(engine, p, localities),
             )
-        if quarter is None:
-            lines.append("Ward summaries and packs: not made (no complete financial quarter is loaded)")
-        else:
-            step(f"Ward summaries for {quarter.label}", lambda: ward_summaries(engine, quarter))
-            if basemap() is None:
-                step(f"Ward maps for {quarter.label}", lambda: ward_maps(engine, quarter))
-            else:
-                lines.append("Ward maps: drawn when each ward is opened (a basemap is configured: see ward_maps)")
-                done += 1
-            threshold = config.area_config().suppression_threshold
-            for reader in readers:  # a pack's hotspots follow its reader's categories (see ward_hotspots)
-                step(
-                    f"Locality pack hotspots for {quarter.label} as the {reader.role_info.label.lower()} sees them",
-                    lambda r=reader: ward_hotspots(engine, quarter, threshold, point_scope(r)),
-                )
-            for lead in leads:
-                step(
-                    f"{lead.locality} pack for {quarter.label} as its {lead.role_info.label.lower()} reads it",
-                    lambda r=lead: locality_pack(engine, r.locality, quarter, r),
-                )
+        for message, work in quarterly:
+            step(message, work)
+    for message, work in scorecards:
+        step(message, work)
     lines += _mark_done_and_prune(engine)
     progress(1.0, "Analyses stored")
     return lines
+
+
+def _quarter_defaults(
+    engine: Engine, quarter, localities: list[str], lines: list[str]
+) -> list[tuple[str, Callable[[], object]]]:
+    """(progress message, work) storing the ward summaries, ward maps, locality-pack hotspots and
+    each locality lead's pack of ``quarter``; a step left out says why in ``lines``."""
+    from rc_dashboard import config
+    from rc_dashboard.access import point_scope
+    from rc_dashboard.basemap import basemap
+    from rc_dashboard.reports.service import ward_hotspots
+
+    work: list[tuple[str, Callable[[], object]]] = [
+        (f"Ward summaries for {quarter.label}", lambda: ward_summaries(engine, quarter))
+    ]
+    if basemap() is None:
+        work.append((f"Ward maps for {quarter.label}", lambda: ward_maps(engine, quarter)))
+    else:
+        lines.append("Ward maps: drawn when each ward is opened (a basemap is configured: see ward_maps)")
+    threshold = config.area_config().suppression_threshold
+    for reader in role_principals("locality_pack"):  # a pack's hotspots follow its reader's categories
+        work.append(
+            (
+                f"Locality pack hotspots for {quarter.label} as the {reader.role_info.label.lower()} sees them",
+                lambda r=reader: ward_hotspots(engine, quarter, threshold, point_scope(r)),
+            )
+        )
+    for lead in pack_readers(localities):
+        work.append(
+            (
+                f"{lead.locality} pack for {quarter.label} as its {lead.role_info.label.lower()} reads it",
+                lambda r=lead: locality_pack(engine, r.locality, quarter, r),
+            )
+        )
+    return work
+
+
+def _scorecard_defaults(engine: Engine) -> list[tuple[str, Callable[[], object]]]:
+    """(progress message, work) storing the scorecard the Performance measures page opens on, once
+    for each small-number audience (:func:`measure_audiences`); none before any incident is loaded.
+    A register the scorecard cannot be computed from (a MeasureError, as the page reports it) is
+    "not made", never the end of the import's other analyses."""
+    from rc_dashboard.measures import MeasureError
+    from rc_dashboard.queries import months_available
+    from rc_dashboard.services.measures import scorecard_results
+
+    latest = months_available(engine)[-1:]
+
+    def store(small_numbers: int | None) -> None:
+        try:
+            scorecard_results(engine, latest[0], small_numbers=small_numbers)
+        except ValueError as exc:  # spc refuses a series it cannot chart: as the page says it
+            raise exc if isinstance(exc, MeasureError) else MeasureError(str(exc)) from exc
+
+    return [
+        (
+            f"Performance measures as of {latest[0]}{'' if n is None else ' with small numbers suppressed'}",
+            lambda n=n: store(n),
+        )
+        for n in (measure_audiences() if latest else [])
+    ]
 
 
 def _mark_done_and_prune(engine: Engine) -> list[str]:

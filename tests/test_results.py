@@ -253,6 +253,25 @@ def test_the_stored_hotspot_map_is_the_map_drawn_from_the_analysis(small_demo, m
     assert maps.SerialisedDeck(read["json"], read["tooltip"]).to_json() == read["json"]
 
 
+def test_no_hotspot_map_is_stored_over_a_configured_basemap(small_demo, monkeypatch):
+    """A basemap's tile addresses may hold a key, and a failed fetch would be kept: with one
+    configured, the import stores no Hotspots map (the page draws it, as before)."""
+    from rc_dashboard import basemap, stored
+
+    with small_demo.begin() as conn:
+        conn.execute(schema.results.delete().where(schema.results.c.kind == "hotspot_map"))
+    monkeypatch.setattr(basemap, "basemap", lambda: object())
+    stored.compute_defaults(small_demo)
+    with small_demo.connect() as conn:
+        maps_stored = conn.execute(schema.results.select().where(schema.results.c.kind == "hotspot_map")).fetchall()
+    assert maps_stored == []
+    monkeypatch.undo()
+    stored.compute_defaults(small_demo)  # without one: stored again, one map per default scan
+    with small_demo.connect() as conn:
+        count = len(conn.execute(schema.results.select().where(schema.results.c.kind == "hotspot_map")).fetchall())
+    assert count == len(stored.role_principals("hotspots"))
+
+
 def _analysis_inputs(engine):
     from rc_dashboard.geography import wards_from_db
     from rc_dashboard.services.hotspots import _points, _resolve

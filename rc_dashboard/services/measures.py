@@ -1,7 +1,9 @@
 """The measures: the scorecard as stored, the register an admin edits and the survey values an analyst enters.
 
-Each checks the principal's rights and the input (pure checks in :mod:`rc_dashboard.measures`)
-before one transaction writes it (:mod:`rc_dashboard.ingest.store`): nothing is saved if a row is wrong.
+The scorecard is read from the stored results (computed and stored by its first reader, or by
+the import for the page's default view). The changes each check the principal's rights and the
+input (pure checks in :mod:`rc_dashboard.measures`) before one transaction writes them
+(:mod:`rc_dashboard.ingest.store`): nothing is saved if a row is wrong.
 """
 
 from __future__ import annotations

@@ -32,8 +32,9 @@ REMEMBERED_CALLS = 64  # this process's most recent distinct calls kept for refi
 @dataclass(frozen=True)
 class RecentCall:
     """A cached view someone asked for (its arguments without the data version), to be made again
-    for a newer version: the same filters, parameters and scope, and for a quarter that was the
-    newest complete one, the new newest."""
+    for a newer version: the same filters, parameters and scope, and for a period that was the
+    newest (the newest complete quarter, ``quarter_label``; the newest month, ``as_of``), the new
+    newest (``newest_quarter``, so named when quarters were the only periods: the saved views keep it)."""
 
     function: Callable[..., Any]
     arguments: dict[str, Any]
@@ -42,8 +43,10 @@ class RecentCall:
 
     def replay(self, version: int) -> None:
         arguments = dict(self.arguments)
-        if self.newest_quarter and complete_quarters(version):
+        if self.newest_quarter and "quarter_label" in arguments and complete_quarters(version):
             arguments["quarter_label"] = complete_quarters(version)[0]
+        if self.newest_quarter and "as_of" in arguments and months_available(version):
+            arguments["as_of"] = months_available(version)[-1]
         result = self.function(**arguments, version=version)
         if self.then is not None:
             self.then(result, arguments, version)
@@ -134,9 +137,7 @@ def _remembered(
     def remembered(*args: Any, **kwargs: Any) -> Any:
         arguments = dict(signature.bind(*args, **kwargs).arguments)
         version = arguments.pop("version")
-        newest = "quarter_label" in arguments and arguments["quarter_label"] == next(
-            iter(complete_quarters(version)), None
-        )
+        newest = _shows_newest_period(arguments, version)
         key = f"{function.__name__}{arguments!r}"
         with _recent_lock:
             _recent_calls[key] = RecentCall(remembered, arguments, newest, then)
@@ -150,6 +151,16 @@ def _remembered(
     remembered.clear = function.clear  # type: ignore[attr-defined]
     _REMEMBERED[function.__name__] = (remembered, then)
     return remembered
+
+
+def _shows_newest_period(arguments: dict[str, Any], version: int) -> bool:
+    """Whether a view's period is the newest of ``version``'s data: its ``quarter_label`` the newest
+    complete quarter, or its ``as_of`` the newest month (see :class:`RecentCall`)."""
+    if "quarter_label" in arguments:
+        return arguments["quarter_label"] == next(iter(complete_quarters(version)), None)
+    if "as_of" in arguments:
+        return arguments["as_of"] == next(iter(months_available(version)[-1:]), None)
+    return False
 
 
 @st.cache_resource(show_spinner=False)

@@ -91,6 +91,19 @@ def test_a_quarter_that_was_the_newest_is_replayed_as_the_new_newest(served, mon
     ]
 
 
+def test_a_month_that_was_the_newest_is_replayed_as_the_new_newest(served, monkeypatch):
+    """The Performance measures page opens on the newest month: after an import adds one, its view is
+    made again for the new newest month (the one the import stored), not for the month before."""
+    asked = []
+    monkeypatch.setattr(cached, "months_available", lambda version: ["2026-08", "2026-09", "2026-10"])
+    measures = {"as_of": "2026-09", "locality": None, "shift_length": 7}
+    cached.RecentCall(lambda **kwargs: asked.append(kwargs), measures, True).replay(99)
+    cached.RecentCall(lambda **kwargs: asked.append(kwargs), {**measures, "as_of": "2026-08"}, False).replay(99)
+    assert [call["as_of"] for call in asked] == ["2026-10", "2026-08"]
+    assert cached._shows_newest_period({"as_of": "2026-10"}, 99)
+    assert not cached._shows_newest_period({"as_of": "2026-09"}, 99)
+
+
 def test_the_import_says_when_its_defaults_are_all_stored(served):
     assert stored.defaults_stored(served)
     _new_version(served)

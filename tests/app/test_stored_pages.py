@@ -6,9 +6,12 @@ from __future__ import annotations
 import time
 
 import pytest
+import shapely
 import streamlit as st
 
 from rc_dashboard import results, schema, stored
+from rc_dashboard.hotspots.analysis import HotspotParams
+from rc_dashboard.queries import IncidentFilter
 from tests.app.conftest import demo_app_database, open_page, signed_in_app
 
 TIMEOUT_S = 120
@@ -46,6 +49,7 @@ def _open(role: str, page: str, locality: str | None = None):
 @pytest.mark.parametrize(("role", "locality"), [("analyst", None), ("board", None), ("locality_lead", "South")])
 def test_hotspots_default_view_reads_the_stored_scan(imported, nothing_computed, role, locality):
     app = _open(role, "pages/hotspots.py", locality=locality)
+    assert not app.exception, [e.value for e in app.exception]
     assert any("permutation scan" in str(i.value) for i in app.info)  # the scan sentence, from the stored result
     assert app.dataframe, "no hotspot table drawn"
     assert app.selectbox(key="hs_chosen").value, "no hotspot's evidence shown"
@@ -54,7 +58,9 @@ def test_hotspots_default_view_reads_the_stored_scan(imported, nothing_computed,
 
 def test_another_hotspots_evidence_is_queried_once_for_everyone_with_that_access(imported, monkeypatch):
     """The import stores the first hotspot's evidence; another one's is queried when first asked and
-    stored, so a second server process (caches empty) reads it; a reader of another scope does not."""
+    stored, so a second server process (caches empty) reads it; a reader of another scope (a locality
+    lead, who sees only their locality's incidents) gets their own."""
+    from rc_dashboard.access import Principal
     from rc_dashboard.services import hotspots as service
 
     queried: list[str] = []
@@ -73,6 +79,13 @@ def test_another_hotspots_evidence_is_queried_once_for_everyone_with_that_access
     app.run()
     assert app.selectbox(key="hs_chosen").index == 1
     assert not app.exception and queried == ["query"], "the second process queried the stored evidence again"
+    analysis = service.run_analysis(imported[0], IncidentFilter(), HotspotParams(), Principal("a", "analyst"))
+    second = analysis.hotspots.iloc[1]
+    area, months = shapely.to_wkb(second.geometry), analysis.evidence_months(second)
+    lead = service.hotspot_evidence(imported[0], area, months, Principal("l", "locality_lead", "South"))
+    assert queried == ["query", "query"]  # not the analyst's evidence
+    everyone = service.hotspot_evidence(imported[0], area, months, Principal("a2", "analyst"))
+    assert queried == ["query", "query"] and lead.incidents <= everyone.incidents
 
 
 @pytest.mark.parametrize("role", ["board", "councillor"])

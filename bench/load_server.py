@@ -80,6 +80,11 @@ a restarted (or added) replica instead: a first server is started, one session l
 it, the server saves those views and is stopped, and then the measured servers start and make them
 again before their ports open.
 
+``--trace FILE`` records every page run and cache fill of the servers (``bench/trace_hook``) in
+FILE and prints when the first ``--sessions`` page runs (the first batch's first wave, or the
+warm-up's runs with ``--warm-up``) ended, and the CPU seconds of the cache fills made meanwhile by
+cached view, largest first: what a fresh server's first visitors wait on.
+
 ``--server-env NAME=VALUE`` (repeatable) adds to the server's environment, e.g.
 ``--server-env MALLOC_ARENA_MAX=2`` as ``python -m rc_dashboard serve`` sets it in production.
 """
@@ -90,6 +95,7 @@ import argparse
 import asyncio
 import contextlib
 import importlib.util
+import json
 import os
 import platform
 import random
@@ -655,6 +661,35 @@ def _server_env(pairs: list[str]) -> dict[str, str]:
     return env
 
 
+TRACE_HOOK = Path(__file__).with_name("trace_hook")
+
+
+def trace_summary(path: Path, sessions: int) -> list[str]:
+    """Lines on a ``--trace`` file: when each batch's first wave (its first ``sessions`` page runs)
+    ended, and the CPU seconds of the cache fills made in it, by cached view, largest first."""
+    from collections import defaultdict
+
+    events = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    runs = sorted((e for e in events if e["ev"] == "run"), key=lambda e: e["t0"])
+    if not runs:
+        return ["trace: no page run recorded"]
+    first = runs[:sessions]
+    start, end = first[0]["t0"], max(e["t1"] for e in first)
+    fills: dict[str, list[float]] = defaultdict(lambda: [0, 0.0])
+    for event in events:
+        if event["ev"] == "miss" and start <= event["t0"] <= end:
+            fills[event["f"]][0] += 1
+            fills[event["f"]][1] += event["cpu"]
+    lines = [
+        f"trace: the first {len(first)} page runs ended {min(e['t1'] for e in first) - start:.2f}-{end - start:.2f} s "
+        f"after the first began, {sum(e['cpu'] for e in first):.2f} CPU s in all (their fills included)",
+        "trace: cache fills during them (CPU s, fills nested in others counted in both):",
+    ]
+    for name, (count, cpu) in sorted(fills.items(), key=lambda item: -item[1][1])[:15]:
+        lines.append(f"  {name:<28} {cpu:6.3f} s in {count} fill{'s' if count != 1 else ''}")
+    return lines
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sessions", type=int, default=20, help="concurrent sessions per batch")
@@ -688,10 +723,17 @@ def main() -> None:
     parser.add_argument(
         "--server-env", action="append", default=[], metavar="NAME=VALUE", help="add to the server's environment"
     )
+    parser.add_argument("--trace", type=Path, metavar="FILE", help="record the servers' page runs and cache fills")
     args = parser.parse_args()
     if min(args.sessions, args.rounds, args.batches, args.replicas) < 1 or args.think < 0:
         raise SystemExit("--sessions, --rounds, --batches and --replicas must be at least 1, --think not negative")
     server_env = _server_env(args.server_env)
+    if args.trace:
+        args.trace = args.trace.resolve()
+        args.trace.unlink(missing_ok=True)
+        paths = [str(TRACE_HOOK), *filter(None, [server_env.get("PYTHONPATH", os.environ.get("PYTHONPATH"))])]
+        server_env |= {"PYTHONPATH": os.pathsep.join(paths), "RC_TRACE_FILE": str(args.trace)}
+        args.trace = str(args.trace)  # as the results file records the arguments (JSON)
 
     url = bench_load.database(args.scale)
     args.database_url = url
@@ -731,6 +773,8 @@ def main() -> None:
     for batch in batches:
         print_batch(batch)
         print(f"  machine load average at the end of the batch: {batch['load_average']:.1f}")
+    if args.trace:
+        print("\n".join(trace_summary(Path(args.trace), args.sessions)))
     reasons = bench_load.missed_targets(batches, args.sessions)
 
     RESULTS.mkdir(parents=True, exist_ok=True)

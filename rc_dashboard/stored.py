@@ -83,6 +83,15 @@ def cube(engine: Engine) -> pd.DataFrame:
     return fetch_or_compute(engine, "cube", incidents_version(engine), {}, lambda: load_cube(engine))
 
 
+def harm_cube(engine: Engine) -> pd.DataFrame:
+    """:func:`cube` with each row's harm (days of imprisonment, config/harm.yaml) beside its count
+    (:func:`rc_dashboard.explore.with_harm`): what the Overview, the measures and the packs count from."""
+    from rc_dashboard import categories
+    from rc_dashboard.explore import with_harm
+
+    return with_harm(cube(engine), categories.harm_weights())
+
+
 def distinct_values(engine: Engine, column: str) -> list[str]:
     """The categories or sources in the data (see :func:`queries.distinct_values`), stored: finding
     them scans every incident (about 2 s at a million), and every page's filter bar asks."""

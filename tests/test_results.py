@@ -253,6 +253,19 @@ def test_the_stored_hotspot_map_is_the_map_drawn_from_the_analysis(small_demo, m
     assert maps.SerialisedDeck(read["json"], read["tooltip"]).to_json() == read["json"]
 
 
+def test_an_analysis_without_hotspots_stores_no_evidence_and_queries_nothing(small_demo, monkeypatch):
+    """The null case: where the analysis flags no place, there is no first hotspot whose evidence the
+    import could store, and nothing is queried for one."""
+    from dataclasses import replace
+
+    from rc_dashboard.services import hotspots as service
+
+    analysis = service.run_analysis(small_demo, IncidentFilter(), HotspotParams(), Principal("u", "analyst"))
+    monkeypatch.setattr(service, "incidents_inside", lambda *a, **k: pytest.fail("queried for no hotspot"))
+    nothing = replace(analysis, hotspots=analysis.hotspots.iloc[0:0])
+    assert service.first_hotspot_evidence(small_demo, nothing, Principal("u", "analyst")) is None
+
+
 def test_no_hotspot_map_is_stored_over_a_configured_basemap(small_demo, monkeypatch):
     """A basemap's tile addresses may hold a key, and a failed fetch would be kept: with one
     configured, the import stores no Hotspots map (the page draws it, as before)."""

@@ -15,12 +15,11 @@ from datetime import UTC, datetime
 import pandas as pd
 from sqlalchemy import Engine
 
-from rc_dashboard import categories, config, measures, queries
+from rc_dashboard import config, measures, queries
 from rc_dashboard.access import AccessDenied, PointScope, Principal, may_see_locality_detail, point_scope, require
 from rc_dashboard.basemap import basemap
 from rc_dashboard.coverage import covered_months, data_up_to, months_covered_by
 from rc_dashboard.db import read_frame
-from rc_dashboard.explore import with_harm
 from rc_dashboard.formatting import p_value_words
 from rc_dashboard.geography import wards_from_db
 from rc_dashboard.hotspots.defaults import (
@@ -41,7 +40,7 @@ from rc_dashboard.reports.service import (
     ward_hotspots,
 )
 from rc_dashboard.reports.ward_summary import WardSummary, compare, escape_markdown, quarter_label_long
-from rc_dashboard.stored import cube as stored_cube
+from rc_dashboard.stored import harm_cube
 from rc_dashboard.stored import ward_summaries as stored_ward_summaries
 
 TOP_LOCATIONS = 10
@@ -257,7 +256,7 @@ def build_pack(engine: Engine, locality: str, quarter: FinancialQuarter, princip
     scope = point_scope(principal)
     check_quarter(engine, quarter)
     wards, mine = _locality_wards(engine, locality)
-    cube = with_harm(stored_cube(engine), categories.harm_weights())
+    cube = harm_cube(engine)
     local = cube[cube["ward_code"].isin(mine["ward_code"])]
     covered = covered_months(engine)
     prev_ok, year_ok = _comparisons_loaded(covered, local, quarter)

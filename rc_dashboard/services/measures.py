@@ -45,13 +45,13 @@ def scorecard_results(
     the whole area, the default run rule, for each small-number audience), so every server reads
     the scorecard instead of computing it (about 0.15 s of one core at a million incidents).
     """
-    from rc_dashboard import categories, explore, queries, stored
+    from rc_dashboard import queries, stored
     from rc_dashboard.coverage import covered_months
 
     def compute() -> list[MeasureResult]:
         return scorecard(
             parse_register(queries.register_text(engine)),
-            explore.with_harm(stored.cube(engine), categories.harm_weights()),
+            stored.harm_cube(engine),
             queries.wards_table(engine),
             queries.manual_values(engine),
             as_of,

@@ -312,9 +312,9 @@ def import_history(version: int) -> pd.DataFrame:
 @st.cache_data(show_spinner=False, max_entries=4)
 def cube(version: int) -> pd.DataFrame:
     """Incident counts by month x ward x category x source, with harm (stored once per data version)."""
-    from rc_dashboard import categories, explore, stored
+    from rc_dashboard import stored
 
-    return explore.with_harm(stored.cube(engine()), categories.harm_weights())
+    return stored.harm_cube(engine())
 
 
 @_remembered

@@ -15,6 +15,8 @@ from rc_dashboard.ui import analyses, auth, cached, filters, hotspot_widgets, la
 principal = auth.page_principal("hotspots")
 version = cached.data_version()
 flt = filters.current_filter()
+weighting = filters.weighting()
+scope = principal.scope()
 st.title("Hotspots")
 layout.demo_banner(cached.is_demo(version))
 params = hotspot_widgets.parameter_form(principal)
@@ -23,7 +25,7 @@ with (
     analyses.being_computed_notice(cached.engine(), ("hotspots",)),
     st.spinner("Scanning for places rising against their own history, and describing each place's history…"),
 ):
-    analysis = cached.hotspot_analysis(flt, params, filters.weighting(), principal.scope(), version)
+    analysis = cached.hotspot_analysis(flt, params, weighting, scope, version)
 
 held_back = point_scope(principal).describe()
 if held_back:  # the sidebar says "All categories", but this analysis is narrower for the role
@@ -33,19 +35,17 @@ st.caption(escape_markdown(analysis.budget_sentence))
 if analysis.as_of_note:
     st.caption(escape_markdown(analysis.as_of_note))
 tiles = widgets.configured_basemap()
-st.pydeck_chart(cached.hotspot_deck(flt, params, filters.weighting(), principal.scope(), tiles, version), height=600)
+st.pydeck_chart(cached.hotspot_deck(flt, params, weighting, scope, tiles, version), height=600)
 widgets.basemap_credit(tiles)
-present = analysis.cells["pattern"].value_counts().rename_axis("pattern").reset_index(name="cells")
-present["what it means"] = present["pattern"].map(PATTERN_RULES)
-st.dataframe(present, hide_index=True, width="stretch")
+shown = cached.hotspot_page_tables(flt, params, weighting, scope, version)
+st.dataframe(shown.patterns, hide_index=True, width="stretch")
 
 st.subheader("Hotspot areas")
 hotspots = analysis.hotspots
 if hotspots.empty:
     st.write("No area is a significant hotspot in the recent window.")
 else:
-    ward_names = dict(cached.wards_table(version)[["ward_code", "ward_name"]].itertuples(index=False))
-    st.dataframe(hotspot_table(hotspots, ward_names=ward_names), hide_index=True, width="stretch")
+    st.dataframe(shown.hotspots, hide_index=True, width="stretch")
     left, right = st.columns(2)
     with left:
         csv = lambda: to_csv_text(hotspot_table(hotspots, formatted=False))  # noqa: E731 (made when fetched)
@@ -58,9 +58,10 @@ else:
     )
     with right:
         auth.download_button(principal, "Download GeoJSON", geojson, "hotspots.geojson", "application/geo+json")
-    flags = dict(zip(hotspots["hotspot"], hotspots["flag"], strict=True))
+    flags = shown.flags
     chosen = st.selectbox("Why was it flagged?", list(flags), format_func=lambda h: f"{h}: {flags[h]}", key="hs_chosen")
-    hotspot_widgets.why_flagged(analysis, hotspots.set_index("hotspot").loc[chosen], flt, principal, version)
+    inputs = (flt, params, weighting)
+    hotspot_widgets.why_flagged(analysis, shown.rows.loc[chosen], inputs, principal, version)
 
 st.subheader("Would these flags have predicted next month?")
 st.caption(
@@ -68,7 +69,7 @@ st.caption(
 )
 if st.toggle("Run the backtest", key="hs_backtest"):
     with st.spinner("Refitting the scan month by month…"):
-        summary = cached.hotspot_backtest(flt, params, filters.weighting(), principal.scope(), version)
+        summary = cached.hotspot_backtest(flt, params, weighting, scope, version)
     if summary.months.empty:
         st.caption("Too few months for a backtest.")
     else:

@@ -347,9 +347,12 @@ def snap_point_counts(flt: IncidentFilter, month: str | None, scope: Principal, 
 # Shared, not copied: st.cache_data would unpickle the analysis (115,000 cell geometries at a million
 # incidents) on every run, 0.4 s of each Hotspots page view. Read-only: callers must not modify it.
 def _first_hotspot_evidence(analysis: Any, arguments: dict[str, Any], version: int) -> None:
-    """The incidents inside the first hotspot, which the Hotspots page shows under the map unasked."""
+    """The page's tables, and the first hotspot's explanation and incidents, which the Hotspots page
+    shows under the map unasked."""
+    hotspot_page_tables(**arguments, version=version)
     if len(analysis.hotspots):
         hotspot = analysis.hotspots.iloc[0]
+        hotspot_explanation(**arguments, hotspot=hotspot["hotspot"], version=version)
         hotspot_evidence(
             shapely.to_wkb(hotspot.geometry),
             tuple(analysis.evidence_months(hotspot)),
@@ -366,6 +369,26 @@ def hotspot_analysis(flt: IncidentFilter, params, weighting: str, scope: Princip
     from rc_dashboard.services.hotspots import run_analysis
 
     return run_analysis(engine(), flt, params, scope, weighting)
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def hotspot_page_tables(flt: IncidentFilter, params, weighting: str, scope: Principal, version: int):
+    """The Hotspots page's tables for the same inputs as :func:`hotspot_analysis`
+    (:func:`rc_dashboard.hotspots.presentation.page_tables`). Read-only, shared."""
+    from rc_dashboard.hotspots import presentation
+
+    wards = wards_table(version)
+    analysis = hotspot_analysis(flt, params, weighting, scope, version)
+    return presentation.page_tables(analysis, dict(zip(wards["ward_code"], wards["ward_name"], strict=True)))
+
+
+@st.cache_resource(show_spinner=False, max_entries=64)
+def hotspot_explanation(flt: IncidentFilter, params, weighting: str, scope: Principal, hotspot: str, version: int):
+    """Why ``hotspot`` was flagged, chart and sentences, for the same inputs as :func:`hotspot_analysis`
+    (:func:`rc_dashboard.hotspots.presentation.explanation`). Read-only, shared."""
+    from rc_dashboard.hotspots import presentation
+
+    return presentation.explanation(hotspot_analysis(flt, params, weighting, scope, version), hotspot)
 
 
 def _json_once(deck):
@@ -634,6 +657,8 @@ _VERSIONED = (
     display_boundaries,
     snap_point_counts,
     hotspot_analysis,
+    hotspot_page_tables,
+    hotspot_explanation,
     hotspot_deck,
     hotspot_backtest,
     hotspot_evidence,

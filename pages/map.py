@@ -46,11 +46,8 @@ shade = right.radio(
     disabled=view != "choropleth",
 )
 
-cube = cached.cube(version)
 wards = cached.wards_table(version)
-ward_locality = dict(zip(wards["ward_code"], wards["locality"], strict=True))
 period = flt if month is None else replace(flt, month_from=month, month_to=month)
-selected = explore.filter_cube(cube, period, ward_locality)
 
 if view == "choropleth":
     column = {"count": "count", "rate": "rate_per_1000", "harm": "harm"}[shade]
@@ -85,9 +82,9 @@ if legend:
     st.html(legend)
 widgets.basemap_credit(tiles)
 
-located = int(selected.loc[selected["ward_code"] != "", "count"].sum())
+total, located = cached.period_totals(period, version)
 st.caption(
-    f"{'All selected months' if month is None else explore.month_label(month)}: {int(selected['count'].sum()):,} incidents, "
+    f"{'All selected months' if month is None else explore.month_label(month)}: {total:,} incidents, "
     f"{located:,} of them in a ward. Incidents with no location are counted in totals but never mapped. "
     "Thick lines are locality boundaries; thin lines are wards."
 )
@@ -100,7 +97,8 @@ if stored_apart["outside_area"] or stored_apart["force_no_location"]:
 
 # Built only when asked for: 36 frames of ward polygons would otherwise cost most of every run.
 if st.toggle("Month by month (animated ward map)", key="map_animated"):
-    monthly = selected if month is None else explore.filter_cube(cube, flt, ward_locality)
+    ward_locality = dict(zip(wards["ward_code"], wards["locality"], strict=True))
+    monthly = explore.filter_cube(cached.cube(version), flt, ward_locality)
     value_column = "harm" if weighting == "harm" else "count"
     per_ward = monthly[monthly["ward_code"] != ""].groupby(["ward_code", "month"], as_index=False)[value_column].sum()
     st.plotly_chart(

@@ -2,11 +2,9 @@
 
 import streamlit as st
 
-from rc_dashboard import config, explore
-from rc_dashboard.coverage import source_months
+from rc_dashboard import explore
 from rc_dashboard.escaping import escape_markdown
 from rc_dashboard.export import to_csv_text
-from rc_dashboard.periods import add_months
 from rc_dashboard.ui import auth, cached, filters, layout, widgets
 
 principal = auth.page_principal("explore")
@@ -32,7 +30,7 @@ if cached.cube(version).empty:
 tables, figures = cached.overview(flt, value, value_label, version)
 months = tables.months
 
-covered = {s: m for s, m in source_months(cached.covered(version)).items() if not flt.sources or s in flt.sources}
+notes = cached.overview_notes(flt, value, value_label, version)
 latest_months = int(tables.overall["latest_months"])
 if latest_months >= explore.ROLLING_WINDOW_MONTHS:
     st.subheader(f"The 12 months to {explore.month_label(flt.month_to)}")
@@ -40,13 +38,11 @@ else:
     st.subheader(
         f"The {latest_months:d} month{'s' if latest_months != 1 else ''} loaded to {explore.month_label(flt.month_to)}"
     )
-note = explore.short_history_note(covered, flt.month_to)
-if note:
-    st.info(escape_markdown(note), icon=":material/info:")
+if notes["history"]:
+    st.info(escape_markdown(notes["history"]), icon=":material/info:")
 widgets.headline_cards(tables.overall, tables.by_category)
-compared_from = min(months[0], add_months(flt.month_to, -(2 * explore.ROLLING_WINDOW_MONTHS - 1)))
-for note in explore.window_gaps(cached.coverage_grid(version), compared_from, flt.month_to, flt.sources):
-    st.warning(escape_markdown(note), icon=":material/warning:")
+for gap in notes["gaps"]:
+    st.warning(escape_markdown(gap), icon=":material/warning:")
 
 st.subheader("Monthly trend")
 st.plotly_chart(figures["trend"], width="stretch")
@@ -73,14 +69,10 @@ auth.download_button(
     principal, "Download this table (CSV)", lambda: to_csv_text(breakdown), f"overview_by_{by}.csv", "text/csv"
 )
 
-source_labels = {source.key: source.label for source in config.area_config().sources}
 with st.expander("Every category and source: 12-month change in plain words"):
-    for frame, by in ((tables.by_category, "category"), (tables.by_source, "source")):
+    for changes in notes["changes"]:
         st.dataframe(
-            explore.changes_display(frame, by, source_labels if by == "source" else None),
-            hide_index=True,
-            width="stretch",
-            column_config={"In words": st.column_config.TextColumn(width="large")},
+            changes, hide_index=True, width="stretch", column_config={"In words": st.column_config.TextColumn(width="large")}
         )
 
 with st.expander("Share this view"):

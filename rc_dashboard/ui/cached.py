@@ -2,6 +2,12 @@
 
 The data version lives in the database and is bumped by every import, so every replica of
 the app sees new data at once and no cache ever serves stale figures.
+
+Most results are shared, not copied (``st.cache_resource``): ``st.cache_data`` unpickles its
+value on every call, and the per-run reads (a quarter's ward summaries alone, 6 ms) added up to a
+twentieth of a loaded server's time. Shared results are read-only: callers derive new frames
+(pandas' copy-on-write keeps a derived frame's edits off the shared one) and never assign into one.
+Small lists of strings stay ``st.cache_data``: a copy is as cheap as the lookup.
 """
 
 from __future__ import annotations
@@ -238,7 +244,7 @@ def distinct_values(column: str, version: int) -> list[str]:
     return stored.distinct_values(engine(), column)
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
+@st.cache_resource(show_spinner=False, max_entries=16)
 def data_summary(version: int) -> dict:
     from rc_dashboard import stored
 
@@ -251,7 +257,7 @@ def is_demo(version: int) -> bool:
 
 
 @_remembered
-@st.cache_data(show_spinner=False, max_entries=8)
+@st.cache_resource(show_spinner=False, max_entries=8)
 def covered(version: int) -> pd.DataFrame:
     """Every covered (feed, source, force, month, kind): see :func:`rc_dashboard.coverage.covered_months`."""
     from rc_dashboard.coverage import covered_months
@@ -268,7 +274,7 @@ def data_loaded(version: int) -> list[str]:
     return data_up_to_grouped(covered(version))
 
 
-@st.cache_data(show_spinner=False, max_entries=8)
+@st.cache_resource(show_spinner=False, max_entries=8)
 def lsoa_wards(version: int) -> pd.DataFrame:
     from rc_dashboard.ingest.areas import lsoa_ward_table
 
@@ -276,7 +282,7 @@ def lsoa_wards(version: int) -> pd.DataFrame:
 
 
 @_remembered
-@st.cache_data(show_spinner=False, max_entries=8)
+@st.cache_resource(show_spinner=False, max_entries=8)
 def coverage_grid(version: int) -> pd.DataFrame:
     from rc_dashboard import stored
 
@@ -296,20 +302,20 @@ def coverage_view(version: int):
 
 
 @_remembered
-@st.cache_data(show_spinner=False, max_entries=8)
+@st.cache_resource(show_spinner=False, max_entries=8)
 def location_completeness(version: int) -> pd.DataFrame:
     from rc_dashboard import stored
 
     return stored.location_completeness(engine())
 
 
-@st.cache_data(show_spinner=False, max_entries=8)
+@st.cache_resource(show_spinner=False, max_entries=8)
 def import_history(version: int) -> pd.DataFrame:
     return queries.import_history(engine())
 
 
 @_remembered
-@st.cache_data(show_spinner=False, max_entries=4)
+@st.cache_resource(show_spinner=False, max_entries=4)
 def cube(version: int) -> pd.DataFrame:
     """Incident counts by month x ward x category x source, with harm (stored once per data version)."""
     from rc_dashboard import stored
@@ -318,7 +324,7 @@ def cube(version: int) -> pd.DataFrame:
 
 
 @_remembered
-@st.cache_data(show_spinner=False, max_entries=4)
+@st.cache_resource(show_spinner=False, max_entries=4)
 def wards_table(version: int) -> pd.DataFrame:
     """Ward code, name, locality and population (no geometry)."""
     return queries.wards_table(engine())
@@ -339,7 +345,7 @@ def display_boundaries(version: int):
 # Point-level data is cached per *scope* (role and locality, not the person: Principal.scope()),
 # so everyone with the same access shares one cache entry and nobody gets another scope's rows.
 @_remembered
-@st.cache_data(show_spinner=False, max_entries=64)
+@st.cache_resource(show_spinner=False, max_entries=64)
 def snap_point_counts(flt: IncidentFilter, month: str | None, scope: Principal, version: int) -> pd.DataFrame:
     return queries.snap_point_counts(engine(), flt, scope, month)
 
@@ -450,7 +456,7 @@ def measure_register(version: int):
 
 
 @_remembered
-@st.cache_data(show_spinner=False, max_entries=32)
+@st.cache_resource(show_spinner=False, max_entries=32)
 def measure_results(
     as_of: str,
     locality: str | None,
@@ -517,7 +523,7 @@ def scorecard_sections(
 
 
 @_remembered
-@st.cache_data(show_spinner=False, max_entries=8)
+@st.cache_resource(show_spinner=False, max_entries=8)
 def ward_summaries(quarter_label: str, version: int):
     """(summaries for every ward, hotspot areas) for a quarter; suppression is joint across wards."""
     from rc_dashboard import stored
@@ -540,7 +546,7 @@ def stored_ward_maps(quarter_label: str, version: int) -> dict[str, bytes]:
 
 
 @_remembered
-@st.cache_data(show_spinner=False, max_entries=64)
+@st.cache_resource(show_spinner=False, max_entries=64)
 def ward_map(ward_code: str, quarter_label: str, version: int) -> bytes:
     """The ward summary's PNG map of a ward and its hotspots in a quarter: the one the import stored
     for the newest quarter, else drawn now for this ward only (0.05-0.15 s of one core)."""
@@ -607,6 +613,31 @@ def overview(flt: IncidentFilter, value: str, value_label: str, version: int):
 
 
 @_remembered
+@st.cache_resource(show_spinner=False, max_entries=32)
+def overview_notes(flt: IncidentFilter, value: str, value_label: str, version: int) -> dict[str, Any]:
+    """The Overview's words around its figures for the same inputs as :func:`overview`: ``history``
+    (a note on a short history, or None), ``gaps`` (coverage warnings in the compared window) and
+    ``changes`` (the 12-month change of every category, then source, as shown). Made once, not on
+    every run (a twentieth of the page's server time). Read-only, shared."""
+    from rc_dashboard import explore
+    from rc_dashboard.coverage import source_months
+    from rc_dashboard.periods import add_months
+
+    tables = overview(flt, value, value_label, version)[0]
+    covered_months = {s: m for s, m in source_months(covered(version)).items() if not flt.sources or s in flt.sources}
+    compared_from = min(tables.months[0], add_months(flt.month_to, -(2 * explore.ROLLING_WINDOW_MONTHS - 1)))
+    labels = {source.key: source.label for source in config.area_config().sources}
+    return {
+        "history": explore.short_history_note(covered_months, flt.month_to),
+        "gaps": explore.window_gaps(coverage_grid(version), compared_from, flt.month_to, flt.sources),
+        "changes": [
+            explore.changes_display(tables.by_category, "category"),
+            explore.changes_display(tables.by_source, "source", labels),
+        ],
+    }
+
+
+@_remembered
 @st.cache_resource(show_spinner=False, max_entries=64)
 def overview_breakdown(flt: IncidentFilter, value: str, value_label: str, by: str, version: int):
     """(bar chart, table as shown, its number formats) of the Overview's breakdown ``by`` (one of
@@ -623,6 +654,18 @@ def overview_breakdown(flt: IncidentFilter, value: str, value_label: str, by: st
     label = "Incidents per 1,000 residents (selected months)" if shown == "rate_per_1000" else value_label
     labels = {source.key: source.label for source in config.area_config().sources} if by == "source" else None
     return (charts.breakdown_chart(table, shown, label), *explore.breakdown_display(table, by, labels))
+
+
+@_remembered
+@st.cache_resource(show_spinner=False, max_entries=64)
+def period_totals(period: IncidentFilter, version: int) -> tuple[int, int]:
+    """(incidents, of them in a ward) the filter ``period`` selects: the Map's caption, counted once
+    rather than by filtering the cube on every run."""
+    from rc_dashboard import explore
+
+    wards = wards_table(version)
+    selected = explore.filter_cube(cube(version), period, dict(zip(wards["ward_code"], wards["locality"], strict=True)))
+    return int(selected["count"].sum()), int(selected.loc[selected["ward_code"] != "", "count"].sum())
 
 
 @_remembered
@@ -673,6 +716,8 @@ _VERSIONED = (
     wards_geometry,
     locality_pack,
     overview,
+    overview_notes,
     overview_breakdown,
+    period_totals,
     ward_choropleth,
 )

@@ -298,7 +298,7 @@ def coverage_view(version: int):
     from rc_dashboard.coverage import coverage_gaps
 
     grid = coverage_grid(version)
-    return charts.coverage_heatmap(grid), coverage_gaps(grid)
+    return _drawn_once(charts.coverage_heatmap(grid)), coverage_gaps(grid)
 
 
 @_remembered
@@ -394,7 +394,17 @@ def hotspot_explanation(flt: IncidentFilter, params, weighting: str, scope: Prin
     (:func:`rc_dashboard.hotspots.presentation.explanation`). Read-only, shared."""
     from rc_dashboard.hotspots import presentation
 
-    return presentation.explanation(hotspot_analysis(flt, params, weighting, scope, version), hotspot)
+    shown = presentation.explanation(hotspot_analysis(flt, params, weighting, scope, version), hotspot)
+    _drawn_once(shown.figure)
+    return shown
+
+
+def _drawn_once(figure):
+    """A shared Plotly figure whose dict is made once: ``st.plotly_chart`` calls ``to_dict`` (a deep
+    copy of every trace) on every run, and only reads the result."""
+    spec = figure.to_dict()
+    figure.to_dict = lambda: spec
+    return figure
 
 
 def _json_once(deck):
@@ -496,7 +506,7 @@ def measure_chart(
     if chosen.target is not None:  # a yearly target of counts, per month or quarter as the chart plots
         per_period_target = chosen.target if measure.manual else chosen.target / (4 if measure.frequency == "quarterly" else 12)
     label = scorecard.period_value_label(measure.measure, measure.unit, measure.frequency)
-    return charts.spc_chart(chosen.chart, measure.direction, measure.name, per_period_target, label)
+    return _drawn_once(charts.spc_chart(chosen.chart, measure.direction, measure.name, per_period_target, label))
 
 
 @_remembered
@@ -606,8 +616,8 @@ def overview(flt: IncidentFilter, value: str, value_label: str, version: int):
 
     tables = explore.overview_tables(cube(version), wards_table(version), flt, value, source_months(covered(version)))
     figures = {
-        "trend": charts.trend_chart(tables.trend, value_label),
-        "categories": charts.category_trend_chart(tables.category_series, value, value_label),
+        "trend": _drawn_once(charts.trend_chart(tables.trend, value_label)),
+        "categories": _drawn_once(charts.category_trend_chart(tables.category_series, value, value_label)),
     }
     return tables, figures
 
@@ -645,7 +655,7 @@ def overview_breakdown(flt: IncidentFilter, value: str, value_label: str, by: st
     with :func:`overview` (the page shows one at a time). Read-only, shared."""
     from rc_dashboard import charts, explore
 
-    table = overview(flt, value, value_label, version)[0].breakdowns[by]
+    table = overview(flt, value, value_label, version)[0].breakdown(by)
     shown = (
         "rate_per_1000"
         if by in ("locality", "ward") and value == "count" and table["rate_per_1000"].notna().any()
@@ -653,7 +663,7 @@ def overview_breakdown(flt: IncidentFilter, value: str, value_label: str, by: st
     )
     label = "Incidents per 1,000 residents (selected months)" if shown == "rate_per_1000" else value_label
     labels = {source.key: source.label for source in config.area_config().sources} if by == "source" else None
-    return (charts.breakdown_chart(table, shown, label), *explore.breakdown_display(table, by, labels))
+    return (_drawn_once(charts.breakdown_chart(table, shown, label)), *explore.breakdown_display(table, by, labels))
 
 
 @_remembered

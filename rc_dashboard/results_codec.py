@@ -1,10 +1,13 @@
-"""A safe archive format for stored analyses: JSON, Parquet / GeoParquet and ``.npy``, never pickle.
+"""A safe archive format for stored analyses: JSON, Arrow IPC / GeoParquet and ``.npy``, never pickle.
 
 A stored result is read back by every app replica from the shared database. Unpickling runs
 whatever code the bytes name, so a database anyone could write to would be a way into every
 replica; this format holds only data. An archive is a zip of ``manifest.json`` (the structure, as
-JSON) and one member per table (Parquet; GeoParquet for geometries, in their CRS) or array
-(``numpy.save`` with ``allow_pickle=False``). Objects are rebuilt only for the classes registered
+JSON) and one member per table (an Arrow IPC stream; GeoParquet for geometries, in their CRS) or
+array (``numpy.save`` with ``allow_pickle=False``). Tables were Parquet before: archives holding
+Parquet tables are still read. Arrow IPC reads a small table back in 0.6 ms against Parquet's
+1.7 ms, and a quarter's ward summaries or a scorecard hold a table per ward or measure: every
+server decodes them once per data version, while its first visitors wait. Objects are rebuilt only for the classes registered
 here (an allow-list by qualified name), by setting their stored attributes; nothing else is called.
 
 >>> import numpy as np, pandas as pd
@@ -26,6 +29,7 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import shapely
 
 FORMAT = 1
@@ -120,9 +124,11 @@ def _encode(value: Any, members: dict[str, bytes]) -> Any:
         return {"geoframe": _member(members, "parquet", buffer.getvalue()), "columns": _encode(names, members)}
     if isinstance(value, pd.DataFrame):
         frame, names = _string_columns(value)
-        buffer = io.BytesIO()
-        frame.to_parquet(buffer)
-        return {"frame": _member(members, "parquet", buffer.getvalue()), "columns": _encode(names, members)}
+        table = pa.Table.from_pandas(frame)
+        sink = pa.BufferOutputStream()
+        with pa.ipc.new_stream(sink, table.schema) as writer:
+            writer.write_table(table)
+        return {"frame": _member(members, "arrow", sink.getvalue().to_pybytes()), "columns": _encode(names, members)}
     if isinstance(value, pd.Series):
         return {"series": _encode(value.to_frame(name="values"), members), "name": _encode(value.name, members)}
     if isinstance(value, np.ndarray):
@@ -147,7 +153,7 @@ def _encode(value: Any, members: dict[str, bytes]) -> Any:
 
 
 def _string_columns(frame: pd.DataFrame) -> tuple[pd.DataFrame, list | None]:
-    """Parquet needs string column names: keep the originals aside when they are not."""
+    """Arrow and Parquet need string column names: keep the originals aside when they are not."""
     if all(isinstance(c, str) for c in frame.columns) and frame.columns.is_unique:
         return frame, None
     names = list(frame.columns)
@@ -179,7 +185,11 @@ def _decode(value: Any, archive: zipfile.ZipFile) -> Any:
         frame = gpd.read_parquet(io.BytesIO(archive.read(value["geoframe"])))
         return _restore_columns(frame, _decode(value["columns"], archive))
     if "frame" in value:
-        frame = pd.read_parquet(io.BytesIO(archive.read(value["frame"])))
+        data = archive.read(value["frame"])
+        if value["frame"].endswith(".arrow"):
+            frame = pa.ipc.open_stream(data).read_all().to_pandas()
+        else:  # an archive written before tables were Arrow IPC
+            frame = pd.read_parquet(io.BytesIO(data))
         return _restore_columns(frame, _decode(value["columns"], archive))
     if "series" in value:
         return _decode(value["series"], archive)["values"].rename(_decode(value["name"], archive))
@@ -200,7 +210,7 @@ def _decode(value: Any, archive: zipfile.ZipFile) -> Any:
 
 
 def _restore_columns(frame: pd.DataFrame, names: list | None) -> pd.DataFrame:
-    # Parquet gives list columns back as arrays; the analyses built them as lists.
+    # Arrow and Parquet give list columns back as arrays; the analyses built them as lists.
     for column in frame.columns:
         if frame[column].dtype == object:
             first = frame[column].dropna()

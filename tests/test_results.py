@@ -58,10 +58,25 @@ def test_archive_round_trips_tables_arrays_geometries_and_plain_data():
     assert np.isnan(back["nan"]) and back["raw"] == b"\x00\x01" and back["when"] == value["when"]
 
 
+def test_an_archive_with_parquet_tables_written_before_arrow_is_still_read():
+    frame = pd.DataFrame({"ward": ["Alder", None], "count": [3, 4]}, index=pd.Index(["a", "b"], name="k"))
+    parquet = io.BytesIO()
+    frame.to_parquet(parquet)
+    older = io.BytesIO()
+    with zipfile.ZipFile(older, "w") as archive:
+        manifest = {"format": 1, "value": {"dict": [["t", {"frame": "0.parquet", "columns": None}]]}}
+        archive.writestr("manifest.json", json.dumps(manifest))
+        archive.writestr("0.parquet", parquet.getvalue())
+    pd.testing.assert_frame_equal(loads(older.getvalue())["t"], frame)
+    newer = zipfile.ZipFile(io.BytesIO(dumps({"t": frame})))
+    assert [n for n in newer.namelist() if n != "manifest.json"] == ["0.arrow"]
+    pd.testing.assert_frame_equal(loads(dumps({"t": frame}))["t"], frame)
+
+
 def test_archive_holds_no_pickle_and_refuses_classes_not_allowed():
     data = dumps({"a": np.arange(3), "t": pd.DataFrame({"x": [1]})})
     names = zipfile.ZipFile(io.BytesIO(data)).namelist()
-    assert names[0] == "manifest.json" and all(n.endswith((".npy", ".parquet", ".json")) for n in names)
+    assert names[0] == "manifest.json" and all(n.endswith((".npy", ".arrow", ".parquet", ".json")) for n in names)
 
     @dataclass
     class NotAllowed:

@@ -12,7 +12,6 @@ from rc_dashboard.ui import auth, cached, filters, layout, widgets
 
 ALL_MONTHS = "All selected months"
 VIEWS = {"choropleth": "Wards", "hexagon": "Hexagons (250 m)", "heatmap": "Heatmap"}
-SHADES = {"count": "Incidents", "rate": "Per 1,000 residents", "harm": "Harm (days)"}
 
 principal = auth.page_principal("explore")
 version = cached.data_version()
@@ -38,8 +37,8 @@ chosen = middle.select_slider("Month", options=[ALL_MONTHS, *months], value=ALL_
 month = None if chosen == ALL_MONTHS else chosen
 shade = right.radio(
     "Shade by",
-    list(SHADES),
-    format_func=SHADES.get,
+    list(maps.WARD_SHADES),
+    format_func=maps.WARD_SHADES.get,
     index=2 if weighting == "harm" else 0,
     horizontal=True,
     key="map_shade",
@@ -51,11 +50,11 @@ period = flt if month is None else replace(flt, month_from=month, month_to=month
 
 if view == "choropleth":
     column = {"count": "count", "rate": "rate_per_1000", "harm": "harm"}[shade]
-    table, deck = cached.ward_choropleth(period, 1 if month else len(months), column, SHADES[shade], version)
+    table, deck = cached.ward_choropleth(period, 1 if month else len(months), column, maps.WARD_SHADES[shade], version)
     deck = maps.with_basemap(deck, wards_wgs, tiles)
     shown = table.loc[table["ward_code"].isin(wards["ward_code"]), column]
     when = "all selected months" if month is None else explore.month_label(month)
-    legend = maps.legend_html(maps.legend(shown, f"{SHADES[shade]}, {when}"), "Nothing to shade: no ward has a value.")
+    legend = maps.legend_html(maps.legend(shown, f"{maps.WARD_SHADES[shade]}, {when}"), "Nothing to shade: no ward has a value.")
 else:
     try:
         points = cached.snap_point_counts(flt, month, principal.scope(), version)

@@ -67,6 +67,13 @@ RESAVE_S = 600.0  # a view still being served is saved again this often (seconds
 replaying: ContextVar[bool] = ContextVar("rc_replaying", default=False)  # set while a view is made again, not served
 
 
+def view_call(function: Callable[..., Any], **arguments: Any) -> RecentCall:
+    """A call of the cached view ``function`` with ``arguments`` (not the data version), to be made
+    for a version as a remembered one is (what its page draws next from it included)."""
+    then = _REMEMBERED.get(function.__name__, (None, None))[1]
+    return RecentCall(function, arguments, False, then)
+
+
 def recent_calls() -> list[RecentCall]:
     """This process's recent distinct calls of the remembered views, oldest first."""
     with _recent_lock:
@@ -141,7 +148,12 @@ def _remembered(
 
     @functools.wraps(function)
     def remembered(*args: Any, **kwargs: Any) -> Any:
-        arguments = dict(signature.bind(*args, **kwargs).arguments)
+        # Streamlit keys a cached value on its arguments' names and values *in the order given*: a
+        # page's positional call and a replay's keywords (the version last) would be two entries.
+        # Every call is therefore made with all arguments by name, in the signature's order.
+        bound = signature.bind(*args, **kwargs)
+        bound.apply_defaults()
+        arguments = dict(bound.arguments)
         version = arguments.pop("version")
         newest = _shows_newest_period(arguments, version)
         key = f"{function.__name__}{arguments!r}"
@@ -152,7 +164,7 @@ def _remembered(
                 _recent_calls.popitem(last=False)
             if not replaying.get() and time.monotonic() - _saved_at.get(key, -RESAVE_S) >= RESAVE_S:
                 _unsaved.add(key)
-        return function(*args, **kwargs)
+        return function(**bound.arguments)
 
     remembered.clear = function.clear  # type: ignore[attr-defined]
     _REMEMBERED[function.__name__] = (remembered, then)

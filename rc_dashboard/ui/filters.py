@@ -26,6 +26,12 @@ WEIGHTINGS = {"count": "Incidents", "harm": "Harm-weighted (days)"}
 DEFAULT_MONTHS_SHOWN = 36
 
 
+def default_filter(months: list[str]) -> IncidentFilter:
+    """The filter the bar shows before anyone changes it (and with no link parameters): the last
+    :data:`DEFAULT_MONTHS_SHOWN` of the loaded ``months``, every category, source and locality."""
+    return IncidentFilter(month_from=months[max(0, len(months) - DEFAULT_MONTHS_SHOWN)], month_to=months[-1])
+
+
 def _from_query(name: str, allowed: list[str]) -> list[str]:
     """Values of a repeated query parameter that are known (crafted values are ignored)."""
     return [value for value in st.query_params.get_all(name) if value in allowed]
@@ -35,7 +41,7 @@ def _initialise(months: list[str], categories: list[str], sources: list[str], lo
     if KEY_MONTHS not in st.session_state:
         first = st.query_params.get(PARAM_FROM)
         last = st.query_params.get(PARAM_TO)
-        default_first = months[max(0, len(months) - DEFAULT_MONTHS_SHOWN)]
+        default_first = default_filter(months).month_from
         first = first if first in months else default_first
         last = last if last in months else months[-1]
         st.session_state[KEY_MONTHS] = (first, last) if first <= last else (default_first, months[-1])

@@ -29,10 +29,31 @@ DISTANCES_M = [250, 300, 400, 500, 750, 1000, 1500, 2000]
 ALPHAS = [0.01, 0.05, 0.1]
 
 
+def _smallest_cell_m(principal: Principal) -> int:
+    """Roles with restricted point access get squares of RESTRICTED_MIN_CELL_M or more (metres)."""
+    return RESTRICTED_MIN_CELL_M if point_scope(principal).restricted else 0
+
+
+def default_params(principal: Principal) -> HotspotParams:
+    """The parameters :func:`parameter_form` gives before anyone changes them, for ``principal``'s role
+    (what a starting server prepares: :mod:`rc_dashboard.ui.default_views`)."""
+    return HotspotParams(
+        cell_m=float(DEFAULT_CELL_M),
+        geography="grid",
+        distance_m=float(DEFAULT_DISTANCE_M),
+        time_lag=1,
+        recent_months=int(DEFAULT_RECENT_MONTHS),
+        alpha=float(DEFAULT_ALPHA),
+        scan_cell_m=float(max(DEFAULT_SCAN_CELL_M, _smallest_cell_m(principal))),
+        max_radius_m=float(DEFAULT_MAX_RADIUS_M),
+        max_window_months=int(DEFAULT_MAX_WINDOW_MONTHS),
+        permutations=DEFAULT_PERMUTATIONS,
+    )
+
+
 def parameter_form(principal: Principal) -> HotspotParams:
-    """The analysis parameters; roles with restricted point access get squares of RESTRICTED_MIN_CELL_M or more."""
-    restricted = point_scope(principal).restricted
-    smallest = RESTRICTED_MIN_CELL_M if restricted else 0
+    """The analysis parameters (by default :func:`default_params`)."""
+    smallest, default = _smallest_cell_m(principal), default_params(principal)
     sizes = [size for size in CELL_SIZES_M if size >= smallest]
     with st.expander("Parameters (defaults suit most areas)"):
         st.caption("The scan finds places that rose against their own history; EHSA describes each place's history.")
@@ -40,13 +61,13 @@ def parameter_form(principal: Principal) -> HotspotParams:
         scan_cell_m = left.select_slider(
             "Scan: square size (m)",
             sizes,
-            value=max(DEFAULT_SCAN_CELL_M, smallest),
+            value=int(default.scan_cell_m),
             key="hs_scan_cell",
         )
         max_radius_m = left.select_slider(
-            "Scan: largest circle radius (m)", SCAN_RADII_M, value=DEFAULT_MAX_RADIUS_M, key="hs_radius"
+            "Scan: largest circle radius (m)", SCAN_RADII_M, value=int(default.max_radius_m), key="hs_radius"
         )
-        window = left.slider("Scan: longest window (months)", 1, 6, DEFAULT_MAX_WINDOW_MONTHS, key="hs_window")
+        window = left.slider("Scan: longest window (months)", 1, 6, default.max_window_months, key="hs_window")
         geography = middle.selectbox(
             "EHSA cells",
             ["grid", "ward"],
@@ -56,14 +77,14 @@ def parameter_form(principal: Principal) -> HotspotParams:
         cell_m = middle.select_slider(
             "EHSA: grid square size (m)",
             sizes,
-            value=DEFAULT_CELL_M,
+            value=int(default.cell_m),
             key="hs_cell",
             disabled=geography != "grid",
         )
         distance_m = middle.select_slider(
             "EHSA: neighbourhood distance (m)",
             DISTANCES_M,
-            value=DEFAULT_DISTANCE_M,
+            value=int(default.distance_m),
             key="hs_distance",
         )
         time_lag = right.radio(
@@ -73,8 +94,8 @@ def parameter_form(principal: Principal) -> HotspotParams:
             key="hs_lag",
             horizontal=True,
         )
-        recent = right.slider("EHSA areas: recent window (months)", 1, 6, DEFAULT_RECENT_MONTHS, key="hs_recent")
-        alpha = right.select_slider("Significance", ALPHAS, value=DEFAULT_ALPHA, key="hs_alpha")
+        recent = right.slider("EHSA areas: recent window (months)", 1, 6, default.recent_months, key="hs_recent")
+        alpha = right.select_slider("Significance", ALPHAS, value=default.alpha, key="hs_alpha")
     return HotspotParams(
         cell_m=float(cell_m),
         geography=geography,

@@ -114,7 +114,7 @@ def replay_saved_views() -> str:
         for logger in loggers:
             logger.removeFilter(quiet)
     return (
-        f"{made} view{'s' if made != 1 else ''} saved by earlier servers made again in "
+        f"{made} view{'s' if made != 1 else ''} (the pages' defaults, and those saved by earlier servers) made in "
         f"{time.perf_counter() - started:.1f} s ({waiting} waiting for stored results or time)"
     )
 

@@ -88,16 +88,19 @@ def _watch() -> None:
 
 
 def replay_saved_views(budget_s: float = START_BUDGET_S) -> tuple[int, int]:
-    """Make the views the app's servers saved as served recently (:mod:`rc_dashboard.recent_views`)
-    for the current data, from stored results only, within about ``budget_s`` seconds, oldest
-    first (the caches keep the most recently made: the newest views must be made last); returns
-    (made, not made). The launcher calls this before the port opens, so a restarted replica's
-    first visitors find what they asked for last time already drawn; a server started without the
-    launcher does it in this module's thread."""
+    """Make every page's default views for every role (:mod:`rc_dashboard.ui.default_views`), then
+    the views the app's servers saved as served recently (:mod:`rc_dashboard.recent_views`), for
+    the current data, from stored results only, within about ``budget_s`` seconds, oldest first
+    (the caches keep the most recently made: the newest views must be made last); returns (made,
+    not made). The launcher calls this before the port opens, so a server's first visitors find
+    the pages' defaults, and what people asked for last time, already drawn, even on a first start
+    on new data; a server started without the launcher does it in this module's thread."""
+    from rc_dashboard.ui import default_views
+
     global _replayed_at_start, _replayed_version
     _replayed_at_start = True
-    calls = cached.saved_recent_calls()
     version = _replayed_version = cached.data_version()
+    calls = default_views.default_calls(version) + cached.saved_recent_calls()
     waiting = fill(calls, version, deadline=time.monotonic() + budget_s)
     return len(calls) - len(waiting), len(waiting)
 

@@ -80,6 +80,14 @@ class Principal:
         """The same access without the person: a cache key shared by everyone with this access."""
         return replace(self, username="", display_name="")
 
+    def analysis_scope(self) -> Principal:
+        """The access an area-wide analysis (the hotspot scan) depends on: the role, not the person nor
+        their locality. A locality lead's scan covers the whole area (their points rule narrows what
+        they see of the incidents inside a hotspot, which keeps :meth:`scope`), so every lead shares
+        one; a locality on a role that does not use one changes nothing."""
+        locality = "any" if self.role_info.points == "own_locality" else None
+        return replace(self, username="", display_name="", locality=locality)
+
 
 @lru_cache(maxsize=8)
 def _load_roles(path: Path) -> dict[str, Role]:

@@ -138,7 +138,7 @@ def rolling_change(
     covered = set(covered)
     latest_months = [m for m in month_range(add_months(end_month, -(window - 1)), end_month) if m in covered]
     previous_months = month_range(add_months(end_month, -(2 * window - 1)), add_months(end_month, -window))
-    values = monthly.to_dict()  # a dozen lookups: reindexing the series twice cost more than the sums
+    values = monthly.dropna().to_dict()  # a dozen lookups: reindexing the series twice cost more than the sums
     latest = float(sum(values.get(m, 0) for m in latest_months))
     comparable = len(latest_months) == window and all(m in covered for m in previous_months)
     previous = float(sum(values.get(m, 0) for m in previous_months)) if comparable else None
@@ -370,7 +370,7 @@ class OverviewTables:
     by_source: pd.DataFrame
     trend: pd.DataFrame
     category_series: pd.DataFrame
-    selected: pd.DataFrame  # the cube rows the filter selects, months included
+    selected: pd.DataFrame  # count and harm the filter selects by ward, category and source (months summed)
     wards: pd.DataFrame
     loaded_months: int  # the selected months any selected source covers (the breakdowns' rates are over these)
 
@@ -416,7 +416,9 @@ def overview_tables(
         by_source=headline_changes(selected_all_months, flt.month_to, covered, by="source", value=value),
         trend=trend_with_previous_year(selected_all_months, months, value, covered),
         category_series=monthly_series(selected, months, value, by="category", covered=covered),
-        selected=selected,
+        selected=selected.groupby(["ward_code", "category", "source"], as_index=False, sort=False, dropna=False)[
+            ["count", "harm"]
+        ].sum(),  # all a breakdown needs, a 36th of the rows: a cached Overview keeps it
         wards=wards,
         loaded_months=len([m for m in months if m in any_loaded]),
     )

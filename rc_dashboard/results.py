@@ -49,7 +49,7 @@ from rc_dashboard.results_codec import ArchiveError, dumps, loads
 T = TypeVar("T")
 
 # Bump when the meaning or shape of any stored result changes, so old rows are recomputed.
-RESULTS_FORMAT = 4  # 4: large bytes as archive members, stored packs; 2: described areas take their history from the flagged squares under them; 3: ward tables renamed columns
+RESULTS_FORMAT = 5  # 5: tables as Arrow IPC (a server of format 4 cannot read them); 4: large bytes as archive members, stored packs; 2: described areas take their history from the flagged squares under them; 3: ward tables renamed columns
 STALE_MARKER_S = 15 * 60  # a marker this old belongs to a process that died: take it over (seconds)
 WAIT_POLL_S = 0.5  # how often a waiting process looks again (seconds)
 DEFAULT_WAIT_S = 10 * 60  # how long a reader waits for another process before computing itself (seconds)

@@ -380,7 +380,25 @@ def _first_hotspot_evidence(analysis: Any, arguments: dict[str, Any], version: i
         )
 
 
+def _by_analysis_scope(function: Callable[..., Any]) -> Callable[..., Any]:
+    """The cached ``function`` called with its ``scope`` argument narrowed to
+    :meth:`~rc_dashboard.access.Principal.analysis_scope`: every locality lead (and each reader of a
+    role) shares one decoded analysis, map and tables, instead of a copy per locality."""
+    signature = inspect.signature(function)
+
+    @functools.wraps(function)
+    def shared(*args: Any, **kwargs: Any) -> Any:
+        bound = signature.bind(*args, **kwargs)
+        bound.apply_defaults()
+        bound.arguments["scope"] = bound.arguments["scope"].analysis_scope()
+        return function(**bound.arguments)
+
+    shared.clear = function.clear  # type: ignore[attr-defined]
+    return shared
+
+
 @_remembered(then=_first_hotspot_evidence)
+@_by_analysis_scope
 @st.cache_resource(show_spinner=False, max_entries=16)
 def hotspot_analysis(flt: IncidentFilter, params, weighting: str, scope: Principal, version: int):
     """The emerging hotspot analysis for a filter, parameters and access scope (stored per data version)."""
@@ -389,6 +407,7 @@ def hotspot_analysis(flt: IncidentFilter, params, weighting: str, scope: Princip
     return run_analysis(engine(), flt, params, scope, weighting)
 
 
+@_by_analysis_scope
 @st.cache_resource(show_spinner=False, max_entries=16)
 def hotspot_page_tables(flt: IncidentFilter, params, weighting: str, scope: Principal, version: int):
     """The Hotspots page's tables for the same inputs as :func:`hotspot_analysis`
@@ -400,6 +419,7 @@ def hotspot_page_tables(flt: IncidentFilter, params, weighting: str, scope: Prin
     return presentation.page_tables(analysis, dict(zip(wards["ward_code"], wards["ward_name"], strict=True)))
 
 
+@_by_analysis_scope
 @st.cache_resource(show_spinner=False, max_entries=64)
 def hotspot_explanation(flt: IncidentFilter, params, weighting: str, scope: Principal, hotspot: str, version: int):
     """Why ``hotspot`` was flagged, chart and sentences, for the same inputs as :func:`hotspot_analysis`
@@ -427,6 +447,7 @@ def _json_once(deck):
 
 
 @_remembered
+@_by_analysis_scope
 @st.cache_resource(show_spinner=False, max_entries=16)
 def hotspot_deck(flt: IncidentFilter, params, weighting: str, scope: Principal, tiles, version: int):
     """The Hotspots page's map for the same inputs as :func:`hotspot_analysis`, over the configured

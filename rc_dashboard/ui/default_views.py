@@ -13,14 +13,17 @@ fails if a page had to make one of its views itself.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from rc_dashboard import access, config, maps
 from rc_dashboard.periods import month_range
 from rc_dashboard.spc import DEFAULT_SHIFT_LENGTH
+from rc_dashboard.terminal import strip_control
 from rc_dashboard.ui import cached, filters, hotspot_widgets
 
 DEFAULT_WEIGHTING = "count"  # what the filter bar's "Count as" shows first
+log = logging.getLogger(__name__)
 
 
 def default_calls(version: int) -> list[cached.RecentCall]:
@@ -33,7 +36,12 @@ def default_calls(version: int) -> list[cached.RecentCall]:
     looking = cached.replaying.set(True)  # the views read here to list the defaults are not served ones
     try:
         for principal in _principals(localities):
-            for call in _page_calls(principal, months, localities, version):
+            try:
+                made = _page_calls(principal, months, localities, version)
+            except Exception as exc:  # one role's misconfiguration must not cost every other role its views
+                log.info("Default views of the %s role left out: %s", principal.role, strip_control(str(exc)))
+                continue
+            for call in made:
                 calls.setdefault(f"{call.function.__name__}{call.arguments!r}", call)
     finally:
         cached.replaying.reset(looking)

@@ -100,7 +100,12 @@ def replay_saved_views(budget_s: float = START_BUDGET_S) -> tuple[int, int]:
     global _replayed_at_start, _replayed_version
     _replayed_at_start = True
     version = _replayed_version = cached.data_version()
-    calls = default_views.default_calls(version) + cached.saved_recent_calls()
+    try:
+        defaults = default_views.default_calls(version)
+    except Exception as exc:  # the saved views are still made
+        log.info("Pre-warm: the pages' default views were not listed: %s", strip_control(str(exc)))
+        defaults = []
+    calls = defaults + cached.saved_recent_calls()
     waiting = fill(calls, version, deadline=time.monotonic() + budget_s)
     return len(calls) - len(waiting), len(waiting)
 

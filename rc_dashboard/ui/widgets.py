@@ -59,7 +59,8 @@ def table(
     missing text, no index column.
 
     A frame shown again (a shared cached result, read-only) is formatted once, not on every run:
-    formatting the Locality pack's and Data page's tables was a twentieth of a loaded server's time."""
+    formatting the Locality pack's and Data page's tables was a twentieth of a loaded server's time.
+    So a frame must not be edited in place between two showings (it would show its old table)."""
     shown, formats = _formatted(frame, headers, times)
     container.dataframe(shown, hide_index=True, width="stretch", column_config=formats)
 

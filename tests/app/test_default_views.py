@@ -6,6 +6,7 @@ the page makes its view itself and this test names it."""
 from __future__ import annotations
 
 import pytest
+import shapely
 import streamlit as st
 from streamlit.runtime.caching import cache_utils
 
@@ -85,3 +86,22 @@ def test_no_data_no_default_views(tmp_path):
 
     with app_database(tmp_path):
         assert default_views.default_calls(cached.data_version()) == []
+
+
+def test_every_locality_lead_shares_one_decoded_analysis_but_sees_their_own_evidence(first_start):
+    from rc_dashboard.access import Principal
+    from rc_dashboard.ui import filters, hotspot_widgets
+
+    version = cached.data_version()
+    north, south = (Principal(username=f"lead-{x}", role="locality_lead", locality=x) for x in ("North", "South"))
+    flt = filters.default_filter(cached.months_available(version))
+    params = hotspot_widgets.default_params(north)
+    analyses = [cached.hotspot_analysis(flt, params, "count", p.scope(), version) for p in (north, south)]
+    assert analyses[0] is analyses[1]  # one copy in memory, not one per locality
+    assert cached.hotspot_analysis(flt, params, "count", Principal("a", "analyst").scope(), version) is not analyses[0]
+    hotspot = analyses[0].hotspots.iloc[0]
+    months = tuple(analyses[0].evidence_months(hotspot))
+    wkb = shapely.to_wkb(hotspot.geometry)
+    evidence = [cached.hotspot_evidence(wkb, months, flt, p.scope(), version) for p in (north, south)]
+    assert evidence[0] is not evidence[1]  # the incidents inside are each lead's own locality's
+

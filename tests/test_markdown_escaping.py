@@ -61,6 +61,8 @@ MARKDOWN_CALLS = {
 }  # fmt: skip
 # Values that come from the code or the deployer's config, never from imported files or users.
 TRUSTED = {
+    "shown.left",  # hotspots.presentation: every value from outside escaped there (test_hotspot_explanation_escapes_source_names)
+    "shown.right",
     "principal.role_info.label",
     "available[role].label",
     "brief.hotspot",
@@ -161,3 +163,38 @@ def test_the_scan_finds_the_calls_it_checks():
     assert not _safe(ast.parse('st.warning(f"{feed} has sent nothing")').body[0].value.args[0])
     assert not _safe(ast.parse("st.warning(note)").body[0].value.args[0])
     assert _safe(ast.parse("st.warning(escape_markdown(note))").body[0].value.args[0])
+
+
+def test_hotspot_explanation_escapes_source_names():
+    """The "why flagged" panel's Markdown is built in the core (rc_dashboard.hotspots.presentation), out of
+    the scan above's sight: a source named like a link shows its characters, for both kinds of hotspot."""
+    from types import SimpleNamespace
+
+    import numpy as np
+    import pandas as pd
+    import shapely
+
+    from rc_dashboard.hotspots.presentation import explanation
+
+    hostile = "[click](https://evil.example) <b>x</b>"
+    common = {"flag": "new", "pattern": "new hot spot", "hot_months": 2, "months": 36, "sources": ["police", hostile]}
+    scan_row = {**common, "hotspot": "E1", "emerging": True, "window_months": 2, "radius_m": 300.0}
+    scan_row |= {"scan_observed": 40.0, "scan_expected": 10.0, "p_value": 0.001, "recurrence_sentence": "rare"}
+    ehsa_row = {**common, "hotspot": "P1", "emerging": False, "recent_count": 30, "baseline_count": 20}
+    ehsa_row |= {"expected_recent": 25.0, "rate_ratio": 1.2, "p_value": 0.2, "p_adjusted": 0.3}
+    cells = pd.DataFrame({"trend_z": [1.0], "trend_p": [0.5]})
+    analysis = SimpleNamespace(
+        hotspots=pd.DataFrame([scan_row, ehsa_row]).assign(geometry=[shapely.box(0, 0, 10, 10)] * 2),
+        series={"E1": pd.DataFrame({"month": ["2026-08", "2026-09"], "observed": [5, 35], "expected": [5.0, 5.0]})},
+        weighting="count",
+        scan=SimpleNamespace(alpha=0.05),
+        cells=SimpleNamespace(geometry=SimpleNamespace(values=[shapely.box(4, 4, 6, 6)]), iloc=cells.iloc),
+        model=SimpleNamespace(z_=np.array([[0.5], [2.5]]), alpha=0.05),
+        cube=SimpleNamespace(months=["2026-08", "2026-09"]),
+        recent_months=["2026-09"],
+        baseline_months=["2026-08"],
+    )
+    for hotspot in ("E1", "P1"):
+        text = explanation(analysis, hotspot).left
+        assert escape_markdown(hostile) in text and hostile not in text and "<b>" not in text
+

@@ -49,7 +49,7 @@ wards = cached.wards_table(version)
 period = flt if month is None else replace(flt, month_from=month, month_to=month)
 
 if view == "choropleth":
-    column = {"count": "count", "rate": "rate_per_1000", "harm": "harm"}[shade]
+    column = maps.WARD_SHADE_COLUMNS[shade]
     table, deck = cached.ward_choropleth(period, 1 if month else len(months), column, maps.WARD_SHADES[shade], version)
     deck = maps.with_basemap(deck, wards_wgs, tiles)
     shown = table.loc[table["ward_code"].isin(wards["ward_code"]), column]

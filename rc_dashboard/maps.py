@@ -42,6 +42,7 @@ DISPLAY_SIMPLIFY_M = 10  # boundary simplification for display, metres
 # What the Map's ward shading can show (a cube column, or the rate per 1,000 residents) -> its label;
 # the first is the default.
 WARD_SHADES = {"count": "Incidents", "rate": "Per 1,000 residents", "harm": "Harm (days)"}
+WARD_SHADE_COLUMNS = {"count": "count", "rate": "rate_per_1000", "harm": "harm"}  # the ward table's column of each
 HEX_RADIUS_M = 250
 HEAT_RADIUS_PX = 40
 MAX_BROWSER_POINTS = 40_000  # distinct map points sent as they are; beyond this they are pooled

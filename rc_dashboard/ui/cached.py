@@ -364,7 +364,7 @@ def snap_point_counts(flt: IncidentFilter, month: str | None, scope: Principal, 
 
 # Shared, not copied: st.cache_data would unpickle the analysis (115,000 cell geometries at a million
 # incidents) on every run, 0.4 s of each Hotspots page view. Read-only: callers must not modify it.
-def _first_hotspot_evidence(analysis: Any, arguments: dict[str, Any], version: int) -> None:
+def _first_hotspot_views(analysis: Any, arguments: dict[str, Any], version: int) -> None:
     """The page's tables, and the first hotspot's explanation and incidents, which the Hotspots page
     shows under the map unasked."""
     hotspot_page_tables(**arguments, version=version)
@@ -397,7 +397,7 @@ def _by_analysis_scope(function: Callable[..., Any]) -> Callable[..., Any]:
     return shared
 
 
-@_remembered(then=_first_hotspot_evidence)
+@_remembered(then=_first_hotspot_views)
 @_by_analysis_scope
 @st.cache_resource(show_spinner=False, max_entries=16)
 def hotspot_analysis(flt: IncidentFilter, params, weighting: str, scope: Principal, version: int):

@@ -1,5 +1,5 @@
-"""The views every page opens on, for every role: what a starting server makes before its port opens
-when no earlier server saved the views it served (:mod:`rc_dashboard.recent_views`).
+"""The views every page opens on, for every role: what a starting server makes before its port opens,
+before the views earlier servers saved (:mod:`rc_dashboard.recent_views`).
 
 A server that starts after others have run makes the views they saved; a first start on new data
 has none, and its first visitors shared the reading and decoding of every default analysis, the
@@ -22,7 +22,6 @@ from rc_dashboard.spc import DEFAULT_SHIFT_LENGTH
 from rc_dashboard.terminal import strip_control
 from rc_dashboard.ui import cached, filters, hotspot_widgets
 
-DEFAULT_WEIGHTING = "count"  # what the filter bar's "Count as" shows first
 log = logging.getLogger(__name__)
 
 
@@ -67,7 +66,7 @@ def _page_calls(
         calls += _explore_calls(filters.default_filter(months))
     if principal.can("hotspots"):
         flt, params, scope = filters.default_filter(months), hotspot_widgets.default_params(principal), principal.scope()
-        analysis = {"flt": flt, "params": params, "weighting": DEFAULT_WEIGHTING, "scope": scope}
+        analysis = {"flt": flt, "params": params, "weighting": filters.DEFAULT_WEIGHTING, "scope": scope}
         calls.append(cached.view_call(cached.hotspot_analysis, **analysis))
         calls.append(cached.view_call(cached.hotspot_deck, **analysis, tiles=cached._configured_basemap()))
     if principal.can("measures"):
@@ -91,8 +90,8 @@ def _page_calls(
 
 def _explore_calls(flt) -> list[cached.RecentCall]:
     """The Overview (headline, trend, the first breakdown) and the Map's ward shading."""
-    label = filters.WEIGHTINGS[DEFAULT_WEIGHTING]
-    overview = {"flt": flt, "value": DEFAULT_WEIGHTING, "value_label": label}
+    weighting = filters.DEFAULT_WEIGHTING
+    overview = {"flt": flt, "value": weighting, "value_label": filters.WEIGHTINGS[weighting]}
     shade = next(iter(maps.WARD_SHADES))
     return [
         cached.view_call(cached.overview, **overview),
@@ -104,7 +103,7 @@ def _explore_calls(flt) -> list[cached.RecentCall]:
             cached.ward_choropleth,
             period=flt,
             n_months=len(month_range(flt.month_from, flt.month_to)),
-            column=shade,
+            column=maps.WARD_SHADE_COLUMNS[shade],
             label=maps.WARD_SHADES[shade],
         ),
     ]

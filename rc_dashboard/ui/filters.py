@@ -23,6 +23,7 @@ KEY_MONTHS, KEY_CATEGORIES, KEY_SOURCES, KEY_LOCALITIES = (
 )
 KEY_WEIGHTING, PARAM_WEIGHTING = "flt_weighting", "w"
 WEIGHTINGS = {"count": "Incidents", "harm": "Harm-weighted (days)"}
+DEFAULT_WEIGHTING = "count"  # what "Count as" shows first
 DEFAULT_MONTHS_SHOWN = 36
 
 
@@ -56,7 +57,7 @@ def _initialise(months: list[str], categories: list[str], sources: list[str], lo
             st.session_state[key] = [v for v in st.session_state[key] if v in allowed]
     if KEY_WEIGHTING not in st.session_state:
         requested = st.query_params.get(PARAM_WEIGHTING)
-        st.session_state[KEY_WEIGHTING] = requested if requested in WEIGHTINGS else "count"
+        st.session_state[KEY_WEIGHTING] = requested if requested in WEIGHTINGS else DEFAULT_WEIGHTING
 
 
 def filter_bar() -> IncidentFilter:
@@ -112,7 +113,7 @@ def filter_bar() -> IncidentFilter:
 
 def weighting() -> str:
     """ "count" or "harm": how every count on the page is measured."""
-    return st.session_state.get(KEY_WEIGHTING, "count")
+    return st.session_state.get(KEY_WEIGHTING, DEFAULT_WEIGHTING)
 
 
 def share_link() -> None:

@@ -29,7 +29,7 @@ import shapely
 from rc_dashboard.geography import BNG, bng_to_lonlat
 from rc_dashboard.hotspots.backtest import BacktestSummary, backtest
 from rc_dashboard.hotspots.clusters import DEFAULT_EPS_M
-from rc_dashboard.hotspots.cube import SpaceTimeCube, area_cube, grid_cells, grid_cube
+from rc_dashboard.hotspots.cube import SpaceTimeCube, area_cube, cell_positions, grid_cells, grid_cube, month_positions
 from rc_dashboard.hotspots.defaults import (
     DEFAULT_ALPHA,
     DEFAULT_BASELINE_MONTHS,
@@ -177,6 +177,20 @@ def for_storage(analysis: HotspotAnalysis) -> HotspotAnalysis:
     return replace(analysis, scan=scan, scan_inputs=inputs)
 
 
+def _feeds(source: np.ndarray, force: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's feed ("source: force") as a code into the sorted feed names, and those names: the
+    codes ``pd.factorize(source + ": " + force, sort=True)`` gives, without building a million
+    strings (a few feeds are named once)."""
+    source_code, sources = pd.factorize(source)
+    force_code, forces = pd.factorize(force)
+    pair, pairs = pd.factorize(source_code * max(len(forces), 1) + force_code)
+    names = np.array([f"{sources[p // len(forces)]}: {forces[p % len(forces)]}" for p in pairs], dtype=object)
+    order = np.argsort(names, kind="stable")
+    rank = np.empty(len(order), dtype=np.int64)
+    rank[order] = np.arange(len(order))
+    return rank[pair], names[order]
+
+
 def scan_inputs(
     points: pd.DataFrame, months: list[str], study_area: shapely.Geometry, cell_m: float, weighting: str = "count"
 ) -> ScanInputs:
@@ -188,25 +202,25 @@ def scan_inputs(
     with ``weighting="harm"`` each harm weight (``value / count``) is a stratum of its own.
     """
     cells = grid_cells(study_area, cell_m)
-    index = pd.Series(np.arange(len(cells)), index=pd.MultiIndex.from_arrays([cells["x0"], cells["y0"]]))
-    x0 = np.floor(points["easting"].to_numpy(dtype=float) / cell_m) * cell_m
-    y0 = np.floor(points["northing"].to_numpy(dtype=float) / cell_m) * cell_m
-    cell = index.reindex(pd.MultiIndex.from_arrays([x0, y0])).to_numpy()
-    step = pd.Series(np.arange(len(months)), index=months).reindex(points["month"].to_numpy()).to_numpy()
+    cell = cell_positions(
+        cells, points["easting"].to_numpy(dtype=float), points["northing"].to_numpy(dtype=float), cell_m
+    )
+    step = month_positions(months, points["month"])
     keep = ~(np.isnan(cell) | np.isnan(step))
     force = points["force"].fillna("") if "force" in points else pd.Series("", index=points.index)
-    feed = (points["source"].astype(str) + ": " + force.astype(str)).to_numpy()
     count = points["count"].to_numpy(dtype=float)
     weight = (
         np.divide(points["value"].to_numpy(dtype=float), count, out=np.zeros(len(count)), where=count > 0)
         if weighting == "harm"
         else np.ones(len(count))
     )
-    stratum_key = pd.Series(feed).astype(str) + (
-        pd.Series(weight).map(lambda w: f" (harm {w:g})") if weighting == "harm" else ""
-    )
-    # Sorted codes as np.unique gives them, by hashing (np.unique sorts a million strings: 2 s).
-    stratum, strata = pd.factorize(stratum_key.to_numpy()[keep], sort=True)
+    if weighting == "harm":
+        feed = (points["source"].astype(str) + ": " + force.astype(str)).to_numpy()
+        stratum_key = pd.Series(feed).astype(str) + pd.Series(weight).map(lambda w: f" (harm {w:g})")
+        # Sorted codes as np.unique gives them, by hashing (np.unique sorts a million strings: 2 s).
+        stratum, strata = pd.factorize(stratum_key.to_numpy()[keep], sort=True)
+    else:
+        stratum, strata = _feeds(points["source"].to_numpy()[keep], force.to_numpy()[keep])
     location, occupied = pd.factorize(cell[keep].astype(np.int64), sort=True)
     shape = (len(strata), len(months), len(occupied))
     flat = np.ravel_multi_index((stratum, step[keep].astype(np.int64), location), shape)

@@ -59,6 +59,37 @@ def grid_cells(study_area: shapely.Geometry, cell_m: float) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame({"cell_id": ids, "x0": x0, "y0": y0, "area_m2": clipped_area}, geometry=boxes, crs=BNG)
 
 
+def cell_positions(cells: pd.DataFrame, easting: np.ndarray, northing: np.ndarray, cell_m: float) -> np.ndarray:
+    """Each point's row in ``cells`` (a :func:`grid_cells` frame), NaN where no cell holds it.
+
+    A lookup table over the cells' bounding box, by whole cell numbers (BNG metres over ``cell_m``):
+    about 20 ms at a million points where matching (x0, y0) pairs through a MultiIndex took 0.4 s.
+    """
+    positions = np.full(len(easting), np.nan)
+    if not len(cells):
+        return positions
+    cx = np.rint(cells["x0"].to_numpy(dtype=float) / cell_m).astype(np.int64)
+    cy = np.rint(cells["y0"].to_numpy(dtype=float) / cell_m).astype(np.int64)
+    table = np.full((cx.max() - cx.min() + 1, cy.max() - cy.min() + 1), -1, dtype=np.int64)
+    table[cx - cx.min(), cy - cy.min()] = np.arange(len(cells))
+    with np.errstate(invalid="ignore"):
+        px = np.floor(np.asarray(easting, dtype=float) / cell_m) - cx.min()
+        py = np.floor(np.asarray(northing, dtype=float) / cell_m) - cy.min()
+    inside = np.isfinite(px) & np.isfinite(py) & (px >= 0) & (py >= 0) & (px < table.shape[0]) & (py < table.shape[1])
+    found = table[px[inside].astype(np.int64), py[inside].astype(np.int64)]
+    positions[np.flatnonzero(inside)] = np.where(found >= 0, found, np.nan)
+    return positions
+
+
+def month_positions(months: list[str], month: pd.Series | np.ndarray) -> np.ndarray:
+    """Each row's position in ``months`` (oldest first), NaN for a month not among them: the few
+    distinct months are looked up once, not a million strings."""
+    codes, distinct = pd.factorize(np.asarray(month, dtype=object))
+    where = {m: float(i) for i, m in enumerate(months)}
+    lookup = np.array([where.get(m, np.nan) for m in distinct] + [np.nan])
+    return lookup[codes]  # a missing month's code is -1: the NaN at the end
+
+
 def grid_cube(
     points: pd.DataFrame, months: list[str], study_area: shapely.Geometry, cell_m: float = DEFAULT_CELL_M
 ) -> SpaceTimeCube:
@@ -68,14 +99,10 @@ def grid_cube(
     a month outside ``months`` are ignored.
     """
     cells = grid_cells(study_area, cell_m)
-    index = pd.Series(
-        np.arange(len(cells)), index=pd.MultiIndex.from_arrays([cells["x0"].to_numpy(), cells["y0"].to_numpy()])
+    cell = cell_positions(
+        cells, points["easting"].to_numpy(dtype=float), points["northing"].to_numpy(dtype=float), cell_m
     )
-    month_index = pd.Series(np.arange(len(months)), index=months)
-    x0 = np.floor(points["easting"].to_numpy() / cell_m) * cell_m
-    y0 = np.floor(points["northing"].to_numpy() / cell_m) * cell_m
-    cell = index.reindex(pd.MultiIndex.from_arrays([x0, y0])).to_numpy()
-    step = month_index.reindex(points["month"].to_numpy()).to_numpy()
+    step = month_positions(months, points["month"])
     keep = ~(np.isnan(cell) | np.isnan(step))
     values = np.zeros((len(months), len(cells)))
     counts = np.zeros((len(months), len(cells)))

@@ -12,7 +12,8 @@ same on PostgreSQL.
 After the import and after the monthly import, the stored default analyses
 (:func:`rc_dashboard.stored.compute_defaults`: the cube, the hotspot scan for each role scope, the
 ward summaries and pack hotspots of the latest complete quarter) are computed in the same
-subprocess, timed apart from the import (wall and CPU seconds), with their per-step lines.
+subprocess, timed apart from the import (wall and CPU seconds, the CPU including the second
+process that runs the scans: :mod:`rc_dashboard.defaults_helper`), with their per-step lines.
 ``--no-analyses`` leaves them out. The machine's load average is printed with every figure.
 
 Targets (issue 15): import at least 1.0 times the naive path's speed in the same run (stretch 1.5);
@@ -88,12 +89,17 @@ def analyses(engine) -> dict:
     """Compute the stored default analyses as an import does; wall and CPU seconds and the per-step lines."""
     from rc_dashboard.stored import compute_defaults
 
+    def children_cpu() -> float:  # the second process that runs the scans (rc_dashboard.defaults_helper)
+        usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return usage.ru_utime + usage.ru_stime
+
     load_before = load_average()
-    started, cpu = time.perf_counter(), time.process_time()
+    started, cpu, helper_cpu = time.perf_counter(), time.process_time(), children_cpu()
     lines = compute_defaults(engine)
     return {
         "analyses_s": round(time.perf_counter() - started, 2),
-        "analyses_cpu_s": round(time.process_time() - cpu, 2),
+        "analyses_cpu_s": round(time.process_time() - cpu + children_cpu() - helper_cpu, 2),
+        "analyses_helper_cpu_s": round(children_cpu() - helper_cpu, 2),
         "analyses_lines": lines,
         "analyses_load": f"{load_before} before, {load_average()} after",
     }
@@ -211,7 +217,8 @@ def main() -> None:
         if "analyses_s" in result:
             print(
                 f"{result['db']}: stored default analyses after the {result['phase']} {result['analyses_s']:.1f} s "
-                f"(CPU {result['analyses_cpu_s']:.1f} s; {result['analyses_load']}; target under 40 s)"
+                f"(CPU {result['analyses_cpu_s']:.1f} s, of which {result['analyses_helper_cpu_s']:.1f} s in the second "
+                f"process for the scans; {result['analyses_load']}; target under 40 s)"
             )
 
 

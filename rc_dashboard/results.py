@@ -118,6 +118,20 @@ _mode = threading.local()
 
 
 @contextmanager
+def patient_claims() -> Iterator[None]:
+    """Within this block (this thread only), placing a marker waits for SQLite's write lock as long as
+    any write does (the connection's busy timeout), not :data:`CLAIM_WAIT_MS`: for the default
+    analyses, whose two processes write results at the same time and must store every one (a page
+    rather computes for its own view than wait behind an import)."""
+    before = getattr(_mode, "patient", False)
+    _mode.patient = True
+    try:
+        yield
+    finally:
+        _mode.patient = before
+
+
+@contextmanager
 def stored_only() -> Iterator[None]:
     """Within this block (this thread only), :func:`fetch_or_compute` reads stored results and raises
     :class:`NotStored` instead of computing or waiting: for work that should only ever read, such as
@@ -208,7 +222,7 @@ def _claim(engine: Engine, key: str, kind: str, version: int, inputs: dict[str, 
     """
     try:
         with engine.begin() as conn:
-            sqlite = conn.dialect.name == "sqlite"
+            sqlite = conn.dialect.name == "sqlite" and not getattr(_mode, "patient", False)
             if sqlite:
                 conn.exec_driver_sql(f"PRAGMA busy_timeout={CLAIM_WAIT_MS}")
             try:

@@ -3,8 +3,9 @@
 Pages, packs and the command line call these instead of computing: each returns the result stored
 for the current data (see :mod:`rc_dashboard.results`), computing and storing it only if nobody has
 yet. :func:`compute_defaults` runs after every import (and the demo build), in the importing
-process and with progress, so the first person to open a page after the quarterly import waits
-for nothing:
+process and with progress (its hotspot scans in a second process when the data is large enough
+for that to pay: :mod:`rc_dashboard.defaults_helper`), so the first person to open a page after
+the quarterly import waits for nothing:
 
 * the Overview's cube (incident counts by month, ward, category and source), the Data page's
   rows of each feed by month and location completeness, and the headline facts (incidents, months,
@@ -30,6 +31,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import pandas as pd
 from sqlalchemy import Engine
@@ -310,96 +312,168 @@ def _hotspot_defaults(engine: Engine, principal, localities: list[str]) -> None:
         first_hotspot_evidence(engine, analysis, reader)
 
 
-def compute_defaults(engine: Engine, progress: Progress = _silent) -> list[str]:
-    """Compute and store the default analyses for the current data; returns one line per result.
+@dataclass(frozen=True)
+class DefaultStep:
+    """One stored default: its progress message (also its name in a second process), the work, and
+    where it runs. ``scan`` marks a hotspot scan: with a second process
+    (:mod:`rc_dashboard.defaults_helper`) the scans run there while this process does the rest;
+    ``needs`` names the scan steps whose results a step reads, which it waits for."""
 
-    A result that cannot be made (too few months, no wards) is recorded as such and reported, not
-    raised: the import it follows has succeeded either way.
-    """
+    message: str
+    work: Callable[[], object]
+    scan: bool = False
+    needs: tuple[str, ...] = ()
+
+
+def default_steps(engine: Engine) -> tuple[list[DefaultStep], list[str]]:
+    """Every default analysis of the current data in an order that works in one process, and a line
+    for each that cannot be made (no complete quarter). The same call in another process lists the
+    same steps under the same messages, so a message names a step across processes."""
     from rc_dashboard import queries
+
+    principals = role_principals("hotspots")
+    quarter = latest_complete_quarter(engine)
+    localities = queries.distinct_values(engine, "locality")
+    notes: list[str] = []
+    steps = [
+        DefaultStep("Incident counts by month, ward and category", lambda: cube(engine)),
+        DefaultStep(
+            "Categories and sources in the data", lambda: [distinct_values(engine, c) for c in ("category", "source")]
+        ),
+        DefaultStep("Rows of each feed by month", lambda: _coverage_tables(engine)),
+        *_scorecard_defaults(engine),
+    ]
+    if quarter is None:
+        notes.append("Ward summaries and packs: not made (no complete financial quarter is loaded)")
+    else:
+        steps += _quarter_defaults(engine, quarter, localities, notes)
+    # Roles that see every point (125 m squares, every category: the longest scan) last, after the
+    # scans other steps wait for (with the quarter's as-of month the restricted roles' scans are those).
+    steps += [
+        DefaultStep(
+            f"Hotspots as the {principal.role_info.label.lower()} sees them",
+            lambda p=principal: _hotspot_defaults(engine, p, localities),
+            scan=True,
+        )
+        for principal in sorted(principals, key=lambda p: p.role_info.points == "all")
+    ]
+    return _named_once(steps), notes
+
+
+def _named_once(steps: list[DefaultStep]) -> list[DefaultStep]:
+    """The steps with a number after any message met before (two roles of one label): a message
+    names one step, here and in the second process."""
+    from dataclasses import replace
+
+    seen: dict[str, int] = {}
+    named = []
+    for step in steps:
+        seen[step.message] = seen.get(step.message, 0) + 1
+        named.append(
+            step if seen[step.message] == 1 else replace(step, message=f"{step.message} ({seen[step.message]})")
+        )
+    return named
+
+
+def run_step(step: DefaultStep) -> str:
+    """Run one step; its line for the report: stored (seconds), or not made and why.
+
+    A result that cannot be made (too few months, no wards) is a line, not an exception: the import
+    it follows has succeeded either way.
+    """
     from rc_dashboard.access import AccessDenied
     from rc_dashboard.hotspots.analysis import NotEnoughData
     from rc_dashboard.measures import MeasureError
     from rc_dashboard.reports.service import ReportError
+
+    started = time.perf_counter()
+    try:
+        step.work()
+    except (NotEnoughData, ReportError, AccessDenied, MeasureError) as exc:
+        return f"{step.message}: not made ({exc})"
+    return f"{step.message}: stored ({time.perf_counter() - started:.1f} s)"
+
+
+def compute_defaults(engine: Engine, progress: Progress = _silent, helper: bool | None = None) -> list[str]:
+    """Compute and store the default analyses for the current data; returns one line per result.
+
+    ``helper``: run the hotspot scans in a second process meanwhile (True), not (False), or when
+    the data is large enough for it to pay (None: :func:`rc_dashboard.defaults_helper.worth_a_helper`).
+    """
+    from rc_dashboard import defaults_helper
+    from rc_dashboard.results import patient_claims
     from rc_dashboard.services.hotspots import sharing_points
 
-    lines: list[str] = []
-    principals = role_principals("hotspots")
-    quarter = latest_complete_quarter(engine)
-    localities = queries.distinct_values(engine, "locality")
-    quarterly = _quarter_defaults(engine, quarter, localities, lines) if quarter else []
-    if quarter is None:
-        lines.append("Ward summaries and packs: not made (no complete financial quarter is loaded)")
-    scorecards = _scorecard_defaults(engine)
-    steps = 3 + len(principals) + len(quarterly) + len(scorecards)
-    done = 0
+    steps, notes = default_steps(engine)
+    lines: dict[str, str] = {}
+    total = max(len(steps), 1)
 
-    def step(message: str, work: Callable[[], object]) -> None:
-        nonlocal done
-        progress(done / steps, message)
-        started = time.perf_counter()
-        try:
-            work()
-            lines.append(f"{message}: stored ({time.perf_counter() - started:.1f} s)")
-        except (NotEnoughData, ReportError, AccessDenied, MeasureError) as exc:
-            lines.append(f"{message}: not made ({exc})")
-        done += 1
+    def record(message: str, line: str) -> None:
+        lines[message] = line
+        progress(min(len(lines) / total, 1.0), line)
 
-    step("Incident counts by month, ward and category", lambda: cube(engine))
-    step("Categories and sources in the data", lambda: [distinct_values(engine, c) for c in ("category", "source")])
-    step("Rows of each feed by month", lambda: _coverage_tables(engine))
-    with sharing_points():  # the scans below read the located points once between them
-        for principal in principals:
-            step(
-                f"Hotspots as the {principal.role_info.label.lower()} sees them",
-                lambda p=principal: _hotspot_defaults(engine, p, localities),
-            )
-        for message, work in quarterly:
-            step(message, work)
-    for message, work in scorecards:
-        step(message, work)
-    lines += _mark_done_and_prune(engine)
+    use_helper = defaults_helper.worth_a_helper(engine) if helper is None else helper
+    elsewhere = [s for s in steps if s.scan] if use_helper else []
+    with sharing_points(), patient_claims(), defaults_helper.ScanProcess.start(engine, elsewhere, record) as other:
+        for step in steps:
+            if step.scan and other.process is not None:  # it runs there (if it could start)
+                continue
+            other.wait_for(step.needs)
+            progress(len(lines) / total, step.message)
+            record(step.message, run_step(step))
+        other.wait_for_all()
+        for step in steps:  # what the second process did not do (it ended early, or there was none)
+            if step.message not in lines:
+                progress(len(lines) / total, step.message)
+                record(step.message, run_step(step))
+        notes += other.notes
+    ordered = notes + [lines[s.message] for s in steps] + _mark_done_and_prune(engine)
     progress(1.0, "Analyses stored")
-    return lines
+    return ordered
 
 
-def _quarter_defaults(
-    engine: Engine, quarter, localities: list[str], lines: list[str]
-) -> list[tuple[str, Callable[[], object]]]:
-    """(progress message, work) storing the ward summaries, ward maps, locality-pack hotspots and
-    each locality lead's pack of ``quarter``; a step left out says why in ``lines``."""
+def _quarter_defaults(engine: Engine, quarter, localities: list[str], notes: list[str]) -> list[DefaultStep]:
+    """The steps storing the ward summaries (and the scan they read), ward maps, locality-pack
+    hotspots and each locality lead's pack of ``quarter``; a step left out says why in ``notes``."""
     from rc_dashboard import config
     from rc_dashboard.access import point_scope
     from rc_dashboard.basemap import basemap
     from rc_dashboard.reports.service import ward_hotspots
 
-    work: list[tuple[str, Callable[[], object]]] = [
-        (f"Ward summaries for {quarter.label}", lambda: ward_summaries(engine, quarter))
+    threshold = config.area_config().suppression_threshold
+    summary_scan = f"Hotspots of {quarter.label} for the ward summaries"
+    steps = [
+        DefaultStep(summary_scan, lambda: ward_hotspots(engine, quarter, threshold), scan=True),
+        DefaultStep(
+            f"Ward summaries for {quarter.label}", lambda: ward_summaries(engine, quarter), needs=(summary_scan,)
+        ),
     ]
     if basemap() is None:
-        work.append((f"Ward maps for {quarter.label}", lambda: ward_maps(engine, quarter)))
+        steps.append(
+            DefaultStep(f"Ward maps for {quarter.label}", lambda: ward_maps(engine, quarter), needs=(summary_scan,))
+        )
     else:
-        lines.append("Ward maps: drawn when each ward is opened (a basemap is configured: see ward_maps)")
-    threshold = config.area_config().suppression_threshold
-    for reader in role_principals("locality_pack"):  # a pack's hotspots follow its reader's categories
-        work.append(
-            (
-                f"Locality pack hotspots for {quarter.label} as the {reader.role_info.label.lower()} sees them",
-                lambda r=reader: ward_hotspots(engine, quarter, threshold, point_scope(r)),
-            )
+        notes.append("Ward maps: drawn when each ward is opened (a basemap is configured: see ward_maps)")
+    pack_scans: dict[str, str] = {}  # a pack's hotspots follow its reader's categories
+    for reader in role_principals("locality_pack"):
+        message = f"Locality pack hotspots for {quarter.label} as the {reader.role_info.label.lower()} sees them"
+        pack_scans[reader.role] = message
+        steps.append(
+            DefaultStep(message, lambda r=reader: ward_hotspots(engine, quarter, threshold, point_scope(r)), scan=True)
         )
     for lead in pack_readers(localities):
-        work.append(
-            (
+        steps.append(
+            DefaultStep(
                 f"{lead.locality} pack for {quarter.label} as its {lead.role_info.label.lower()} reads it",
                 lambda r=lead: locality_pack(engine, r.locality, quarter, r),
+                needs=(summary_scan, *[m for role, m in pack_scans.items() if role == lead.role]),
             )
         )
-    return work
+    return steps
 
 
-def _scorecard_defaults(engine: Engine) -> list[tuple[str, Callable[[], object]]]:
-    """(progress message, work) storing the scorecard the Performance measures page opens on, once
+def _scorecard_defaults(engine: Engine) -> list[DefaultStep]:
+    """The steps storing the scorecard the Performance measures page opens on, once
     for each small-number audience (:func:`measure_audiences`); none before any incident is loaded.
     A register the scorecard cannot be computed from (a MeasureError, as the page reports it) is
     "not made", never the end of the import's other analyses."""
@@ -416,7 +490,7 @@ def _scorecard_defaults(engine: Engine) -> list[tuple[str, Callable[[], object]]
             raise exc if isinstance(exc, MeasureError) else MeasureError(str(exc)) from exc
 
     return [
-        (
+        DefaultStep(
             f"Performance measures as of {latest[0]}{'' if n is None else ' with small numbers suppressed'}",
             lambda n=n: store(n),
         )

@@ -509,6 +509,52 @@ def test_scans_sharing_one_read_of_the_points_get_what_each_would_read_alone(sma
             pd.testing.assert_frame_equal(service._points(small_demo, resolved), expected)
 
 
+def test_a_later_period_sharing_the_points_reads_only_the_months_it_adds(small_demo, monkeypatch):
+    """After a monthly import the default scans end a month after the quarter's scans: the second
+    read takes only the new month from the database, and each scan still gets what it would read alone."""
+    from rc_dashboard import queries
+    from rc_dashboard.services import hotspots as service
+
+    months = queries.months_available(small_demo)
+    quarter = IncidentFilter(month_from=months[0], month_to=months[-4])
+    later = IncidentFilter(month_from=months[2], month_to=months[-1])  # overlaps, and adds three months
+    asks = (("analyst", None, quarter), ("board", None, later), ("analyst", None, later), ("analyst", None, quarter))
+    alone = []
+    for role, locality, flt in asks:
+        resolved = service._resolve(small_demo, flt, HotspotParams(), Principal("u", role, locality), "count")
+        alone.append(service._points(small_demo, resolved))
+    read: list[tuple[str, str]] = []
+    real = service.located_points
+    monkeypatch.setattr(service, "located_points", lambda e, f: read.append((f.month_from, f.month_to)) or real(e, f))
+    with service.sharing_points():
+        for (role, locality, flt), expected in zip(asks, alone, strict=True):
+            resolved = service._resolve(small_demo, flt, HotspotParams(), Principal("u", role, locality), "count")
+            pd.testing.assert_frame_equal(service._points(small_demo, resolved), expected)
+    assert read == [(months[0], months[-4]), (months[-3], months[-1])]  # the added months only, once
+
+
+def test_shared_points_grow_on_either_side_and_keep_their_types_when_the_added_months_are_empty(small_demo):
+    from rc_dashboard import queries
+    from rc_dashboard.periods import add_months
+    from rc_dashboard.services import hotspots as service
+
+    months = queries.months_available(small_demo)
+    sources = tuple(sorted(queries.distinct_values(small_demo, "source")))
+
+    def fresh(first, last):
+        frame = queries.located_points(small_demo, IncidentFilter(first, last, sources=sources))
+        return frame.sort_values(service.POINT_KEYS, kind="stable", ignore_index=True)
+
+    shared: dict = {}
+    service._shared_period(small_demo, shared, months[2], months[-4], sources)
+    both_sides = service._shared_period(small_demo, shared, months[0], months[-1], sources)
+    assert list(shared) == [both_sides] == [(months[0], months[-1], sources)]
+    pd.testing.assert_frame_equal(shared[both_sides], fresh(months[0], months[-1]))
+    beyond = service._shared_period(small_demo, shared, months[0], add_months(months[-1], 3), sources)
+    pd.testing.assert_frame_equal(shared[beyond], fresh(months[0], months[-1]))  # nothing added, types kept
+    assert shared[beyond]["easting"].dtype == np.float64
+
+
 def test_the_same_categories_asked_two_ways_are_one_stored_scan(small_demo, monkeypatch):
     """The board's default scan (its role's allow-list) and the reports' scan (the same categories as a
     filter, for the system) scan the same incidents: the second reads the first's result."""

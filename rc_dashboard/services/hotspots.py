@@ -35,7 +35,7 @@ from rc_dashboard.hotspots.backtest import BacktestSummary
 from rc_dashboard.hotspots.defaults import DEFAULT_SCAN_CELL_M, RESTRICTED_MIN_CELL_M
 from rc_dashboard.hotspots.identity import assign_names
 from rc_dashboard.ingest.store import update_meta_locked
-from rc_dashboard.periods import month_range
+from rc_dashboard.periods import add_months, month_range
 from rc_dashboard.queries import (
     IncidentFilter,
     incidents_in_box,
@@ -207,16 +207,44 @@ def _located(engine: Engine, resolved: _Resolved):
         flt = IncidentFilter(resolved.months[0], resolved.months[-1], sources=resolved.sources)
         return located_points(engine, replace(flt, allowed_categories=scanned))
     first, last, sources = resolved.months[0], resolved.months[-1], tuple(sorted(resolved.sources))
-    # A period inside one already read is taken from it (the ward summaries' quarter inside the default).
-    period = next((p for p in shared if p[2] == sources and p[0] <= first and last <= p[1]), (first, last, sources))
-    if period not in shared:
-        shared[period] = located_points(engine, IncidentFilter(first, last, sources=sources))
+    period = _shared_period(engine, shared, first, last, sources)
     every = shared[period]
     keep = every["month"].between(first, last) if period[:2] != (first, last) else None
     if scanned is not None:
         in_scope = every["category"].isin(scanned)
         keep = in_scope if keep is None else keep & in_scope
     return every.copy() if keep is None else every[keep].reset_index(drop=True)
+
+
+POINT_KEYS = ["easting", "northing", "month", "category", "source", "force"]  # located_points' groups
+
+
+def _shared_period(engine: Engine, shared: dict, first: str, last: str, sources: tuple) -> tuple:
+    """The key of a frame in ``shared`` holding every located point of months ``first``..``last``.
+
+    A period inside one already read is taken from it (the ward summaries' quarter inside the
+    default). One that overlaps a frame already read (after the monthly import: the default scans
+    end a month after the quarter's) reads only the months that frame lacks, about 30,000 rows
+    instead of a million, and the union replaces it, sorted by the grouping columns (the order
+    SQLite's GROUP BY happens to give; the analysis does not depend on the order).
+    """
+    for period in list(shared):
+        if period[2] != sources or first > period[1] or last < period[0]:
+            continue
+        if period[0] <= first and last <= period[1]:
+            return period
+        parts = [shared.pop(period)]
+        if first < period[0]:
+            parts.append(located_points(engine, IncidentFilter(first, add_months(period[0], -1), sources=sources)))
+        if last > period[1]:
+            parts.append(located_points(engine, IncidentFilter(add_months(period[1], 1), last, sources=sources)))
+        union = (min(first, period[0]), max(last, period[1]), sources)
+        filled = [p for p in parts if len(p)] or parts[:1]  # an empty read's columns are untyped: left out
+        merged = pd.concat(filled, ignore_index=True).astype(filled[0].dtypes.to_dict())
+        shared[union] = merged.sort_values(POINT_KEYS, kind="stable", ignore_index=True)
+        return union
+    shared[(first, last, sources)] = located_points(engine, IncidentFilter(first, last, sources=sources))
+    return (first, last, sources)
 
 
 def _points(engine: Engine, resolved: _Resolved):

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import gc
 import io
+import json
 import os
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
@@ -36,6 +38,7 @@ DATA_VERSION_KEY = "data_version"
 # Bumped only by changes to incidents, counts, areas or coverage (not by survey values or the
 # measures register), so an entered survey value does not throw away a stored hotspot scan.
 INCIDENTS_VERSION_KEY = "incidents_version"
+INCIDENTS_CHANGE_KEY = "incidents_change"  # what the last change of incidents touched: bump_data_version
 # Text columns whose first rows are mostly repeats are dictionary-encoded before a bulk insert.
 DICTIONARY_SAMPLE_ROWS = 10_000
 INSERT_CHUNK_ROWS = 100_000  # rows built per step of a SQLite bulk insert
@@ -238,11 +241,16 @@ def incidents_version(engine_or_conn: Engine | Connection) -> int:
         return int(conn.execute(query).scalar() or 0)
 
 
-def bump_data_version(conn: Connection, incidents: bool = True) -> None:
+def bump_data_version(conn: Connection, incidents: bool = True, changed_months: Iterable[str] | None = None) -> None:
     """Increment the data version inside the caller's transaction (atomic on both engines).
 
     ``incidents=False`` for changes that no stored analysis of incidents reads (survey values, the
     measures register): the page caches still see the change, the stored hotspot scan stays current.
+    ``changed_months``: the only months whose incidents or coverage the change can have touched,
+    when the caller knows (an import that only added rows); recorded under
+    :data:`INCIDENTS_CHANGE_KEY` with the new incidents version, so a stored analysis of other
+    months may be kept for it (:func:`rc_dashboard.stored.carry_over_scans`). None, the default:
+    anything may have changed, and nothing is kept.
     """
     keys = (DATA_VERSION_KEY, INCIDENTS_VERSION_KEY) if incidents else (DATA_VERSION_KEY,)
     for key in keys:
@@ -251,6 +259,23 @@ def bump_data_version(conn: Connection, incidents: bool = True) -> None:
                 key=key
             )
         )
+    if incidents:
+        version = incidents_version(conn)
+        months = None if changed_months is None else sorted({str(m) for m in changed_months})
+        change = {"version": version, "after": version - 1, "months": months}
+        conn.execute(schema.meta.delete().where(schema.meta.c.key == INCIDENTS_CHANGE_KEY))
+        conn.execute(schema.meta.insert().values(key=INCIDENTS_CHANGE_KEY, value=json.dumps(change)))
+
+
+def incidents_change(engine: Engine) -> dict | None:
+    """The last change of incidents (see :func:`bump_data_version`): ``version``, ``after`` (the version
+    before it) and ``months`` (None: any), or None when none is recorded."""
+    raw = get_meta(engine, INCIDENTS_CHANGE_KEY)
+    try:
+        change = json.loads(raw) if raw else None
+    except ValueError:
+        return None
+    return change if isinstance(change, dict) else None
 
 
 def get_meta(engine: Engine, key: str) -> str | None:

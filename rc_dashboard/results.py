@@ -346,6 +346,49 @@ def stored(engine: Engine) -> pd.DataFrame:
         return pd.DataFrame(conn.execute(query).all(), columns=list(query.selected_columns.keys()))
 
 
+def carry_over(engine: Engine, kind: str, before: int, version: int, changed_months: set[str]) -> int:
+    """Store again, for data ``version``, each ready ``kind`` result of version ``before`` whose
+    inputs' months (``"months": [first, last]``) include none of ``changed_months``; returns how many.
+
+    For the caller that knows the change from ``before`` to ``version`` touched only those months
+    (:func:`rc_dashboard.db.incidents_change`), so such a result, which reads nothing else of the
+    data, is the one a computation would give. A result stored under another configuration (its
+    key is not this configuration's key for its inputs) is left behind, as is one already stored.
+    """
+    table = schema.results
+    query = select(table.c.key, table.c.inputs, table.c.payload, table.c.seconds).where(
+        table.c.kind == kind, table.c.version == before, table.c.status == "ready"
+    )
+    carried = 0
+    with engine.begin() as conn:
+        for row in conn.execute(query).all():
+            try:
+                inputs = json.loads(row.inputs or "null")
+                first, last = inputs["months"]
+            except (ValueError, TypeError, KeyError):
+                continue
+            if row.key != result_key(kind, before, inputs) or any(first <= m <= last for m in changed_months):
+                continue
+            key = result_key(kind, version, inputs)
+            if conn.execute(select(table.c.key).where(table.c.key == key)).first() is not None:
+                continue
+            conn.execute(
+                insert(table).values(
+                    key=key,
+                    kind=kind,
+                    version=version,
+                    status="ready",
+                    owner=_owner(),
+                    started_at=time.time(),
+                    seconds=row.seconds,
+                    inputs=row.inputs,
+                    payload=row.payload,
+                )
+            )
+            carried += 1
+    return carried
+
+
 def prune(engine: Engine, kinds_versions: dict[str, int]) -> int:
     """Delete ready or refused results of each kind computed from a version older than the one given.
 

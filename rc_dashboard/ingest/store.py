@@ -377,7 +377,7 @@ def record_import(
     imports): once a council's data is in, the app requires sign-in instead of a role switcher.
     """
     if conn.execute(schema.meta.delete().where(schema.meta.c.key == "demo")).rowcount:
-        bump_data_version(conn)
+        bump_data_version(conn, incidents=False)  # the pages see sign-in required; no incident changed
     result = conn.execute(
         schema.imports.insert().values(
             kind=kind,
@@ -454,7 +454,8 @@ def store_incidents(
             placed=True,
             **_area_status_counts(rows["area_status"]),
         )
-        _finish_incident_import(conn, result, covered, files or [])
+        touched = {str(m) for frame in (rows, covered) if "month" in frame for m in frame["month"].unique()}
+        _finish_incident_import(conn, result, covered, files or [], touched)
     return result
 
 
@@ -467,8 +468,11 @@ AREA_STATUS_FIELDS = {
 }
 
 
-def _finish_incident_import(conn: Connection, result: ImportResult, covered: pd.DataFrame, files: list[dict]) -> None:
-    """Record the months the import covers and close its provenance record with what happened."""
+def _finish_incident_import(
+    conn: Connection, result: ImportResult, covered: pd.DataFrame, files: list[dict], touched: set[str]
+) -> None:
+    """Record the months the import covers and close its provenance record with what happened
+    (``touched``: the months of its rows and coverage, see :func:`finish_import`)."""
     from rc_dashboard.coverage import record_coverage
 
     months_added = record_coverage(conn, covered, "incidents", result.import_id)
@@ -478,6 +482,7 @@ def _finish_incident_import(conn: Connection, result: ImportResult, covered: pd.
         result,
         {"dropped": result.dropped_by_reason, **details, "months_covered": result.months_covered, "files": files},
         coverage_added=months_added,
+        touched_months=touched,
     )
 
 
@@ -538,12 +543,21 @@ def _write_incidents(
     return inserted + part_inserted, updated, unchanged + part_unchanged
 
 
-def finish_import(conn: Connection, result: ImportResult, details: dict, coverage_added: int = 0) -> None:
+def finish_import(
+    conn: Connection,
+    result: ImportResult,
+    details: dict,
+    coverage_added: int = 0,
+    touched_months: set[str] | None = None,
+) -> None:
     """Complete the provenance record, and bump the data version only if something changed.
 
     ``coverage_added``: months newly recorded as covered. They change figures without changing a
     row (a stated period's empty month becomes a true zero, a comparison becomes possible), so they
     are a change too: stored coverage tables, ward summaries and packs must not outlive them.
+    ``touched_months``: the months of every row and coverage the import brought, which hold every
+    row it can have added or replaced; recorded with the new version only when no stored row was
+    updated (an update may have moved a row out of another month), see :func:`bump_data_version`.
     """
     conn.execute(
         schema.imports.update()
@@ -557,7 +571,7 @@ def finish_import(conn: Connection, result: ImportResult, details: dict, coverag
         )
     )
     if result.rows_inserted or result.rows_updated or coverage_added:
-        bump_data_version(conn)
+        bump_data_version(conn, changed_months=None if result.rows_updated else touched_months)
 
 
 def store_wards(

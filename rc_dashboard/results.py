@@ -118,17 +118,24 @@ _mode = threading.local()
 
 
 @contextmanager
+def _thread_flag(name: str) -> Iterator[None]:
+    """Set the flag ``name`` of this thread's mode within the block (restoring it after)."""
+    before = getattr(_mode, name, False)
+    setattr(_mode, name, True)
+    try:
+        yield
+    finally:
+        setattr(_mode, name, before)
+
+
+@contextmanager
 def patient_claims() -> Iterator[None]:
     """Within this block (this thread only), placing a marker waits for SQLite's write lock as long as
     any write does (the connection's busy timeout), not :data:`CLAIM_WAIT_MS`: for the default
     analyses, whose two processes write results at the same time and must store every one (a page
     rather computes for its own view than wait behind an import)."""
-    before = getattr(_mode, "patient", False)
-    _mode.patient = True
-    try:
+    with _thread_flag("patient"):
         yield
-    finally:
-        _mode.patient = before
 
 
 @contextmanager
@@ -136,12 +143,8 @@ def stored_only() -> Iterator[None]:
     """Within this block (this thread only), :func:`fetch_or_compute` reads stored results and raises
     :class:`NotStored` instead of computing or waiting: for work that should only ever read, such as
     a server filling its caches with what an import has stored."""
-    before = getattr(_mode, "stored_only", False)
-    _mode.stored_only = True
-    try:
+    with _thread_flag("stored_only"):
         yield
-    finally:
-        _mode.stored_only = before
 
 
 def fetch_or_compute(

@@ -654,3 +654,29 @@ def test_a_reader_does_not_wait_out_an_imports_write_lock(tmp_path):
     assert len(results.stored(engine)) == 1  # ...and the next reader stores it once the lock is free
     with engine.connect() as conn:  # the connection keeps its usual busy timeout
         assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == db.SQLITE_BUSY_TIMEOUT_MS
+
+
+def test_the_default_analyses_wait_out_the_other_processs_write_and_store_every_result(tmp_path):
+    """Under patient_claims (both processes of the default analyses), a marker waits for a write
+    lock held longer than a page would wait (CLAIM_WAIT_MS), so the result is stored, not only
+    computed for the asker."""
+    import sqlite3
+    import threading
+
+    path = tmp_path / "busy.sqlite"
+    engine = db.connect(f"sqlite:///{path}")
+    writer = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    writer.execute("BEGIN IMMEDIATE")  # the other process writing a large result
+    held_s = results.CLAIM_WAIT_MS / 1000 + 1.5
+    release = threading.Timer(held_s, lambda: writer.execute("COMMIT"))
+    release.start()
+    try:
+        started = time.monotonic()
+        with results.patient_claims():
+            assert results.fetch_or_compute(engine, "kind", 1, {"n": 1}, lambda: "computed") == "computed"
+        assert time.monotonic() - started >= held_s - 0.2  # it waited for the lock...
+    finally:
+        release.join()
+        writer.close()
+    table = results.stored(engine)
+    assert len(table) == 1 and table["status"].iloc[0] == "ready"  # ...and stored the result

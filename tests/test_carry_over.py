@@ -128,17 +128,17 @@ def test_the_monthly_import_keeps_the_quarters_scans_and_computes_the_new_months
     assert kept.hotspots["emerging"].any() and kept.cube.months == fresh.cube.months
 
 
-def test_an_import_touching_the_quarters_months_keeps_nothing(demo, monkeypatch):
-    from rc_dashboard import queries, stored
+def test_an_import_touching_the_quarters_months_keeps_nothing(demo):
+    from rc_dashboard import queries, results, stored
 
     quarter, _ = _quarter_filter(demo)
+    before = db.incidents_version(demo)
+    scans = results.stored(demo).query("kind == 'hotspots' and version == @before")
+    assert len(scans) >= 2  # the quarter's scans the previous import stored
     _import(demo, *_police_file(quarter.months[1], queries.months_available(demo)[-1], salt="late "))
-    assert db.incidents_change(demo)["months"] == [quarter.months[1]]
-
-    ends = _scans_computed(monkeypatch)
-    lines = stored.compute_defaults(demo, helper=False)
-    assert not any(line.startswith("Kept ") for line in lines), lines
-    assert quarter.months[-1] in ends  # the quarter's scans were computed again
+    assert db.incidents_change(demo) == {"version": before + 1, "after": before, "months": [quarter.months[1]]}
+    assert stored.carry_over_scans(demo) == []  # every stored scan reads the quarter's months
+    assert results.stored(demo).query("kind == 'hotspots' and version == @before + 1").empty
 
 
 def test_an_import_that_updates_a_stored_row_or_any_other_change_keeps_nothing(demo):

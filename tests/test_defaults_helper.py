@@ -164,11 +164,10 @@ def test_a_second_process_told_to_stop_takes_its_markers_away(demo):
         pass
 
     deadline = time.monotonic() + 120
-    with pytest.raises(Interrupted):
-        with defaults_helper.ScanProcess.start(demo, scans, lambda m, line: None) as other:
-            while not (_owners(demo)["status"] == "computing").any():  # it has begun a scan
-                assert time.monotonic() < deadline and other.process.poll() is None
-                time.sleep(0.05)
-            raise Interrupted
+    with pytest.raises(Interrupted), defaults_helper.ScanProcess.start(demo, scans, lambda m, line: None) as other:
+        while not (_owners(demo)["status"] == "computing").any():  # it has begun a scan
+            assert time.monotonic() < deadline and other.process.poll() is None
+            time.sleep(0.05)
+        raise Interrupted
     assert other.process.returncode == 143  # it unwound (sys.exit), not killed
     assert not (_owners(demo)["status"] == "computing").any()
